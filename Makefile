@@ -1,0 +1,170 @@
+# jmsg: one binary (build/jmsg) with subcommands, built from spec/jmsg.json.
+#
+#   make            build everything into build/ (warnings are errors)
+#   make test       unit tests (plain and under ASan+UBSan), fuzz smoke,
+#                   end-to-end tests on loopback, tshark tests
+#   make deps       install the Debian packages a fresh machine needs
+#   make fuzz FUZZ_SECONDS=N
+#   make bench      benchmarks, results in bench/RESULTS.md
+#   make install PREFIX=/usr/local DESTDIR=
+#   make install-dissector
+#   make clean
+
+CC       ?= gcc
+BUILD    ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+
+PKGS     := json-c libpcap
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wno-unused-parameter
+CSTD     := -std=c11 -D_GNU_SOURCE
+OPT      ?= -O2 -g
+CFLAGS_ALL = $(CSTD) $(OPT) $(WARN) -I$(GEN) -Iproto -I. $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lm $(EXTRA_LDFLAGS)
+
+GEN      := $(BUILD)/gen
+SPEC     := spec/jmsg.json
+DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev libjson-c-dev libpcap-dev \
+            libcmocka-dev tshark tcpdump tcpflow redis-server redis-tools xmlstarlet
+
+# Every .c in these folders goes into the library; each subcommand exports
+# NAME_main() and cmd/jmsg.c dispatches to it.
+LIB_DIRS := proto server client analyzer replay dissector
+LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
+LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(BUILD)/obj/gen/jmsg_spec.o
+GEN_SRCS := $(wildcard spec/gen/*.c)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+
+.PHONY: all test unit unit-asan e2e fuzz fuzz-smoke deps clean install install-dissector bench check-deps
+.DELETE_ON_ERROR:
+
+LUA_OUT  := $(if $(wildcard spec/gen/emit_lua.c),$(BUILD)/jmsg.lua)
+
+all: $(BUILD)/jmsg $(LUA_OUT) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
+
+# ---- spec generator (host tool) and generated sources
+$(BUILD)/jmsg-gen: $(GEN_SRCS) $(wildcard spec/gen/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(OPT) $(WARN) $(PKG_CFLAGS) -o $@ $(GEN_SRCS) $(PKG_LIBS)
+
+$(GEN)/jmsg_spec.h $(GEN)/jmsg_spec.c &: $(SPEC) $(BUILD)/jmsg-gen
+	@mkdir -p $(GEN)
+	$(BUILD)/jmsg-gen c $(SPEC) $(GEN)/jmsg_spec.h $(GEN)/jmsg_spec.c
+
+$(BUILD)/jmsg.lua: $(SPEC) $(BUILD)/jmsg-gen
+	$(BUILD)/jmsg-gen lua $(SPEC) $@
+
+# ---- library, binary
+$(BUILD)/obj/gen/jmsg_spec.o: $(GEN)/jmsg_spec.c $(GEN)/jmsg_spec.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(BUILD)/obj/%.o: %.c $(GEN)/jmsg_spec.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libjmsg.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# Objects, not the archive: every subcommand's NAME_main must be linked in.
+$(BUILD)/jmsg: $(BUILD)/obj/cmd/jmsg.o $(LIB_OBJS)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libjmsg.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(BUILD)/libjmsg.a $(LDLIBS_ALL) $(CMOCKA_LIBS)
+
+$(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libjmsg.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libjmsg.a $(LDLIBS_ALL)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libjmsg.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libjmsg.a $(LDLIBS_ALL)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- tests
+# The sanitizer build is a second tree built with clang, so every `make test`
+# also proves the code is clang-clean.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ASAN_MAKE = $(MAKE) --no-print-directory BUILD=$(BUILD)/asan CC=clang OPT="-O1 -g" \
+            EXTRA_CFLAGS="$(ASAN_FLAGS)" EXTRA_LDFLAGS="$(ASAN_FLAGS)"
+
+test: all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory unit-asan
+	@$(MAKE) --no-print-directory fuzz-smoke
+	@$(MAKE) --no-print-directory e2e
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+unit-asan:
+	@$(ASAN_MAKE) $(BUILD)/asan/jmsg $(patsubst $(BUILD)/%,$(BUILD)/asan/%,$(UNIT_BINS) $(TOOL_BINS))
+	@set -e; for t in $(patsubst $(BUILD)/%,$(BUILD)/asan/%,$(UNIT_BINS)); do \
+	  echo "== $$t (ASan+UBSan)"; ASAN_OPTIONS=detect_leaks=1 $$t; done
+
+e2e: all unit-asan
+	@JMSG=$(BUILD)/jmsg JMSG_ASAN=$(BUILD)/asan/jmsg BUILD=$(BUILD) tests/run-e2e.sh
+
+# ---- fuzzing (libFuzzer, clang)
+FUZZ_BIN := $(BUILD)/fuzz/fuzz_decoder
+$(FUZZ_BIN): fuzz/fuzz_decoder.c $(wildcard proto/*.c proto/*.h) $(GEN)/jmsg_spec.c
+	@mkdir -p $(@D)
+	clang $(CSTD) -O1 -g $(WARN) -I$(GEN) -Iproto -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=all -o $@ fuzz/fuzz_decoder.c $(wildcard proto/*.c) $(GEN)/jmsg_spec.c
+
+fuzz: $(FUZZ_BIN)
+	@mkdir -p $(BUILD)/fuzz/corpus
+	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(BUILD)/fuzz/corpus fuzz/seeds
+
+fuzz-smoke: $(FUZZ_BIN)
+	@mkdir -p $(BUILD)/fuzz/corpus
+	@echo "== fuzz_decoder for $(FUZZ_SMOKE_SECONDS)s"
+	@$(FUZZ_BIN) -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=4096 $(BUILD)/fuzz/corpus fuzz/seeds 2>&1 | tail -n 3
+
+# ---- benchmarks
+bench: all
+	bench/run.sh
+
+# ---- packaging
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/jmsg
+	install -m 0755 $(BUILD)/jmsg $(DESTDIR)$(PREFIX)/bin/jmsg
+	install -m 0644 $(SPEC) $(BUILD)/jmsg.lua $(DESTDIR)$(PREFIX)/share/jmsg/
+
+install-dissector: $(BUILD)/jmsg.lua
+	install -d $(HOME)/.local/lib/wireshark/plugins
+	install -m 0644 $(BUILD)/jmsg.lua $(HOME)/.local/lib/wireshark/plugins/jmsg.lua
+	@echo "installed $(HOME)/.local/lib/wireshark/plugins/jmsg.lua"
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all Debian packages present:$(foreach p,$(DEB_PKGS), $(p))"; exit 0; fi; \
+	echo "deps: missing Debian packages:$$missing"; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "deps: not root; run this yourself:"; \
+	  echo "  sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y$$missing"; exit 1; \
+	fi; \
+	echo "deps: apt-get update"; apt-get update -q; \
+	echo "deps: apt-get install -y$$missing"; \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends$$missing
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,243 @@
+/*
+ * jmsg codec: the length-prefixed JSON message protocol, sans I/O.
+ *
+ *   +-------------+------------------------+-----------------------+
+ *   | protoheader | JSON header            | content               |
+ *   | u16 BE = N  | N bytes, UTF-8 object  | content-length bytes  |
+ *   +-------------+------------------------+-----------------------+
+ *
+ * The decoder never touches a socket or a file.  The caller feeds it bytes,
+ * split anywhere, and receives events in stream order through one callback.
+ * Feeding a stream one byte at a time or all at once gives the same events
+ * (except CONTENT_CHUNK boundaries in streaming mode).  Every length read off
+ * the wire is checked against the spec's limits and the caller's limit before
+ * anything is allocated for it; the decoder holds at most one header
+ * (<= 65535 bytes) plus one message's content (<= max_content) at a time.
+ *
+ * Field names, limits and error kinds come from spec/jmsg.json through the
+ * generated jmsg_spec.h; nothing here spells them out again.
+ */
+#ifndef JMSG_H
+#define JMSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "jmsg_spec.h"
+
+/* ---------------------------------------------------------------- values */
+
+/* JSON value types, as the header schema names them. */
+typedef enum jm_json_type {
+	JM_JSON_NONE = 0,
+	JM_JSON_NULL,
+	JM_JSON_BOOL,
+	JM_JSON_INTEGER, /* a number with no fraction and no exponent */
+	JM_JSON_NUMBER,  /* any other number */
+	JM_JSON_STRING,
+	JM_JSON_ARRAY,
+	JM_JSON_OBJECT,
+} jm_json_type;
+
+/* One top-level member of a header object.  Spans point into the raw
+ * header; they are valid for as long as the header is (see jm_header). */
+typedef struct jm_member {
+	const char *key;      /* raw key bytes, without quotes, escapes undone */
+	size_t key_len;
+	const char *value;    /* raw JSON text of the value */
+	size_t value_len;
+	jm_json_type type;
+} jm_member;
+
+/* A field the spec names (jm_field_id from jmsg_spec.h), as found. */
+typedef struct jm_field {
+	bool present;
+	jm_json_type type;
+	const char *str;      /* JSON_STRING: unescaped, NUL-terminated */
+	size_t str_len;
+	int64_t num;          /* JSON_INTEGER, when it fits */
+	bool num_overflow;    /* JSON_INTEGER too large for int64 */
+} jm_field;
+
+/* A decoded JSON header.  Owned by the decoder: valid from the HEADER event
+ * to the end of the MESSAGE (or ERROR) event of the same message. */
+typedef struct jm_header {
+	const char *raw;      /* the header bytes exactly as sent */
+	size_t raw_len;
+	jm_field field[JM_FIELD_COUNT];
+	const jm_member *members; /* every top-level member, in order sent */
+	size_t n_members;
+	uint64_t content_length;  /* valid once the header passed validation */
+	bool content_is_json;     /* dispatch: content to be parsed as JSON */
+} jm_header;
+
+/* Last member with this key (JSON's "last one wins", as Python does). */
+const jm_member *jm_header_member(const jm_header *h, const char *key);
+/* The string field by id, or NULL if absent or not a string. */
+const char *jm_header_str(const jm_header *h, jm_field_id id);
+
+/* ---------------------------------------------------------------- decoder */
+
+typedef enum jm_event_type {
+	JM_EV_PROTOHEADER,   /* .header_len known */
+	JM_EV_HEADER,        /* .header parsed and valid */
+	JM_EV_CONTENT_CHUNK, /* .data/.len: part of the content (streaming mode) */
+	JM_EV_CONTENT,       /* .data/.len: the whole content (buffered mode) */
+	JM_EV_MESSAGE,       /* message complete */
+	JM_EV_ERROR,         /* .error, .detail, .can_continue */
+} jm_event_type;
+
+typedef struct jm_event {
+	jm_event_type type;
+	uint64_t msg_offset;      /* stream offset of the message's first byte */
+	uint64_t offset;          /* stream offset the event is about */
+	uint16_t header_len;      /* from PROTOHEADER on */
+	const jm_header *header;  /* from HEADER on; NULL before or if invalid */
+	const uint8_t *data;      /* CONTENT, CONTENT_CHUNK */
+	size_t len;
+	jm_error error;           /* ERROR */
+	const char *detail;       /* ERROR: one human line, NUL-terminated */
+	bool can_continue;        /* ERROR: the next message can still be found */
+} jm_event;
+
+/* Return JM_CB_OK to go on, JM_CB_PAUSE to make jm_decoder_feed() return
+ * right after this event (the caller feeds the rest later). */
+enum { JM_CB_OK = 0, JM_CB_PAUSE = 1 };
+typedef int (*jm_event_cb)(void *user, const jm_event *ev);
+
+typedef struct jm_decoder_config {
+	uint64_t max_content;     /* 0: JM_SPEC_DEFAULT_MAX_CONTENT_LEN */
+	bool stream_content;      /* non-JSON content as CONTENT_CHUNK events,
+	                             never buffered; JSON content is always
+	                             buffered to be validated */
+	bool no_content_check;    /* skip UTF-8/JSON validation of content */
+} jm_decoder_config;
+
+typedef enum jm_dec_state {
+	JM_DS_PROTOHEADER,
+	JM_DS_HEADER,
+	JM_DS_CONTENT,
+	JM_DS_SKIP,      /* content over the limit: counted, not kept */
+	JM_DS_FAILED,    /* framing lost; only jm_decoder_reset() helps */
+} jm_dec_state;
+
+/* One decoder per direction of one stream.  No globals; the struct may be
+ * embedded anywhere.  Fields are private to proto/. */
+typedef struct jm_decoder {
+	jm_decoder_config cfg;
+	jm_event_cb cb;
+	void *user;
+	jm_dec_state state;
+	uint64_t offset;          /* stream offset of the next byte fed */
+	uint64_t msg_offset;
+	uint16_t header_len;
+	uint64_t need;            /* bytes still wanted in this state */
+	uint8_t ph[2];
+	uint8_t *buf;             /* header or content accumulating */
+	size_t buf_len, buf_cap;
+	uint8_t *hdr_copy;        /* header kept while its content arrives */
+	size_t hdr_copy_cap;
+	jm_header hdr;
+	bool hdr_valid;
+	jm_member *members;
+	size_t members_cap;
+	char *strs;               /* unescaped field strings */
+	size_t strs_cap;
+	char detail[160];
+	uint64_t messages;        /* completed messages */
+} jm_decoder;
+
+void jm_decoder_init(jm_decoder *d, const jm_decoder_config *cfg,
+		     jm_event_cb cb, void *user);
+void jm_decoder_free(jm_decoder *d);
+
+/* Forget any partial message and expect a message to start at stream
+ * offset `offset` (after a gap, or to resynchronise). */
+void jm_decoder_reset(jm_decoder *d, uint64_t offset);
+
+/* Feed bytes.  Returns the number consumed: `len`, unless a callback paused
+ * (then fewer; feed the rest later) or the decoder has failed (then 0 for
+ * every later call: framing is lost). */
+size_t jm_decoder_feed(jm_decoder *d, const uint8_t *buf, size_t len);
+
+/* End of stream.  Reports JM_ERR_TRUNCATED if it ends inside a message.
+ * Returns true if the stream ended cleanly at a message boundary. */
+bool jm_decoder_finish(jm_decoder *d);
+
+static inline bool jm_decoder_failed(const jm_decoder *d)
+{
+	return d->state == JM_DS_FAILED;
+}
+/* True between messages (nothing partial held). */
+static inline bool jm_decoder_idle(const jm_decoder *d)
+{
+	return d->state == JM_DS_PROTOHEADER && d->need == 2;
+}
+
+/* Where a message might start in `buf`: the first position p with a
+ * plausible protoheader (1..65535) followed by '{' and then '"' or
+ * whitespace, so a stream picked up in the middle or after a gap can be
+ * resynchronised.  Returns len if there is none. */
+size_t jm_find_boundary(const uint8_t *buf, size_t len);
+
+/* ---------------------------------------------------------------- encoder */
+
+/* A growable byte buffer (output queues, encoded messages). */
+typedef struct jm_buf {
+	uint8_t *data;
+	size_t len, cap;
+	size_t off;               /* bytes already consumed from the front */
+} jm_buf;
+
+int jm_buf_reserve(jm_buf *b, size_t extra);              /* 0 or -1 */
+int jm_buf_append(jm_buf *b, const void *p, size_t n);    /* 0 or -1 */
+void jm_buf_consume(jm_buf *b, size_t n);
+static inline size_t jm_buf_pending(const jm_buf *b) { return b->len - b->off; }
+static inline const uint8_t *jm_buf_head(const jm_buf *b) { return b->data + b->off; }
+void jm_buf_free(jm_buf *b);
+
+/* The machine's byte order as the header names it ("little" or "big"). */
+const char *jm_host_byteorder(void);
+
+/* Append one complete message to `out`: protoheader, a header with the four
+ * required fields in the tutorial's order and separators
+ *   {"byteorder": "little", "content-type": T, "content-encoding": E,
+ *    "content-length": N}
+ * followed by `extra` members (raw JSON text such as
+ * "\"connection\": \"keep-alive\"", or NULL), then the content.
+ * Returns 0, or -1 if the header would exceed 65535 bytes or memory ran out
+ * (out is left as it was). */
+int jm_encode(jm_buf *out, const char *content_type,
+	      const char *content_encoding, const char *extra,
+	      const void *content, size_t content_len);
+
+/* ---------------------------------------------------------------- JSON */
+
+/* Strict RFC 8259 check of one JSON text (whitespace around allowed),
+ * nesting at most JM_SPEC_MAX_JSON_DEPTH.  Returns true if valid; otherwise
+ * *err_at is the offset of the offending byte and *why says what is wrong. */
+bool jm_json_valid(const char *s, size_t len, size_t *err_at, const char **why);
+
+/* UTF-8 check (no overlongs, no surrogates, <= U+10FFFF).  Returns true if
+ * valid; otherwise *err_at is the offset of the first bad byte. */
+bool jm_utf8_valid(const uint8_t *s, size_t len, size_t *err_at);
+
+/* Append `s` as a JSON string literal (quotes included) to `out`. Non-ASCII
+ * UTF-8 is kept raw; control characters and invalid bytes are escaped
+ * (\u00XX) so the result is always valid JSON. */
+int jm_json_quote(jm_buf *out, const void *s, size_t len);
+
+/* Append the JSON text `s` (assumed valid) with insignificant whitespace
+ * removed. */
+int jm_json_compact(jm_buf *out, const char *s, size_t len);
+
+/* ---------------------------------------------------------------- spec */
+
+const char *jm_error_id(jm_error e);        /* "header_not_json" */
+const char *jm_error_text(jm_error e);      /* the spec's one-line text */
+const char *jm_error_severity(jm_error e);  /* "error", "warning", "note" */
+jm_error jm_error_from_id(const char *id);  /* JM_ERR_NONE if unknown */
+
+#endif

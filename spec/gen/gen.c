@@ -1,0 +1,42 @@
+/* jmsg-gen: spec/jmsg.json -> generated sources.
+ *
+ *   jmsg-gen check SPEC
+ *   jmsg-gen c     SPEC OUT.h OUT.c
+ *   jmsg-gen lua   SPEC OUT.lua
+ *
+ * Exit status: 0 written, 1 the spec is invalid or a file could not be
+ * written, 2 usage. */
+#include "model.h"
+
+#include <string.h>
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: jmsg-gen check SPEC\n"
+			"       jmsg-gen c SPEC OUT.h OUT.c\n"
+			"       jmsg-gen lua SPEC OUT.lua\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 3)
+		return usage();
+	const char *mode = argv[1];
+	if (!(!strcmp(mode, "check") && argc == 3) && !(!strcmp(mode, "c") && argc == 5) &&
+	    !(!strcmp(mode, "lua") && argc == 4))
+		return usage();
+	struct spec s;
+	if (spec_load(&s, argv[2], stderr))
+		return 1;
+	int rc = 0;
+	if (!strcmp(mode, "c"))
+		rc = emit_c(&s, argv[3], argv[4]);
+	else if (!strcmp(mode, "lua") && !emit_lua) {
+		fprintf(stderr, "jmsg-gen: this build has no Lua back end\n");
+		rc = -1;
+	} else if (!strcmp(mode, "lua"))
+		rc = emit_lua(&s, argv[3]);
+	spec_free(&s);
+	return rc ? 1 : 0;
+}
