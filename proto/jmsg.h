@@ -102,10 +102,22 @@ typedef struct jm_event {
 	bool can_continue;        /* ERROR: the next message can still be found */
 } jm_event;
 
-/* Return JM_CB_OK to go on, JM_CB_PAUSE to make jm_decoder_feed() return
- * right after this event (the caller feeds the rest later). */
-enum { JM_CB_OK = 0, JM_CB_PAUSE = 1 };
+/* Return JM_CB_OK to go on, JM_CB_STOP to stop decoding for good (the
+ * caller is closing the stream): jm_decoder_feed() returns at once and
+ * every later call consumes nothing. */
+enum { JM_CB_OK = 0, JM_CB_STOP = 1 };
 typedef int (*jm_event_cb)(void *user, const jm_event *ev);
+
+/*
+ * Event order for one message:
+ *   PROTOHEADER, HEADER, (CONTENT | CONTENT_CHUNK...), MESSAGE
+ * An ERROR ends its message: no MESSAGE follows it, except for errors of
+ * severity "warning" (content_encoding_unsupported), after which the
+ * message goes on with its content treated as bytes.  When .can_continue
+ * is true the decoder skips the rest of the bad message and decodes the
+ * next one; otherwise framing is lost and the decoder has failed.
+ * For content errors, ERROR carries the content in .data/.len.
+ */
 
 typedef struct jm_decoder_config {
 	uint64_t max_content;     /* 0: JM_SPEC_DEFAULT_MAX_CONTENT_LEN */
@@ -119,8 +131,9 @@ typedef enum jm_dec_state {
 	JM_DS_PROTOHEADER,
 	JM_DS_HEADER,
 	JM_DS_CONTENT,
-	JM_DS_SKIP,      /* content over the limit: counted, not kept */
+	JM_DS_SKIP,      /* rest of a bad message: counted, not kept */
 	JM_DS_FAILED,    /* framing lost; only jm_decoder_reset() helps */
+	JM_DS_STOPPED,   /* a callback returned JM_CB_STOP */
 } jm_dec_state;
 
 /* One decoder per direction of one stream.  No globals; the struct may be
@@ -135,10 +148,10 @@ typedef struct jm_decoder {
 	uint16_t header_len;
 	uint64_t need;            /* bytes still wanted in this state */
 	uint8_t ph[2];
-	uint8_t *buf;             /* header or content accumulating */
+	uint8_t *hbuf;            /* the header, always copied (<= 65535) */
+	size_t hbuf_len, hbuf_cap;
+	uint8_t *buf;             /* content spanning several feeds */
 	size_t buf_len, buf_cap;
-	uint8_t *hdr_copy;        /* header kept while its content arrives */
-	size_t hdr_copy_cap;
 	jm_header hdr;
 	bool hdr_valid;
 	jm_member *members;
@@ -157,9 +170,9 @@ void jm_decoder_free(jm_decoder *d);
  * offset `offset` (after a gap, or to resynchronise). */
 void jm_decoder_reset(jm_decoder *d, uint64_t offset);
 
-/* Feed bytes.  Returns the number consumed: `len`, unless a callback paused
- * (then fewer; feed the rest later) or the decoder has failed (then 0 for
- * every later call: framing is lost). */
+/* Feed bytes.  Returns the number consumed: `len`, unless framing was lost
+ * or a callback stopped the decoder, in which case it returns how far it
+ * got, and 0 on every later call. */
 size_t jm_decoder_feed(jm_decoder *d, const uint8_t *buf, size_t len);
 
 /* End of stream.  Reports JM_ERR_TRUNCATED if it ends inside a message.
@@ -168,7 +181,7 @@ bool jm_decoder_finish(jm_decoder *d);
 
 static inline bool jm_decoder_failed(const jm_decoder *d)
 {
-	return d->state == JM_DS_FAILED;
+	return d->state == JM_DS_FAILED || d->state == JM_DS_STOPPED;
 }
 /* True between messages (nothing partial held). */
 static inline bool jm_decoder_idle(const jm_decoder *d)

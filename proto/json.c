@@ -1,0 +1,539 @@
+/*
+ * JSON and UTF-8 for the codec: a strict RFC 8259 validator that builds no
+ * tree, the header-object scanner the decoder uses, string unescaping, and
+ * the small writers (quote, compact) the tools share.
+ *
+ * Written here rather than taken from json-c because it is the hot path of
+ * every tool (the analyzer checks every header and every JSON content it
+ * sees) and because it must report the exact offset of a fault.  json-c is
+ * used where a tree is wanted (server requests, spec generator).
+ */
+#include "json_internal.h"
+
+#include <string.h>
+
+/* ---------------------------------------------------------------- UTF-8 */
+
+bool jm_utf8_valid(const uint8_t *s, size_t len, size_t *err_at)
+{
+	size_t i = 0;
+	while (i < len) {
+		/* ASCII runs, eight bytes at a time. */
+		while (i + 8 <= len) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if (w & 0x8080808080808080ULL)
+				break;
+			i += 8;
+		}
+		if (i >= len)
+			break;
+		uint8_t c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t n;
+		uint8_t lo = 0x80, hi = 0xbf; /* range of the second byte */
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 2;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 3;
+			if (c == 0xe0)
+				lo = 0xa0; /* no overlongs */
+			else if (c == 0xed)
+				hi = 0x9f; /* no surrogates */
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 4;
+			if (c == 0xf0)
+				lo = 0x90;
+			else if (c == 0xf4)
+				hi = 0x8f; /* <= U+10FFFF */
+		} else {
+			goto bad;
+		}
+		if (i + n > len)
+			goto bad;
+		if (s[i + 1] < lo || s[i + 1] > hi)
+			goto bad;
+		for (size_t k = 2; k < n; k++)
+			if ((s[i + k] & 0xc0) != 0x80)
+				goto bad;
+		i += n;
+	}
+	return true;
+bad:
+	if (err_at)
+		*err_at = i;
+	return false;
+}
+
+/* ---------------------------------------------------------------- parser */
+
+static inline bool is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static inline void skip_ws(jm_jp *p)
+{
+	while (p->pos < p->len && is_ws(p->s[p->pos]))
+		p->pos++;
+}
+
+static bool fail(jm_jp *p, size_t at, const char *why)
+{
+	p->err_at = at;
+	p->why = why;
+	return false;
+}
+
+static inline int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* At the opening quote.  Leaves pos after the closing quote. */
+bool jm_jp_string(jm_jp *p, bool *escaped)
+{
+	const char *s = p->s;
+	size_t i = p->pos + 1, len = p->len;
+	bool esc = false;
+	for (;;) {
+		/* Plain bytes are the common case: find the next special one. */
+		while (i < len) {
+			unsigned char c = (unsigned char)s[i];
+			if (c == '"' || c == '\\' || c < 0x20)
+				break;
+			i++;
+		}
+		if (i >= len)
+			return fail(p, len, "unterminated string");
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"')
+			break;
+		if (c < 0x20)
+			return fail(p, i, "control character in string");
+		/* backslash */
+		esc = true;
+		if (i + 1 >= len)
+			return fail(p, len, "unterminated escape");
+		switch (s[i + 1]) {
+		case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+			i += 2;
+			break;
+		case 'u':
+			if (i + 6 > len)
+				return fail(p, len, "unterminated \\u escape");
+			for (int k = 2; k < 6; k++)
+				if (hexval(s[i + k]) < 0)
+					return fail(p, i + k, "bad hex digit in \\u escape");
+			i += 6;
+			break;
+		default:
+			return fail(p, i + 1, "invalid escape");
+		}
+	}
+	p->pos = i + 1;
+	if (escaped)
+		*escaped = esc;
+	return true;
+}
+
+static bool jp_number(jm_jp *p, bool *is_int)
+{
+	const char *s = p->s;
+	size_t i = p->pos, len = p->len;
+	bool integer = true;
+	if (i < len && s[i] == '-')
+		i++;
+	if (i >= len || s[i] < '0' || s[i] > '9')
+		return fail(p, i, "bad number");
+	if (s[i] == '0')
+		i++;
+	else
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+	if (i < len && s[i] == '.') {
+		integer = false;
+		i++;
+		if (i >= len || s[i] < '0' || s[i] > '9')
+			return fail(p, i, "bad fraction");
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		integer = false;
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (i >= len || s[i] < '0' || s[i] > '9')
+			return fail(p, i, "bad exponent");
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+	}
+	p->pos = i;
+	*is_int = integer;
+	return true;
+}
+
+static bool jp_literal(jm_jp *p, const char *word, size_t n)
+{
+	if (p->len - p->pos < n || memcmp(p->s + p->pos, word, n))
+		return fail(p, p->pos, "invalid literal");
+	p->pos += n;
+	return true;
+}
+
+bool jm_jp_value(jm_jp *p, int depth, jm_json_type *type)
+{
+	skip_ws(p);
+	if (p->pos >= p->len)
+		return fail(p, p->len, "value expected");
+	char c = p->s[p->pos];
+	switch (c) {
+	case '"':
+		*type = JM_JSON_STRING;
+		return jm_jp_string(p, NULL);
+	case 't':
+		*type = JM_JSON_BOOL;
+		return jp_literal(p, "true", 4);
+	case 'f':
+		*type = JM_JSON_BOOL;
+		return jp_literal(p, "false", 5);
+	case 'n':
+		*type = JM_JSON_NULL;
+		return jp_literal(p, "null", 4);
+	case '{':
+	case '[': {
+		char close = c == '{' ? '}' : ']';
+		*type = c == '{' ? JM_JSON_OBJECT : JM_JSON_ARRAY;
+		if (depth >= JM_SPEC_MAX_JSON_DEPTH)
+			return fail(p, p->pos, "nested too deeply");
+		p->pos++;
+		skip_ws(p);
+		if (p->pos < p->len && p->s[p->pos] == close) {
+			p->pos++;
+			return true;
+		}
+		for (;;) {
+			jm_json_type t;
+			if (c == '{') {
+				skip_ws(p);
+				if (p->pos >= p->len || p->s[p->pos] != '"')
+					return fail(p, p->pos, "object key expected");
+				if (!jm_jp_string(p, NULL))
+					return false;
+				skip_ws(p);
+				if (p->pos >= p->len || p->s[p->pos] != ':')
+					return fail(p, p->pos, "':' expected");
+				p->pos++;
+			}
+			if (!jm_jp_value(p, depth + 1, &t))
+				return false;
+			skip_ws(p);
+			if (p->pos >= p->len)
+				return fail(p, p->len, c == '{' ? "unterminated object" : "unterminated array");
+			if (p->s[p->pos] == ',') {
+				p->pos++;
+				continue;
+			}
+			if (p->s[p->pos] == close) {
+				p->pos++;
+				return true;
+			}
+			return fail(p, p->pos, c == '{' ? "',' or '}' expected" : "',' or ']' expected");
+		}
+	}
+	default:
+		if (c == '-' || (c >= '0' && c <= '9')) {
+			bool is_int;
+			if (!jp_number(p, &is_int))
+				return false;
+			*type = is_int ? JM_JSON_INTEGER : JM_JSON_NUMBER;
+			return true;
+		}
+		return fail(p, p->pos, "unexpected character");
+	}
+}
+
+bool jm_json_valid(const char *s, size_t len, size_t *err_at, const char **why)
+{
+	jm_jp p = {s, len, 0, 0, NULL};
+	jm_json_type t;
+	bool ok = jm_jp_value(&p, 0, &t);
+	if (ok) {
+		skip_ws(&p);
+		if (p.pos != len)
+			ok = fail(&p, p.pos, "extra data after the JSON value");
+	}
+	if (!ok) {
+		if (err_at)
+			*err_at = p.err_at;
+		if (why)
+			*why = p.why;
+	}
+	return ok;
+}
+
+/* ---------------------------------------------------------------- strings */
+
+static size_t put_utf8(char *out, uint32_t cp)
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+static uint32_t hex4(const char *s)
+{
+	return (uint32_t)(hexval(s[0]) << 12 | hexval(s[1]) << 8 | hexval(s[2]) << 4 | hexval(s[3]));
+}
+
+size_t jm_json_unescape(const char *s, size_t len, char *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len;) {
+		if (s[i] != '\\') {
+			out[o++] = s[i++];
+			continue;
+		}
+		char e = s[i + 1];
+		i += 2;
+		switch (e) {
+		case 'b': out[o++] = '\b'; break;
+		case 'f': out[o++] = '\f'; break;
+		case 'n': out[o++] = '\n'; break;
+		case 'r': out[o++] = '\r'; break;
+		case 't': out[o++] = '\t'; break;
+		case 'u': {
+			uint32_t cp = hex4(s + i);
+			i += 4;
+			if (cp >= 0xd800 && cp <= 0xdbff && i + 6 <= len && s[i] == '\\' &&
+			    s[i + 1] == 'u') {
+				uint32_t lo = hex4(s + i + 2);
+				if (lo >= 0xdc00 && lo <= 0xdfff) {
+					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+					i += 6;
+				}
+			}
+			/* A lone surrogate has no UTF-8 form: U+FFFD stands in. */
+			if (cp >= 0xd800 && cp <= 0xdfff)
+				cp = 0xfffd;
+			o += put_utf8(out + o, cp);
+			break;
+		}
+		default: out[o++] = e; break; /* " \ / */
+		}
+	}
+	out[o] = 0;
+	return o;
+}
+
+int jm_json_quote(jm_buf *out, const void *src, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *s = src;
+	/* Worst case every byte becomes \u00XX. */
+	if (jm_buf_reserve(out, len * 6 + 2))
+		return -1;
+	uint8_t *o = out->data + out->len;
+	*o++ = '"';
+	size_t i = 0;
+	while (i < len) {
+		uint8_t c = s[i];
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			*o++ = c;
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			size_t bad;
+			/* Copy a valid multi-byte sequence as is. */
+			size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+			if (i + n <= len && jm_utf8_valid(s + i, n, &bad)) {
+				memcpy(o, s + i, n);
+				o += n;
+				i += n;
+				continue;
+			}
+		}
+		*o++ = '\\';
+		switch (c) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		default:
+			*o++ = 'u';
+			*o++ = '0';
+			*o++ = '0';
+			*o++ = (uint8_t)hex[c >> 4];
+			*o++ = (uint8_t)hex[c & 15];
+		}
+		i++;
+	}
+	*o++ = '"';
+	out->len = (size_t)(o - out->data);
+	return 0;
+}
+
+int jm_json_compact(jm_buf *out, const char *s, size_t len)
+{
+	if (jm_buf_reserve(out, len))
+		return -1;
+	uint8_t *o = out->data + out->len;
+	bool in_str = false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (in_str) {
+			*o++ = (uint8_t)c;
+			if (c == '\\' && i + 1 < len)
+				*o++ = (uint8_t)s[++i];
+			else if (c == '"')
+				in_str = false;
+		} else if (!is_ws(c)) {
+			*o++ = (uint8_t)c;
+			in_str = c == '"';
+		}
+	}
+	out->len = (size_t)(o - out->data);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- header */
+
+/* Parses a signed JSON integer literal; false on int64 overflow. */
+static bool parse_int64(const char *s, size_t len, int64_t *out)
+{
+	size_t i = 0;
+	bool neg = len && s[0] == '-';
+	if (neg)
+		i++;
+	uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; i < len; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+		if (v > (lim - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return true;
+}
+
+jm_scan_result jm_scan_header(jm_header_scan *sc)
+{
+	jm_jp p = {sc->raw, sc->raw_len, 0, 0, NULL};
+	size_t strs_used = 0;
+	sc->n_members = 0;
+	skip_ws(&p);
+	if (p.pos >= p.len || p.s[p.pos] != '{') {
+		size_t at;
+		const char *why;
+		sc->err_at = p.pos;
+		if (jm_json_valid(sc->raw, sc->raw_len, &at, &why)) {
+			sc->why = "a JSON value that is not an object";
+			return JM_SCAN_NOT_OBJECT;
+		}
+		sc->err_at = at;
+		sc->why = why;
+		return JM_SCAN_NOT_JSON;
+	}
+	p.pos++;
+	skip_ws(&p);
+	bool empty = p.pos < p.len && p.s[p.pos] == '}';
+	if (empty)
+		p.pos++;
+	while (!empty) {
+		skip_ws(&p);
+		if (p.pos >= p.len || p.s[p.pos] != '"') {
+			fail(&p, p.pos, "object key expected");
+			goto not_json;
+		}
+		size_t kstart = p.pos + 1;
+		bool kesc;
+		if (!jm_jp_string(&p, &kesc))
+			goto not_json;
+		size_t kend = p.pos - 1;
+		skip_ws(&p);
+		if (p.pos >= p.len || p.s[p.pos] != ':') {
+			fail(&p, p.pos, "':' expected");
+			goto not_json;
+		}
+		p.pos++;
+		skip_ws(&p);
+		size_t vstart = p.pos;
+		jm_json_type t;
+		if (!jm_jp_value(&p, 1, &t))
+			goto not_json;
+		if (sc->n_members == sc->members_cap && sc->grow(sc))
+			return JM_SCAN_NOMEM;
+		jm_member *m = &sc->members[sc->n_members++];
+		if (kesc) {
+			m->key = sc->strs + strs_used;
+			m->key_len = jm_json_unescape(sc->raw + kstart, kend - kstart, sc->strs + strs_used);
+			strs_used += m->key_len + 1;
+		} else {
+			m->key = sc->raw + kstart;
+			m->key_len = kend - kstart;
+		}
+		m->value = sc->raw + vstart;
+		m->value_len = p.pos - vstart;
+		m->type = t;
+		skip_ws(&p);
+		if (p.pos >= p.len) {
+			fail(&p, p.len, "unterminated object");
+			goto not_json;
+		}
+		if (p.s[p.pos] == ',') {
+			p.pos++;
+			continue;
+		}
+		if (p.s[p.pos] == '}') {
+			p.pos++;
+			break;
+		}
+		fail(&p, p.pos, "',' or '}' expected");
+		goto not_json;
+	}
+	skip_ws(&p);
+	if (p.pos != p.len) {
+		fail(&p, p.pos, "extra data after the header object");
+		goto not_json;
+	}
+	sc->strs_used = strs_used;
+	return JM_SCAN_OK;
+not_json:
+	sc->err_at = p.err_at;
+	sc->why = p.why;
+	return JM_SCAN_NOT_JSON;
+}
+
+bool jm_member_int(const jm_member *m, int64_t *out)
+{
+	return parse_int64(m->value, m->value_len, out);
+}
