@@ -1,0 +1,91 @@
+/*
+ * answer: what the reference server says to one request, as bytes.
+ *
+ * This is the tutorial's libserver.py reduced to pure functions: a request
+ * goes in (its decoded JSON content, or the first bytes of binary content),
+ * a complete response message is appended to an output buffer.  No sockets,
+ * so unit tests hold the bytes against the tutorial's.
+ *
+ *   text/json {"action": "search", "value": V}
+ *       -> text/json {"result": R}, R from the search table, or
+ *          "No match for 'V'." when V is not in it
+ *   text/json {"action": A, ...} with A != "search"
+ *       -> text/json {"result": "Error: invalid action 'A'."}
+ *   any other content-type
+ *       -> binary/custom-server-binary-type, encoding binary,
+ *          "First 10 bytes of request: " + the first 10 content bytes
+ *
+ * JSON text is written the way Python's json.dumps(..., ensure_ascii=False)
+ * writes it (", " and ": " separators, non-ASCII raw), so a response is
+ * byte for byte what the tutorial's server sends.
+ *
+ * Requests the codec accepts but the server cannot act on (JSON content that
+ * is not an object, "action" missing or not a string, a search "value" that
+ * is not a string) are answered with the error response
+ *   {"error": "bad_request", "detail": "..."}
+ * and the connection is closed, exactly as for a request the codec rejects
+ * (there the error is the spec's error id).
+ */
+#ifndef JMSG_ANSWER_H
+#define JMSG_ANSWER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jmsg.h"
+
+struct json_object;
+struct json_tokener;
+
+/* The tutorial's wire constants for binary messages, and the value of the
+ * keep-alive header member (its key is JM_FIELD_CONNECTION's). */
+#define SRV_BINARY_REQUEST_TYPE "binary/custom-client-binary-type"
+#define SRV_BINARY_RESPONSE_TYPE "binary/custom-server-binary-type"
+#define SRV_BINARY_ENCODING "binary"
+#define SRV_BINARY_PREFIX "First 10 bytes of request: "
+#define SRV_BINARY_ECHO 10
+#define SRV_KEEP_ALIVE "keep-alive"
+#define SRV_SEARCH_ACTION "search"
+/* The server's own error id, beside the spec's codec error ids. */
+#define SRV_ERR_BAD_REQUEST "bad_request"
+
+/* value -> result. */
+typedef struct srv_table {
+	struct json_object *obj;
+} srv_table;
+
+/* The tutorial's table (morpheus, ring, the puppy). */
+int srv_table_default(srv_table *t);
+/* A JSON object of string -> string from a file; -1 with `err` filled. */
+int srv_table_load(srv_table *t, const char *path, char *err, size_t errlen);
+void srv_table_free(srv_table *t);
+/* The result for `value`, or NULL. */
+const char *srv_table_lookup(const srv_table *t, const char *value, size_t len, size_t *res_len);
+
+/* `"connection": "keep-alive"` as a header member for jm_encode's extra. */
+const char *srv_keep_alive_member(void);
+
+/* Append the response to a text/json request whose content is `content`.
+ * `tok` is a reusable json-c tokener.  Returns 0 for an answer, 1 for a
+ * bad_request error response (the caller closes), -1 if out of memory.
+ * `extra` is passed to jm_encode (NULL or the keep-alive member). */
+int srv_answer_json(jm_buf *out, const srv_table *t, struct json_tokener *tok,
+		    const uint8_t *content, size_t len, const char *extra);
+
+/* Append the binary response for a request whose content starts with
+ * `first` (at most SRV_BINARY_ECHO bytes are used). */
+int srv_answer_binary(jm_buf *out, const uint8_t *first, size_t n, const char *extra);
+
+/* Append {"error": kind, "detail": detail} as text/json. */
+int srv_answer_error(jm_buf *out, const char *kind, const char *detail);
+
+/* Append `s` as a JSON string the way Python's json.dumps with
+ * ensure_ascii=False does: \" \\ \n \r \t \b \f, other controls as \u00XX,
+ * everything else raw. */
+int srv_json_str(jm_buf *out, const char *s, size_t len);
+
+/* Append Python's repr() of a bytes object (b'...') for -v logging. */
+int srv_bytes_repr(jm_buf *out, const uint8_t *p, size_t n);
+
+#endif

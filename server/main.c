@@ -1,0 +1,126 @@
+/*
+ * jmsg server: options and help.  The work is in server.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/commands.h"
+#include "server/opts.h"
+#include "server/server.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: jmsg server [--host H] [--port P] [--port-file F] [options]\n"
+"\n"
+"The tutorial's application server: answers text/json search requests from\n"
+"the search table and binary requests with their first 10 bytes, then closes\n"
+"the connection, unless the request header has \"connection\": \"keep-alive\".\n"
+"\n"
+"  --host H            address to listen on (default %s); '' or 0.0.0.0 for\n"
+"                      every IPv4 interface, :: or ::1 for IPv6\n"
+"  --port P            port (default %d); 0 picks a free port\n"
+"  --port-file F       write the port to F once listening\n"
+"  --search-table F    JSON object of value -> result to search (default:\n"
+"                      the tutorial's morpheus, ring and puppy table)\n"
+"  --max-content N     largest request content in bytes (default %u;\n"
+"                      k/m/g suffixes allowed); larger gets an error\n"
+"  --max-conns N       connections served at once (default %d); more are\n"
+"                      answered {\"error\": \"%s\"} and closed\n"
+"  --idle-timeout S    close a connection idle, or stuck inside a message,\n"
+"                      for S seconds (default %d; 0 never)\n"
+"  --no-read           accept connections and never read them (the tutorial's\n"
+"                      app-server-test: senders' data piles up in Recv-Q)\n"
+"  -q, --quiet         log only 'Listening on' and errors\n"
+"  -v, --verbose       log message bytes as the tutorial does\n"
+"  -h, --help          this help\n"
+"\n"
+"Bad requests get {\"error\": ID, \"detail\": TEXT} as text/json and the\n"
+"connection is closed: ID is the codec's error id (header_not_json, ...)\n"
+"or %s for JSON the server cannot act on (not an object, no\n"
+"\"action\" string, no search \"value\" string).\n"
+"SIGINT or SIGTERM stops accepting, finishes responses in flight and exits.\n"
+"\n"
+"exit status: 0 stopped by SIGINT/SIGTERM, 1 could not start (address in\n"
+"use, bad search table, ...), 2 usage error\n",
+		SRV_DEFAULT_HOST, JM_SPEC_DEFAULT_PORT, SRV_DEFAULT_MAX_CONTENT,
+		SRV_DEFAULT_MAX_CONNS, SRV_ERR_BUSY, SRV_DEFAULT_IDLE_MS / 1000, SRV_ERR_BAD_REQUEST);
+}
+
+int server_main(int argc, char **argv)
+{
+	enum { O_HOST = 256, O_PORT, O_PORT_FILE, O_TABLE, O_MAX_CONTENT, O_MAX_CONNS, O_IDLE, O_NO_READ };
+	static const struct option longopts[] = {
+		{"host", required_argument, NULL, O_HOST},
+		{"port", required_argument, NULL, O_PORT},
+		{"port-file", required_argument, NULL, O_PORT_FILE},
+		{"search-table", required_argument, NULL, O_TABLE},
+		{"max-content", required_argument, NULL, O_MAX_CONTENT},
+		{"max-conns", required_argument, NULL, O_MAX_CONNS},
+		{"idle-timeout", required_argument, NULL, O_IDLE},
+		{"no-read", no_argument, NULL, O_NO_READ},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	static char portbuf[16];
+	srv_config cfg = {
+		.host = SRV_DEFAULT_HOST,
+		.max_content = SRV_DEFAULT_MAX_CONTENT,
+		.max_conns = SRV_DEFAULT_MAX_CONNS,
+		.idle_ms = SRV_DEFAULT_IDLE_MS,
+		.verbosity = 1,
+	};
+	snprintf(portbuf, sizeof portbuf, "%d", JM_SPEC_DEFAULT_PORT);
+	cfg.port = portbuf;
+	uint64_t v;
+	int opt;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":qvh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case O_HOST: cfg.host = optarg; break;
+		case O_PORT:
+			if (opt_uint("server", "--port", optarg, 0, 65535, &v) < 0)
+				return 2;
+			cfg.port = optarg;
+			break;
+		case O_PORT_FILE: cfg.port_file = optarg; break;
+		case O_TABLE: cfg.table_file = optarg; break;
+		case O_MAX_CONTENT:
+			if (opt_size("server", "--max-content", optarg, &cfg.max_content) < 0)
+				return 2;
+			break;
+		case O_MAX_CONNS:
+			if (opt_uint("server", "--max-conns", optarg, 1, 1000000, &v) < 0)
+				return 2;
+			cfg.max_conns = (unsigned)v;
+			break;
+		case O_IDLE:
+			if (opt_seconds("server", "--idle-timeout", optarg, &cfg.idle_ms) < 0)
+				return 2;
+			break;
+		case O_NO_READ: cfg.no_read = true; break;
+		case 'q': cfg.verbosity = 0; break;
+		case 'v': cfg.verbosity = 2; break;
+		case 'h': usage(stdout); return 0;
+		case ':':
+			fprintf(stderr, "jmsg server: option '%s' needs a value (see --help)\n", argv[optind - 1]);
+			return 2;
+		default:
+			fprintf(stderr, "jmsg server: unknown option '%s' (see --help)\n", argv[optind - 1]);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "jmsg server: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	return srv_run(&cfg);
+}

@@ -1,0 +1,643 @@
+/*
+ * server: accept, read, decode, answer, write, close.  See server.h.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "server/evloop.h"
+#include "server/net.h"
+#include "server/server.h"
+
+#define RBUF_SIZE (64 * 1024)
+#define ACCEPT_BATCH 64
+/* Connections beyond --max-conns being told so at one time; more are
+ * closed without a word. */
+#define MAX_REJECTING 64
+
+enum conn_state {
+	CONN_OPEN,    /* reading requests */
+	CONN_FLUSH,   /* last response queued: write it, then close */
+	CONN_LINGER,  /* write side shut: drain input until EOF or deadline */
+	CONN_DEAD,    /* closed; freed before the loop sleeps */
+};
+
+typedef struct srv srv;
+
+typedef struct conn {
+	el_watch w;
+	srv *s;
+	enum conn_state state;
+	bool rejected;        /* beyond --max-conns: not counted */
+	bool read_paused;     /* output over SRV_OUT_HIGH */
+	bool linger;          /* drain before closing (peer may be sending) */
+	jm_decoder dec;
+	jm_buf out;
+	uint64_t last_ms;     /* last progress, for --idle-timeout */
+	uint64_t linger_until;
+	char peer[NET_ADDR_STRLEN];
+	/* the request being decoded */
+	bool keep_alive, json, answered;
+	uint8_t first[SRV_BINARY_ECHO];
+	size_t nfirst;
+	struct conn *prev, *next;
+} conn;
+
+struct srv {
+	const srv_config *cfg;
+	el_loop loop;
+	el_watch listener;
+	int lfd;
+	srv_table table;
+	struct json_tokener *tok;
+	conn *conns;          /* live connections */
+	conn *dead;           /* closed this round, freed before sleeping */
+	unsigned nconns, nrejecting;
+	bool stopping;
+	uint64_t stop_deadline;
+	uint64_t accept_resume;  /* accept paused (EMFILE) until then */
+	jm_buf logbuf;
+	uint8_t rbuf[RBUF_SIZE];
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+/* ------------------------------------------------------------ logging */
+
+static void log_line(srv *s, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void log_line(srv *s, int level, const char *fmt, ...)
+{
+	if (s->cfg->verbosity < level)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+}
+
+/* The tutorial prints the bytes it sends with -v; otherwise a summary. */
+static void log_sending(srv *s, conn *c, size_t from)
+{
+	if (s->cfg->verbosity < 1)
+		return;
+	const uint8_t *msg = c->out.data + from;
+	size_t n = c->out.len - from;
+	if (s->cfg->verbosity >= 2) {
+		s->logbuf.len = s->logbuf.off = 0;
+		srv_bytes_repr(&s->logbuf, msg, n);
+		printf("Sending %.*s to %s\n", (int)jm_buf_pending(&s->logbuf),
+		       (const char *)jm_buf_head(&s->logbuf), c->peer);
+	} else {
+		printf("Sending %zu-byte response to %s\n", n, c->peer);
+	}
+}
+
+static void log_request_json(srv *s, conn *c, const uint8_t *p, size_t n)
+{
+	if (s->cfg->verbosity < 1)
+		return;
+	/* The content is valid UTF-8 JSON (the codec checked it); compact it
+	 * so one request is one line. */
+	s->logbuf.len = s->logbuf.off = 0;
+	if (jm_json_compact(&s->logbuf, (const char *)p, n) < 0)
+		return;
+	size_t len = jm_buf_pending(&s->logbuf);
+	int shown = len > 512 ? 512 : (int)len;
+	printf("Received request %.*s%s from %s\n", shown, (const char *)jm_buf_head(&s->logbuf),
+	       len > 512 ? "..." : "", c->peer);
+}
+
+/* ------------------------------------------------------------ connections */
+
+static void conn_io(el_loop *l, el_watch *w, int mask);
+static void conn_flush(conn *c);
+
+static void conn_close(conn *c, const char *why)
+{
+	srv *s = c->s;
+	if (c->state == CONN_DEAD)
+		return;
+	if (why)
+		log_line(s, 1, "Closing connection to %s (%s)", c->peer, why);
+	else
+		log_line(s, 1, "Closing connection to %s", c->peer);
+	el_watch_del(&s->loop, &c->w);
+	close(c->w.fd);
+	c->state = CONN_DEAD;
+	if (c->rejected)
+		s->nrejecting--;
+	else
+		s->nconns--;
+	/* unlink now, free before the loop sleeps: a later event in this
+	 * batch may still name the watch */
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->next = s->dead;
+	c->prev = NULL;
+	s->dead = c;
+}
+
+static void conn_free(conn *c)
+{
+	jm_decoder_free(&c->dec);
+	jm_buf_free(&c->out);
+	free(c);
+}
+
+/* Stop reading requests; close once the queued output is written. */
+static void conn_finish(conn *c, bool linger)
+{
+	c->state = CONN_FLUSH;
+	c->linger = c->linger || linger;
+}
+
+static int on_event(void *user, const jm_event *ev)
+{
+	conn *c = user;
+	srv *s = c->s;
+	size_t before = c->out.len;
+	int rc = 0;
+
+	if (c->state != CONN_OPEN)
+		return JM_CB_STOP;
+	switch (ev->type) {
+	case JM_EV_PROTOHEADER:
+		return JM_CB_OK;
+	case JM_EV_HEADER: {
+		const char *ka = jm_header_str(ev->header, JM_FIELD_CONNECTION);
+		c->keep_alive = ka && !strcmp(ka, SRV_KEEP_ALIVE);
+		c->json = ev->header->content_is_json;
+		c->answered = false;
+		c->nfirst = 0;
+		return JM_CB_OK;
+	}
+	case JM_EV_CONTENT_CHUNK:
+	case JM_EV_CONTENT:
+		if (ev->type == JM_EV_CONTENT && c->json && !c->answered) {
+			log_request_json(s, c, ev->data, ev->len);
+			rc = srv_answer_json(&c->out, &s->table, s->tok, ev->data, ev->len,
+					     c->keep_alive ? srv_keep_alive_member() : NULL);
+			c->answered = true;
+			break;
+		}
+		if (c->nfirst < SRV_BINARY_ECHO) {
+			size_t k = SRV_BINARY_ECHO - c->nfirst;
+			if (k > ev->len)
+				k = ev->len;
+			memcpy(c->first + c->nfirst, ev->data, k);
+			c->nfirst += k;
+		}
+		return JM_CB_OK;
+	case JM_EV_MESSAGE:
+		if (!c->answered) {
+			if (c->json) {
+				rc = srv_answer_json(&c->out, &s->table, s->tok, (const uint8_t *)"", 0,
+						     NULL);
+			} else {
+				const char *ct = ev->header ? jm_header_str(ev->header, JM_FIELD_CONTENT_TYPE)
+							    : NULL;
+				log_line(s, 1, "Received %s request from %s", ct ? ct : "binary", c->peer);
+				rc = srv_answer_binary(&c->out, c->first, c->nfirst,
+						       c->keep_alive ? srv_keep_alive_member() : NULL);
+			}
+			c->answered = true;
+		}
+		if (c->out.len > before)
+			log_sending(s, c, before);
+		if (rc < 0) {
+			conn_close(c, "out of memory");
+			return JM_CB_STOP;
+		}
+		if (rc == 1 || !c->keep_alive) {
+			/* Bytes after a one-shot request are never read: drain
+			 * them rather than reset the connection under the
+			 * response. */
+			conn_finish(c, rc == 1);
+			return JM_CB_STOP;
+		}
+		/* Reading pauses (see conn_read) until this drains; the rest of
+		 * the bytes already read are still answered, which bounds the
+		 * queue at SRV_OUT_HIGH plus the answers to one read. */
+		if (jm_buf_pending(&c->out) > SRV_OUT_HIGH)
+			c->read_paused = true;
+		return JM_CB_OK;
+	case JM_EV_ERROR:
+		log_line(s, 1, "Bad request from %s: %s: %s", c->peer, jm_error_id(ev->error),
+			 ev->detail ? ev->detail : jm_error_text(ev->error));
+		rc = srv_answer_error(&c->out, jm_error_id(ev->error),
+				      ev->detail ? ev->detail : jm_error_text(ev->error));
+		if (c->out.len > before)
+			log_sending(s, c, before);
+		if (rc < 0)
+			conn_close(c, "out of memory");
+		else
+			conn_finish(c, true);
+		return JM_CB_STOP;
+	}
+	/* JSON content answered (or refused) before the MESSAGE event */
+	if (rc < 0) {
+		conn_close(c, "out of memory");
+		return JM_CB_STOP;
+	}
+	if (rc == 1) {
+		if (c->out.len > before)
+			log_sending(s, c, before);
+		conn_finish(c, true);
+		return JM_CB_STOP;
+	}
+	/* answered; whether to close is decided at the MESSAGE event */
+	if (c->out.len > before)
+		log_sending(s, c, before);
+	return JM_CB_OK;
+}
+
+/* Feed input.  The decoder takes it all unless a request ended the
+ * conversation (an error, or a request without keep-alive): the rest is
+ * never answered. */
+static void conn_feed(conn *c, const uint8_t *p, size_t n)
+{
+	jm_decoder_feed(&c->dec, p, n);
+}
+
+static void conn_set_interest(conn *c)
+{
+	int mask = 0;
+	if (c->state == CONN_DEAD)
+		return;
+	if (jm_buf_pending(&c->out))
+		mask |= EL_WRITE;
+	if ((c->state == CONN_OPEN && !c->read_paused && !c->s->cfg->no_read) ||
+	    c->state == CONN_LINGER)
+		mask |= EL_READ;
+	if (el_watch_set(&c->s->loop, &c->w, mask) < 0)
+		conn_close(c, strerror(errno));
+}
+
+/* Output written and the connection is closing. */
+static void conn_done(conn *c)
+{
+	int avail = 0;
+	if (!c->linger && ioctl(c->w.fd, FIONREAD, &avail) == 0 && avail == 0) {
+		conn_close(c, NULL);
+		return;
+	}
+	shutdown(c->w.fd, SHUT_WR);
+	c->state = CONN_LINGER;
+	c->linger_until = el_now_ms() + SRV_LINGER_MS;
+}
+
+static void conn_flush(conn *c)
+{
+	if (c->state == CONN_DEAD)
+		return;
+	while (jm_buf_pending(&c->out) > 0) {
+		ssize_t n = send(c->w.fd, jm_buf_head(&c->out), jm_buf_pending(&c->out), MSG_NOSIGNAL);
+		if (n > 0) {
+			jm_buf_consume(&c->out, (size_t)n);
+			c->last_ms = el_now_ms();
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		conn_close(c, n < 0 ? strerror(errno) : "send failed");
+		return;
+	}
+	if (jm_buf_pending(&c->out) == 0) {
+		c->out.len = c->out.off = 0;
+		if (c->state == CONN_FLUSH) {
+			conn_done(c);
+		} else if (c->state == CONN_OPEN) {
+			c->read_paused = false; /* queue drained: read again */
+		}
+	}
+	conn_set_interest(c);
+}
+
+static void conn_eof(conn *c)
+{
+	if (c->state == CONN_LINGER) {
+		conn_close(c, NULL);
+		return;
+	}
+	if (c->state == CONN_OPEN) {
+		/* A peer that stops mid-message gets a truncated error (it
+		 * may still read: it only shut its write side). */
+		if (jm_decoder_idle(&c->dec) || jm_decoder_failed(&c->dec) ||
+		    jm_decoder_finish(&c->dec)) {
+			if (jm_buf_pending(&c->out) == 0) {
+				conn_close(c, NULL);
+				return;
+			}
+			c->state = CONN_FLUSH;
+		}
+	}
+	conn_flush(c);
+}
+
+static void conn_read(conn *c)
+{
+	srv *s = c->s;
+	for (int rounds = 0; rounds < 16; rounds++) {
+		ssize_t n = recv(c->w.fd, s->rbuf, sizeof s->rbuf, 0);
+		if (n > 0) {
+			c->last_ms = el_now_ms();
+			if (c->state == CONN_OPEN)
+				conn_feed(c, s->rbuf, (size_t)n);
+			if (c->state == CONN_DEAD)
+				return;
+			/* level-triggered: a short read means the socket is
+			 * empty, so skip the recv() that would say EAGAIN */
+			if ((size_t)n < sizeof s->rbuf || c->read_paused ||
+			    (c->state != CONN_OPEN && c->state != CONN_LINGER))
+				break;
+			continue;
+		}
+		if (n == 0) {
+			conn_eof(c);
+			return;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			break;
+		conn_close(c, strerror(errno));
+		return;
+	}
+	conn_flush(c);
+}
+
+static void conn_io(el_loop *l, el_watch *w, int mask)
+{
+	conn *c = w->data;
+	if (mask & EL_READ) {
+		conn_read(c);
+		return; /* conn_read flushes */
+	}
+	if (mask & EL_WRITE)
+		conn_flush(c);
+}
+
+static conn *conn_new(srv *s, int fd, bool rejected)
+{
+	conn *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->s = s;
+	c->rejected = rejected;
+	c->last_ms = el_now_ms();
+	net_sock_str(fd, 1, c->peer, sizeof c->peer);
+	jm_decoder_config dc = {.max_content = s->cfg->max_content, .stream_content = true};
+	jm_decoder_init(&c->dec, &dc, on_event, c);
+	c->w.fd = fd;
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	if (rejected)
+		s->nrejecting++;
+	else
+		s->nconns++;
+	return c;
+}
+
+static void on_accept(el_loop *l, el_watch *w, int mask)
+{
+	srv *s = w->data;
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* Out of descriptors: stop accepting for a
+				 * moment instead of spinning on a readable
+				 * listener. */
+				fprintf(stderr, "jmsg server: cannot accept: %s\n", strerror(errno));
+				el_watch_set(&s->loop, &s->listener, 0);
+				s->accept_resume = el_now_ms() + 100;
+			}
+			return;
+		}
+		bool over = s->nconns >= s->cfg->max_conns;
+		if (over && s->nrejecting >= MAX_REJECTING) {
+			close(fd);
+			continue;
+		}
+		net_nodelay(fd);
+		conn *c = conn_new(s, fd, over);
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		if (el_watch_add(&s->loop, &c->w, fd, 0, conn_io, c) < 0) {
+			conn_close(c, strerror(errno));
+			continue;
+		}
+		if (over) {
+			log_line(s, 1, "Refusing connection from %s: %u connections open (--max-conns)",
+				 c->peer, s->nconns);
+			char detail[96];
+			snprintf(detail, sizeof detail, "server has %u connections open, its maximum",
+				 s->cfg->max_conns);
+			srv_answer_error(&c->out, SRV_ERR_BUSY, detail);
+			c->state = CONN_FLUSH;
+			c->linger = true;
+			conn_flush(c);
+			continue;
+		}
+		log_line(s, 1, "Accepted connection from %s", c->peer);
+		conn_set_interest(c);
+	}
+}
+
+/* ------------------------------------------------------------ loop hooks */
+
+static void begin_stop(srv *s)
+{
+	s->stopping = true;
+	s->stop_deadline = el_now_ms() + SRV_STOP_GRACE_MS;
+	log_line(s, 1, "Stopping on %s: no new connections; finishing %u open",
+		 stop_signal == SIGINT ? "SIGINT" : "SIGTERM", s->nconns + s->nrejecting);
+	if (s->lfd >= 0) {
+		el_watch_del(&s->loop, &s->listener);
+		close(s->lfd);
+		s->lfd = -1;
+	}
+	for (conn *c = s->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->state == CONN_OPEN && jm_buf_pending(&c->out) == 0)
+			conn_close(c, NULL);
+		else if (c->state == CONN_OPEN) {
+			c->state = CONN_FLUSH;
+			conn_set_interest(c);
+		}
+	}
+}
+
+static void before_sleep(el_loop *l, void *data)
+{
+	srv *s = data;
+	while (s->dead) {
+		conn *c = s->dead;
+		s->dead = c->next;
+		conn_free(c);
+	}
+	if (stop_signal && !s->stopping)
+		begin_stop(s);
+	if (s->stopping && !s->conns)
+		el_stop(l);
+}
+
+static void tick(el_loop *l, void *data)
+{
+	srv *s = data;
+	uint64_t now = el_now_ms();
+	if (s->accept_resume && now >= s->accept_resume && s->lfd >= 0) {
+		s->accept_resume = 0;
+		el_watch_set(&s->loop, &s->listener, EL_READ);
+	}
+	for (conn *c = s->conns, *next; c; c = next) {
+		next = c->next;
+		if (s->stopping && now >= s->stop_deadline) {
+			conn_close(c, "server stopping");
+		} else if (c->state == CONN_LINGER) {
+			if (now >= c->linger_until)
+				conn_close(c, NULL);
+		} else if (s->cfg->idle_ms && !s->cfg->no_read && now - c->last_ms >= s->cfg->idle_ms) {
+			conn_close(c, jm_decoder_idle(&c->dec) && !jm_buf_pending(&c->out)
+					      ? "idle timeout"
+					      : "idle timeout in the middle of a message");
+		}
+	}
+}
+
+/* ------------------------------------------------------------ setup */
+
+static int write_port_file(const char *path, int port)
+{
+	char tmp[4096];
+	if (snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid()) >= (int)sizeof tmp)
+		return -1;
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "%d\n", port);
+	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static void raise_fd_limit(unsigned want)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+int srv_run(const srv_config *cfg)
+{
+	static srv s0; /* holds the 64 KiB read buffer: not on the stack */
+	srv *s = &s0;
+	char err[256];
+	int rc = 1;
+
+	memset(s, 0, sizeof *s);
+	s->cfg = cfg;
+	s->lfd = -1;
+	if (cfg->table_file ? srv_table_load(&s->table, cfg->table_file, err, sizeof err)
+			    : srv_table_default(&s->table)) {
+		fprintf(stderr, "jmsg server: %s\n", cfg->table_file ? err : "out of memory");
+		return 1;
+	}
+	s->tok = json_tokener_new_ex(JM_SPEC_MAX_JSON_DEPTH + 1);
+	raise_fd_limit(cfg->max_conns + MAX_REJECTING + 32);
+
+	struct sigaction sa = {.sa_handler = on_stop_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+
+	if (!s->tok || el_init(&s->loop, &block) < 0) {
+		fprintf(stderr, "jmsg server: cannot start the event loop: %s\n", strerror(errno));
+		goto out;
+	}
+	s->lfd = net_listen(cfg->host, cfg->port, 511, err, sizeof err);
+	if (s->lfd < 0) {
+		fprintf(stderr, "jmsg server: %s\n", err);
+		goto out;
+	}
+	char where[NET_ADDR_STRLEN];
+	net_sock_str(s->lfd, 0, where, sizeof where);
+	if (cfg->port_file && write_port_file(cfg->port_file, net_local_port(s->lfd)) < 0) {
+		fprintf(stderr, "jmsg server: cannot write port file '%s': %s\n", cfg->port_file,
+			strerror(errno));
+		goto out;
+	}
+	if (el_watch_add(&s->loop, &s->listener, s->lfd, EL_READ, on_accept, s) < 0) {
+		fprintf(stderr, "jmsg server: cannot watch the listening socket: %s\n", strerror(errno));
+		goto out;
+	}
+	/* Printed even with -q: scripts wait for it. */
+	printf("Listening on %s%s\n", where, cfg->no_read ? " (--no-read: requests are never read)" : "");
+	fflush(stdout);
+
+	/* A sweep per tick keeps timeouts O(connections) per tick. */
+	int tick_ms = 1000;
+	if (cfg->idle_ms && cfg->idle_ms / 4 < (uint64_t)tick_ms)
+		tick_ms = cfg->idle_ms / 4 < 20 ? 20 : (int)(cfg->idle_ms / 4);
+	el_set_hooks(&s->loop, tick_ms, tick, before_sleep, s);
+	if (el_run(&s->loop) < 0) {
+		fprintf(stderr, "jmsg server: event loop failed: %s\n", strerror(errno));
+		goto out;
+	}
+	before_sleep(&s->loop, s); /* free the last closed connections */
+	log_line(s, 1, "Stopped");
+	rc = 0;
+out:
+	while (s->conns)
+		conn_close(s->conns, NULL);
+	while (s->dead) {
+		conn *c = s->dead;
+		s->dead = c->next;
+		conn_free(c);
+	}
+	if (s->lfd >= 0)
+		close(s->lfd);
+	el_free(&s->loop);
+	if (s->tok)
+		json_tokener_free(s->tok);
+	srv_table_free(&s->table);
+	jm_buf_free(&s->logbuf);
+	fflush(stdout);
+	return rc;
+}

@@ -1,0 +1,55 @@
+/*
+ * server: the reference server's connection handling (`jmsg server`).
+ *
+ * One epoll loop (evloop.h), non-blocking sockets, one struct per
+ * connection holding its decoder, its unprocessed input and its output
+ * queue.  A request is answered by answer.h as soon as the decoder reports
+ * it; responses to pipelined requests are queued in order and written in
+ * one send() where they fit.  Reading pauses while a connection's output
+ * queue is over SRV_OUT_HIGH, so a client that pipelines without reading
+ * costs bounded memory.
+ *
+ * Closing follows the tutorial: after the response the server closes,
+ * unless the request carried "connection": "keep-alive".  When the peer
+ * may still be sending (an error response, unread pipelined bytes), the
+ * server half-closes and drains for a short linger time first, so the
+ * response is not destroyed by a TCP reset.
+ */
+#ifndef JMSG_SERVER_H
+#define JMSG_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "server/answer.h"
+
+#define SRV_DEFAULT_HOST "127.0.0.1"
+#define SRV_DEFAULT_MAX_CONTENT (1u << 20)
+#define SRV_DEFAULT_MAX_CONNS 1024
+#define SRV_DEFAULT_IDLE_MS 30000
+/* Output queued beyond this pauses reading from that connection. */
+#define SRV_OUT_HIGH (256u * 1024)
+/* How long a closing connection is drained before it is closed anyway. */
+#define SRV_LINGER_MS 2000
+/* How long SIGINT/SIGTERM waits for in-flight responses to be written. */
+#define SRV_STOP_GRACE_MS 5000
+/* Error id sent to connections beyond --max-conns. */
+#define SRV_ERR_BUSY "server_busy"
+
+typedef struct srv_config {
+	const char *host;
+	const char *port;
+	const char *port_file;
+	const char *table_file;
+	uint64_t max_content;
+	unsigned max_conns;
+	uint64_t idle_ms;   /* 0: never */
+	bool no_read;
+	int verbosity;      /* 0 quiet, 1 normal, 2 bytes */
+} srv_config;
+
+/* Run the server until SIGINT or SIGTERM.  Returns the process exit code:
+ * 0 after a clean stop, 1 if it could not start. */
+int srv_run(const srv_config *cfg);
+
+#endif
