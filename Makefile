@@ -123,9 +123,9 @@ e2e: all unit-asan
 
 # ---- fuzzing (libFuzzer, clang)
 FUZZ_BIN := $(BUILD)/fuzz/fuzz_decoder
-$(FUZZ_BIN): fuzz/fuzz_decoder.c $(wildcard proto/*.c proto/*.h) $(GEN)/jmsg_spec.c
+$(FUZZ_BIN): fuzz/fuzz_decoder.c tests/unit/codec_check.h $(wildcard proto/*.c proto/*.h) $(GEN)/jmsg_spec.c
 	@mkdir -p $(@D)
-	clang $(CSTD) -O1 -g $(WARN) -I$(GEN) -Iproto -fsanitize=fuzzer,address,undefined \
+	clang $(CSTD) -O1 -g $(WARN) -I$(GEN) -Iproto -Itests/unit -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=all -o $@ fuzz/fuzz_decoder.c $(wildcard proto/*.c) $(GEN)/jmsg_spec.c
 
 fuzz: $(FUZZ_BIN)

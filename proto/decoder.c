@@ -84,6 +84,9 @@ static void next_message(jm_decoder *d)
 	d->hbuf_len = d->buf_len = 0;
 	d->hdr_valid = false;
 	d->header_len = 0;
+	/* The header belongs to the message that just ended. */
+	d->hdr.raw = NULL;
+	d->hdr.n_members = 0;
 }
 
 /* Reports an error.  `length_known` says whether the message's end is known
@@ -348,7 +351,8 @@ static bool on_header(jm_decoder *d)
 		const jm_member *m = jm_header_member(h, jm_field_specs[JM_FIELD_CONTENT_LENGTH].key);
 		uint64_t off = hstart + (uint64_t)(m->value - h->raw);
 		if (!emit_error(d, JM_ERR_CONTENT_LENGTH_TOO_LARGE, off, true, NULL, 0,
-				"content-length %.30s is over the limit of %llu bytes",
+				"content-length %.*s is over the limit of %llu bytes",
+				m->value_len > 30 ? 15 : (int)m->value_len,
 				m->value_len > 30 ? "(a huge number)" : m->value,
 				(unsigned long long)d->cfg.max_content))
 			return false;
@@ -585,8 +589,10 @@ size_t jm_find_boundary(const uint8_t *buf, size_t len)
 			if (c != '"' && c != ' ' && c != '\n' && c != '\r' && c != '\t')
 				continue;
 		}
-		/* When the whole header is here, it must end with '}'. */
-		if (p + 2 + hl <= len && buf[p + 2 + hl - 1] != '}')
+		/* When the whole header is here, it must be a JSON object. */
+		if (p + 2 + hl <= len &&
+		    (buf[p + 2 + hl - 1] != '}' ||
+		     !jm_json_valid((const char *)buf + p + 2, hl, NULL, NULL)))
 			continue;
 		return p;
 	}
