@@ -1,0 +1,85 @@
+/*
+ * hist: log-linear latency buckets; see hist.h.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "client/hist.h"
+
+void hist_init(hist *h)
+{
+	memset(h, 0, sizeof *h);
+	h->min = UINT64_MAX;
+}
+
+unsigned hist_index(uint64_t v)
+{
+	if (v < HIST_SUB)
+		return (unsigned)v;
+	unsigned msb = 63u - (unsigned)__builtin_clzll(v);
+	if (msb >= HIST_MAX_BITS)
+		return HIST_BUCKETS - 1;
+	unsigned shift = msb - HIST_SUB_BITS;
+	/* the HIST_SUB_BITS bits after the leading one pick the sub-bucket */
+	unsigned sub = (unsigned)(v >> shift) - HIST_SUB;
+	return HIST_SUB + shift * HIST_SUB + sub;
+}
+
+uint64_t hist_bucket_low(unsigned i)
+{
+	if (i < HIST_SUB)
+		return i;
+	unsigned shift = (i - HIST_SUB) / HIST_SUB;
+	unsigned sub = (i - HIST_SUB) % HIST_SUB;
+	return (uint64_t)(HIST_SUB + sub) << shift;
+}
+
+uint64_t hist_bucket_high(unsigned i)
+{
+	if (i + 1 >= HIST_BUCKETS)
+		return UINT64_MAX;
+	return hist_bucket_low(i + 1) - 1;
+}
+
+void hist_record(hist *h, uint64_t v)
+{
+	h->b[hist_index(v)]++;
+	h->count++;
+	h->sum += v;
+	if (v < h->min)
+		h->min = v;
+	if (v > h->max)
+		h->max = v;
+}
+
+void hist_merge(hist *to, const hist *from)
+{
+	for (unsigned i = 0; i < HIST_BUCKETS; i++)
+		to->b[i] += from->b[i];
+	to->count += from->count;
+	to->sum += from->sum;
+	if (from->min < to->min)
+		to->min = from->min;
+	if (from->max > to->max)
+		to->max = from->max;
+}
+
+uint64_t hist_percentile(const hist *h, double p)
+{
+	if (!h->count)
+		return 0;
+	if (p >= 100)
+		return h->max;
+	uint64_t rank = (uint64_t)ceil(p / 100.0 * (double)h->count);
+	if (rank == 0)
+		rank = 1;
+	uint64_t seen = 0;
+	for (unsigned i = 0; i < HIST_BUCKETS; i++) {
+		seen += h->b[i];
+		if (seen >= rank) {
+			uint64_t hi = hist_bucket_high(i);
+			return hi < h->max ? hi : h->max;
+		}
+	}
+	return h->max;
+}

@@ -1,0 +1,430 @@
+/*
+ * load: many connections on one event loop, a fixed request, a histogram.
+ *
+ * The request is encoded once and copied into each connection's output
+ * queue as it is sent.  Keep-alive connections keep `pipeline` requests in
+ * flight each and a ring of send times pairs every response with its
+ * request (responses come back in order).  One-shot connections carry one
+ * request each, as the tutorial's client does: the latency then runs from
+ * connect() to the response, and the rate is connections per second.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "client/client.h"
+#include "client/hist.h"
+#include "server/answer.h"
+#include "server/evloop.h"
+#include "server/net.h"
+
+typedef struct load load;
+
+typedef struct lconn {
+	el_watch w;
+	load *L;
+	bool connecting;
+	bool in_use;
+	jm_decoder dec;
+	jm_buf out;
+	uint64_t *sent_ns;    /* ring of `pipeline` send times */
+	unsigned head, inflight;
+	bool resp_error;      /* current response is {"error": ...} */
+} lconn;
+
+struct load {
+	const cli_config *cfg;
+	el_loop loop;
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	char where[NET_ADDR_STRLEN];
+	jm_buf req;
+	lconn *c;
+	unsigned nconn;
+	bool one_shot;
+	uint64_t issued, done, errors, conn_errors, server_errors, malformed;
+	uint64_t bytes_out, bytes_in, connects;
+	uint64_t start_ns, end_ns, last_progress_ms, deadline_ms;
+	bool finished, ever_connected;
+	int fatal;            /* exit code when the run had to stop */
+	const char *fatal_why;
+	hist h;
+	uint8_t rbuf[65536];
+};
+
+static volatile sig_atomic_t interrupted;
+static void on_int(int sig) { interrupted = 1; }
+
+static bool budget_left(load *L)
+{
+	if (L->cfg->requests)
+		return L->issued < L->cfg->requests;
+	return el_now_ms() < L->deadline_ms;
+}
+
+static void lconn_io(el_loop *l, el_watch *w, int mask);
+static void lconn_open(lconn *c);
+
+static void check_finished(load *L)
+{
+	if (L->cfg->requests && L->done + L->errors >= L->cfg->requests)
+		L->finished = true;
+	if (L->finished) {
+		if (!L->end_ns)
+			L->end_ns = el_now_ns();
+		el_stop(&L->loop);
+	}
+}
+
+static void lconn_close(lconn *c, bool failed)
+{
+	load *L = c->L;
+	if (!c->in_use)
+		return;
+	el_watch_del(&L->loop, &c->w);
+	close(c->w.fd);
+	c->in_use = false;
+	if (failed) {
+		L->errors += c->inflight;
+	}
+	c->inflight = 0;
+	c->head = 0;
+	c->out.len = c->out.off = 0;
+	jm_decoder_reset(&c->dec, 0);
+}
+
+/* Queue requests up to the pipeline depth while the budget lasts. */
+static void lconn_fill(lconn *c)
+{
+	load *L = c->L;
+	unsigned depth = L->one_shot ? 1 : L->cfg->pipeline;
+	uint64_t now = 0;
+	while (c->inflight < depth && budget_left(L)) {
+		if (!now)
+			now = el_now_ns();
+		if (jm_buf_append(&c->out, jm_buf_head(&L->req), jm_buf_pending(&L->req)) < 0)
+			break;
+		unsigned slot = (c->head + c->inflight) % depth;
+		if (!L->one_shot)
+			c->sent_ns[slot] = now; /* one-shot timed from connect() */
+		c->inflight++;
+		L->issued++;
+	}
+}
+
+static void lconn_flush(lconn *c)
+{
+	load *L = c->L;
+	while (jm_buf_pending(&c->out)) {
+		ssize_t n = send(c->w.fd, jm_buf_head(&c->out), jm_buf_pending(&c->out), MSG_NOSIGNAL);
+		if (n > 0) {
+			jm_buf_consume(&c->out, (size_t)n);
+			L->bytes_out += (uint64_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		L->conn_errors++;
+		lconn_close(c, true);
+		return;
+	}
+	if (!jm_buf_pending(&c->out))
+		c->out.len = c->out.off = 0;
+	el_watch_set(&L->loop, &c->w, EL_READ | (jm_buf_pending(&c->out) ? EL_WRITE : 0));
+}
+
+static int on_event(void *user, const jm_event *ev)
+{
+	lconn *c = user;
+	load *L = c->L;
+	switch (ev->type) {
+	case JM_EV_HEADER:
+		c->resp_error = false;
+		break;
+	case JM_EV_CONTENT:
+		/* The server's error responses start this way (answer.c). */
+		if (ev->len >= 9 && !memcmp(ev->data, "{\"error\"", 8))
+			c->resp_error = true;
+		break;
+	case JM_EV_MESSAGE: {
+		if (!c->inflight) {
+			L->malformed++;
+			L->errors++;
+			return JM_CB_STOP;
+		}
+		uint64_t now = el_now_ns();
+		unsigned depth = L->one_shot ? 1 : L->cfg->pipeline;
+		uint64_t t0 = c->sent_ns[c->head];
+		c->head = (c->head + 1) % depth;
+		c->inflight--;
+		L->last_progress_ms = now / 1000000u;
+		if (c->resp_error) {
+			L->server_errors++;
+			L->errors++;
+		} else {
+			L->done++;
+			hist_record(&L->h, now - t0);
+		}
+		break;
+	}
+	case JM_EV_ERROR:
+		L->malformed++;
+		return JM_CB_STOP;
+	default:
+		break;
+	}
+	return JM_CB_OK;
+}
+
+static void lconn_read(lconn *c)
+{
+	load *L = c->L;
+	ssize_t n = recv(c->w.fd, L->rbuf, sizeof L->rbuf, 0);
+	if (n > 0) {
+		L->bytes_in += (uint64_t)n;
+		jm_decoder_feed(&c->dec, L->rbuf, (size_t)n);
+		if (jm_decoder_failed(&c->dec)) {
+			lconn_close(c, true);
+		} else if (L->one_shot && c->inflight == 0) {
+			/* the tutorial's client closes once it has its answer */
+			lconn_close(c, false);
+		} else {
+			lconn_fill(c);
+			lconn_flush(c);
+		}
+	} else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+		/* closed under requests in flight: each one failed */
+		if (c->inflight)
+			L->conn_errors++;
+		lconn_close(c, true);
+	}
+	check_finished(L);
+	if (!c->in_use && !L->finished && budget_left(L))
+		lconn_open(c);
+}
+
+static void lconn_io(el_loop *l, el_watch *w, int mask)
+{
+	lconn *c = w->data;
+	load *L = c->L;
+	if (c->connecting) {
+		int e = net_connect_result(w->fd);
+		if (e) {
+			L->conn_errors++;
+			lconn_close(c, true);
+			if (!L->ever_connected) {
+				L->fatal = CLI_EXIT_CONNECT;
+				L->fatal_why = strerror(e);
+				L->finished = true;
+			}
+			check_finished(L);
+			if (!L->finished && budget_left(L))
+				lconn_open(c);
+			return;
+		}
+		c->connecting = false;
+		L->ever_connected = true;
+		lconn_flush(c);
+		return;
+	}
+	if (mask & EL_READ) {
+		lconn_read(c);
+		return;
+	}
+	if (mask & EL_WRITE)
+		lconn_flush(c);
+}
+
+static void lconn_open(lconn *c)
+{
+	load *L = c->L;
+	uint64_t t0 = el_now_ns();
+	int fd = net_connect_start(&L->ss, L->sslen);
+	if (fd < 0) {
+		L->conn_errors++;
+		L->errors++;
+		L->issued++;
+		if (!L->ever_connected) {
+			L->fatal = CLI_EXIT_CONNECT;
+			L->fatal_why = strerror(errno);
+			L->finished = true;
+		}
+		check_finished(L);
+		return;
+	}
+	L->connects++;
+	c->in_use = true;
+	c->connecting = true;
+	c->inflight = 0;
+	c->head = 0;
+	if (el_watch_add(&L->loop, &c->w, fd, EL_WRITE, lconn_io, c) < 0) {
+		close(fd);
+		c->in_use = false;
+		L->fatal = CLI_EXIT_INTERNAL;
+		L->fatal_why = strerror(errno);
+		L->finished = true;
+		return;
+	}
+	lconn_fill(c);
+	if (L->one_shot)
+		c->sent_ns[0] = t0;
+	if (!c->inflight)
+		lconn_close(c, false);
+}
+
+static void tick(el_loop *l, void *data)
+{
+	load *L = data;
+	uint64_t now = el_now_ms();
+	if (interrupted) {
+		L->finished = true;
+		L->fatal_why = "interrupted";
+	}
+	if (!L->cfg->requests && now >= L->deadline_ms)
+		L->finished = true;
+	if (!L->finished && now - L->last_progress_ms >= L->cfg->timeout_ms) {
+		L->fatal = CLI_EXIT_TIMEOUT;
+		L->fatal_why = "no response within --timeout";
+		L->finished = true;
+	}
+	check_finished(L);
+}
+
+static void before_sleep(el_loop *l, void *data)
+{
+	load *L = data;
+	check_finished(L);
+}
+
+static void report(load *L)
+{
+	const cli_config *cfg = L->cfg;
+	double secs = (double)(L->end_ns - L->start_ns) / 1e9;
+	if (secs <= 0)
+		secs = 1e-9;
+	double rps = (double)L->done / secs;
+	double us[5] = {
+		hist_percentile(&L->h, 50) / 1e3, hist_percentile(&L->h, 90) / 1e3,
+		hist_percentile(&L->h, 99) / 1e3, hist_percentile(&L->h, 99.9) / 1e3, L->h.max / 1e3,
+	};
+	const char *mode = L->one_shot ? "one-shot" : "keep-alive";
+	if (cfg->json) {
+		printf("{\"mode\": \"%s\", \"conns\": %u, \"pipeline\": %u, \"requests\": %llu, "
+		       "\"errors\": %llu, \"connect_errors\": %llu, \"server_errors\": %llu, "
+		       "\"malformed\": %llu, \"connections\": %llu, \"seconds\": %.3f, "
+		       "\"requests_per_sec\": %.1f, \"bytes_sent\": %llu, \"bytes_received\": %llu, "
+		       "\"sent_bytes_per_sec\": %.1f, \"received_bytes_per_sec\": %.1f, "
+		       "\"latency_us\": {\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, \"p99.9\": %.1f, "
+		       "\"max\": %.1f}}\n",
+		       mode, L->nconn, L->one_shot ? 1 : cfg->pipeline, (unsigned long long)L->done,
+		       (unsigned long long)L->errors, (unsigned long long)L->conn_errors,
+		       (unsigned long long)L->server_errors, (unsigned long long)L->malformed,
+		       (unsigned long long)L->connects, secs, rps, (unsigned long long)L->bytes_out,
+		       (unsigned long long)L->bytes_in, L->bytes_out / secs, L->bytes_in / secs, us[0],
+		       us[1], us[2], us[3], us[4]);
+		return;
+	}
+	printf("%s load on %s: %u connections, %u in flight each\n", mode, L->where, L->nconn,
+	       L->one_shot ? 1 : cfg->pipeline);
+	printf("requests:  %llu in %.2f s = %.0f requests/s%s\n", (unsigned long long)L->done, secs, rps,
+	       L->one_shot ? " (one connection each)" : "");
+	printf("errors:    %llu (connect/reset %llu, server error responses %llu, malformed %llu)\n",
+	       (unsigned long long)L->errors, (unsigned long long)L->conn_errors,
+	       (unsigned long long)L->server_errors, (unsigned long long)L->malformed);
+	printf("bytes:     sent %llu (%.1f MB/s), received %llu (%.1f MB/s)\n",
+	       (unsigned long long)L->bytes_out, L->bytes_out / secs / 1e6,
+	       (unsigned long long)L->bytes_in, L->bytes_in / secs / 1e6);
+	printf("latency:   p50 %.1f us  p90 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us\n", us[0],
+	       us[1], us[2], us[3], us[4]);
+}
+
+int cli_load(const cli_config *cfg)
+{
+	static load L0; /* the histogram and read buffer are large */
+	load *L = &L0;
+	char err[256];
+	int rc = CLI_EXIT_INTERNAL;
+
+	memset(L, 0, sizeof *L);
+	L->cfg = cfg;
+	L->one_shot = !cfg->keep_alive;
+	L->nconn = cfg->conns;
+	hist_init(&L->h);
+	if (net_resolve(cfg->host, cfg->port, &L->ss, &L->sslen, err, sizeof err) < 0) {
+		fprintf(stderr, "jmsg client: %s\n", err);
+		return CLI_EXIT_CONNECT;
+	}
+	net_addr_str((struct sockaddr *)&L->ss, L->where, sizeof L->where);
+	if (cli_build_request(&L->req, cfg->action, cfg->value, cfg->keep_alive) < 0) {
+		fprintf(stderr, "jmsg client: request too large for a message header\n");
+		return CLI_EXIT_USAGE;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa = {.sa_handler = on_int};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigset_t block;
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	if (el_init(&L->loop, &block) < 0) {
+		fprintf(stderr, "jmsg client: cannot start the event loop: %s\n", strerror(errno));
+		return CLI_EXIT_INTERNAL;
+	}
+	unsigned depth = L->one_shot ? 1 : cfg->pipeline;
+	L->c = calloc(L->nconn, sizeof *L->c);
+	if (!L->c)
+		goto out;
+	for (unsigned i = 0; i < L->nconn; i++) {
+		lconn *c = &L->c[i];
+		c->L = L;
+		c->sent_ns = calloc(depth, sizeof *c->sent_ns);
+		if (!c->sent_ns)
+			goto out;
+		jm_decoder_config dc = {.max_content = cfg->max_content, .no_content_check = false};
+		jm_decoder_init(&c->dec, &dc, on_event, c);
+	}
+	el_set_hooks(&L->loop, 100, tick, before_sleep, L);
+	L->start_ns = el_now_ns();
+	L->last_progress_ms = L->start_ns / 1000000u;
+	L->deadline_ms = L->last_progress_ms + cfg->duration_ms;
+	for (unsigned i = 0; i < L->nconn && !L->finished; i++)
+		lconn_open(&L->c[i]);
+	if (!L->finished && el_run(&L->loop) < 0) {
+		fprintf(stderr, "jmsg client: event loop failed: %s\n", strerror(errno));
+		goto out;
+	}
+	if (!L->end_ns)
+		L->end_ns = el_now_ns();
+	if (L->fatal == CLI_EXIT_CONNECT) {
+		fprintf(stderr, "jmsg client: cannot connect to %s: %s\n", L->where, L->fatal_why);
+		rc = CLI_EXIT_CONNECT;
+		goto out;
+	}
+	report(L);
+	if (L->fatal == CLI_EXIT_TIMEOUT) {
+		fprintf(stderr, "jmsg client: stopped: no response from %s for %.1f s\n", L->where,
+			cfg->timeout_ms / 1000.0);
+		rc = CLI_EXIT_TIMEOUT;
+	} else {
+		rc = L->errors ? CLI_EXIT_LOAD_ERRORS : CLI_OK;
+	}
+out:
+	if (L->c) {
+		for (unsigned i = 0; i < L->nconn; i++) {
+			lconn_close(&L->c[i], false);
+			jm_decoder_free(&L->c[i].dec);
+			jm_buf_free(&L->c[i].out);
+			free(L->c[i].sent_ns);
+		}
+		free(L->c);
+	}
+	jm_buf_free(&L->req);
+	el_free(&L->loop);
+	return rc;
+}
