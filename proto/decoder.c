@@ -184,7 +184,7 @@ static jm_error check_fields(jm_decoder *d, char *strs, const jm_member **at, bo
 	for (int id = 0; id < JM_FIELD_COUNT; id++) {
 		const jm_field_spec *fs = &jm_field_specs[id];
 		jm_field *f = &h->field[id];
-		const jm_member *m = find_member(h->members, h->n_members, fs->key, strlen(fs->key));
+		const jm_member *m = find_member(h->members, h->n_members, fs->key, fs->key_len);
 		memset(f, 0, sizeof *f);
 		if (!m) {
 			if (fs->required && !err) {
@@ -244,7 +244,8 @@ static jm_error check_fields(jm_decoder *d, char *strs, const jm_member **at, bo
 	/* The message's end is known if content-length is a non-negative
 	 * integer, even one too large to keep (it is then skipped). */
 	const jm_field *cl = &h->field[JM_FIELD_CONTENT_LENGTH];
-	const jm_member *clm = jm_header_member(h, jm_field_specs[JM_FIELD_CONTENT_LENGTH].key);
+	const jm_member *clm = find_member(h->members, h->n_members, jm_field_specs[JM_FIELD_CONTENT_LENGTH].key,
+					   jm_field_specs[JM_FIELD_CONTENT_LENGTH].key_len);
 	*length_known = cl->present && cl->type == JM_JSON_INTEGER &&
 			(cl->num_overflow ? clm->value[0] != '-' : cl->num >= 0);
 	return err;

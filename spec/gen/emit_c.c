@@ -64,6 +64,7 @@ static void emit_header(const struct spec *s, FILE *f)
 
 	fprintf(f, "typedef struct jm_field_spec {\n"
 		   "\tconst char *key;        /* JSON key on the wire */\n"
+		   "\tsize_t key_len;\n"
 		   "\tconst char *ident;\n"
 		   "\tjm_spec_type type;\n"
 		   "\tbool required;\n"
@@ -119,7 +120,7 @@ static void emit_tables(const struct spec *s, FILE *f)
 		const struct spec_field *x = &s->fields[i];
 		fprintf(f, "\t[JM_FIELD_%s] = {", spec_upper_ident(x->ident, up, sizeof up));
 		c_str(f, x->key);
-		fputs(", ", f);
+		fprintf(f, ", %zu, ", strlen(x->key));
 		c_str(f, x->ident);
 		fprintf(f, ", JM_SPEC_T_%s, %s, %s, %s, %lldLL, %lldLL, ",
 			spec_upper_ident(spec_type_name(x->type), up, sizeof up),
