@@ -260,6 +260,21 @@ static void load_content(struct loader *L, struct spec *s, json_object *root)
 {
 	json_object *c = get(L, root, "content", json_type_object, "top level", true);
 	json_object *cases = get(L, c, "cases", json_type_object, "content", true);
+	s->content_type_key = get_str(L, c, "dispatch_on", "content", true);
+	if (s->content_type_key && !field_by_key(s, s->content_type_key))
+		complain(L, "content.dispatch_on \"%s\" is not a header property", s->content_type_key);
+	/* Optional: which members of a JSON content object a one-line view
+	 * (Wireshark's Info column) shows. */
+	json_object *sum = get(L, c, "summary", json_type_object, "content", false);
+	if (sum) {
+		s->summary_verb = get_str(L, sum, "verb", "content.summary", false);
+		json_object *q = get(L, sum, "quoted", json_type_array, "content.summary", false);
+		s->n_summary_quoted = q ? json_object_array_length(q) : 0;
+		s->summary_quoted = xcalloc(s->n_summary_quoted, sizeof(char *));
+		for (size_t k = 0; k < s->n_summary_quoted; k++)
+			s->summary_quoted[k] =
+			    xstrdup(json_object_get_string(json_object_array_get_idx(q, k)));
+	}
 	if (!cases)
 		return;
 	json_object_object_foreach(cases, ctype, val)
@@ -269,6 +284,10 @@ static void load_content(struct loader *L, struct spec *s, json_object *root)
 			if (s->json_content_type)
 				complain(L, "content.cases: only one content-type may be json");
 			s->json_content_type = xstrdup(ctype);
+			s->content_encoding_key = get_str(L, val, "encoding_from", "content.cases", true);
+			if (s->content_encoding_key && !field_by_key(s, s->content_encoding_key))
+				complain(L, "content.cases.%s: encoding_from \"%s\" is not a header property",
+					 ctype, s->content_encoding_key);
 			json_object *enc = get(L, val, "encodings", json_type_array, "content.cases", true);
 			s->n_json_encodings = enc ? json_object_array_length(enc) : 0;
 			s->json_encodings = xcalloc(s->n_json_encodings, sizeof(char *));
@@ -409,6 +428,12 @@ void spec_free(struct spec *s)
 		free(s->json_encodings[i]);
 	free(s->json_encodings);
 	free(s->json_content_type);
+	free(s->content_type_key);
+	free(s->content_encoding_key);
+	for (size_t i = 0; i < s->n_summary_quoted; i++)
+		free(s->summary_quoted[i]);
+	free(s->summary_quoted);
+	free(s->summary_verb);
 	free(s->fields);
 	free(s->frame);
 	free(s->errors);

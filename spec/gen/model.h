@@ -55,6 +55,11 @@ struct spec {
 	struct spec_field *fields;
 	size_t n_fields;
 	char *json_content_type;   /* the content-type dispatched to JSON */
+	char *content_type_key;    /* header key content dispatches on */
+	char *content_encoding_key; /* header key naming the JSON content's encoding */
+	char *summary_verb;        /* content member shown bare in a one-line view, or NULL */
+	char **summary_quoted;     /* content members shown quoted after it */
+	size_t n_summary_quoted;
 	char **json_encodings;
 	size_t n_json_encodings;
 	int64_t max_header_len, default_max_content_len, max_json_depth;
