@@ -3,11 +3,13 @@
  *
  *   srv_rawsend [-6] [-s] [-w SECONDS] PORT < request-bytes > response-bytes
  *
- * Connects to 127.0.0.1:PORT (::1 with -6), writes stdin as is, and copies
- * everything the server sends to stdout until the server closes.  It never
- * closes or half-closes first unless -s is given (then it shuts its write
- * side after sending, as a client that stops in the middle of a message
- * would), so a clean exit proves the server closed first.
+ * Connects to 127.0.0.1:PORT (::1 with -6), copies stdin to the socket as
+ * it arrives (so `{ printf A; sleep 1; printf B; } | srv_rawsend P` sends a
+ * message in two parts), and copies everything the server sends to stdout
+ * until the server closes.  It never closes or half-closes first unless -s
+ * is given (then it shuts its write side at the end of stdin, as a client
+ * that stops in the middle of a message would), so a clean exit proves the
+ * server closed first.  The -w clock starts at the end of stdin.
  *
  * exit: 0 the server closed the connection; 3 it did not within -w seconds
  * (default 5); 4 the connection was reset; 1 any other error.
@@ -16,6 +18,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +40,13 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 int main(int argc, char **argv)
 {
 	int v6 = 0, shut = 0, opt;
@@ -56,20 +66,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	int port = atoi(argv[optind]);
-
-	/* the whole request first: one write, like the tutorial's sendall */
-	size_t len = 0, cap = 1 << 16;
-	char *req = malloc(cap);
-	ssize_t r;
-	while (req && (r = read(0, req + len, cap - len)) > 0) {
-		len += (size_t)r;
-		if (len == cap && !(req = realloc(req, cap *= 2)))
-			break;
-	}
-	if (!req) {
-		fprintf(stderr, "srv_rawsend: out of memory\n");
-		return 1;
-	}
+	signal(SIGPIPE, SIG_IGN);
 
 	int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
 	int rc;
@@ -86,37 +83,53 @@ int main(int argc, char **argv)
 		fprintf(stderr, "srv_rawsend: connect to port %d: %s\n", port, strerror(errno));
 		return 1;
 	}
-	if (len && write_all(fd, req, len) < 0) {
-		fprintf(stderr, "srv_rawsend: send: %s\n", strerror(errno));
-		return errno == ECONNRESET ? 4 : 1;
-	}
-	free(req);
-	if (shut)
-		shutdown(fd, SHUT_WR);
 
-	struct timespec t0, t;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	char buf[65536];
+	int in_open = 1;
+	double deadline = 0;
 	for (;;) {
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		double left = wait_s - ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9);
-		if (left <= 0)
-			return 3;
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		int n = poll(&p, 1, (int)(left * 1000) + 1);
+		struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
+		int timeout = -1;
+		if (!in_open) {
+			double left = deadline - now_s();
+			if (left <= 0)
+				return 3;
+			timeout = (int)(left * 1000) + 1;
+		}
+		int n = poll(p, in_open ? 2 : 1, timeout);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n == 0)
-			return 3;
-		ssize_t got = read(fd, buf, sizeof buf);
-		if (got == 0)
-			return 0;
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == ECONNRESET ? 4 : 1;
-		}
-		if (write_all(1, buf, (size_t)got) < 0)
+		if (n < 0)
 			return 1;
+		if (n == 0)
+			continue; /* deadline checked above */
+		if (p[0].revents) {
+			ssize_t got = read(fd, buf, sizeof buf);
+			if (got == 0)
+				return 0;
+			if (got < 0) {
+				if (errno == EINTR)
+					continue;
+				return errno == ECONNRESET ? 4 : 1;
+			}
+			if (write_all(1, buf, (size_t)got) < 0)
+				return 1;
+		}
+		if (in_open && p[1].revents) {
+			ssize_t got = read(0, buf, sizeof buf);
+			if (got > 0) {
+				if (write_all(fd, buf, (size_t)got) < 0) {
+					if (errno == ECONNRESET || errno == EPIPE)
+						continue; /* the server closed: read what it said */
+					fprintf(stderr, "srv_rawsend: send: %s\n", strerror(errno));
+					return 1;
+				}
+			} else if (got == 0 || errno != EINTR) {
+				in_open = 0;
+				deadline = now_s() + wait_s;
+				if (shut)
+					shutdown(fd, SHUT_WR);
+			}
+		}
 	}
 }
