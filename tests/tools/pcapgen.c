@@ -311,6 +311,7 @@ static struct {
 	bool nsec;
 	uint32_t snaplen;
 	uint64_t start_ns, now_ns, tick_ns;
+	uint64_t last_ns;       /* time of the last packet written */
 	const char *byteorder;
 	uint8_t ip6ext[4];    /* next-header numbers of extension headers, in order */
 	int n_ip6ext;
@@ -426,7 +427,8 @@ static void out_packet(const uint8_t *p, size_t len)
 		ng_block(0x00000006, &b);
 		free(b.p);
 	}
-	G.now_ns += G.tick_ns;
+	G.last_ns = t;
+	G.now_ns = t + G.tick_ns;
 }
 
 static void out_finish(void)
@@ -975,12 +977,12 @@ static void direction_line(int di, tok *toks, int n)
 		die("no connection yet: write 'client ADDR:PORT' and 'server ADDR:PORT' (or 'conn') first");
 	conn *c = cur;
 	dir *d = &c->d[di], *peer = &c->d[1 - di];
-	c->used = true;
 
 	/* First pass: options, so message words see them. */
 	msgopts mo = {0};
 	const char *seq_s = NULL, *ack_s = NULL, *win_s = NULL, *flags_s = NULL, *split_s = NULL;
 	const char *order_s = NULL, *drop_s = NULL, *dup_s = NULL, *rawack_s = NULL, *rawseq_s = NULL;
+	const char *range_s = NULL;
 	bytes extra = {0}, clen = {0};
 	bool set_mode = n > 0 && is_word(&toks[0], "set");
 	for (int i = 0; i < n; i++) {
@@ -998,6 +1000,7 @@ static void direction_line(int di, tok *toks, int n)
 		else if ((v = opt_val(t, "order"))) order_s = v;
 		else if ((v = opt_val(t, "drop"))) drop_s = v;
 		else if ((v = opt_val(t, "dup"))) dup_s = v;
+		else if ((v = opt_val(t, "range"))) range_s = v;
 		else if ((v = opt_val(t, "byteorder"))) mo.byteorder = v;
 		else if ((v = opt_val(t, "extra"))) { b_str(&extra, v); mo.extra = &extra; }
 		else if ((v = opt_val(t, "clen"))) { b_str(&clen, v); mo.clen = &clen; }
@@ -1022,12 +1025,29 @@ static void direction_line(int di, tok *toks, int n)
 		free(clen.p);
 		return;
 	}
+	c->used = true;
 
 	/* Second pass: payload words and control words. */
 	bytes pay = {0};
 	int ctl_flags = 0;
 	bool probe = false, any_payload = false;
 	int64_t start = seq_s ? parse_rel(seq_s, d->next, "seq") : d->next;
+	/* range=A:B sends only bytes [A, B) of what the line builds (B omitted:
+	 * to the end), so one message can be spread over several lines. */
+	uint64_t r_from = 0, r_to = UINT64_MAX;
+	if (range_s) {
+		char a[64], *colon;
+		snprintf(a, sizeof a, "%s", range_s);
+		colon = strchr(a, ':');
+		if (!colon)
+			die("write range=FROM:TO or range=FROM:");
+		*colon = 0;
+		r_from = parse_u64(a, 1ULL << 40, "range");
+		if (colon[1])
+			r_to = parse_u64(colon + 1, 1ULL << 40, "range");
+		if (r_to < r_from)
+			die("range=%s ends before it starts", range_s);
+	}
 	for (int i = 0; i < n; ) {
 		const tok *t = &toks[i];
 		if (t->eq >= 0) { i++; continue; }
@@ -1037,7 +1057,16 @@ static void direction_line(int di, tok *toks, int n)
 		if (is_word(t, "probe")) { probe = true; i++; continue; }
 		if (is_word(t, "segment")) { i++; continue; }
 		any_payload = true;
-		payload_word(toks, n, &i, &pay, &mo, start);
+		payload_word(toks, n, &i, &pay, &mo, start - (int64_t)r_from);
+	}
+	if (range_s) {
+		if (r_to == UINT64_MAX)
+			r_to = pay.len;
+		if (r_to > pay.len)
+			die("range=%s goes past the %zu bytes this line builds", range_s, pay.len);
+		if (r_to > r_from)
+			memmove(pay.p, pay.p + r_from, (size_t)(r_to - r_from));
+		pay.len = (size_t)(r_to - r_from);
 	}
 	if (probe) {
 		if (any_payload || seq_s)
@@ -1276,6 +1305,13 @@ static void handshake(conn *c)
 	s.win = c->d[1].syn_win;
 	emit(c, 1, &s);
 	c->d[1].next = 0;
+	/* With scaling in effect on both sides, later window fields count in
+	 * units of 2^wscale: keep the same window in bytes, as Linux does. */
+	if (c->d[0].wscale >= 0 && c->d[1].wscale >= 0)
+		for (int i = 0; i < 2; i++) {
+			uint16_t w = (uint16_t)(c->d[i].syn_win >> c->d[i].wscale);
+			c->d[i].win = w ? w : 1;
+		}
 	s.flags = F_ACK;
 	s.seq_off = 0;
 	s.syn_opts = false;
@@ -1350,6 +1386,8 @@ static void header_line(tok *toks, int n)
 		if (n < 2)
 			die("tick needs seconds, e.g. tick 0.000010");
 		G.tick_ns = parse_secs(tstr(&toks[1]), "tick");
+		if (G.packets)
+			G.now_ns = G.last_ns + G.tick_ns;
 	} else if (strcmp(kw, "byteorder") == 0) {
 		if (n < 2)
 			die("byteorder needs a value (little, big)");
@@ -1434,7 +1472,7 @@ static void run_script(FILE *f)
 		if (n >= 2 && is_word(&toks[0], "t")) {
 			const char *v = tstr(&toks[1]);
 			if (*v == '+')
-				G.now_ns += parse_secs(v + 1, "t +");
+				G.now_ns = (G.packets ? G.last_ns : G.start_ns) + parse_secs(v + 1, "t +");
 			else if (*v == '=')
 				G.now_ns = G.start_ns + parse_secs(v + 1, "t =");
 			else

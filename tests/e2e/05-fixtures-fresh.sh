@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The committed pcap fixtures are exactly what their scripts make.
+#
+# Regenerates every tests/fixtures/*.script into a scratch directory and
+# compares byte for byte with the committed capture, so a script and its
+# pcap can never drift apart.  Also checks that every scripted capture opens
+# in tshark with the packet count pcapgen reports, that no capture lacks its
+# script, and that the synthesized tutorial exchanges carry the same TCP
+# payload bytes as the real captures of the tutorial's programs.
+set -u
+cd "$(dirname "$0")/../.."
+: "${BUILD:=build}"
+pcapgen=$BUILD/tools/pcapgen
+[ -x "$pcapgen" ] || { echo "05-fixtures-fresh: $pcapgen is not built (make BUILD=$BUILD)"; exit 1; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+bad() { echo "05-fixtures-fresh: $*"; fail=1; }
+
+timeout 120 env BUILD="$BUILD" PCAPGEN="$pcapgen" tests/fixtures/regen.sh "$tmp" >/dev/null ||
+	{ echo "05-fixtures-fresh: regen.sh failed"; exit 1; }
+
+n=0
+for script in tests/fixtures/*.script; do
+	name=$(basename "$script" .script)
+	if grep -q '^# generate-at-test-time' "$script"; then
+		f=$(ls "$BUILD/fixtures/$name".pcap* 2>/dev/null | head -n 1)
+		[ -n "$f" ] || { bad "$name: not generated into $BUILD/fixtures"; continue; }
+		ls tests/fixtures/"$name".pcap* >/dev/null 2>&1 && bad "$name: marked generate-at-test-time but committed"
+	else
+		f=$(ls "$tmp/$name".pcap* 2>/dev/null | head -n 1)
+		[ -n "$f" ] || { bad "$name: regen.sh wrote nothing"; continue; }
+		committed=tests/fixtures/$(basename "$f")
+		if [ ! -e "$committed" ]; then
+			bad "$name: $committed is not committed (run tests/fixtures/regen.sh)"
+		elif ! cmp -s "$f" "$committed"; then
+			bad "$name: $committed differs from what its script makes (run tests/fixtures/regen.sh)"
+		fi
+	fi
+	n=$((n + 1))
+	# pcapgen's own count against what tshark reads back
+	want=$("$pcapgen" -l -o /dev/null "$script" | tail -n 1 | awk '{print $1}')
+	if command -v tshark >/dev/null; then
+		got=$(timeout 60 tshark -r "$f" 2>/dev/null | wc -l)
+		[ "$got" = "$want" ] || bad "$name: tshark reads $got packets, pcapgen wrote $want"
+	fi
+done
+
+# Every committed capture is scripted, a real capture (tutorial-*), or
+# recorded from the reference programs (live-*).
+for f in tests/fixtures/*.pcap tests/fixtures/*.pcapng; do
+	[ -e "$f" ] || continue
+	name=$(basename "$f"); name=${name%.pcapng}; name=${name%.pcap}
+	case $name in tutorial-* | live-*) continue ;; esac
+	[ -e "tests/fixtures/$name.script" ] || bad "$f has no script"
+done
+
+# The generator's message bytes are the tutorial programs' bytes.
+payload() { # FILE: one line per direction, the hex of its TCP payload
+	tshark -r "$1" -q -z follow,tcp,raw,0 2>/dev/null |
+		sed -n '/^Node 1/,/^=====/p' | sed '1d;$d' |
+		awk '/^\t/ { s = s substr($0, 2); next } { c = c $0 } END { print c; print s }'
+}
+if command -v tshark >/dev/null; then
+	for pair in basic-search:tutorial-search-morpheus basic-binary:tutorial-binary-smiley; do
+		ours=tests/fixtures/${pair%%:*}.pcap real=tests/fixtures/${pair#*:}.pcap
+		a=$(payload "$ours") b=$(payload "$real")
+		[ -n "$b" ] && [ "$a" = "$b" ] || bad "$ours does not carry the same bytes as $real"
+	done
+else
+	echo "05-fixtures-fresh: tshark not installed; packet counts and payload bytes not checked"
+fi
+
+[ $fail -eq 0 ] || exit 1
+echo "05-fixtures-fresh: $n scripts, all captures fresh"
