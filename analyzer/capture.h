@@ -1,0 +1,106 @@
+/*
+ * capture: packets in (libpcap, live or from a pcap/pcapng file), TCP
+ * segments out.
+ *
+ * cap_parse() is the pure part: one captured frame and its link type in,
+ * one parsed cap_segment out.  Link types: Ethernet (802.1Q/802.1ad tags),
+ * BSD loopback (DLT_NULL, DLT_LOOP), Linux cooked v1 and v2, raw IP.  IPv4
+ * and IPv6 (extension headers skipped).  Every field is read through
+ * checked helpers: a frame too short for its headers is CAP_SHORT, never an
+ * out-of-bounds read.  Checksums are never verified (loopback captures
+ * leave them unfilled).
+ *
+ * Per-segment hook: consumers that need TCP header details (stall analysis:
+ * seq, ack, window, window scale, timestamps, flags, payload length) read
+ * them straight from cap_segment; the analyzer engine passes each segment,
+ * with its flow and direction, to an_sink.segment (see stream.h).
+ */
+#ifndef JM_CAPTURE_H
+#define JM_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analyzer/flow.h"
+
+#define CAP_DEFAULT_SNAPLEN 262144
+#define CAP_DEFAULT_BUFFER (32u << 20)
+
+/* TCP flags, as on the wire. */
+enum {
+	CAP_FIN = 0x01, CAP_SYN = 0x02, CAP_RST = 0x04, CAP_PSH = 0x08,
+	CAP_ACK = 0x10, CAP_URG = 0x20, CAP_ECE = 0x40, CAP_CWR = 0x80,
+};
+
+typedef struct cap_segment {
+	double ts;                /* capture time, seconds since the epoch */
+	uint64_t frame;           /* frame number, from 1 */
+	uint32_t caplen, wirelen; /* of the whole frame */
+	uint8_t ip_version;       /* 4 or 6 */
+	flow_ep src, dst;         /* IPv4 as IPv4-mapped IPv6 */
+	uint32_t seq, ack;
+	uint8_t flags;
+	uint16_t window;          /* as sent, unscaled */
+	int16_t wscale;           /* window scale option, -1 if absent */
+	uint16_t mss;             /* MSS option, 0 if absent */
+	bool has_ts;              /* timestamp option */
+	uint32_t tsval, tsecr;
+	bool sack_permitted;
+	const uint8_t *payload;   /* points into the frame */
+	uint32_t payload_len;     /* payload bytes captured */
+	uint32_t payload_wire;    /* payload bytes sent (from the IP length) */
+} cap_segment;
+
+typedef enum cap_result {
+	CAP_TCP = 0,      /* *seg filled */
+	CAP_OTHER,        /* not TCP, a later IP fragment, unknown link type */
+	CAP_SHORT,        /* headers cut by the snapshot length or malformed */
+} cap_result;
+
+cap_result cap_parse(int dlt, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
+		     cap_segment *seg);
+
+/* ---------------------------------------------------------------- sources */
+
+typedef struct cap_source cap_source;
+
+typedef struct cap_options {
+	int snaplen;              /* live: 0 means CAP_DEFAULT_SNAPLEN */
+	int buffer_size;          /* live: 0 means CAP_DEFAULT_BUFFER */
+	const char *filter;       /* BPF expression, or NULL */
+	const char *dump_path;    /* -w: also write every packet here */
+} cap_options;
+
+/* Open a file ("-" for stdin) or a live interface.  On failure returns
+ * NULL and writes one line (no program name, no newline) into err. */
+cap_source *cap_open_file(const char *path, const cap_options *o, char *err, size_t errlen);
+cap_source *cap_open_live(const char *iface, const cap_options *o, char *err, size_t errlen);
+void cap_close(cap_source *c);
+
+typedef void (*cap_segment_fn)(void *user, const cap_segment *seg);
+typedef void (*cap_packet_fn)(void *user, double ts);
+
+/* Read until the end of the file, cap_break(), or `count` packets (0: no
+ * limit).  seg_fn gets each TCP segment; pkt_fn (may be NULL) gets every
+ * packet's time first, so the caller can expire idle flows.  Returns 0, or
+ * -1 with err set when reading failed. */
+int cap_run(cap_source *c, uint64_t count, cap_segment_fn seg_fn, cap_packet_fn pkt_fn,
+	    void *user, char *err, size_t errlen);
+
+/* Make cap_run() return soon; safe from a signal handler. */
+void cap_break(cap_source *c);
+
+typedef struct cap_stats {
+	uint64_t packets, bytes;  /* seen by cap_run */
+	uint64_t tcp, other, short_frames;
+	bool live;
+	bool have_kernel;         /* kernel counters below are valid */
+	uint64_t kernel_received, kernel_dropped, if_dropped;
+} cap_stats;
+
+void cap_get_stats(cap_source *c, cap_stats *s);
+int cap_datalink(const cap_source *c);
+const char *cap_datalink_name(const cap_source *c);
+
+#endif

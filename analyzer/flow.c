@@ -1,0 +1,257 @@
+/*
+ * flow: hash table of TCP streams with an activity list.  See flow.h.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer/flow.h"
+
+#define MAX_EXT 8
+
+struct ext_reg {
+	size_t off;
+	flow_fini_fn fini;
+	void *user;
+};
+
+struct flow_table {
+	flow **buckets;
+	size_t nbuckets;          /* a power of two */
+	size_t count, peak;
+	uint64_t created;
+	flow *oldest, *newest;
+	flow *free_list;          /* recycled records (linked through hnext) */
+	size_t records;           /* records allocated, live or free */
+	size_t rec_size;
+	struct ext_reg ext[MAX_EXT];
+	int next_ext;
+	size_t ext_size;
+};
+
+flow_table *flow_table_new(size_t initial_buckets)
+{
+	flow_table *ft = calloc(1, sizeof *ft);
+	if (!ft)
+		return NULL;
+	size_t n = 1024;
+	while (n < initial_buckets)
+		n <<= 1;
+	ft->buckets = calloc(n, sizeof *ft->buckets);
+	if (!ft->buckets) {
+		free(ft);
+		return NULL;
+	}
+	ft->nbuckets = n;
+	ft->rec_size = sizeof(flow);
+	return ft;
+}
+
+int flow_table_add_ext(flow_table *ft, size_t size, flow_fini_fn fini, void *user)
+{
+	if (ft->created || ft->next_ext >= MAX_EXT)
+		return -1;
+	int id = ft->next_ext++;
+	ft->ext[id].off = ft->ext_size;
+	ft->ext[id].fini = fini;
+	ft->ext[id].user = user;
+	ft->ext_size += (size + 15) & ~(size_t)15;
+	ft->rec_size = sizeof(flow) + ft->ext_size;
+	return id;
+}
+
+void *flow_ext(const flow_table *ft, flow *f, int id)
+{
+	return f->ext + ft->ext[id].off;
+}
+
+void flow_key_make(flow_key *k, const flow_ep *a, const flow_ep *b, bool *a_is_lo)
+{
+	int c = memcmp(a->addr, b->addr, 16);
+	bool lo = c < 0 || (c == 0 && a->port <= b->port);
+	if (lo) {
+		k->lo = *a;
+		k->hi = *b;
+	} else {
+		k->lo = *b;
+		k->hi = *a;
+	}
+	if (a_is_lo)
+		*a_is_lo = lo;
+}
+
+/* FNV-1a over the key, then a final mix: cheap and good enough for
+ * addresses and ports an attacker does not choose adversarially per run. */
+static uint32_t key_hash(const flow_key *k)
+{
+	const uint8_t *p = (const uint8_t *)k;
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < sizeof *k; i++) {
+		h ^= p[i];
+		h *= 16777619u;
+	}
+	h ^= h >> 15;
+	h *= 0x2c1b3c6dU;
+	h ^= h >> 12;
+	return h;
+}
+
+static bool key_eq(const flow_key *a, const flow_key *b)
+{
+	return a->lo.port == b->lo.port && a->hi.port == b->hi.port &&
+	       !memcmp(a->lo.addr, b->lo.addr, 16) && !memcmp(a->hi.addr, b->hi.addr, 16);
+}
+
+static void grow(flow_table *ft)
+{
+	size_t n = ft->nbuckets * 2;
+	flow **b = calloc(n, sizeof *b);
+	if (!b)
+		return; /* keep working with longer chains */
+	for (size_t i = 0; i < ft->nbuckets; i++) {
+		flow *f = ft->buckets[i], *next;
+		for (; f; f = next) {
+			next = f->hnext;
+			size_t j = f->hash & (n - 1);
+			f->hnext = b[j];
+			b[j] = f;
+		}
+	}
+	free(ft->buckets);
+	ft->buckets = b;
+	ft->nbuckets = n;
+}
+
+static void list_unlink(flow_table *ft, flow *f)
+{
+	if (f->older)
+		f->older->newer = f->newer;
+	else
+		ft->oldest = f->newer;
+	if (f->newer)
+		f->newer->older = f->older;
+	else
+		ft->newest = f->older;
+	f->older = f->newer = NULL;
+}
+
+static void list_push_newest(flow_table *ft, flow *f)
+{
+	f->older = ft->newest;
+	f->newer = NULL;
+	if (ft->newest)
+		ft->newest->newer = f;
+	else
+		ft->oldest = f;
+	ft->newest = f;
+}
+
+flow *flow_table_get(flow_table *ft, const flow_key *k, bool create, double ts, bool *created)
+{
+	uint32_t h = key_hash(k);
+	size_t i = h & (ft->nbuckets - 1);
+	if (created)
+		*created = false;
+	for (flow *f = ft->buckets[i]; f; f = f->hnext)
+		if (f->hash == h && key_eq(&f->key, k))
+			return f;
+	if (!create)
+		return NULL;
+
+	flow *f = ft->free_list;
+	if (f) {
+		ft->free_list = f->hnext;
+	} else {
+		f = malloc(ft->rec_size);
+		if (!f)
+			return NULL;
+		ft->records++;
+	}
+	memset(f, 0, ft->rec_size);
+	f->key = *k;
+	f->hash = h;
+	f->id = ft->created++;
+	f->first_ts = f->last_ts = ts;
+	f->hnext = ft->buckets[i];
+	ft->buckets[i] = f;
+	list_push_newest(ft, f);
+	if (++ft->count > ft->peak)
+		ft->peak = ft->count;
+	if (ft->count > ft->nbuckets)
+		grow(ft);
+	if (created)
+		*created = true;
+	return f;
+}
+
+void flow_touch(flow_table *ft, flow *f, double ts)
+{
+	if (ts > f->last_ts)
+		f->last_ts = ts;
+	if (ft->newest != f) {
+		list_unlink(ft, f);
+		list_push_newest(ft, f);
+	}
+}
+
+void flow_table_remove(flow_table *ft, flow *f)
+{
+	for (int e = 0; e < ft->next_ext; e++)
+		if (ft->ext[e].fini)
+			ft->ext[e].fini(f, f->ext + ft->ext[e].off, ft->ext[e].user);
+	flow **pp = &ft->buckets[f->hash & (ft->nbuckets - 1)];
+	while (*pp && *pp != f)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = f->hnext;
+	list_unlink(ft, f);
+	ft->count--;
+	f->hnext = ft->free_list;
+	ft->free_list = f;
+}
+
+flow *flow_table_oldest(const flow_table *ft)
+{
+	return ft->oldest;
+}
+
+size_t flow_table_count(const flow_table *ft) { return ft->count; }
+uint64_t flow_table_created(const flow_table *ft) { return ft->created; }
+size_t flow_table_peak(const flow_table *ft) { return ft->peak; }
+
+size_t flow_table_mem(const flow_table *ft)
+{
+	return ft->nbuckets * sizeof(flow *) + ft->records * ft->rec_size;
+}
+
+void flow_table_free(flow_table *ft)
+{
+	if (!ft)
+		return;
+	while (ft->oldest)
+		flow_table_remove(ft, ft->oldest);
+	flow *f = ft->free_list, *n;
+	for (; f; f = n) {
+		n = f->hnext;
+		free(f);
+	}
+	free(ft->buckets);
+	free(ft);
+}
+
+static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+size_t flow_ep_format(const flow_ep *e, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	int n;
+	if (!memcmp(e->addr, v4mapped, 12)) {
+		inet_ntop(AF_INET, e->addr + 12, a, sizeof a);
+		n = snprintf(buf, len, "%s:%u", a, e->port);
+	} else {
+		inet_ntop(AF_INET6, e->addr, a, sizeof a);
+		n = snprintf(buf, len, "[%s]:%u", a, e->port);
+	}
+	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
+}

@@ -1,0 +1,47 @@
+/*
+ * report: the analyzer's output, as text lines (tshark-like) or JSON lines.
+ *
+ * report_sink() fills an an_sink (stream.h) whose callbacks write to the
+ * report's FILE.  JSON lines carry one object per event:
+ *
+ *   {"event":"message", "ts", "stream", "client", "server", "dir",
+ *    "offset", "header_len", "header":{...as sent...}, "content_type",
+ *    "content_encoding", "content_length", "content":<JSON> |
+ *    "content_hex":"..." (+ "content_hex_truncated":true), "latency_ms"}
+ *   {"event":"error", "ts", "stream", "client", "server", "dir", "offset",
+ *    "kind", "severity", "detail", "bytes"?}
+ *   {"event":"stream", "phase":"begin"|"end", "stream", "client", "server",
+ *    "state", "ts", "midstream", "requests", "responses", "bytes_c2s",
+ *    "bytes_s2c", "gap_bytes"}
+ *   {"event":"summary", ...}  last
+ *
+ * The header is written as its raw bytes (valid JSON: the codec checked
+ * it), and JSON content likewise; raw line breaks, which JSON allows as
+ * whitespace, are squeezed out so every event stays on one line.
+ */
+#ifndef JM_REPORT_H
+#define JM_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "analyzer/capture.h"
+#include "analyzer/stream.h"
+
+#define REPORT_TEXT_CONTENT 256   /* content bytes shown on a text line */
+
+typedef struct report {
+	FILE *out;
+	bool json;
+	bool quiet;               /* problems and the summary only */
+	bool have_t0;
+	double t0;                /* text times are relative to the first event */
+	jm_buf line;
+} report;
+
+void report_init(report *r, FILE *out, bool json, bool quiet);
+void report_free(report *r);
+void report_sink(report *r, an_sink *sink);
+void report_summary(report *r, const cap_stats *cs, const an_stats *as);
+
+#endif

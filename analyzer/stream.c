@@ -1,0 +1,708 @@
+/*
+ * stream: the analyzer engine, gluing flows, reassembly and the codec.
+ * See stream.h for what comes out.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer/reasm.h"
+#include "analyzer/stream.h"
+
+/* Requests awaiting their response, per stream.  Beyond this the oldest
+ * are forgotten (their responses get no latency) so a client that never
+ * hears back cannot grow memory. */
+#define MAX_OUTSTANDING 1024
+/* A decoder whose content buffer grew past this is rebuilt between
+ * messages, so one huge message does not pin memory for the stream's life. */
+#define DECODER_SHRINK (1u << 20)
+/* Expiry runs at most this often (capture time, seconds). */
+#define EXPIRE_EVERY 1.0
+
+enum hunt_why { HUNT_MIDSTREAM, HUNT_GAP, HUNT_ERROR };
+
+struct an_stream;
+
+struct an_half {
+	reasm r;
+	jm_decoder dec;
+	struct an_stream *st;
+	an_dir dir;
+	bool seen;                /* any segment from this side */
+	bool hunting;             /* looking for a message boundary */
+	enum hunt_why why;
+	jm_buf hunt;              /* bytes from the earliest possible boundary */
+	jm_buf feed;              /* verified bytes being fed to the decoder */
+	uint64_t hunt_off;        /* stream offset of hunt's first pending byte */
+	uint64_t skipped;         /* bytes passed over while hunting */
+	uint64_t drop_left;       /* content bytes being dropped (memcap) */
+	double ts, prev_ts;       /* capture time of this and the previous chunk */
+	uint64_t chunk_off;
+	double msg_ts;            /* first byte of the current message */
+	const uint8_t *content;
+	size_t content_len;
+	uint8_t *prefix;          /* first max_hex bytes of streamed content */
+	size_t prefix_len;
+	jm_error warn;
+	size_t reserved;          /* JSON content bytes counted against the caps */
+	uint64_t index, bytes, gap_bytes;
+};
+
+struct an_stream {
+	an_engine *e;
+	flow *f;
+	bool client_is_lo;
+	bool midstream;
+	struct an_half h[2];
+	double *rq;               /* first-byte times of unanswered requests */
+	size_t rq_head, rq_len, rq_cap;
+	uint64_t requests, responses;
+};
+
+struct an_engine {
+	an_config cfg;
+	an_sink sink;
+	flow_table *ft;
+	int ext;
+	reasm_mem mem;
+	an_stats st;
+	double now, last_expire;
+	uint8_t portmap[65536 / 8];
+	char detail[256];
+	bool finishing;
+};
+
+static const reasm_ops half_ops;
+static int on_event(void *user, const jm_event *ev);
+
+void an_config_defaults(an_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->idle_timeout = 300;
+	c->memcap = (size_t)1 << 30;
+	c->stream_memcap = ((size_t)80) << 20;
+	c->max_streams = 1000000;
+	c->max_content = JM_SPEC_DEFAULT_MAX_CONTENT_LEN;
+	c->max_hex = 1024;
+	c->overlap_history = 2048;
+}
+
+const char *an_state_name(an_state s)
+{
+	switch (s) {
+	case AN_OPEN: return "open";
+	case AN_CLOSED: return "closed";
+	case AN_RESET: return "reset";
+	case AN_EXPIRED: return "expired";
+	}
+	return "?";
+}
+
+static bool port_tracked(const an_engine *e, uint16_t p)
+{
+	return e->portmap[p >> 3] & (1u << (p & 7));
+}
+
+static an_stream_id sid(const struct an_stream *s)
+{
+	an_stream_id id = {s->f->id, s->client_is_lo ? &s->f->key.lo : &s->f->key.hi,
+			   s->client_is_lo ? &s->f->key.hi : &s->f->key.lo};
+	return id;
+}
+
+/* ---------------------------------------------------------------- reporting */
+
+static void problem(struct an_half *h, bool is_codec, int kind, uint64_t off, uint64_t bytes,
+		    const char *detail)
+{
+	an_engine *e = h->st->e;
+	an_problem p = {
+		.s = sid(h->st), .dir = h->dir, .ts = e->now, .offset = off,
+		.is_codec = is_codec, .bytes = bytes, .detail = detail,
+	};
+	if (is_codec) {
+		p.error = (jm_error)kind;
+		e->st.errors[kind]++;
+	} else {
+		p.prob = (jm_problem)kind;
+		e->st.problems[kind]++;
+	}
+	if (e->sink.problem)
+		e->sink.problem(e->sink.user, &p);
+}
+
+/* ---------------------------------------------------------------- memory */
+
+static bool reserve(struct an_half *h, size_t n)
+{
+	an_engine *e = h->st->e;
+	if (h->reserved + n + h->r.held_bytes > e->cfg.stream_memcap)
+		return false;
+	if (e->cfg.memcap && e->mem.used + n > e->cfg.memcap)
+		return false;
+	h->reserved += n;
+	e->mem.used += n;
+	if (e->mem.used > e->mem.peak)
+		e->mem.peak = e->mem.used;
+	return true;
+}
+
+static void release(struct an_half *h)
+{
+	h->st->e->mem.used -= h->reserved;
+	h->reserved = 0;
+}
+
+/* ---------------------------------------------------------------- decoding */
+
+static void hunt_begin(struct an_half *h, enum hunt_why why, uint64_t off)
+{
+	h->hunting = true;
+	h->why = why;
+	h->hunt.len = h->hunt.off = 0;
+	h->hunt_off = off;
+	h->skipped = 0;
+}
+
+/* A boundary candidate at the front of `b` is believable once its whole
+ * JSON header is here and parses. */
+static int candidate(const uint8_t *p, size_t len)
+{
+	if (len < 4)
+		return -1; /* need more */
+	size_t hl = (size_t)p[0] << 8 | p[1];
+	if (len < 2 + hl)
+		return -1;
+	if (p[2 + hl - 1] != '}')
+		return 0;
+	size_t at;
+	const char *why;
+	return jm_json_valid((const char *)p + 2, hl, &at, &why) ? 1 : 0;
+}
+
+static void maybe_shrink(struct an_half *h)
+{
+	jm_decoder *d = &h->dec;
+	if (d->buf_cap > DECODER_SHRINK && jm_decoder_idle(d)) {
+		uint64_t off = d->offset;
+		jm_decoder_config cfg = d->cfg;
+		jm_decoder_free(d);
+		jm_decoder_init(d, &cfg, on_event, h);
+		jm_decoder_reset(d, off);
+	}
+}
+
+/* In-order bytes of one direction: into the decoder, or through the hunt
+ * for a message boundary. */
+static void half_bytes(struct an_half *h, uint64_t off, const uint8_t *p, size_t n)
+{
+	an_engine *e = h->st->e;
+	while (n) {
+		if (h->drop_left) {
+			size_t k = h->drop_left < n ? (size_t)h->drop_left : n;
+			h->drop_left -= k;
+			p += k;
+			n -= k;
+			off += k;
+			if (!h->drop_left)
+				jm_decoder_reset(&h->dec, off);
+			continue;
+		}
+		if (!h->hunting) {
+			size_t c = jm_decoder_feed(&h->dec, p, n);
+			if (!jm_decoder_failed(&h->dec)) {
+				maybe_shrink(h);
+				return;
+			}
+			p += c;
+			n -= c;
+			off += c;
+			if (h->drop_left)
+				continue; /* a cap refused this content: skip exactly it */
+			hunt_begin(h, HUNT_ERROR, off);
+			continue;
+		}
+
+		/* Hunting.  Nothing pending: skip straight to a candidate
+		 * without copying (keep 3 bytes, a boundary may straddle). */
+		if (h->hunt.len == h->hunt.off) {
+			size_t q = jm_find_boundary(p, n);
+			if (q == n)
+				q = n > 3 ? n - 3 : 0;
+			h->skipped += q;
+			p += q;
+			n -= q;
+			off += q;
+			h->hunt.len = h->hunt.off = 0;
+			h->hunt_off = off;
+		}
+		if (jm_buf_append(&h->hunt, p, n) < 0) {
+			h->skipped += n;
+			return;
+		}
+		n = 0;
+		for (;;) {
+			const uint8_t *b = jm_buf_head(&h->hunt);
+			size_t len = jm_buf_pending(&h->hunt);
+			size_t q = jm_find_boundary(b, len);
+			if (q == len)
+				q = len > 3 ? len - 3 : 0;
+			jm_buf_consume(&h->hunt, q);
+			h->skipped += q;
+			h->hunt_off += q;
+			b = jm_buf_head(&h->hunt);
+			len = jm_buf_pending(&h->hunt);
+			int c = candidate(b, len);
+			if (c < 0)
+				break; /* wait for more bytes */
+			if (c == 0) {
+				jm_buf_consume(&h->hunt, 1);
+				h->skipped++;
+				h->hunt_off++;
+				continue;
+			}
+			/* Found: hand the buffered bytes to the decoder. */
+			h->hunting = false;
+			if (h->skipped || h->why != HUNT_MIDSTREAM) {
+				snprintf(e->detail, sizeof e->detail,
+					 "decoding resumed at offset %llu after passing over %llu bytes",
+					 (unsigned long long)h->hunt_off, (unsigned long long)h->skipped);
+				problem(h, false, JM_PROB_RESYNC, h->hunt_off, h->skipped, e->detail);
+			}
+			jm_decoder_reset(&h->dec, h->hunt_off);
+			off = h->hunt_off;
+			jm_buf tmp = h->feed;
+			h->feed = h->hunt;
+			h->hunt = tmp;
+			h->hunt.len = h->hunt.off = 0;
+			p = jm_buf_head(&h->feed);
+			n = jm_buf_pending(&h->feed);
+			break;
+		}
+	}
+}
+
+static void on_data(void *user, uint64_t off, const uint8_t *p, size_t n)
+{
+	struct an_half *h = user;
+	h->prev_ts = h->ts;
+	h->ts = h->st->e->now;
+	h->chunk_off = off;
+	h->bytes += n;
+	half_bytes(h, off, p, n);
+}
+
+static void on_gap(void *user, uint64_t off, uint64_t n, reasm_gap_why why)
+{
+	struct an_half *h = user;
+	an_engine *e = h->st->e;
+	int kind = why == REASM_GAP_LOST ? JM_PROB_GAP
+		   : why == REASM_GAP_TRUNCATED ? JM_PROB_TRUNCATED_CAPTURE : JM_PROB_MEMCAP;
+	const char *what = why == REASM_GAP_LOST ? "missing from the capture"
+			   : why == REASM_GAP_TRUNCATED ? "cut by the snapshot length"
+							 : "dropped to respect a memory cap";
+	bool mid = !h->hunting && !h->drop_left && !jm_decoder_idle(&h->dec) &&
+		   !jm_decoder_failed(&h->dec);
+	if (mid)
+		snprintf(e->detail, sizeof e->detail, "%llu bytes at offset %llu %s; the message at offset %llu is lost",
+			 (unsigned long long)n, (unsigned long long)off, what,
+			 (unsigned long long)h->dec.msg_offset);
+	else
+		snprintf(e->detail, sizeof e->detail, "%llu bytes at offset %llu %s",
+			 (unsigned long long)n, (unsigned long long)off, what);
+	h->gap_bytes += n;
+	problem(h, false, kind, off, n, e->detail);
+	release(h);
+	h->drop_left = 0;
+	hunt_begin(h, HUNT_GAP, off + n);
+}
+
+static void on_conflict(void *user, uint64_t off, size_t n)
+{
+	struct an_half *h = user;
+	an_engine *e = h->st->e;
+	snprintf(e->detail, sizeof e->detail,
+		 "%zu retransmitted bytes at offset %llu differ from the first copy, which is kept",
+		 n, (unsigned long long)off);
+	problem(h, false, JM_PROB_OVERLAP_CONFLICT, off, n, e->detail);
+}
+
+static const reasm_ops half_ops = {on_data, on_gap, on_conflict};
+
+static void emit_message(struct an_half *h, const jm_event *ev)
+{
+	struct an_stream *s = h->st;
+	an_engine *e = s->e;
+	const jm_header *hd = ev->header;
+	an_message m = {
+		.s = sid(s), .dir = h->dir, .index = h->index++, .offset = ev->msg_offset,
+		.ts_first = h->msg_ts, .ts_last = e->now, .header_len = ev->header_len,
+		.header = hd, .content_is_json = hd->content_is_json,
+		.content_length = hd->content_length, .warning = h->warn,
+	};
+	if (h->content) {
+		m.content = h->content;
+		m.content_kept = h->content_len;
+	} else {
+		m.content = h->prefix;
+		m.content_kept = h->prefix_len;
+	}
+	m.content_cut = m.content_kept < m.content_length;
+	if (h->dir == AN_C2S) {
+		e->st.requests++;
+		s->requests++;
+		if (s->rq_len == MAX_OUTSTANDING) {
+			s->rq_head = (s->rq_head + 1) % s->rq_cap;
+			s->rq_len--;
+		}
+		if (s->rq_len == s->rq_cap) {
+			size_t cap = s->rq_cap ? s->rq_cap * 2 : 4;
+			double *q = malloc(cap * sizeof *q);
+			if (q) {
+				for (size_t i = 0; i < s->rq_len; i++)
+					q[i] = s->rq[(s->rq_head + i) % s->rq_cap];
+				free(s->rq);
+				s->rq = q;
+				s->rq_cap = cap;
+				s->rq_head = 0;
+			}
+		}
+		if (s->rq_len < s->rq_cap) {
+			s->rq[(s->rq_head + s->rq_len) % s->rq_cap] = m.ts_first;
+			s->rq_len++;
+		}
+	} else {
+		e->st.responses++;
+		s->responses++;
+		if (s->rq_len) {
+			double t = s->rq[s->rq_head];
+			s->rq_head = (s->rq_head + 1) % s->rq_cap;
+			s->rq_len--;
+			m.has_latency = true;
+			m.latency_ms = (m.ts_last - t) * 1000.0;
+		}
+	}
+	if (e->sink.message)
+		e->sink.message(e->sink.user, &m);
+}
+
+static int on_event(void *user, const jm_event *ev)
+{
+	struct an_half *h = user;
+	an_engine *e = h->st->e;
+	switch (ev->type) {
+	case JM_EV_PROTOHEADER:
+		h->msg_ts = ev->msg_offset >= h->chunk_off ? h->ts : h->prev_ts;
+		h->warn = JM_ERR_NONE;
+		h->content = NULL;
+		h->content_len = 0;
+		h->prefix_len = 0;
+		break;
+	case JM_EV_HEADER: {
+		const jm_header *hd = ev->header;
+		bool buffered = hd->content_is_json || e->cfg.full_content;
+		if (buffered && hd->content_length <= h->dec.cfg.max_content &&
+		    !reserve(h, (size_t)hd->content_length)) {
+			snprintf(e->detail, sizeof e->detail,
+				 "the %llu-byte content of the message at offset %llu is over a memory cap; skipped",
+				 (unsigned long long)hd->content_length, (unsigned long long)ev->msg_offset);
+			problem(h, false, JM_PROB_MEMCAP, ev->msg_offset, hd->content_length, e->detail);
+			h->drop_left = hd->content_length;
+			return JM_CB_STOP;
+		}
+		break;
+	}
+	case JM_EV_CONTENT_CHUNK:
+		if (h->prefix_len < e->cfg.max_hex) {
+			if (!h->prefix)
+				h->prefix = malloc(e->cfg.max_hex);
+			if (h->prefix) {
+				size_t k = e->cfg.max_hex - h->prefix_len;
+				if (k > ev->len)
+					k = ev->len;
+				memcpy(h->prefix + h->prefix_len, ev->data, k);
+				h->prefix_len += k;
+			}
+		}
+		break;
+	case JM_EV_CONTENT:
+		if (ev->header->content_is_json || e->cfg.full_content) {
+			h->content = ev->data;
+			h->content_len = ev->len;
+		} else {
+			size_t k = ev->len < e->cfg.max_hex ? ev->len : e->cfg.max_hex;
+			if (!h->prefix && e->cfg.max_hex)
+				h->prefix = malloc(e->cfg.max_hex);
+			if (h->prefix) {
+				memcpy(h->prefix, ev->data, k);
+				h->prefix_len = k;
+			}
+		}
+		break;
+	case JM_EV_MESSAGE:
+		emit_message(h, ev);
+		release(h);
+		break;
+	case JM_EV_ERROR:
+		problem(h, true, ev->error, ev->offset, 0, ev->detail);
+		if (ev->error == JM_ERR_CONTENT_ENCODING_UNSUPPORTED)
+			h->warn = ev->error;   /* a warning: the message goes on */
+		else
+			release(h);
+		break;
+	}
+	return JM_CB_OK;
+}
+
+/* ---------------------------------------------------------------- streams */
+
+static void stream_fini(flow *f, void *ext, void *user)
+{
+	struct an_stream *s = ext;
+	for (int i = 0; i < 2; i++) {
+		struct an_half *h = &s->h[i];
+		release(h);
+		reasm_free(&h->r);
+		jm_decoder_free(&h->dec);
+		jm_buf_free(&h->hunt);
+		jm_buf_free(&h->feed);
+		free(h->prefix);
+	}
+	free(s->rq);
+}
+
+static void stream_info(struct an_stream *s, an_phase ph, an_state state)
+{
+	an_engine *e = s->e;
+	if (!e->sink.stream)
+		return;
+	an_stream_info si = {
+		.s = sid(s), .phase = ph, .state = state, .ts = e->now, .midstream = s->midstream,
+		.requests = s->requests, .responses = s->responses,
+		.bytes = {s->h[0].bytes, s->h[1].bytes},
+		.gaps = {s->h[0].gap_bytes, s->h[1].gap_bytes},
+	};
+	e->sink.stream(e->sink.user, &si);
+}
+
+static void stream_end(an_engine *e, struct an_stream *s, an_state state)
+{
+	for (int i = 0; i < 2; i++) {
+		struct an_half *h = &s->h[i];
+		if (!h->r.started)
+			continue;
+		reasm_flush(&h->r);
+		if (!h->hunting && !h->drop_left)
+			jm_decoder_finish(&h->dec);
+	}
+	stream_info(s, AN_END, state);
+	flow_table_remove(e->ft, s->f);
+}
+
+static void half_init(an_engine *e, struct an_stream *s, an_dir d)
+{
+	struct an_half *h = &s->h[d];
+	h->st = s;
+	h->dir = d;
+	size_t cap = e->cfg.stream_memcap;
+	reasm_init(&h->r, &half_ops, h, &e->mem, cap, e->cfg.overlap_history);
+	jm_decoder_config dc = {
+		.max_content = e->cfg.max_content,
+		.stream_content = !e->cfg.full_content,
+		.no_content_check = false,
+	};
+	jm_decoder_init(&h->dec, &dc, on_event, h);
+}
+
+an_engine *an_engine_new(const an_config *cfg, const an_sink *sink)
+{
+	an_engine *e = calloc(1, sizeof *e);
+	if (!e)
+		return NULL;
+	e->cfg = *cfg;
+	if (sink)
+		e->sink = *sink;
+	if (!e->cfg.n_ports) {
+		e->cfg.ports[0] = JM_SPEC_DEFAULT_PORT;
+		e->cfg.n_ports = 1;
+	}
+	for (size_t i = 0; i < e->cfg.n_ports; i++)
+		e->portmap[e->cfg.ports[i] >> 3] |= (uint8_t)(1u << (e->cfg.ports[i] & 7));
+	if (!e->cfg.stream_memcap)
+		e->cfg.stream_memcap = SIZE_MAX / 4;
+	e->mem.cap = e->cfg.memcap;
+	e->ft = flow_table_new(4096);
+	if (!e->ft) {
+		free(e);
+		return NULL;
+	}
+	e->ext = flow_table_add_ext(e->ft, sizeof(struct an_stream), stream_fini, e);
+	e->last_expire = -1;
+	return e;
+}
+
+void an_engine_free(an_engine *e)
+{
+	if (!e)
+		return;
+	flow_table_free(e->ft);
+	free(e);
+}
+
+int an_engine_add_ext(an_engine *e, size_t size, flow_fini_fn fini, void *user)
+{
+	return flow_table_add_ext(e->ft, size, fini, user);
+}
+
+flow_table *an_engine_flows(an_engine *e)
+{
+	return e->ft;
+}
+
+static struct an_stream *stream_of(an_engine *e, flow *f)
+{
+	return flow_ext(e->ft, f, e->ext);
+}
+
+void an_engine_tick(an_engine *e, double now)
+{
+	if (now > e->now)
+		e->now = now;
+	if (e->cfg.idle_timeout <= 0 || e->now - e->last_expire < EXPIRE_EVERY)
+		return;
+	e->last_expire = e->now;
+	flow *f;
+	while ((f = flow_table_oldest(e->ft)) && f->last_ts < e->now - e->cfg.idle_timeout)
+		stream_end(e, stream_of(e, f), AN_EXPIRED);
+}
+
+static struct an_stream *stream_new(an_engine *e, const flow_key *k, const cap_segment *seg,
+				    bool src_is_lo)
+{
+	if (e->cfg.max_streams && flow_table_count(e->ft) >= e->cfg.max_streams) {
+		flow *old = flow_table_oldest(e->ft);
+		if (old) {
+			struct an_stream *os = stream_of(e, old);
+			snprintf(e->detail, sizeof e->detail,
+				 "stream table full (%zu streams): the least recently active stream ends",
+				 e->cfg.max_streams);
+			problem(&os->h[0], false, JM_PROB_MEMCAP, os->h[0].r.next, 0, e->detail);
+			stream_end(e, os, AN_EXPIRED);
+		}
+	}
+	bool created;
+	flow *f = flow_table_get(e->ft, k, true, seg->ts, &created);
+	if (!f)
+		return NULL;
+	struct an_stream *s = stream_of(e, f);
+	s->e = e;
+	s->f = f;
+	bool src_is_client;
+	if ((seg->flags & (CAP_SYN | CAP_ACK)) == CAP_SYN)
+		src_is_client = true;
+	else if (seg->flags & CAP_SYN)
+		src_is_client = false;  /* SYN-ACK: sent by the server */
+	else if (port_tracked(e, seg->dst.port))
+		src_is_client = true;
+	else
+		src_is_client = !port_tracked(e, seg->src.port);
+	s->client_is_lo = src_is_client == src_is_lo;
+	s->midstream = !(seg->flags & CAP_SYN);
+	half_init(e, s, AN_C2S);
+	half_init(e, s, AN_S2C);
+	e->st.streams++;
+	stream_info(s, AN_BEGIN, AN_OPEN);
+	return s;
+}
+
+void an_engine_segment(an_engine *e, const cap_segment *seg)
+{
+	if (!port_tracked(e, seg->src.port) && !port_tracked(e, seg->dst.port)) {
+		e->st.skipped++;
+		return;
+	}
+	e->st.segments++;
+	if (seg->ts > e->now)
+		e->now = seg->ts;
+
+	flow_key k;
+	bool src_is_lo;
+	flow_key_make(&k, &seg->src, &seg->dst, &src_is_lo);
+	flow *f = flow_table_get(e->ft, &k, false, seg->ts, NULL);
+	struct an_stream *s;
+	bool syn_only = (seg->flags & (CAP_SYN | CAP_ACK)) == CAP_SYN;
+	if (f) {
+		s = stream_of(e, f);
+		an_dir d = (src_is_lo == s->client_is_lo) ? AN_C2S : AN_S2C;
+		/* A new SYN on a used 4-tuple with another ISN: a new connection. */
+		if (syn_only && (d != AN_C2S || (s->h[AN_C2S].r.started &&
+						  s->h[AN_C2S].r.base != seg->seq + 1))) {
+			stream_end(e, s, AN_CLOSED);
+			f = NULL;
+		}
+	}
+	if (!f) {
+		/* Only a SYN or data starts a stream: a stray ACK, FIN or RST of a
+		 * stream already over must not start another. */
+		if ((seg->flags & CAP_RST) || (!(seg->flags & CAP_SYN) && !seg->payload_wire))
+			return;
+		s = stream_new(e, &k, seg, src_is_lo);
+		if (!s)
+			return;
+		f = s->f;
+		if (s->midstream) {
+			an_dir d = (src_is_lo == s->client_is_lo) ? AN_C2S : AN_S2C;
+			snprintf(e->detail, sizeof e->detail,
+				 "stream picked up without its handshake; decoding starts at the first message boundary");
+			problem(&s->h[d], false, JM_PROB_MIDSTREAM, 0, 0, e->detail);
+		}
+	}
+	an_dir d = (src_is_lo == s->client_is_lo) ? AN_C2S : AN_S2C;
+	struct an_half *h = &s->h[d], *peer = &s->h[!d];
+	flow_touch(e->ft, f, seg->ts);
+	if (e->sink.segment)
+		e->sink.segment(e->sink.user, f, d, seg);
+
+	uint32_t seq = seg->seq;
+	if (seg->flags & CAP_SYN) {
+		if (!h->r.started)
+			reasm_start(&h->r, seg->seq + 1);
+		if ((seg->flags & CAP_ACK) && !peer->r.started)
+			reasm_start(&peer->r, seg->ack);
+		seq++;
+	}
+	if (seg->flags & CAP_RST) {
+		snprintf(e->detail, sizeof e->detail, "the %s sent a reset",
+			 d == AN_C2S ? "client" : "server");
+		problem(h, false, JM_PROB_RESET, h->r.next, 0, e->detail);
+		stream_end(e, s, AN_RESET);
+		return;
+	}
+	if (seg->payload_wire || (seg->flags & CAP_FIN)) {
+		if (!h->r.started)
+			hunt_begin(h, HUNT_MIDSTREAM, 0);
+		h->seen = true;
+		reasm_push(&h->r, seq, seg->payload, seg->payload_len, seg->payload_wire,
+			   (seg->flags & CAP_FIN) != 0);
+	}
+	if (seg->flags & CAP_ACK)
+		reasm_ack(&peer->r, seg->ack);
+	if (s->h[0].r.fin && s->h[1].r.fin && reasm_done(&s->h[0].r) && reasm_done(&s->h[1].r))
+		stream_end(e, s, AN_CLOSED);
+}
+
+void an_engine_finish(an_engine *e)
+{
+	flow *f;
+	e->finishing = true;
+	while ((f = flow_table_oldest(e->ft)))
+		stream_end(e, stream_of(e, f), AN_OPEN);
+}
+
+void an_engine_stats(const an_engine *e, an_stats *st)
+{
+	*st = e->st;
+	st->peak_streams = flow_table_peak(e->ft);
+	st->mem_peak = e->mem.peak;
+	st->table_mem = flow_table_mem(e->ft);
+}
