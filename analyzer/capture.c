@@ -356,7 +356,7 @@ cap_source *cap_open_file(const char *path, const cap_options *o, char *err, siz
 		free(c);
 		return NULL;
 	}
-	c->p = pcap_fopen_offline(f, perr);
+	c->p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, perr);
 	if (!c->p) {
 		/* libpcap's own words say what is wrong with the file. */
 		snprintf(err, errlen, "cannot read '%s': %s", path, perr);
@@ -393,6 +393,7 @@ cap_source *cap_open_live(const char *iface, const cap_options *o, char *err, si
 	pcap_set_buffer_size(c->p, buf);
 	pcap_set_immediate_mode(c->p, 1);
 	pcap_set_timeout(c->p, 100);
+	pcap_set_tstamp_precision(c->p, PCAP_TSTAMP_PRECISION_NANO);
 	int rc = pcap_activate(c->p);
 	if (rc < 0) {
 		switch (rc) {
@@ -437,7 +438,9 @@ void cap_close(cap_source *c)
 static void on_packet(u_char *u, const struct pcap_pkthdr *h, const u_char *bytes)
 {
 	cap_source *c = (cap_source *)u;
-	double ts = (double)h->ts.tv_sec + (double)h->ts.tv_usec / 1e6;
+	/* Sources are opened with nanosecond precision: tv_usec holds ns. */
+	int64_t ns = (int64_t)h->ts.tv_sec * 1000000000 + h->ts.tv_usec;
+	double ts = (double)ns / 1e9;
 	c->st.packets++;
 	c->st.bytes += h->len;
 	if (c->dump)
@@ -449,6 +452,7 @@ static void on_packet(u_char *u, const struct pcap_pkthdr *h, const u_char *byte
 	if (r == CAP_TCP) {
 		c->st.tcp++;
 		s.ts = ts;
+		s.ts_ns = ns;
 		s.frame = c->st.packets;
 		c->seg_fn(c->user, &s);
 	} else if (r == CAP_OTHER) {

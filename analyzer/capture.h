@@ -35,6 +35,7 @@ enum {
 
 typedef struct cap_segment {
 	double ts;                /* capture time, seconds since the epoch */
+	int64_t ts_ns;            /* the same in nanoseconds, exact */
 	uint64_t frame;           /* frame number, from 1 */
 	uint32_t caplen, wirelen; /* of the whole frame */
 	uint8_t ip_version;       /* 4 or 6 */

@@ -79,13 +79,27 @@ static void put_json_raw(report *r, const char *s, size_t n)
 		put(r, s, n);
 }
 
-static double rel(report *r, double ts)
+static double rel(report *r, int64_t ts)
 {
 	if (!r->have_t0) {
 		r->have_t0 = true;
 		r->t0 = ts;
 	}
-	return ts - r->t0;
+	return (double)(ts - r->t0) / 1e9;
+}
+
+/* Seconds with microseconds, or nanoseconds when the capture has them. */
+static void put_ts(report *r, int64_t ns)
+{
+	int64_t sec = ns / 1000000000, frac = ns % 1000000000;
+	if (frac < 0) {
+		sec--;
+		frac += 1000000000;
+	}
+	if (frac % 1000)
+		putf(r, "%lld.%09lld", (long long)sec, (long long)frac);
+	else
+		putf(r, "%lld.%06lld", (long long)sec, (long long)(frac / 1000));
 }
 
 static const char *dir_name(an_dir d)
@@ -94,11 +108,13 @@ static const char *dir_name(an_dir d)
 }
 
 /* The JSON keys every per-stream event starts with. */
-static void json_head(report *r, const char *event, double ts, const an_stream_id *s)
+static void json_head(report *r, const char *event, int64_t ts, const an_stream_id *s)
 {
 	puts_(r, "{\"event\":\"");
 	puts_(r, event);
-	putf(r, "\",\"ts\":%.6f,\"stream\":", ts);
+	puts_(r, "\",\"ts\":");
+	put_ts(r, ts);
+	puts_(r, ",\"stream\":");
 	put_u64(r, s->id);
 	puts_(r, ",\"client\":\"");
 	put_ep(r, s->client);
@@ -107,7 +123,7 @@ static void json_head(report *r, const char *event, double ts, const an_stream_i
 	puts_(r, "\"");
 }
 
-static void text_head(report *r, double ts, const an_stream_id *s, an_dir d)
+static void text_head(report *r, int64_t ts, const an_stream_id *s, an_dir d)
 {
 	putf(r, "%11.6f %3llu ", rel(r, ts), (unsigned long long)s->id);
 	put_ep(r, s->client);
@@ -140,7 +156,7 @@ static void on_message(void *user, const an_message *m)
 	const char *ctype = jm_header_str(h, JM_FIELD_CONTENT_TYPE);
 	const char *cenc = jm_header_str(h, JM_FIELD_CONTENT_ENCODING);
 	if (r->json) {
-		json_head(r, "message", m->ts_first, &m->s);
+		json_head(r, "message", m->ts_first_ns, &m->s);
 		puts_(r, ",\"dir\":\"");
 		puts_(r, dir_name(m->dir));
 		puts_(r, "\",\"offset\":");
@@ -175,12 +191,13 @@ static void on_message(void *user, const an_message *m)
 			puts_(r, jm_error_id(m->warning));
 			puts_(r, "\"");
 		}
-		putf(r, ",\"ts_last\":%.6f", m->ts_last);
+		puts_(r, ",\"ts_last\":");
+		put_ts(r, m->ts_last_ns);
 		if (m->has_latency)
 			putf(r, ",\"latency_ms\":%.3f", m->latency_ms);
 		puts_(r, "}");
 	} else {
-		text_head(r, m->ts_first, &m->s, m->dir);
+		text_head(r, m->ts_first_ns, &m->s, m->dir);
 		putf(r, "hdr=%u %s %llu ", m->header_len, ctype,
 		     (unsigned long long)m->content_length);
 		size_t n = m->content_kept;
@@ -220,7 +237,7 @@ static void on_problem(void *user, const an_problem *p)
 	const char *sev = p->is_codec ? jm_error_severity(p->error)
 				      : jm_problem_specs[p->prob].severity;
 	if (r->json) {
-		json_head(r, "error", p->ts, &p->s);
+		json_head(r, "error", p->ts_ns, &p->s);
 		puts_(r, ",\"dir\":\"");
 		puts_(r, dir_name(p->dir));
 		puts_(r, "\",\"offset\":");
@@ -240,7 +257,7 @@ static void on_problem(void *user, const an_problem *p)
 		}
 		puts_(r, "}");
 	} else {
-		text_head(r, p->ts, &p->s, p->dir);
+		text_head(r, p->ts_ns, &p->s, p->dir);
 		putf(r, "! %s %s at offset %llu: ", sev, id, (unsigned long long)p->offset);
 		puts_(r, p->detail ? p->detail : "");
 	}
@@ -252,7 +269,7 @@ static void on_stream(void *user, const an_stream_info *si)
 	report *r = user;
 	if (!r->json || r->quiet)
 		return;
-	json_head(r, "stream", si->ts, &si->s);
+	json_head(r, "stream", si->ts_ns, &si->s);
 	puts_(r, ",\"phase\":\"");
 	puts_(r, si->phase == AN_BEGIN ? "begin" : "end");
 	puts_(r, "\",\"state\":\"");

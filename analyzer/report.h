@@ -35,7 +35,7 @@ typedef struct report {
 	bool json;
 	bool quiet;               /* problems and the summary only */
 	bool have_t0;
-	double t0;                /* text times are relative to the first event */
+	int64_t t0;               /* text times are relative to the first event (ns) */
 	jm_buf line;
 } report;
 

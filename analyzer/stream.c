@@ -36,9 +36,9 @@ struct an_half {
 	uint64_t hunt_off;        /* stream offset of hunt's first pending byte */
 	uint64_t skipped;         /* bytes passed over while hunting */
 	uint64_t drop_left;       /* content bytes being dropped (memcap) */
-	double ts, prev_ts;       /* capture time of this and the previous chunk */
+	int64_t ts, prev_ts;      /* capture time (ns) of this and the previous chunk */
 	uint64_t chunk_off;
-	double msg_ts;            /* first byte of the current message */
+	int64_t msg_ts;           /* first byte of the current message (ns) */
 	const uint8_t *content;
 	size_t content_len;
 	uint8_t *prefix;          /* first max_hex bytes of streamed content */
@@ -54,7 +54,7 @@ struct an_stream {
 	bool client_is_lo;
 	bool midstream;
 	struct an_half h[2];
-	double *rq;               /* first-byte times of unanswered requests */
+	int64_t *rq;              /* first-byte times (ns) of unanswered requests */
 	size_t rq_head, rq_len, rq_cap;
 	uint64_t requests, responses;
 };
@@ -67,6 +67,7 @@ struct an_engine {
 	reasm_mem mem;
 	an_stats st;
 	double now, last_expire;
+	int64_t now_ns;
 	uint8_t portmap[65536 / 8];
 	char detail[256];
 	bool finishing;
@@ -117,7 +118,7 @@ static void problem(struct an_half *h, bool is_codec, int kind, uint64_t off, ui
 {
 	an_engine *e = h->st->e;
 	an_problem p = {
-		.s = sid(h->st), .dir = h->dir, .ts = e->now, .offset = off,
+		.s = sid(h->st), .dir = h->dir, .ts = e->now, .ts_ns = e->now_ns, .offset = off,
 		.is_codec = is_codec, .bytes = bytes, .detail = detail,
 	};
 	if (is_codec) {
@@ -164,20 +165,53 @@ static void hunt_begin(struct an_half *h, enum hunt_why why, uint64_t off)
 	h->skipped = 0;
 }
 
-/* A boundary candidate at the front of `b` is believable once its whole
- * JSON header is here and parses. */
+/* Is there a message at the front of p?  1: yes, its whole JSON header is
+ * here and parses; 0: no; -1: cannot tell yet.  A header cannot hold raw
+ * control bytes (JSON allows only whitespace ones), which refutes most
+ * false candidates long before their claimed length has arrived: the next
+ * real protoheader usually starts with a zero byte. */
 static int candidate(const uint8_t *p, size_t len)
 {
 	if (len < 4)
-		return -1; /* need more */
+		return -1;
 	size_t hl = (size_t)p[0] << 8 | p[1];
-	if (len < 2 + hl)
+	size_t have = len - 2 < hl ? len - 2 : hl;
+	for (size_t i = 0; i < have; i++) {
+		uint8_t c = p[2 + i];
+		if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+			return 0;
+	}
+	if (have < hl)
 		return -1;
 	if (p[2 + hl - 1] != '}')
 		return 0;
 	size_t at;
 	const char *why;
 	return jm_json_valid((const char *)p + 2, hl, &at, &why) ? 1 : 0;
+}
+
+/* Where the hunt can resume in b: the first candidate that is a message,
+ * skipping undecided ones when a later one is already proven (a proven
+ * header inside a real header's bytes would be a wild coincidence).
+ * Returns the position, or len with *undecided set to the first candidate
+ * still waiting for bytes (len if none). */
+static size_t find_message(const uint8_t *b, size_t len, size_t *undecided)
+{
+	size_t j = 0;
+	*undecided = len;
+	while (j < len) {
+		size_t k = jm_find_boundary(b + j, len - j);
+		if (k == len - j)
+			break;
+		j += k;
+		int c = candidate(b + j, len - j);
+		if (c == 1)
+			return j;
+		if (c < 0 && *undecided == len)
+			*undecided = j;
+		j++;
+	}
+	return len;
 }
 
 static void maybe_shrink(struct an_half *h)
@@ -244,23 +278,21 @@ static void half_bytes(struct an_half *h, uint64_t off, const uint8_t *p, size_t
 		for (;;) {
 			const uint8_t *b = jm_buf_head(&h->hunt);
 			size_t len = jm_buf_pending(&h->hunt);
-			size_t q = jm_find_boundary(b, len);
-			if (q == len)
-				q = len > 3 ? len - 3 : 0;
+			size_t undecided;
+			size_t q = find_message(b, len, &undecided);
+			if (q == len) {
+				/* Nothing proven: keep from the first undecided
+				 * candidate, or the last 3 bytes. */
+				size_t keep_from = undecided < len ? undecided
+						   : (len > 3 ? len - 3 : 0);
+				jm_buf_consume(&h->hunt, keep_from);
+				h->skipped += keep_from;
+				h->hunt_off += keep_from;
+				break;
+			}
 			jm_buf_consume(&h->hunt, q);
 			h->skipped += q;
 			h->hunt_off += q;
-			b = jm_buf_head(&h->hunt);
-			len = jm_buf_pending(&h->hunt);
-			int c = candidate(b, len);
-			if (c < 0)
-				break; /* wait for more bytes */
-			if (c == 0) {
-				jm_buf_consume(&h->hunt, 1);
-				h->skipped++;
-				h->hunt_off++;
-				continue;
-			}
 			/* Found: hand the buffered bytes to the decoder. */
 			h->hunting = false;
 			if (h->skipped || h->why != HUNT_MIDSTREAM) {
@@ -286,7 +318,7 @@ static void on_data(void *user, uint64_t off, const uint8_t *p, size_t n)
 {
 	struct an_half *h = user;
 	h->prev_ts = h->ts;
-	h->ts = h->st->e->now;
+	h->ts = h->st->e->now_ns;
 	h->chunk_off = off;
 	h->bytes += n;
 	half_bytes(h, off, p, n);
@@ -336,7 +368,8 @@ static void emit_message(struct an_half *h, const jm_event *ev)
 	const jm_header *hd = ev->header;
 	an_message m = {
 		.s = sid(s), .dir = h->dir, .index = h->index++, .offset = ev->msg_offset,
-		.ts_first = h->msg_ts, .ts_last = e->now, .header_len = ev->header_len,
+		.ts_first = (double)h->msg_ts / 1e9, .ts_last = e->now,
+		.ts_first_ns = h->msg_ts, .ts_last_ns = e->now_ns, .header_len = ev->header_len,
 		.header = hd, .content_is_json = hd->content_is_json,
 		.content_length = hd->content_length, .warning = h->warn,
 	};
@@ -357,7 +390,7 @@ static void emit_message(struct an_half *h, const jm_event *ev)
 		}
 		if (s->rq_len == s->rq_cap) {
 			size_t cap = s->rq_cap ? s->rq_cap * 2 : 4;
-			double *q = malloc(cap * sizeof *q);
+			int64_t *q = malloc(cap * sizeof *q);
 			if (q) {
 				for (size_t i = 0; i < s->rq_len; i++)
 					q[i] = s->rq[(s->rq_head + i) % s->rq_cap];
@@ -368,18 +401,18 @@ static void emit_message(struct an_half *h, const jm_event *ev)
 			}
 		}
 		if (s->rq_len < s->rq_cap) {
-			s->rq[(s->rq_head + s->rq_len) % s->rq_cap] = m.ts_first;
+			s->rq[(s->rq_head + s->rq_len) % s->rq_cap] = m.ts_first_ns;
 			s->rq_len++;
 		}
 	} else {
 		e->st.responses++;
 		s->responses++;
 		if (s->rq_len) {
-			double t = s->rq[s->rq_head];
+			int64_t t = s->rq[s->rq_head];
 			s->rq_head = (s->rq_head + 1) % s->rq_cap;
 			s->rq_len--;
 			m.has_latency = true;
-			m.latency_ms = (m.ts_last - t) * 1000.0;
+			m.latency_ms = (double)(m.ts_last_ns - t) / 1e6;
 		}
 	}
 	if (e->sink.message)
@@ -477,7 +510,7 @@ static void stream_info(struct an_stream *s, an_phase ph, an_state state)
 	if (!e->sink.stream)
 		return;
 	an_stream_info si = {
-		.s = sid(s), .phase = ph, .state = state, .ts = e->now, .midstream = s->midstream,
+		.s = sid(s), .phase = ph, .state = state, .ts = e->now, .ts_ns = e->now_ns, .midstream = s->midstream,
 		.requests = s->requests, .responses = s->responses,
 		.bytes = {s->h[0].bytes, s->h[1].bytes},
 		.gaps = {s->h[0].gap_bytes, s->h[1].gap_bytes},
@@ -622,8 +655,10 @@ void an_engine_segment(an_engine *e, const cap_segment *seg)
 		return;
 	}
 	e->st.segments++;
-	if (seg->ts > e->now)
+	if (seg->ts_ns > e->now_ns) {
+		e->now_ns = seg->ts_ns;
 		e->now = seg->ts;
+	}
 
 	flow_key k;
 	bool src_is_lo;

@@ -72,6 +72,7 @@ typedef struct an_message {
 	uint64_t index;                /* n-th message in this direction, from 0 */
 	uint64_t offset;               /* of its first byte in its direction */
 	double ts_first, ts_last;      /* capture times of first and last byte */
+	int64_t ts_first_ns, ts_last_ns; /* the same, exact, in nanoseconds */
 	uint16_t header_len;
 	const jm_header *header;       /* raw bytes in header->raw */
 	bool content_is_json;          /* content is validated JSON text */
@@ -88,6 +89,7 @@ typedef struct an_problem {
 	an_stream_id s;
 	an_dir dir;
 	double ts;
+	int64_t ts_ns;
 	uint64_t offset;
 	bool is_codec;                 /* codec error (error) or capture problem (prob) */
 	jm_error error;
@@ -104,6 +106,7 @@ typedef struct an_stream_info {
 	an_phase phase;
 	an_state state;
 	double ts;
+	int64_t ts_ns;
 	bool midstream;
 	uint64_t requests, responses;
 	uint64_t bytes[2];             /* payload bytes delivered, per direction */
