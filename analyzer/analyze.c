@@ -256,6 +256,10 @@ int analyze_main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 
+	if (iface) /* as tcpdump does: the moment capture is really on */
+		fprintf(stderr, "jmsg analyze: listening on %s, link-type %s, snapshot length %d bytes\n",
+			iface, cap_datalink_name(src), co.snaplen ? co.snaplen : CAP_DEFAULT_SNAPLEN);
+
 	static char outbuf[1 << 16];
 	if (iface)
 		setvbuf(stdout, NULL, _IOLBF, 0); /* a person is watching */
