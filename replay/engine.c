@@ -1,0 +1,486 @@
+/*
+ * engine: the replay event loop; see engine.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "replay/engine.h"
+#include "server/net.h"
+
+typedef enum conn_state { C_CONNECTING, C_OPEN, C_LINGER } conn_state;
+
+typedef struct conn {
+	struct engine *E;
+	const rp_stream *s;
+	int fd;
+	conn_state st;
+	uint32_t events;          /* epoll interest */
+	uint64_t last_progress;
+	/* sending */
+	size_t begun;             /* requests whose sending began */
+	size_t out_off;           /* bytes of request begun-1 written */
+	bool writing;
+	uint64_t last_sent;
+	size_t sent;              /* requests written completely */
+	/* receiving */
+	jm_decoder dec;
+	jm_buf live;              /* the response being decoded */
+	bool live_json;
+	size_t answered;
+	uint64_t *answered_at;    /* [n requests] */
+	bool closing;             /* decided to end; do it after this event */
+	rp_end end;
+	int sys_errno;
+	uint64_t started;
+} conn;
+
+typedef struct engine {
+	const rp_capture *c;
+	const rp_engine_config *cfg;
+	const rp_events *ev;
+	int epfd;
+	uint64_t start;
+	size_t *order;            /* stream indexes by start time */
+	size_t n_order, next;     /* next stream to start */
+	conn **active;
+	size_t n_active;
+	bool any_connected;
+	bool fatal;
+	char *err;
+	size_t errlen;
+} engine;
+
+uint64_t rp_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+const char *rp_end_name(rp_end e)
+{
+	switch (e) {
+	case RP_END_DONE: return "done";
+	case RP_END_CLOSED: return "closed";
+	case RP_END_RESET: return "reset";
+	case RP_END_TIMEOUT: return "timeout";
+	case RP_END_MALFORMED: return "malformed";
+	case RP_END_CONNECT: return "connect";
+	}
+	return "?";
+}
+
+/* ---------------------------------------------------------------- decoding */
+
+static int on_event(void *user, const jm_event *ev)
+{
+	conn *k = user;
+	engine *E = k->E;
+	switch (ev->type) {
+	case JM_EV_PROTOHEADER: {
+		uint8_t ph[2] = {(uint8_t)(ev->header_len >> 8), (uint8_t)ev->header_len};
+		k->live.len = k->live.off = 0;
+		if (jm_buf_append(&k->live, ph, 2) < 0)
+			goto oom;
+		break;
+	}
+	case JM_EV_HEADER:
+		if (jm_buf_append(&k->live, ev->header->raw, ev->header->raw_len) < 0)
+			goto oom;
+		k->live_json = ev->header->content_is_json;
+		break;
+	case JM_EV_CONTENT:
+	case JM_EV_CONTENT_CHUNK:
+		if (jm_buf_append(&k->live, ev->data, ev->len) < 0)
+			goto oom;
+		break;
+	case JM_EV_MESSAGE: {
+		rp_msg m = {
+			.bytes = k->live.data,
+			.len = k->live.len,
+			.header_len = ev->header_len,
+			.content_is_json = ev->header ? ev->header->content_is_json : k->live_json,
+		};
+		uint64_t now = rp_now_ns();
+		if (k->answered < k->s->n[RP_REQ])
+			k->answered_at[k->answered] = now;
+		if (E->ev->response)
+			E->ev->response(E->ev->user, k->s, k->answered, &m);
+		k->answered++;
+		k->last_progress = now;
+		break;
+	}
+	case JM_EV_ERROR:
+		if (strcmp(jm_error_severity(ev->error), "error") != 0)
+			break;  /* a warning: the message goes on as bytes */
+		if (E->ev->bad_response)
+			E->ev->bad_response(E->ev->user, k->s, k->answered, ev->error, ev->detail);
+		k->answered++;
+		if (!ev->can_continue) {
+			k->closing = true;
+			k->end = RP_END_MALFORMED;
+			return JM_CB_STOP;
+		}
+		break;
+	}
+	return JM_CB_OK;
+oom:
+	k->closing = true;
+	k->end = RP_END_RESET;
+	k->sys_errno = ENOMEM;
+	return JM_CB_STOP;
+}
+
+/* ---------------------------------------------------------------- connections */
+
+static void set_events(conn *k, uint32_t ev)
+{
+	if (k->events == ev)
+		return;
+	struct epoll_event e = {.events = ev, .data.ptr = k};
+	epoll_ctl(k->E->epfd, EPOLL_CTL_MOD, k->fd, &e);
+	k->events = ev;
+}
+
+static void finish(conn *k)
+{
+	engine *E = k->E;
+	rp_stream_result r = {
+		.end = k->end,
+		.sys_errno = k->sys_errno,
+		.sent = k->sent,
+		.answered = k->answered,
+		.started_ns = k->started,
+		.ended_ns = rp_now_ns(),
+	};
+	if (r.end == RP_END_CLOSED && k->answered >= k->s->n[RP_REQ])
+		r.end = RP_END_DONE;
+	if (k->fd >= 0) {
+		epoll_ctl(E->epfd, EPOLL_CTL_DEL, k->fd, NULL);
+		close(k->fd);
+	}
+	/* After a fatal stop the one error line says it all. */
+	if (E->ev->done && !E->fatal)
+		E->ev->done(E->ev->user, k->s, &r);
+	jm_decoder_free(&k->dec);
+	jm_buf_free(&k->live);
+	free(k->answered_at);
+	for (size_t i = 0; i < E->n_active; i++) {
+		if (E->active[i] == k) {
+			E->active[i] = E->active[--E->n_active];
+			break;
+		}
+	}
+	free(k);
+}
+
+static void end_with(conn *k, rp_end end, int err)
+{
+	if (!k->closing) {
+		k->closing = true;
+		k->end = end;
+		k->sys_errno = err;
+	}
+}
+
+static bool want_more_output(const conn *k)
+{
+	return k->writing;
+}
+
+/* Write what is due; returns false once the connection is ending. */
+static void flush_out(conn *k)
+{
+	while (k->writing) {
+		const rp_msg *m = &k->s->msg[RP_REQ][k->begun - 1];
+		ssize_t w = send(k->fd, m->bytes + k->out_off, m->len - k->out_off, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			end_with(k, RP_END_RESET, errno);
+			return;
+		}
+		k->out_off += (size_t)w;
+		k->last_progress = rp_now_ns();
+		if (k->out_off == m->len) {
+			k->writing = false;
+			k->sent++;
+		}
+	}
+	set_events(k, EPOLLIN | (want_more_output(k) ? EPOLLOUT : 0));
+}
+
+static void read_in(conn *k)
+{
+	uint8_t buf[65536];
+	for (int rounds = 0; rounds < 16 && !k->closing; rounds++) {
+		ssize_t r = recv(k->fd, buf, sizeof buf, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			end_with(k, RP_END_RESET, errno);
+			return;
+		}
+		if (r == 0) {
+			if (!jm_decoder_idle(&k->dec) && !jm_decoder_failed(&k->dec))
+				jm_decoder_finish(&k->dec);  /* reports the cut response */
+			end_with(k, RP_END_CLOSED, 0);
+			return;
+		}
+		k->last_progress = rp_now_ns();
+		jm_decoder_feed(&k->dec, buf, (size_t)r);
+		if (k->closing)
+			return;
+	}
+}
+
+static void begin_stream(engine *E, size_t si)
+{
+	const rp_stream *s = &E->c->s[si];
+	conn *k = calloc(1, sizeof *k);
+	if (k)
+		k->answered_at = calloc(s->n[RP_REQ] ? s->n[RP_REQ] : 1, sizeof *k->answered_at);
+	uint64_t now = rp_now_ns();
+	if (!k || !k->answered_at) {
+		rp_stream_result r = {.end = RP_END_CONNECT, .sys_errno = ENOMEM, .started_ns = now,
+				      .ended_ns = now};
+		if (E->ev->done)
+			E->ev->done(E->ev->user, s, &r);
+		if (k)
+			free(k->answered_at);
+		free(k);
+		return;
+	}
+	k->E = E;
+	k->s = s;
+	k->started = now;
+	k->last_progress = now;
+	k->fd = -1;
+	jm_decoder_config dc = {.max_content = E->cfg->max_content};
+	jm_decoder_init(&k->dec, &dc, on_event, k);
+	E->active[E->n_active++] = k;
+
+	k->fd = net_connect_start(&E->cfg->addr, E->cfg->addrlen);
+	if (k->fd < 0) {
+		end_with(k, RP_END_CONNECT, errno);
+		return;
+	}
+	k->st = C_CONNECTING;
+	k->events = EPOLLOUT;
+	struct epoll_event e = {.events = EPOLLOUT, .data.ptr = k};
+	if (epoll_ctl(E->epfd, EPOLL_CTL_ADD, k->fd, &e) < 0)
+		end_with(k, RP_END_CONNECT, errno);
+}
+
+/* What the connection waits for next: a time, or RP_NEVER. */
+static uint64_t conn_due(engine *E, conn *k)
+{
+	if (k->st != C_OPEN || k->writing || k->begun >= k->s->n[RP_REQ])
+		return RP_NEVER;
+	rp_progress pr = {
+		.started = k->started,
+		.sent = k->begun,
+		.last_sent = k->last_sent,
+		.answered = k->answered,
+		.answered_at = k->answered_at,
+	};
+	return rp_sched_request_due(&E->cfg->pace, k->s, k->begun, &pr);
+}
+
+static void step(engine *E, conn *k, uint64_t now)
+{
+	if (k->closing)
+		return;
+	if (k->st == C_OPEN) {
+		while (!k->writing && !k->closing) {
+			uint64_t due = conn_due(E, k);
+			if (due == RP_NEVER || due > now)
+				break;
+			k->begun++;
+			k->out_off = 0;
+			k->writing = true;
+			k->last_sent = now;
+			k->last_progress = now;
+			flush_out(k);
+		}
+		size_t n = k->s->n[RP_REQ];
+		if (!k->closing && k->sent == n && k->answered >= n) {
+			/* Done as a client: say so, and give the target a moment to
+			 * close or to say more than the capture did. */
+			shutdown(k->fd, SHUT_WR);
+			k->st = C_LINGER;
+			k->last_progress = now;
+		}
+	}
+	/* `now` may predate progress made since it was read. */
+	uint64_t waited = now > k->last_progress ? now - k->last_progress : 0;
+	if (k->st == C_LINGER) {
+		if (waited >= (uint64_t)RP_LINGER_MS * 1000000u)
+			end_with(k, RP_END_DONE, 0);
+		return;
+	}
+	/* The timeout runs only while the target owes us something: a
+	 * connect, room to write, or a response. */
+	bool owed = k->st == C_CONNECTING || k->writing || k->answered < k->begun;
+	if (owed && waited >= E->cfg->timeout_ms * 1000000u)
+		end_with(k, RP_END_TIMEOUT, 0);
+}
+
+static void on_ready(engine *E, conn *k, uint32_t ev)
+{
+	if (k->closing)
+		return;
+	if (k->st == C_CONNECTING) {
+		int e = net_connect_result(k->fd);
+		if (e) {
+			end_with(k, RP_END_CONNECT, e);
+			return;
+		}
+		k->st = C_OPEN;
+		E->any_connected = true;
+		k->started = rp_now_ns();
+		k->last_progress = k->started;
+		set_events(k, EPOLLIN);
+		step(E, k, k->started);
+		return;
+	}
+	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		read_in(k);
+	if (!k->closing && (ev & EPOLLOUT) && k->writing)
+		flush_out(k);
+	if (!k->closing)
+		step(E, k, rp_now_ns());
+}
+
+/* ---------------------------------------------------------------- the loop */
+
+static int by_start(const void *a, const void *b, void *arg)
+{
+	const rp_capture *c = arg;
+	const rp_stream *x = &c->s[*(const size_t *)a], *y = &c->s[*(const size_t *)b];
+	if (x->ts_begin != y->ts_begin)
+		return x->ts_begin < y->ts_begin ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void reap(engine *E)
+{
+	for (size_t i = 0; i < E->n_active;) {
+		conn *k = E->active[i];
+		if (k->closing) {
+			if (k->end == RP_END_CONNECT && !E->any_connected &&
+			    (k->sys_errno == ECONNREFUSED || k->sys_errno == ENETUNREACH ||
+			     k->sys_errno == EHOSTUNREACH || k->sys_errno == EADDRNOTAVAIL)) {
+				/* Nothing ever answered: the target is not there, and
+				 * every other stream would say the same. */
+				snprintf(E->err, E->errlen, "cannot connect to %s: %s", E->cfg->target,
+					 strerror(k->sys_errno));
+				E->fatal = true;
+			}
+			finish(k);  /* removes k from active */
+			continue;
+		}
+		i++;
+	}
+}
+
+int rp_engine_run(const rp_capture *c, const rp_engine_config *cfg, const rp_events *ev,
+		  char *err, size_t errlen)
+{
+	engine E = {.c = c, .cfg = cfg, .ev = ev, .err = err, .errlen = errlen};
+	unsigned conc = cfg->concurrency ? cfg->concurrency : RP_DEFAULT_CONCURRENCY;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    conc + 16 > rl.rlim_cur) {
+		snprintf(err, errlen, "--concurrency %u needs more open files than the limit %llu "
+			 "(ulimit -n)", conc, (unsigned long long)rl.rlim_cur);
+		return -1;
+	}
+	E.order = calloc(c->n ? c->n : 1, sizeof *E.order);
+	E.active = calloc(conc, sizeof *E.active);
+	E.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!E.order || !E.active || E.epfd < 0) {
+		snprintf(err, errlen, "cannot start: %s", strerror(errno ? errno : ENOMEM));
+		free(E.order);
+		free(E.active);
+		if (E.epfd >= 0)
+			close(E.epfd);
+		return -1;
+	}
+	for (size_t i = 0; i < c->n; i++)
+		if (c->s[i].selected && c->s[i].n[RP_REQ] > 0)
+			E.order[E.n_order++] = i;
+	qsort_r(E.order, E.n_order, sizeof *E.order, by_start, (void *)c);
+
+	E.start = rp_now_ns();
+	struct epoll_event evs[64];
+	while (!E.fatal && (E.next < E.n_order || E.n_active > 0)) {
+		uint64_t now = rp_now_ns();
+		while (E.next < E.n_order && E.n_active < conc &&
+		       rp_sched_stream_start(&cfg->pace, E.start, c->t0, &c->s[E.order[E.next]]) <= now)
+			begin_stream(&E, E.order[E.next++]);
+		for (size_t i = 0; i < E.n_active; i++)
+			step(&E, E.active[i], now);
+		reap(&E);
+		if (E.fatal)
+			break;
+		if (E.next >= E.n_order && E.n_active == 0)
+			break;
+
+		/* Sleep until the next thing due: a stream start, a request, a
+		 * timeout or the end of a linger. */
+		uint64_t wake = RP_NEVER;
+		if (E.next < E.n_order && E.n_active < conc)
+			wake = rp_sched_stream_start(&cfg->pace, E.start, c->t0, &c->s[E.order[E.next]]);
+		for (size_t i = 0; i < E.n_active; i++) {
+			conn *k = E.active[i];
+			uint64_t d = conn_due(&E, k);
+			uint64_t limit = k->st == C_LINGER ? (uint64_t)RP_LINGER_MS * 1000000u
+							   : cfg->timeout_ms * 1000000u;
+			uint64_t t = k->last_progress + limit;
+			if (d < wake)
+				wake = d;
+			if (t < wake)
+				wake = t;
+		}
+		int ms;
+		if (wake == RP_NEVER)
+			ms = 1000;
+		else if (wake <= now)
+			ms = 0;
+		else {
+			uint64_t w = (wake - now + 999999) / 1000000;
+			ms = w > 1000 ? 1000 : (int)w;
+		}
+		int n = epoll_wait(E.epfd, evs, 64, ms);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "epoll_wait: %s", strerror(errno));
+			E.fatal = true;
+			break;
+		}
+		for (int i = 0; i < n; i++)
+			on_ready(&E, evs[i].data.ptr, evs[i].events);
+		reap(&E);
+	}
+	/* A fatal stop still reports the streams it leaves behind. */
+	while (E.n_active > 0) {
+		end_with(E.active[0], RP_END_CONNECT, ECANCELED);
+		finish(E.active[0]);
+	}
+	close(E.epfd);
+	free(E.order);
+	free(E.active);
+	return E.fatal ? -1 : 0;
+}

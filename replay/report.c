@@ -1,0 +1,396 @@
+/*
+ * report: comparing, counting and printing; see report.h.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "replay/report.h"
+
+typedef struct slot {
+	jm_buf out;               /* this stream's lines, until it is its turn */
+	bool done;
+} slot;
+
+struct rp_report {
+	const rp_capture *c;
+	const rp_ignore *ign;
+	FILE *f;
+	bool json, verbose;
+	const char *target;
+	uint64_t timeout_ms;
+	slot *slots;              /* one per stream of c, same order */
+	size_t flushed;           /* slots before this one are printed */
+	rp_counts n;
+	bool oom;
+};
+
+static size_t index_of(const rp_report *r, const rp_stream *s)
+{
+	return (size_t)(s - r->c->s);
+}
+
+static void put(rp_report *r, jm_buf *b, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void put(rp_report *r, jm_buf *b, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof tmp) {
+		if (jm_buf_reserve(b, (size_t)n + 1) < 0) {
+			r->oom = true;
+			return;
+		}
+		va_start(ap, fmt);
+		vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		b->len += (size_t)n;
+		return;
+	}
+	if (jm_buf_append(b, tmp, (size_t)n) < 0)
+		r->oom = true;
+}
+
+static void put_quoted(rp_report *r, jm_buf *b, const char *s)
+{
+	if (jm_json_quote(b, s, strlen(s)) < 0)
+		r->oom = true;
+}
+
+/* The start of a line about response `i` of stream `s`. */
+static void line_start(rp_report *r, jm_buf *b, const rp_stream *s, const char *type, size_t i)
+{
+	if (r->json)
+		put(r, b, "{\"type\": \"%s\", \"stream\": %" PRIu64 ", \"response\": %zu", type, s->id, i);
+	else
+		put(r, b, "stream %" PRIu64 " response %zu: ", s->id, i);
+}
+
+static void flush(rp_report *r)
+{
+	while (r->flushed < r->c->n && r->slots[r->flushed].done) {
+		slot *sl = &r->slots[r->flushed];
+		if (jm_buf_pending(&sl->out))
+			fwrite(jm_buf_head(&sl->out), 1, jm_buf_pending(&sl->out), r->f);
+		jm_buf_free(&sl->out);
+		r->flushed++;
+	}
+	fflush(r->f);
+}
+
+/* ---------------------------------------------------------------- events */
+
+/* One line summing up a message: its content-type and a content excerpt. */
+static void put_msg_summary(rp_report *r, jm_buf *b, const rp_msg *m)
+{
+	jm_buf t = {0};
+	const char *ct = "?";
+	char ctbuf[128];
+	/* The content-type as a string, found without a JSON parser: the
+	 * diff already holds one, but a summary should not need it. */
+	const char *h = rp_msg_header(m);
+	const char *key = jm_field_specs[JM_FIELD_CONTENT_TYPE].key;
+	size_t kl = strlen(key);
+	for (size_t i = 0; i + kl + 2 < m->header_len; i++) {
+		if (h[i] == '"' && !memcmp(h + i + 1, key, kl) && h[i + 1 + kl] == '"') {
+			const char *p = memchr(h + i + kl + 2, '"', m->header_len - (i + kl + 2));
+			const char *q = p ? memchr(p + 1, '"', m->header_len - (size_t)(p + 1 - h)) : NULL;
+			if (p && q && (size_t)(q - p - 1) < sizeof ctbuf) {
+				memcpy(ctbuf, p + 1, (size_t)(q - p - 1));
+				ctbuf[q - p - 1] = '\0';
+				ct = ctbuf;
+			}
+			break;
+		}
+	}
+	if (rp_quote_excerpt(&t, rp_msg_content(m), rp_msg_content_len(m), 0, 60) < 0 ||
+	    jm_buf_append(&t, "", 1) < 0) {
+		r->oom = true;
+		jm_buf_free(&t);
+		return;
+	}
+	if (r->json) {
+		put(r, b, ", \"content_type\": ");
+		put_quoted(r, b, ct);
+		put(r, b, ", \"content\": ");
+		put_quoted(r, b, (const char *)t.data);
+	} else {
+		put(r, b, "%s %s", ct, (const char *)t.data);
+	}
+	jm_buf_free(&t);
+}
+
+static void on_response(void *user, const rp_stream *s, size_t i, const rp_msg *live)
+{
+	rp_report *r = user;
+	slot *sl = &r->slots[index_of(r, s)];
+	size_t known = rp_stream_known_responses(s);
+	if (i >= s->n[RP_REQ]) {
+		r->n.extra++;
+		line_start(r, &sl->out, s, "extra", i);
+		if (!r->json)
+			put(r, &sl->out, "extra response, not in the capture: ");
+		put_msg_summary(r, &sl->out, live);
+		put(r, &sl->out, r->json ? "}\n" : "\n");
+		return;
+	}
+	if (i >= known) {
+		r->n.unchecked++;
+		if (r->verbose) {
+			line_start(r, &sl->out, s, "unchecked", i);
+			put(r, &sl->out, r->json ? "}\n" : "not in the capture, not compared\n");
+		}
+		return;
+	}
+	r->n.responses++;
+	rp_diff d;
+	int nd = rp_compare(&s->msg[RP_RESP][i], live, r->ign, &d);
+	if (nd < 0) {
+		r->oom = true;
+	} else if (nd == 0) {
+		r->n.identical++;
+		if (r->verbose) {
+			line_start(r, &sl->out, s, "identical", i);
+			put(r, &sl->out, r->json ? "}\n" : "identical\n");
+		}
+	} else {
+		r->n.different++;
+		line_start(r, &sl->out, s, "diff", i);
+		if (r->json) {
+			put(r, &sl->out, ", \"changes\": ");
+			if (rp_diff_json(&d, &sl->out) < 0)
+				r->oom = true;
+			put(r, &sl->out, ", \"more\": %zu}\n", d.total - d.n);
+		} else {
+			if (rp_diff_text(&d, &sl->out) < 0)
+				r->oom = true;
+			put(r, &sl->out, "\n");
+		}
+	}
+	rp_diff_clear(&d);
+}
+
+static void on_bad_response(void *user, const rp_stream *s, size_t i, jm_error e,
+			    const char *detail)
+{
+	rp_report *r = user;
+	slot *sl = &r->slots[index_of(r, s)];
+	r->n.errors++;
+	line_start(r, &sl->out, s, "malformed", i);
+	if (r->json) {
+		put(r, &sl->out, ", \"error\": \"%s\", \"detail\": ", jm_error_id(e));
+		put_quoted(r, &sl->out, detail ? detail : jm_error_text(e));
+		put(r, &sl->out, "}\n");
+	} else {
+		put(r, &sl->out, "malformed: %s: %s\n", jm_error_id(e),
+		    detail ? detail : jm_error_text(e));
+	}
+}
+
+static void why_missing(rp_report *r, const rp_stream_result *res, char *buf, size_t len)
+{
+	switch (res->end) {
+	case RP_END_CLOSED:
+		snprintf(buf, len, "the server closed the connection after %zu response%s",
+			 res->answered, res->answered == 1 ? "" : "s");
+		break;
+	case RP_END_RESET:
+		snprintf(buf, len, "connection broken: %s", strerror(res->sys_errno));
+		break;
+	case RP_END_TIMEOUT:
+		snprintf(buf, len, "no progress for %.3g s", (double)r->timeout_ms / 1000);
+		break;
+	case RP_END_MALFORMED:
+		snprintf(buf, len, "stopped at a malformed response");
+		break;
+	default:
+		snprintf(buf, len, "not sent");
+		break;
+	}
+}
+
+static void note_incomplete(rp_report *r, const rp_stream *s, jm_buf *b)
+{
+	char what[512];
+	rp_stream_describe_cut(s, what, sizeof what);
+	if (!what[0])
+		return;
+	r->n.incomplete++;
+	if (r->json) {
+		put(r, b, "{\"type\": \"incomplete\", \"stream\": %" PRIu64 ", \"detail\": ", s->id);
+		put_quoted(r, b, what);
+		put(r, b, ", \"requests\": %zu}\n", s->n[RP_REQ]);
+	} else {
+		put(r, b, "stream %" PRIu64 ": incomplete capture, replayed as far as it is known: %s\n",
+		    s->id, what);
+	}
+}
+
+static void on_done(void *user, const rp_stream *s, const rp_stream_result *res)
+{
+	rp_report *r = user;
+	slot *sl = &r->slots[index_of(r, s)];
+	/* The note goes first, so a reader meets it before the differences. */
+	jm_buf lines = sl->out;
+	memset(&sl->out, 0, sizeof sl->out);
+	note_incomplete(r, s, &sl->out);
+	r->n.streams++;
+	r->n.requests += res->sent;
+	if (res->end == RP_END_CONNECT) {
+		r->n.errors++;
+		r->n.connect_errors++;
+		if (r->json) {
+			put(r, &sl->out, "{\"type\": \"error\", \"stream\": %" PRIu64
+				  ", \"error\": \"connect\", \"detail\": ", s->id);
+			put_quoted(r, &sl->out, strerror(res->sys_errno));
+			put(r, &sl->out, "}\n");
+		} else {
+			put(r, &sl->out, "stream %" PRIu64 ": cannot connect to %s: %s\n", s->id,
+			    r->target, strerror(res->sys_errno));
+		}
+	}
+	if (jm_buf_pending(&lines) && jm_buf_append(&sl->out, jm_buf_head(&lines),
+						    jm_buf_pending(&lines)) < 0)
+		r->oom = true;
+	jm_buf_free(&lines);
+	if (res->end != RP_END_CONNECT) {
+		char why[160];
+		why_missing(r, res, why, sizeof why);
+		size_t known = rp_stream_known_responses(s);
+		for (size_t i = res->answered; i < s->n[RP_REQ]; i++) {
+			if (i >= known) {
+				r->n.unchecked++;
+				continue;
+			}
+			r->n.missing++;
+			line_start(r, &sl->out, s, "missing", i);
+			if (r->json) {
+				put(r, &sl->out, ", \"reason\": \"%s\", \"detail\": ", rp_end_name(res->end));
+				put_quoted(r, &sl->out, why);
+				put(r, &sl->out, "}\n");
+			} else {
+				put(r, &sl->out, "missing: %s\n", why);
+			}
+		}
+	}
+	sl->done = true;
+	flush(r);
+}
+
+rp_events rp_report_events(rp_report *r)
+{
+	rp_events ev = {
+		.user = r,
+		.response = on_response,
+		.bad_response = on_bad_response,
+		.done = on_done,
+	};
+	return ev;
+}
+
+/* ---------------------------------------------------------------- life */
+
+rp_report *rp_report_new(const rp_capture *c, const rp_ignore *ign, FILE *out, bool json,
+			 bool verbose, const char *target, uint64_t timeout_ms)
+{
+	rp_report *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	r->slots = calloc(c->n ? c->n : 1, sizeof *r->slots);
+	if (!r->slots) {
+		free(r);
+		return NULL;
+	}
+	r->c = c;
+	r->ign = ign;
+	r->f = out;
+	r->json = json;
+	r->verbose = verbose;
+	r->target = target;
+	r->timeout_ms = timeout_ms;
+	/* Streams the engine will not run are settled now. */
+	for (size_t i = 0; i < c->n; i++) {
+		const rp_stream *s = &c->s[i];
+		if (!s->selected) {
+			r->slots[i].done = true;
+		} else if (s->n[RP_REQ] == 0) {
+			slot *sl = &r->slots[i];
+			char what[512];
+			rp_stream_describe_cut(s, what, sizeof what);
+			const char *why = what[0] ? what : "no request in the capture";
+			r->n.skipped++;
+			if (json) {
+				put(r, &sl->out, "{\"type\": \"skipped\", \"stream\": %" PRIu64 ", \"detail\": ",
+				    s->id);
+				put_quoted(r, &sl->out, why);
+				put(r, &sl->out, "}\n");
+			} else {
+				put(r, &sl->out, "stream %" PRIu64 ": not replayed: %s\n", s->id, why);
+			}
+			sl->done = true;
+		}
+	}
+	return r;
+}
+
+void rp_report_free(rp_report *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->c->n; i++)
+		jm_buf_free(&r->slots[i].out);
+	free(r->slots);
+	free(r);
+}
+
+void rp_report_counts(const rp_report *r, rp_counts *out)
+{
+	*out = r->n;
+}
+
+int rp_report_finish(rp_report *r, double seconds)
+{
+	/* Anything still held (a stream the engine never finished) goes out
+	 * as it is. */
+	for (size_t i = r->flushed; i < r->c->n; i++)
+		r->slots[i].done = true;
+	flush(r);
+	const rp_counts *n = &r->n;
+	int code = RP_EXIT_SAME;
+	if (n->connect_errors)
+		code = RP_EXIT_ERROR;
+	else if (n->different || n->missing || n->extra || n->errors)
+		code = RP_EXIT_DIFFERENT;
+	if (r->json) {
+		fprintf(r->f,
+			"{\"type\": \"summary\", \"streams\": %" PRIu64 ", \"skipped\": %" PRIu64
+			", \"incomplete\": %" PRIu64 ", \"requests\": %" PRIu64 ", \"responses\": %" PRIu64
+			", \"identical\": %" PRIu64 ", \"different\": %" PRIu64 ", \"missing\": %" PRIu64
+			", \"extra\": %" PRIu64 ", \"unchecked\": %" PRIu64 ", \"errors\": %" PRIu64
+			", \"seconds\": %.3f, \"exit\": %d}\n",
+			n->streams, n->skipped, n->incomplete, n->requests, n->responses, n->identical,
+			n->different, n->missing, n->extra, n->unchecked, n->errors, seconds, code);
+	} else {
+		fprintf(r->f,
+			"replay: %" PRIu64 " stream%s (%" PRIu64 " incomplete, %" PRIu64 " skipped), %" PRIu64
+			" requests, %" PRIu64 " responses compared: %" PRIu64 " identical, %" PRIu64
+			" different, %" PRIu64 " missing, %" PRIu64 " extra, %" PRIu64 " errors",
+			n->streams, n->streams == 1 ? "" : "s", n->incomplete, n->skipped, n->requests,
+			n->responses, n->identical, n->different, n->missing, n->extra, n->errors);
+		if (n->unchecked)
+			fprintf(r->f, ", %" PRIu64 " not in the capture", n->unchecked);
+		fprintf(r->f, " (%.2f s)\n", seconds);
+	}
+	fflush(r->f);
+	if (r->oom) {
+		fprintf(stderr, "jmsg replay: out of memory while reporting; lines may be missing\n");
+		if (code == RP_EXIT_SAME)
+			code = RP_EXIT_ERROR;
+	}
+	return code;
+}
