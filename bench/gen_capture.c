@@ -505,7 +505,7 @@ static void usage(FILE *to)
 		"  --max-binary B    largest binary request content (default 60000, min 1000)\n"
 		"  --rate R          new streams per second (default 50000)\n"
 		"  --concurrent      all streams open at once mid-capture, each holding a\n"
-		"                    partial request (~10 packets per stream): peak memory\n"
+		"                    partial request (~11 packets per stream): peak memory\n"
 		"Exit status: 0 written, 1 I/O or memory error, 2 usage error.\n");
 }
 

@@ -48,6 +48,13 @@
 
 static const char *g_script = "-";
 static int g_line;
+static const char *g_out;   /* removed on error, so no half-written capture is left */
+
+static void discard_output(void)
+{
+	if (g_out && strcmp(g_out, "-") != 0)
+		unlink(g_out);
+}
 
 static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 static void die(const char *fmt, ...)
@@ -58,12 +65,14 @@ static void die(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	discard_output();
 	exit(2);
 }
 
 static void die_io(const char *what, const char *path)
 {
 	fprintf(stderr, "pcapgen: cannot %s '%s': %s\n", what, path, strerror(errno));
+	discard_output();
 	exit(1);
 }
 
@@ -359,6 +368,7 @@ static void out_start(void)
 	if (G.started)
 		return;
 	G.started = true;
+	g_out = G.out_path;
 	if (!G.pcapng) {
 		G.pd = pcap_open_dead_with_tstamp_precision(links[G.link].dlt, (int)G.snaplen,
 			G.nsec ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO);
@@ -712,7 +722,7 @@ typedef struct listing {
 static void list_msg(int64_t at, size_t hl, size_t cl, const char *what)
 {
 	if (G.list)
-		printf("    message at offset %" PRId64 ": protoheader %zu, content %zu, %s, ends at %" PRId64 "\n",
+		printf("    message at offset %" PRId64 ": header %zu, content %zu, %s, ends at %" PRId64 "\n",
 		       at, hl, cl, what, at + 2 + (int64_t)hl + (int64_t)cl);
 }
 
@@ -1149,9 +1159,11 @@ static void direction_line(int di, tok *toks, int n)
 		offs[k] = (size_t)o;
 		o += (int)sizes[k];
 	}
-	if (G.list)
+	if (G.list && pay.len)
 		printf("  line %d: %s bytes %" PRId64 "..%" PRId64 " in %d segment%s\n", g_line,
 		       di ? "s>" : "c>", start, start + (int64_t)pay.len, nseg, nseg == 1 ? "" : "s");
+	else if (G.list)
+		printf("  line %d: %s empty segment at %" PRId64 "\n", g_line, di ? "s>" : "c>", start);
 	for (int j = 0; j < nseg; j++) {
 		int k = order ? order[j] - 1 : j;
 		bool last = (k == nseg - 1);
