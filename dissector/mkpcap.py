@@ -1,16 +1,19 @@
 #!/usr/bin/python3
 """Writes the dissector's own small captures (stdlib only, deterministic).
 
-    mkpcap.py OUTDIR            all scenarios below, one .pcap each
+    mkpcap.py OUTDIR            all scenarios below: NAME.pcap, and
+                                NAME.expect.jsonl, what a decoder must report
     mkpcap.py --bench N OUT     N request/response exchanges, for bench/
 
 The message bytes follow the tutorial's programs (key order byteorder,
 content-type, content-encoding, content-length; ", " and ": " separators;
 non-ASCII raw), built here rather than by the codec so a test never shares a
 bug with the code it checks.  Each scenario is a list of connections; each
-connection a list of (direction, [segment bytes...]) sends, so a test can
-place a split anywhere: inside the protoheader, inside the header, several
-messages in one segment.
+connection a list of (direction, [segment bytes...], [expected...]) sends,
+so a test can place a split anywhere: inside the protoheader, inside the
+header, several messages in one segment.  The expectations are records in
+the form dissector/tshark_msgs.py prints, worked out here from the bytes with
+Python's own json module, never from a decoder under test.
 """
 import json
 import struct
@@ -47,6 +50,24 @@ def result(text, extra=None):
     return msg({"result": text}, extra=extra)
 
 
+def good(m):
+    """What a decoder reports for the well-formed message m."""
+    hlen = struct.unpack(">H", m[:2])[0]
+    h = json.loads(m[2:2 + hlen].decode("utf-8"))
+    content = m[2 + hlen:]
+    rec = {"kind": "message", "header_len": hlen, "content_type": h["content-type"],
+           "content_length": h["content-length"]}
+    if h["content-type"] == "text/json" and h["content-encoding"].lower() in ("utf-8", "utf8"):
+        rec["content"] = json.loads(content.decode("utf-8"))
+    else:
+        rec["content_hex"] = content.hex()
+    return rec
+
+
+def err(kind):
+    return {"kind": "error", "id": kind}
+
+
 def split(data, *cuts):
     """data cut at the given offsets into segments."""
     out, last = [], 0
@@ -69,6 +90,7 @@ class Writer:
         self.f = open(path, "wb")
         self.f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
         self.t = 1_700_000_000.0
+        self.expect = []
 
     def packet(self, src, dst, sport, dport, seq, ack, flags, payload=b""):
         self.t += 0.000137
@@ -85,7 +107,9 @@ class Writer:
         self.f.write(struct.pack("<IIII", sec, usec, len(frame), len(frame)) + frame)
 
     def conversation(self, cport, sport, sends, close=True, handshake=True):
-        """sends: [(">" or "<", [segments])]; ">" is client to server."""
+        """sends: [(">" or "<", [segments], [expected records])]; ">" is
+        client to server.  Without expectations each segment list is taken
+        to be whole well-formed messages laid end to end."""
         cseq, sseq = 1000, 5000
         SYN, ACK, PSH, FIN = 0x02, 0x10, 0x08, 0x01
         if handshake:
@@ -94,7 +118,13 @@ class Writer:
             self.packet(CLIENT, SERVER, cport, sport, cseq + 1, sseq + 1, ACK)
         cseq += 1
         sseq += 1
-        for d, segs in sends:
+        for send in sends:
+            d, segs = send[0], send[1]
+            exp = send[2] if len(send) > 2 else messages_in(b"".join(segs))
+            for e in exp:
+                self.expect.append(dict({"client": "%s:%d" % (CLIENT, cport),
+                                         "server": "%s:%d" % (SERVER, sport),
+                                         "dir": "request" if d == ">" else "response"}, **e))
             for s in segs:
                 if d == ">":
                     self.packet(CLIENT, SERVER, cport, sport, cseq, sseq, PSH | ACK, s)
@@ -111,6 +141,16 @@ class Writer:
 
     def close(self):
         self.f.close()
+
+
+def messages_in(data):
+    out = []
+    while data:
+        hlen = struct.unpack(">H", data[:2])[0]
+        clen = json.loads(data[2:2 + hlen].decode("utf-8"))["content-length"]
+        out.append(good(data[:2 + hlen + clen]))
+        data = data[2 + hlen + clen:]
+    return out
 
 
 PORT = 65432
@@ -141,7 +181,7 @@ def keepalive(w):
 def malformed(w):
     """One connection per spec error kind, each followed by a good request
     so a test sees whether framing survived."""
-    good = search("after")
+    ok = search("after")
     cases = [
         ("header_empty", b"\x00\x00" + b'{"junk": 1}'),
         ("header_not_utf8", raw_msg(b'{"byteorder": "l\xfftle", "content-type": "text/json", '
@@ -160,16 +200,26 @@ def malformed(w):
         ("content_not_json", msg(b'{"a": ')),
         ("content_encoding_unsupported", msg(b'{"a": 1}', enc="utf-16")),
     ]
+    # What follows the bad message depends on the spec's recovery: after
+    # lost framing decoding resumes at the next plausible message start
+    # (a resync note); the others go on directly.
+    lost = {"header_empty", "header_not_utf8", "header_not_json", "header_not_object",
+            "content_length_negative"}
+    after = messages_in(ok)
     port = 41000
-    for _, data in cases:
+    for kind, data in cases:
         port += 1
-        w.conversation(port, PORT, [(">", [data]), (">", [good])])
+        exp = [err(kind)]
+        if kind == "content_encoding_unsupported":
+            exp.append(good(data))     # a warning: the message stands, as bytes
+        w.conversation(port, PORT, [(">", [data], exp),
+                                    (">", [ok], [err("resync")] + after if kind in lost else after)])
     # Oversized: the content is skipped, the stream ends inside it.
     big = raw_msg(b'{"byteorder": "little", "content-type": "binary/x", '
                   b'"content-encoding": "binary", "content-length": 100000000}', b"0123456789")
-    w.conversation(41100, PORT, [(">", [big])])
+    w.conversation(41100, PORT, [(">", [big], [err("content_length_too_large"), err("truncated")])])
     # Truncated: the stream ends inside a message.
-    w.conversation(41101, PORT, [(">", [good[:40]])])
+    w.conversation(41101, PORT, [(">", [ok[:40]], [err("truncated")])])
 
 
 def altport(w):
@@ -185,8 +235,8 @@ def http(w):
     body = b'{"byteorder": "little", "content-type": "text/json", "content-encoding": "utf-8", "content-length": 0}'
     resp = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
             % len(body)) + body
-    w.conversation(43001, 80, [(">", [req]), ("<", [resp])])
-    w.conversation(43002, 8081, [(">", [req]), ("<", [resp])])
+    w.conversation(43001, 80, [(">", [req], []), ("<", [resp], [])])
+    w.conversation(43002, 8081, [(">", [req], []), ("<", [resp], [])])
 
 
 SCENARIOS = {"keepalive": keepalive, "malformed": malformed, "altport": altport, "http": http}
@@ -212,6 +262,9 @@ def main(argv):
         w = Writer("%s/%s.pcap" % (argv[1], name))
         fn(w)
         w.close()
+        with open("%s/%s.expect.jsonl" % (argv[1], name), "w", encoding="utf-8") as f:
+            for e in w.expect:
+                f.write(json.dumps(e, ensure_ascii=False) + "\n")
     return 0
 
 
