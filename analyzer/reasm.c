@@ -406,8 +406,19 @@ void reasm_ack(reasm *r, uint32_t ack)
 	if (!r->started)
 		return;
 	int64_t a = seq_off(r, ack);
-	if (a <= (int64_t)r->next)
+	if (a <= (int64_t)r->next) {
+		/* The receiver has these bytes: a retransmission of them can no
+		 * longer change what it got, so their history may go. */
+		uint64_t unacked = a < 0 ? r->next : r->next - (uint64_t)a;
+		if (unacked < r->hist_fill)
+			r->hist_fill = unacked;
+		if (!r->hist_fill && r->hist) {
+			mem_sub(r, r->hist_size);
+			free(r->hist);
+			r->hist = NULL;
+		}
 		return;
+	}
 	uint64_t target = (uint64_t)a;
 	if (r->fin && target > r->fin_off)
 		target = r->fin_off;      /* the FIN takes a sequence number */

@@ -29,8 +29,10 @@
  * declared lost (gap with REASM_GAP_MEMCAP) and the held bytes behind it are
  * released, so memory stays bounded whatever the input.  To tell a
  * retransmission of already delivered bytes that differs from the first
- * copy, the last `history` delivered bytes are kept in a ring; overlaps
- * reaching further back are de-duplicated without comparison.
+ * copy, the last `history` delivered bytes are kept in a ring until the
+ * peer acknowledges them (a retransmission of acknowledged bytes cannot
+ * change what the receiver got, so the ring is freed once all is acked);
+ * overlaps reaching further back are de-duplicated without comparison.
  */
 #ifndef JM_REASM_H
 #define JM_REASM_H

@@ -174,6 +174,22 @@ static void test_conflict_beyond_history(void **state)
 	fx_free(f);
 }
 
+static void test_history_until_acked(void **state)
+{
+	/* Bytes the receiver acknowledged cannot be changed by a retransmission:
+	 * their history is dropped; unacknowledged ones are still compared. */
+	struct fixture *f = fx_new(0, 65536, 4096);
+	push(f, 0, "abcdef");
+	reasm_ack(&f->r, 2);
+	push(f, 0, "XbcYef");
+	assert_string_equal(LOG(f), "D0:abcdef C3+1 ");
+	reasm_ack(&f->r, 6);
+	assert_null(f->r.hist);
+	push(f, 0, "XXXXXX");
+	assert_string_equal(LOG(f), "D0:abcdef C3+1 ");
+	fx_free(f);
+}
+
 static void test_conflict_with_held(void **state)
 {
 	struct fixture *f = fx_new(0, 65536, 4096);
@@ -399,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_partial_retransmission),
 		cmocka_unit_test(test_conflict_with_delivered),
 		cmocka_unit_test(test_conflict_beyond_history),
+		cmocka_unit_test(test_history_until_acked),
 		cmocka_unit_test(test_conflict_with_held),
 		cmocka_unit_test(test_in_order_over_held),
 		cmocka_unit_test(test_sequence_wrap),
