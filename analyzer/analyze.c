@@ -13,11 +13,13 @@
 #include "cmd/commands.h"
 #include "analyzer/capture.h"
 #include "analyzer/report.h"
+#include "analyzer/stall.h"
 #include "analyzer/stream.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 static cap_source *volatile running_source;
+static stall_cli stall;  /* the an_sink has one user pointer: the report's */
 
 static void on_signal(int sig)
 {
@@ -62,6 +64,7 @@ static void usage(FILE *f)
 "  --overlap-window BYTES delivered bytes kept per direction to check\n"
 "                        retransmissions against (default 2048)\n"
 "\n"
+"%s"
 "BYTES take a k, M or G suffix (powers of 1024).  Live capture runs until\n"
 "interrupted (Ctrl-C) or -c, then prints the summary with the kernel's drop\n"
 "count.\n"
@@ -69,7 +72,7 @@ static void usage(FILE *f)
 "exit status: 0 done (whatever the traffic held), 1 the capture could not\n"
 "be opened or read, 2 bad command line.\n",
 		CAP_DEFAULT_SNAPLEN, CAP_DEFAULT_BUFFER >> 20, JM_SPEC_DEFAULT_PORT,
-		(unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN);
+		(unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN, stall_cli_usage());
 }
 
 static int bad(const char *fmt, const char *a, const char *b)
@@ -120,13 +123,19 @@ static void pkt_cb(void *user, double ts)
 {
 	struct run *r = user;
 	an_engine_tick(r->e, ts);
+	stall_cli_tick(&stall, ts);
+}
+
+static void stall_seg_cb(void *user, flow *f, an_dir dir, const cap_segment *seg)
+{
+	stall_cli_segment(&stall, f, dir, seg);
 }
 
 int analyze_main(int argc, char **argv)
 {
 	enum {
 		O_PORT = 256, O_JSON, O_IDLE, O_MEMCAP, O_SMEMCAP, O_MAXSTREAMS, O_MAXCONTENT,
-		O_MAXHEX, O_OVERLAP,
+		O_MAXHEX, O_OVERLAP, O_STALL,
 	};
 	static const struct option longopts[] = {
 		{"port", required_argument, NULL, O_PORT},
@@ -138,6 +147,11 @@ int analyze_main(int argc, char **argv)
 		{"max-content", required_argument, NULL, O_MAXCONTENT},
 		{"max-hex", required_argument, NULL, O_MAXHEX},
 		{"overlap-window", required_argument, NULL, O_OVERLAP},
+		{"stall-ms", required_argument, NULL, O_STALL},
+		{"sample-ms", required_argument, NULL, O_STALL},
+		{"plot", required_argument, NULL, O_STALL},
+		{"plot-stream", required_argument, NULL, O_STALL},
+		{"no-kernel", no_argument, NULL, O_STALL},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -147,11 +161,13 @@ int analyze_main(int argc, char **argv)
 	const char *iface = NULL, *file = NULL;
 	bool json = false, quiet = false;
 	unsigned long long count = 0, v;
-	int c;
+	int c, li = 0;
+	char serr[200];
+	stall_cli_init(&stall);
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+i:r:w:c:qs:B:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+i:r:w:c:qs:B:h", longopts, &li)) != -1) {
 		switch (c) {
 		case 'i': iface = optarg; break;
 		case 'r': file = optarg; break;
@@ -219,6 +235,10 @@ int analyze_main(int argc, char **argv)
 				return bad("--overlap-window wants a size up to 1G, not '%s'%s", optarg, "");
 			cfg.overlap_history = (uint32_t)v;
 			break;
+		case O_STALL:
+			if (stall_cli_option(&stall, longopts[li].name, optarg ? optarg : "", serr, sizeof serr))
+				return bad("%s%s", serr, "");
+			break;
 		case '?':
 		default:
 			if (optopt && optopt < 256 && strchr("irwcsB", optopt))
@@ -270,11 +290,16 @@ int analyze_main(int argc, char **argv)
 	report_init(&rep, stdout, json, quiet);
 	an_sink sink;
 	report_sink(&rep, &sink);
+	sink.segment = stall_seg_cb;
 	an_engine *e = an_engine_new(&cfg, &sink);
 	if (!e) {
 		fprintf(stderr, "jmsg analyze: out of memory\n");
 		cap_close(src);
 		free(filter);
+		return EXIT_RUNTIME;
+	}
+	if (stall_cli_start(&stall, e, iface != NULL, &cfg, json, stdout, serr, sizeof serr)) {
+		fprintf(stderr, "jmsg analyze: %s\n", serr);
 		return EXIT_RUNTIME;
 	}
 
@@ -292,7 +317,9 @@ int analyze_main(int argc, char **argv)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 
+	stall_cli_flush(&stall);
 	an_engine_finish(e);
+	int plot_rc = stall_cli_finish(&stall, serr, sizeof serr);
 	cap_stats cs;
 	an_stats as;
 	cap_get_stats(src, &cs);
@@ -302,9 +329,12 @@ int analyze_main(int argc, char **argv)
 	if (rc < 0)
 		fprintf(stderr, "jmsg analyze: reading %s: %s\n", file ? file : iface, err);
 
+	if (plot_rc)
+		fprintf(stderr, "jmsg analyze: %s\n", serr);
 	an_engine_free(e);
+	stall_cli_free(&stall);
 	report_free(&rep);
 	cap_close(src);
 	free(filter);
-	return rc < 0 ? EXIT_RUNTIME : EXIT_OK;
+	return rc < 0 || plot_rc ? EXIT_RUNTIME : EXIT_OK;
 }

@@ -11,6 +11,7 @@
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -531,7 +532,13 @@ sockdiag_sampler *sockdiag_sampler_start(const sockdiag_sampler_config *c, char 
 	pthread_mutex_init(&sm->mu, NULL);
 	pthread_mutex_init(&sm->sample_mu, NULL);
 	pthread_cond_init(&sm->cv, NULL);
+	/* The thread takes no signals: SIGINT must reach the capture loop,
+	 * whose handler breaks it. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int rc = pthread_create(&sm->thread, NULL, sampler_thread, sm);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
 		snprintf(err, errlen, "cannot start the sampling thread: %s", strerror(rc));
 		sm->running = false;
