@@ -7,11 +7,15 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "replay/engine.h"
 #include "server/net.h"
+
+/* Requests written in one sendmsg(), at most. */
+#define RP_IOV_MAX 64
 
 typedef enum conn_state { C_CONNECTING, C_OPEN, C_LINGER } conn_state;
 
@@ -23,9 +27,8 @@ typedef struct conn {
 	uint32_t events;          /* epoll interest */
 	uint64_t last_progress;
 	/* sending */
-	size_t begun;             /* requests whose sending began */
-	size_t out_off;           /* bytes of request begun-1 written */
-	bool writing;
+	size_t begun;             /* requests due and queued for writing */
+	size_t out_off;           /* bytes of request `sent` written */
 	uint64_t last_sent;
 	size_t sent;              /* requests written completely */
 	/* receiving */
@@ -189,17 +192,29 @@ static void end_with(conn *k, rp_end end, int err)
 	}
 }
 
-static bool want_more_output(const conn *k)
+/* Requests queued and not yet fully written. */
+static bool writing(const conn *k)
 {
-	return k->writing;
+	return k->sent < k->begun;
 }
 
 /* Write what is due; returns false once the connection is ending. */
 static void flush_out(conn *k)
 {
-	while (k->writing) {
-		const rp_msg *m = &k->s->msg[RP_REQ][k->begun - 1];
-		ssize_t w = send(k->fd, m->bytes + k->out_off, m->len - k->out_off, MSG_NOSIGNAL);
+	/* Requests due together go out in one write, as the original client
+	 * that pipelined them wrote them: a request per send() would let the
+	 * target answer between them and undo the pipelining on the wire. */
+	while (writing(k)) {
+		struct iovec iov[RP_IOV_MAX];
+		int n = 0;
+		for (size_t q = k->sent; q < k->begun && n < RP_IOV_MAX; q++, n++) {
+			const rp_msg *m = &k->s->msg[RP_REQ][q];
+			size_t skip = q == k->sent ? k->out_off : 0;
+			iov[n].iov_base = m->bytes + skip;
+			iov[n].iov_len = m->len - skip;
+		}
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+		ssize_t w = sendmsg(k->fd, &mh, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -208,14 +223,20 @@ static void flush_out(conn *k)
 			end_with(k, RP_END_RESET, errno);
 			return;
 		}
-		k->out_off += (size_t)w;
 		k->last_progress = rp_now_ns();
-		if (k->out_off == m->len) {
-			k->writing = false;
+		size_t left = (size_t)w;
+		while (left > 0) {
+			size_t rest = k->s->msg[RP_REQ][k->sent].len - k->out_off;
+			if (left < rest) {
+				k->out_off += left;
+				break;
+			}
+			left -= rest;
+			k->out_off = 0;
 			k->sent++;
 		}
 	}
-	set_events(k, EPOLLIN | (want_more_output(k) ? EPOLLOUT : 0));
+	set_events(k, EPOLLIN | (writing(k) ? EPOLLOUT : 0));
 }
 
 static void read_in(conn *k)
@@ -285,7 +306,7 @@ static void begin_stream(engine *E, size_t si)
 /* What the connection waits for next: a time, or RP_NEVER. */
 static uint64_t conn_due(engine *E, conn *k)
 {
-	if (k->st != C_OPEN || k->writing || k->begun >= k->s->n[RP_REQ])
+	if (k->st != C_OPEN || k->begun >= k->s->n[RP_REQ])
 		return RP_NEVER;
 	rp_progress pr = {
 		.started = k->started,
@@ -302,17 +323,19 @@ static void step(engine *E, conn *k, uint64_t now)
 	if (k->closing)
 		return;
 	if (k->st == C_OPEN) {
-		while (!k->writing && !k->closing) {
+		bool queued = false;
+		for (;;) {
 			uint64_t due = conn_due(E, k);
 			if (due == RP_NEVER || due > now)
 				break;
+			if (!writing(k))
+				k->last_progress = now;  /* the wait for the target starts now */
 			k->begun++;
-			k->out_off = 0;
-			k->writing = true;
 			k->last_sent = now;
-			k->last_progress = now;
-			flush_out(k);
+			queued = true;
 		}
+		if (queued)
+			flush_out(k);
 		size_t n = k->s->n[RP_REQ];
 		if (!k->closing && k->sent == n && k->answered >= n) {
 			/* Done as a client: say so, and give the target a moment to
@@ -331,7 +354,7 @@ static void step(engine *E, conn *k, uint64_t now)
 	}
 	/* The timeout runs only while the target owes us something: a
 	 * connect, room to write, or a response. */
-	bool owed = k->st == C_CONNECTING || k->writing || k->answered < k->begun;
+	bool owed = k->st == C_CONNECTING || writing(k) || k->answered < k->begun;
 	if (owed && waited >= E->cfg->timeout_ms * 1000000u)
 		end_with(k, RP_END_TIMEOUT, 0);
 }
@@ -356,7 +379,7 @@ static void on_ready(engine *E, conn *k, uint32_t ev)
 	}
 	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		read_in(k);
-	if (!k->closing && (ev & EPOLLOUT) && k->writing)
+	if (!k->closing && (ev & EPOLLOUT) && writing(k))
 		flush_out(k);
 	if (!k->closing)
 		step(E, k, rp_now_ns());
