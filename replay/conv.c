@@ -197,8 +197,10 @@ void rp_stream_describe_cut(const rp_stream *s, char *buf, size_t len)
 			    d == RP_REQ ? "request" : "response", s->n[d]);
 		}
 	}
-	if (o && s->n[RP_RESP] < s->n[RP_REQ])
-		PUT("; responses %zu..%zu not in the capture, not compared", s->n[RP_RESP],
+	if (o && s->n[RP_RESP] + 1 == s->n[RP_REQ])
+		PUT("; response %zu not in the capture, not compared", s->n[RP_RESP]);
+	else if (o && s->n[RP_RESP] < s->n[RP_REQ])
+		PUT("; responses %zu to %zu not in the capture, not compared", s->n[RP_RESP],
 		    s->n[RP_REQ] - 1);
 #undef PUT
 }

@@ -115,10 +115,12 @@ static void put_msg_summary(rp_report *r, jm_buf *b, const rp_msg *m)
 		return;
 	}
 	if (r->json) {
+		size_t n = rp_msg_content_len(m);
 		put(r, b, ", \"content_type\": ");
 		put_quoted(r, b, ct);
-		put(r, b, ", \"content\": ");
-		put_quoted(r, b, (const char *)t.data);
+		put(r, b, ", \"content_length\": %zu, \"content\": ", n);
+		if (jm_json_quote(b, rp_msg_content(m), n < 60 ? n : 60) < 0)
+			r->oom = true;
 	} else {
 		put(r, b, "%s %s", ct, (const char *)t.data);
 	}
