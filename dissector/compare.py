@@ -2,10 +2,11 @@
 """Compares two record lists (tshark_msgs.py / analyzer_msgs.py /
 mkpcap.py expectations) connection by connection and direction by
 direction, in order.  Records whose error id is given with --skip are left
-out of both sides first (each test says why).  Prints every difference;
-exit 0 when equal, 1 otherwise.
+out of both sides first; with --stop-at ID a direction is compared only up
+to the first such error in A (each test says why).  Prints every
+difference; exit 0 when equal, 1 otherwise.
 
-    compare.py [--skip ID]... [--label A,B] A.jsonl B.jsonl
+    compare.py [--skip ID]... [--stop-at ID] [--label A,B] A.jsonl B.jsonl
 """
 import json
 import sys
@@ -16,11 +17,22 @@ def load(path, skip):
     with open(path, encoding="utf-8") as f:
         for line in f:
             r = json.loads(line)
-            if r.get("kind") == "error" and r.get("id") in skip:
+            if r.get("kind") == "error" and r.get("id") in skip and r.get("id") != STOP[0]:
                 continue
             key = (r.get("client"), r.get("server"), r.get("dir"))
             groups.setdefault(key, []).append(r)
     return groups
+
+
+STOP = [None]
+
+
+def cut(ra, rb):
+    """Both lists up to A's first STOP error (which is left out)."""
+    for n, r in enumerate(ra):
+        if r.get("kind") == "error" and r.get("id") == STOP[0]:
+            return ra[:n], rb[:n]
+    return ra, rb
 
 
 def main(argv):
@@ -29,6 +41,9 @@ def main(argv):
     while i < len(argv):
         if argv[i] == "--skip":
             skip.add(argv[i + 1])
+            i += 2
+        elif argv[i] == "--stop-at":
+            STOP[0] = argv[i + 1]
             i += 2
         elif argv[i] == "--label":
             labels = tuple(argv[i + 1].split(",", 1))
@@ -42,7 +57,7 @@ def main(argv):
     a, b = load(files[0], skip), load(files[1], skip)
     bad = 0
     for key in sorted(set(a) | set(b), key=lambda k: tuple(map(str, k))):
-        ra, rb = a.get(key, []), b.get(key, [])
+        ra, rb = cut(a.get(key, []), b.get(key, []))
         if ra == rb:
             continue
         bad += 1

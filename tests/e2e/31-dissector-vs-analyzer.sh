@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The differential test: for every fixture capture (tests/fixtures/ and the
+# dissector's own scenarios), the messages (connection, direction, header
+# length, content-type, content-length, content) and error ids that tshark
+# with the generated dissector reports must equal what `jmsg analyze --json`
+# reports, two-pass and one-pass.
+#
+# Where they must differ, the case is named here with its reason:
+#   gap, overlap_conflict, reset, memcap (every capture)
+#       TCP-level events.  Wireshark's own TCP dissector reports them
+#       (tcp.analysis.lost_segment, its reassembly's overlap conflict,
+#       tcp.flags.reset); memcap is the analyzer's own memory cap.
+#   after the gap in tcp-lost-segment.pcap
+#       Wireshark's reassembly waits for the missing bytes and never hands
+#       the message, or anything after it in that direction, to the
+#       dissector; the analyzer reports the gap and resumes after it.  That
+#       direction is compared up to the gap.
+#   truncated in the one-pass runs
+#       One pass cannot know, while it reads, that the capture ends inside a
+#       message; the two-pass run reports it where the message starts.
+# tshark runs with tcp.reassemble_out_of_order on (off by default in
+# Wireshark 4.0; the README says to turn it on).  The analyzer is given the
+# server ports the dissector found (its heuristic decodes any port).
+set -u
+cd "$(dirname "$0")/../.."
+. dissector/testlib.sh
+dt_setup
+: "${JMSG:=build/jmsg}"
+if ! "$JMSG" analyze --help >/dev/null 2>&1; then
+	echo "skip: the analyzer is not built ($JMSG analyze)"
+	exit 77
+fi
+
+OOO="-o tcp.reassemble_out_of_order:TRUE"
+$PY dissector/mkpcap.py "$TMP" || dt_fail "dissector/mkpcap.py could not write the scenarios"
+ALWAYS="--skip gap --skip overlap_conflict --skip reset --skip memcap"
+
+n=0 msgs=0 errs=0
+for pcap in tests/fixtures/*.pcap tests/fixtures/*.pcapng "$TMP"/*.pcap; do
+	[ -f "$pcap" ] || continue
+	name=$(basename "$pcap")
+	skip=$ALWAYS
+	case $name in
+	tcp-lost-segment.pcap) skip="$skip --stop-at gap" ;;
+	esac
+	dt_tshark -2 $OOO -r "$pcap" -T json >"$TMP/d.json" || exit 1
+	$PY dissector/tshark_msgs.py "$TMP/d.json" >"$TMP/d2.got" || dt_fail "$name: tshark_msgs.py"
+	ports=$($PY -c 'import json, sys
+print(" ".join(sorted({"--port " + json.loads(l)["server"].rsplit(":", 1)[1] for l in open(sys.argv[1])})))' "$TMP/d2.got")
+	timeout 60 "$JMSG" analyze -r "$pcap" --json --max-hex 64M $ports >"$TMP/a.json" 2>"$TMP/a.err" ||
+		{ cat "$TMP/a.err" >&2; dt_fail "$name: jmsg analyze failed"; }
+	$PY dissector/analyzer_msgs.py "$TMP/a.json" >"$TMP/a.got" || dt_fail "$name: analyzer_msgs.py"
+	$PY dissector/compare.py $skip --label analyzer,dissector "$TMP/a.got" "$TMP/d2.got" ||
+		dt_fail "$name: the dissector (two-pass) and the analyzer disagree"
+	dt_tshark $OOO -r "$pcap" -T json >"$TMP/d.json" || exit 1
+	$PY dissector/tshark_msgs.py "$TMP/d.json" >"$TMP/d1.got" || dt_fail "$name: tshark_msgs.py"
+	$PY dissector/compare.py $skip --skip truncated --label analyzer,dissector "$TMP/a.got" "$TMP/d1.got" ||
+		dt_fail "$name: the dissector (one-pass) and the analyzer disagree"
+	m=$(grep -c '"kind": "message"' "$TMP/a.got")
+	e=$(grep -c '"kind": "error"' "$TMP/a.got")
+	printf 'ok %-48s %3d messages %3d errors\n' "$name" "$m" "$e"
+	n=$((n + 1)) msgs=$((msgs + m)) errs=$((errs + e))
+done
+[ $n -ge 4 ] || dt_fail "only $n captures compared"
+[ $msgs -gt 0 ] || dt_fail "no messages compared"
+echo "ok $n captures: $msgs messages and $errs errors agree"
+exit 0
