@@ -4,9 +4,12 @@
 # Regenerates every tests/fixtures/*.script into a scratch directory and
 # compares byte for byte with the committed capture, so a script and its
 # pcap can never drift apart.  Also checks that every scripted capture opens
-# in tshark with the packet count pcapgen reports, that no capture lacks its
-# script, and that the synthesized tutorial exchanges carry the same TCP
-# payload bytes as the real captures of the tutorial's programs.
+# in tshark with the packet count pcapgen reports, that tshark's TCP
+# reassembly of every stream gives exactly the bytes the script's senders
+# wrote (except where the script makes the capture miss bytes: drop=,
+# snaplen), that no capture lacks its script, and that the synthesized
+# tutorial exchanges carry the same TCP payload bytes as the real captures
+# of the tutorial's programs.
 set -u
 cd "$(dirname "$0")/../.."
 : "${BUILD:=build}"
@@ -21,6 +24,31 @@ bad() { echo "05-fixtures-fresh: $*"; fail=1; }
 timeout 120 env BUILD="$BUILD" PCAPGEN="$pcapgen" tests/fixtures/regen.sh "$tmp" >/dev/null ||
 	{ echo "05-fixtures-fresh: regen.sh failed"; exit 1; }
 
+# follow_check PCAP PREFIX: each TCP stream as tshark reassembles it equals
+# what `pcapgen -x PREFIX` says its senders wrote (PREFIX.CLIENTPORT.c/.s)
+follow_check() {
+	local pcap=$1 prefix=$2 rc=0 st out port data c s
+	for st in $(tshark -r "$pcap" -T fields -e tcp.stream 2>/dev/null | sort -un); do
+		out=$(timeout 60 tshark -r "$pcap" -q -z follow,tcp,raw,"$st" 2>/dev/null)
+		data=$(printf '%s\n' "$out" | sed -n '/^Node 1/,/^=====/p' | sed '1d;$d')
+		c=$(printf '%s\n' "$data" | grep -v $'^\t' | tr -d '\n')
+		s=$(printf '%s\n' "$data" | grep $'^\t' | tr -d '\t\n')
+		# node 0 sent the first packet: normally the client
+		port=$(printf '%s\n' "$out" | sed -n 's/^Node 0: .*:\([0-9]*\)$/\1/p')
+		if [ ! -e "$prefix.$port.c" ]; then
+			port=$(printf '%s\n' "$out" | sed -n 's/^Node 1: .*:\([0-9]*\)$/\1/p')
+			data=$c c=$s s=$data
+		fi
+		[ -e "$prefix.$port.c" ] || { echo "stream $st: no connection with client port $port"; rc=1; continue; }
+		[ "$c" = "$(od -An -v -tx1 "$prefix.$port.c" | tr -d ' \n')" ] ||
+			{ echo "stream $st: client-to-server bytes differ from the script's"; rc=1; }
+		[ "$s" = "$(od -An -v -tx1 "$prefix.$port.s" | tr -d ' \n')" ] ||
+			{ echo "stream $st: server-to-client bytes differ from the script's"; rc=1; }
+	done
+	return $rc
+}
+
+mkdir -p "$tmp/x"
 n=0
 for script in tests/fixtures/*.script; do
 	name=$(basename "$script" .script)
@@ -40,10 +68,13 @@ for script in tests/fixtures/*.script; do
 	fi
 	n=$((n + 1))
 	# pcapgen's own count against what tshark reads back
-	want=$("$pcapgen" -l -o /dev/null "$script" | tail -n 1 | awk '{print $1}')
+	want=$("$pcapgen" -l -x "$tmp/x/$name" -o /dev/null "$script" | tail -n 1 | awk '{print $1}')
 	if command -v tshark >/dev/null; then
 		got=$(timeout 60 tshark -r "$f" 2>/dev/null | wc -l)
 		[ "$got" = "$want" ] || bad "$name: tshark reads $got packets, pcapgen wrote $want"
+		if ! grep -q -e 'drop=' -e '^snaplen' -e '^# generate-at-test-time' "$script"; then
+			why=$(follow_check "$f" "$tmp/x/$name") || bad "$name: $why"
+		fi
 	fi
 done
 

@@ -3,7 +3,7 @@
  * a small text script, so every TCP and protocol edge case the analyzer must
  * handle has a fixture whose bytes a reviewer can read.
  *
- *   pcapgen [-l] [-o OUT] SCRIPT
+ *   pcapgen [-l] [-x PREFIX] [-o OUT] SCRIPT
  *
  * The script language is described in full in tests/fixtures/README.md.  In
  * short: header lines choose the link type, file format, addresses and TCP
@@ -332,6 +332,7 @@ static struct {
 	bool started;
 	uint64_t packets;
 	bool list;
+	const char *stream_prefix;   /* -x PREFIX */
 } G = {
 	.link = L_ETHERNET,
 	.snaplen = 262144,
@@ -479,6 +480,8 @@ typedef struct conn {
 	dir d[2];           /* 0: client to server, 1: server to client */
 	bool ts, sack;
 	bool used;
+	bytes app[2];       /* -x: each direction's stream as the sender wrote it */
+	bytes have[2];      /* 1 where app[] holds a byte */
 } conn;
 
 static conn conns[MAX_CONNS];
@@ -981,6 +984,47 @@ static bool in_list(const int *v, int n, int x)
 	return false;
 }
 
+/* The bytes the application wrote at each offset: the first copy, as the
+ * receiving TCP keeps it; dropped segments count (the sender wrote them). */
+static void record_app(conn *c, int di, int64_t off, const uint8_t *p, size_t n)
+{
+	if (off < 0 || n == 0)
+		return;
+	bytes *a = &c->app[di], *h = &c->have[di];
+	size_t end = (size_t)off + n;
+	if (end > (1u << 30))
+		die("-x: stream offset %zu is too large to record", end);
+	static const uint8_t zero[4096];
+	while (a->len < end) {
+		size_t k = end - a->len < sizeof zero ? end - a->len : sizeof zero;
+		b_put(a, zero, k);
+		b_put(h, zero, k);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!h->p[(size_t)off + i]) {
+			h->p[(size_t)off + i] = 1;
+			a->p[(size_t)off + i] = p[i];
+		}
+}
+
+static void write_app_streams(void)
+{
+	for (int i = 0; i < n_conns; i++) {
+		conn *c = &conns[i];
+		if (!c->used)
+			continue;
+		for (int di = 0; di < 2; di++) {
+			char path[4096];
+			snprintf(path, sizeof path, "%s.%u.%c", G.stream_prefix, c->port[0], di ? 's' : 'c');
+			FILE *f = fopen(path, "wb");
+			if (!f || fwrite(c->app[di].p, 1, c->app[di].len, f) != c->app[di].len || fclose(f) != 0)
+				die_io("write", path);
+			free(c->app[di].p);
+			free(c->have[di].p);
+		}
+	}
+}
+
 static void direction_line(int di, tok *toks, int n)
 {
 	if (!cur)
@@ -1184,6 +1228,8 @@ static void direction_line(int di, tok *toks, int n)
 		s.ack_raw_set = ack_set;
 		s.ack_raw = ack_raw;
 		int times = in_list(drop, ndrop, k + 1) ? 0 : in_list(dup, ndup, k + 1) ? 2 : 1;
+		if (G.stream_prefix)
+			record_app(c, di, s.seq_off, s.data, s.len);
 		for (int r = 0; r < times; r++)
 			emit(c, di, &s);
 		if (times == 0 && G.list)
@@ -1510,11 +1556,14 @@ static void run_script(FILE *f)
 static void usage(FILE *to)
 {
 	fprintf(to,
-		"usage: pcapgen [-l] [-o OUT] SCRIPT\n"
+		"usage: pcapgen [-l] [-x PREFIX] [-o OUT] SCRIPT\n"
 		"Writes the TCP conversation SCRIPT describes as a pcap or pcapng file.\n"
 		"  -o OUT  output file ('-' for stdout); default: SCRIPT with .script replaced\n"
 		"          by .pcap or .pcapng\n"
 		"  -l      list each line's stream offsets and messages on stdout\n"
+		"  -x PREFIX  also write each direction's bytes as the sender wrote them\n"
+		"          (first copy of each offset, dropped segments included) to\n"
+		"          PREFIX.CLIENTPORT.c and PREFIX.CLIENTPORT.s\n"
 		"The script language is described in tests/fixtures/README.md.\n"
 		"Exit status: 0 written, 1 I/O error, 2 error in the script or the usage.\n");
 }
@@ -1523,9 +1572,10 @@ int main(int argc, char **argv)
 {
 	const char *out = NULL;
 	int opt;
-	while ((opt = getopt(argc, argv, "lo:h")) != -1) {
+	while ((opt = getopt(argc, argv, "lo:x:h")) != -1) {
 		switch (opt) {
 		case 'l': G.list = true; break;
+		case 'x': G.stream_prefix = optarg; break;
 		case 'o': out = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -1567,6 +1617,8 @@ int main(int argc, char **argv)
 	if (f != stdin)
 		fclose(f);
 	out_finish();
+	if (G.stream_prefix)
+		write_app_streams();
 	if (G.list)
 		printf("%" PRIu64 " packets\n", G.packets);
 	free(path);
