@@ -60,6 +60,52 @@ static void mem_sub(reasm *r, size_t n)
 		r->mem->used -= n;
 }
 
+/* Rings kept for reuse; beyond this they go back to malloc. */
+#define POOL_MAX 4096
+
+static uint8_t *ring_get(reasm *r)
+{
+	reasm_mem *m = r->mem;
+	uint8_t *b;
+	if (m && m->pool && m->pool_ring == r->hist_size) {
+		b = m->pool;
+		memcpy(&m->pool, b, sizeof(void *));
+		m->pooled--;
+	} else {
+		b = malloc(r->hist_size);
+	}
+	if (b)
+		mem_add(r, r->hist_size);
+	return b;
+}
+
+static void ring_put(reasm *r)
+{
+	reasm_mem *m = r->mem;
+	mem_sub(r, r->hist_size);
+	if (m && m->pooled < POOL_MAX && r->hist_size >= sizeof(void *) &&
+	    (!m->pooled || m->pool_ring == r->hist_size)) {
+		m->pool_ring = r->hist_size;
+		memcpy(r->hist, &m->pool, sizeof(void *));
+		m->pool = r->hist;
+		m->pooled++;
+	} else {
+		free(r->hist);
+	}
+	r->hist = NULL;
+	r->hist_fill = 0;
+}
+
+void reasm_mem_release(reasm_mem *m)
+{
+	while (m->pool) {
+		void *b = m->pool;
+		memcpy(&m->pool, b, sizeof(void *));
+		free(b);
+	}
+	m->pooled = 0;
+}
+
 static void seg_free(reasm *r, struct reasm_seg *s)
 {
 	r->held_bytes -= s->len;
@@ -75,11 +121,8 @@ void reasm_free(reasm *r)
 		seg_free(r, s);
 	}
 	r->held = NULL;
-	if (r->hist) {
-		mem_sub(r, r->hist_size);
-		free(r->hist);
-		r->hist = NULL;
-	}
+	if (r->hist)
+		ring_put(r);
 }
 
 void reasm_start(reasm *r, uint32_t seq)
@@ -104,12 +147,11 @@ static void hist_record(reasm *r, const uint8_t *p, size_t n)
 	if (!r->hist_size)
 		return;
 	if (!r->hist) {
-		r->hist = malloc(r->hist_size);
+		r->hist = ring_get(r);
 		if (!r->hist) {
 			r->hist_size = 0;
 			return;
 		}
-		mem_add(r, r->hist_size);
 	}
 	uint64_t end = r->next + n; /* offsets [next, end) are being delivered */
 	if (n > r->hist_size) {
@@ -412,11 +454,8 @@ void reasm_ack(reasm *r, uint32_t ack)
 		uint64_t unacked = a < 0 ? r->next : r->next - (uint64_t)a;
 		if (unacked < r->hist_fill)
 			r->hist_fill = unacked;
-		if (!r->hist_fill && r->hist) {
-			mem_sub(r, r->hist_size);
-			free(r->hist);
-			r->hist = NULL;
-		}
+		if (!r->hist_fill && r->hist)
+			ring_put(r);
 		return;
 	}
 	uint64_t target = (uint64_t)a;

@@ -579,6 +579,7 @@ void an_engine_free(an_engine *e)
 	if (!e)
 		return;
 	flow_table_free(e->ft);
+	reasm_mem_release(&e->mem);
 	free(e);
 }
 

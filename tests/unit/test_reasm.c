@@ -90,6 +90,7 @@ static void fx_free(struct fixture *f)
 {
 	reasm_free(&f->r);
 	assert_int_equal(f->mem.used, 0);
+	reasm_mem_release(&f->mem);
 	assert_int_equal(f->rec.out_of_order, 0);
 	free(f);
 }

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Analyzer benchmark: wall time of jmsg analyze on a large generated capture
+# against the floor (a bare libpcap read loop), tcpflow, and tshark (plain,
+# and with the generated Lua dissector); then peak memory with 100,000
+# concurrent streams.  Prints a Markdown table for bench/RESULTS.md.
+#
+#   bench/analyze.sh            (BUILD=build by default; make it first)
+#   RUNS=3 BUILD=build-x bench/analyze.sh
+#
+# The captures are generated under $BUILD/bench-data by bench/gen_capture
+# (deterministic: same flags, same bytes) and never committed.  Each fast
+# tool is timed RUNS times (best kept); tshark once, it is slow.
+set -u
+cd "$(dirname "$0")/.."
+: "${BUILD:=build}" "${RUNS:=3}"
+JMSG=${JMSG:-$BUILD/jmsg}
+data=$BUILD/bench-data
+cap=$data/capture.pcap
+conc=$data/concurrent.pcap
+mkdir -p "$data"
+for b in "$JMSG" "$BUILD/bench/gen_capture" "$BUILD/bench/pcap_floor"; do
+	[ -x "$b" ] || { echo "bench/analyze.sh: $b is missing; run make BUILD=$BUILD first" >&2; exit 1; }
+done
+[ -f "$cap" ] || "$BUILD/bench/gen_capture" -o "$cap" >&2
+[ -f "$conc" ] || "$BUILD/bench/gen_capture" --concurrent -o "$conc" >&2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# secs CMD...: wall seconds of one run (output discarded), or "fail".
+secs() {
+	local t0 t1
+	t0=$(date +%s.%N)
+	"$@" >/dev/null 2>"$tmp/err" || { echo fail; return; }
+	t1=$(date +%s.%N)
+	echo "$t1 - $t0" | bc -l | xargs printf '%.3f\n'
+}
+best() {
+	local b="" t
+	for _ in $(seq "$RUNS"); do
+		t=$(secs "$@")
+		[ "$t" = fail ] && { echo fail; return; }
+		if [ -z "$b" ] || [ "$(echo "$t < $b" | bc -l)" = 1 ]; then b=$t; fi
+	done
+	echo "$b"
+}
+
+packets=$("$BUILD/bench/pcap_floor" "$cap" | awk '{print $1}')
+streams=$("$JMSG" analyze -r "$cap" -q --json | tail -n 1 | sed 's/.*"streams":\([0-9]*\).*/\1/')
+echo "capture: $cap, $packets packets, $streams streams, $(du -m "$cap" | cut -f1) MB" >&2
+
+t_floor=$(best "$BUILD/bench/pcap_floor" "$cap")
+t_jmsg=$(best "$JMSG" analyze -r "$cap" -q)
+rm -rf "$tmp/flow"; mkdir -p "$tmp/flow"
+t_tcpflow=$(secs tcpflow -r "$cap" -o "$tmp/flow")
+rm -rf "$tmp/flow"
+t_tshark=fail t_dis=fail
+if command -v tshark >/dev/null; then
+	t_tshark=$(secs tshark -r "$cap" -T fields -e tcp.stream -e tcp.len)
+	if [ -f "$BUILD/jmsg.lua" ]; then
+		t_dis=$(secs tshark -X lua_script:"$BUILD/jmsg.lua" -r "$cap" -T fields -e jmsg.content_length)
+	fi
+fi
+mem=$( { /usr/bin/time -f '%M' "$JMSG" analyze -r "$conc" -q >/dev/null; } 2>&1 | tail -n 1)
+t_conc=$(secs "$JMSG" analyze -r "$conc" -q)
+conc_streams=$("$JMSG" analyze -r "$conc" -q --json | tail -n 1 | sed 's/.*"peak_streams":\([0-9]*\).*/\1/')
+
+ratio() { # a / b, or n/a
+	if [ "$1" = fail ] || [ "$2" = fail ]; then echo n/a; else echo "$1 / $2" | bc -l | xargs printf '%.1f'; fi
+}
+rate() { # packets per second
+	[ "$1" = fail ] && { echo n/a; return; }
+	echo "$packets / $1" | bc -l | xargs printf '%.0f'
+}
+cat <<EOF
+| tool | wall time (s) | packets/s | jmsg is faster by |
+|---|---:|---:|---:|
+| bare libpcap read (\`bench/pcap_floor\`) | $t_floor | $(rate "$t_floor") | (jmsg runs at $(echo "100 * $t_floor / $t_jmsg" | bc -l | xargs printf '%.0f')% of this rate) |
+| \`jmsg analyze -r FILE -q\` | $t_jmsg | $(rate "$t_jmsg") | 1 |
+| \`tcpflow -r FILE -o DIR\` | $t_tcpflow | $(rate "$t_tcpflow") | $(ratio "$t_tcpflow" "$t_jmsg")x |
+| \`tshark -r FILE -T fields -e tcp.stream -e tcp.len\` | $t_tshark | $(rate "$t_tshark") | $(ratio "$t_tshark" "$t_jmsg")x |
+| \`tshark -X lua_script:jmsg.lua ... -e jmsg.content_length\` | $t_dis | $(rate "$t_dis") | $(ratio "$t_dis" "$t_jmsg")x |
+
+Peak memory with $conc_streams concurrent streams (\`$(basename "$conc")\`, each holding a
+partial message at the peak): $((mem / 1024)) MiB max RSS, $t_conc s.
+EOF
