@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# How the dissector finds the protocol: the heuristic on a port nobody
+# registered (the tutorial's captures on 41001/41004, a scenario on 5555),
+# never on ordinary HTTP (on port 80 and on 8081, with a JSON body that
+# carries the protocol's header keys), "Decode As" and the port preference
+# with the heuristic turned off, and `make install-dissector` into a personal
+# plugin folder that tshark then loads by itself.
+set -u
+cd "$(dirname "$0")/../.."
+. dissector/testlib.sh
+dt_setup
+$PY dissector/mkpcap.py "$TMP" || dt_fail "dissector/mkpcap.py could not write the scenarios"
+
+frames() { dt_tshark "$@" -T fields -e frame.number | wc -l; }
+
+# The heuristic: every message of a non-standard port, one-pass and two-pass.
+for pass in "" "-2"; do
+	n=$(frames $pass -r "$TMP/altport.pcap" -Y "jmsg.request || jmsg.response")
+	[ "$n" -eq 2 ] || dt_fail "heuristic ($pass): $n of 2 messages on port 5555"
+	for f in tests/fixtures/tutorial-search-morpheus.pcap tests/fixtures/tutorial-binary-smiley.pcap; do
+		[ -f "$f" ] || continue
+		n=$(frames $pass -r "$f" -Y "jmsg.request || jmsg.response")
+		[ "$n" -eq 2 ] || dt_fail "heuristic ($pass): $n of 2 messages in $f"
+	done
+done
+echo "ok heuristic finds the protocol on ports 5555, 41001, 41004"
+
+# Ordinary HTTP is left to HTTP.
+for pass in "" "-2"; do
+	n=$(frames $pass -r "$TMP/http.pcap" -Y jmsg)
+	[ "$n" -eq 0 ] || dt_fail "heuristic ($pass) claimed $n HTTP frames"
+	n=$(frames $pass -d tcp.port==8081,http -r "$TMP/http.pcap" -Y "http.request || http.response")
+	[ "$n" -eq 4 ] || dt_fail "HTTP ($pass): $n of 4 requests and responses decoded as HTTP"
+done
+echo "ok HTTP on ports 80 and 8081 is not claimed"
+
+# Without the heuristic (jmsg.heuristic preference off): nothing on 5555, unless Decode As or the preference says so.
+n=$(frames -o jmsg.heuristic:FALSE -r "$TMP/altport.pcap" -Y jmsg)
+[ "$n" -eq 0 ] || dt_fail "jmsg.heuristic:FALSE still decoded $n frames"
+n=$(frames -o jmsg.heuristic:FALSE -d tcp.port==5555,jmsg -r "$TMP/altport.pcap" -Y "jmsg.request || jmsg.response")
+[ "$n" -eq 2 ] || dt_fail "Decode As: $n of 2 messages"
+n=$(frames -o jmsg.heuristic:FALSE -o jmsg.tcp_port:5555 -r "$TMP/altport.pcap" -Y "jmsg.request || jmsg.response")
+[ "$n" -eq 2 ] || dt_fail "port preference: $n of 2 messages"
+n=$(frames -o jmsg.heuristic:FALSE -o jmsg.tcp_port:5555 -r "$TMP/keepalive.pcap" -Y jmsg)
+[ "$n" -eq 0 ] || dt_fail "port preference moved: still $n frames on the default port"
+echo "ok Decode As and the jmsg.tcp_port preference"
+
+# make install-dissector puts it where tshark looks for personal plugins.
+make --no-print-directory -s BUILD="$BUILD" HOME="$TMP/home" install-dissector >/dev/null ||
+	dt_fail "make install-dissector"
+n=$(HOME="$TMP/home" WIRESHARK_CONFIG_DIR="$TMP/cfg" timeout 60 tshark -r "$TMP/altport.pcap" \
+	-Y "jmsg.request || jmsg.response" -T fields -e frame.number 2>/dev/null | wc -l)
+[ "$n" -eq 2 ] || dt_fail "installed plugin: $n of 2 messages"
+echo "ok make install-dissector: tshark loads $TMP/home/.local/lib/wireshark/plugins/jmsg.lua"
+exit 0
