@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The tutorial's stall experiment: jmsg server --no-read accepts and never
+# reads; jmsg client --flood sends without reading.  The server's Recv-Q
+# fills, then the client's Send-Q, and send() reports it would block.  The
+# kernel's own view (ss) must agree with what the client reports.
+set -u
+: "${JMSG:?}" "${BUILD:?}"
+T=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; for f in "$T"/*; do [ -s "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }; done; exit 1; }
+
+"$JMSG" server --port 0 --port-file "$T/port" --no-read >"$T/s.out" 2>"$T/s.err" &
+spid=$!
+pids+=($spid)
+for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+[ -s "$T/port" ] || fail "server did not start"
+port=$(cat "$T/port")
+grep -q "no-read" "$T/s.out" || fail "server does not say it is not reading"
+
+timeout 30 "$JMSG" client --port "$port" --flood --duration 3 binary test >"$T/flood.out" 2>"$T/flood.err" &
+fpid=$!
+pids+=($fpid)
+# while it runs, the server side of the connection holds unread bytes
+recvq=0
+if command -v ss >/dev/null; then
+	for _ in $(seq 40); do
+		recvq=$(ss -Htn state established "( sport = :$port )" | awk '{ if ($1 > m) m = $1 } END { print m + 0 }')
+		[ "$recvq" -gt 0 ] && break
+		sleep 0.05
+	done
+	[ "$recvq" -gt 0 ] || fail "server socket's Recv-Q stayed empty"
+else
+	echo "note: no ss, Recv-Q not checked"
+fi
+wait $fpid
+rc=$?
+[ $rc -eq 0 ] || fail "flood exited $rc"
+[ ! -s "$T/flood.err" ] || fail "flood wrote errors"
+grep -q "^send() would block after [0-9]* bytes to 127.0.0.1:$port: Resource temporarily unavailable" "$T/flood.out" ||
+	fail "flood never reported a blocked send()"
+[ "$(grep -c '^flood: ' "$T/flood.out")" -ge 3 ] || fail "fewer than 3 status lines in 3 s"
+queued=$(grep -o 'Closing connection to [^:]*:[0-9]*: [0-9]* bytes queued' "$T/flood.out" | awk '{print $(NF-2)}')
+blocked_at=$(grep -o 'would block after [0-9]*' "$T/flood.out" | awk '{print $NF}')
+[ -n "$queued" ] && [ "$queued" -ge "$blocked_at" ] || fail "final count missing or below the first block"
+# what the kernel held on the server side cannot exceed what was sent
+[ "$recvq" -le "$queued" ] || fail "Recv-Q $recvq is more than the client says it queued ($queued)"
+grep -q "Accepted connection from 127.0.0.1:" "$T/s.out" || fail "server did not log the connection"
+kill -TERM $spid
+wait $spid || fail "server exited $? after SIGTERM"
+echo "ok: flood blocked after $blocked_at bytes, queued $queued; server Recv-Q reached $recvq"
