@@ -1,0 +1,176 @@
+/*
+ * Unit tests of analyzer/flow: canonical keys, lookups across growth,
+ * extensions (zeroed, finalized in order), the activity list, recycling.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "analyzer/flow.h"
+
+static flow_ep ep4(uint32_t ip, uint16_t port)
+{
+	flow_ep e;
+	memset(&e, 0, sizeof e);
+	e.addr[10] = e.addr[11] = 0xff;
+	e.addr[12] = (uint8_t)(ip >> 24);
+	e.addr[13] = (uint8_t)(ip >> 16);
+	e.addr[14] = (uint8_t)(ip >> 8);
+	e.addr[15] = (uint8_t)ip;
+	e.port = port;
+	return e;
+}
+
+static void test_key_is_canonical(void **state)
+{
+	flow_ep a = ep4(0x0a000001, 40000), b = ep4(0x0a000002, 65432);
+	flow_key k1, k2;
+	bool a_lo, b_lo;
+	flow_key_make(&k1, &a, &b, &a_lo);
+	flow_key_make(&k2, &b, &a, &b_lo);
+	assert_memory_equal(&k1, &k2, sizeof k1);
+	assert_true(a_lo != b_lo);
+	/* Same address, ports decide. */
+	flow_ep c = ep4(0x7f000001, 5), d = ep4(0x7f000001, 4);
+	flow_key_make(&k1, &c, &d, &a_lo);
+	assert_false(a_lo);
+	assert_int_equal(k1.lo.port, 4);
+}
+
+struct ext_a { int x; int fini_order; };
+struct ext_b { char s[40]; };
+static int fini_calls;
+
+static void fini_a(flow *f, void *ext, void *user)
+{
+	struct ext_a *a = ext;
+	a->fini_order = ++fini_calls;
+	(*(int *)user)++;
+}
+
+static void fini_b(flow *f, void *ext, void *user)
+{
+	++fini_calls;
+	(*(int *)user) += 10;
+}
+
+static void test_many_flows_and_extensions(void **state)
+{
+	flow_table *ft = flow_table_new(16);
+	assert_non_null(ft);
+	int ca = 0, cb = 0;
+	int ia = flow_table_add_ext(ft, sizeof(struct ext_a), fini_a, &ca);
+	int ib = flow_table_add_ext(ft, sizeof(struct ext_b), fini_b, &cb);
+	assert_true(ia >= 0 && ib >= 0 && ia != ib);
+
+	enum { N = 50000 };
+	for (uint32_t i = 0; i < N; i++) {
+		flow_ep a = ep4(0x0a000000 + i / 1000, (uint16_t)(30000 + i % 1000));
+		flow_ep b = ep4(0x0a800001, 65432);
+		flow_key k;
+		flow_key_make(&k, &a, &b, NULL);
+		bool created;
+		flow *f = flow_table_get(ft, &k, true, (double)i, &created);
+		assert_non_null(f);
+		assert_true(created);
+		assert_int_equal(f->id, i);
+		struct ext_a *x = flow_ext(ft, f, ia);
+		struct ext_b *y = flow_ext(ft, f, ib);
+		assert_int_equal(x->x, 0);
+		assert_int_equal(y->s[0], 0);
+		x->x = (int)i;
+		memset(y->s, 'z', sizeof y->s);
+	}
+	/* Extensions cannot be added once flows exist. */
+	assert_int_equal(flow_table_add_ext(ft, 8, NULL, NULL), -1);
+	assert_int_equal(flow_table_count(ft), N);
+	/* Every flow is found again, from either side, across table growth. */
+	for (uint32_t i = 0; i < N; i += 7) {
+		flow_ep a = ep4(0x0a000000 + i / 1000, (uint16_t)(30000 + i % 1000));
+		flow_ep b = ep4(0x0a800001, 65432);
+		flow_key k;
+		flow_key_make(&k, &b, &a, NULL);
+		bool created;
+		flow *f = flow_table_get(ft, &k, false, 0, &created);
+		assert_non_null(f);
+		assert_false(created);
+		assert_int_equal(((struct ext_a *)flow_ext(ft, f, ia))->x, (int)i);
+	}
+	/* Removing runs every fini, in registration order. */
+	flow *old = flow_table_oldest(ft);
+	assert_int_equal(old->id, 0);
+	fini_calls = 0;
+	struct ext_a *x = flow_ext(ft, old, ia);
+	flow_table_remove(ft, old);
+	assert_int_equal(x->fini_order, 1);
+	assert_int_equal(fini_calls, 2);
+	assert_int_equal(ca, 1);
+	assert_int_equal(cb, 10);
+	assert_int_equal(flow_table_count(ft), N - 1);
+	assert_int_equal(flow_table_peak(ft), N);
+	/* A recycled record comes back zeroed. */
+	flow_ep a = ep4(0x01020304, 1), b = ep4(0x01020305, 2);
+	flow_key k;
+	flow_key_make(&k, &a, &b, NULL);
+	flow *f = flow_table_get(ft, &k, true, 0, NULL);
+	assert_ptr_equal(f, old);
+	assert_int_equal(((struct ext_a *)flow_ext(ft, f, ia))->x, 0);
+	assert_int_equal(f->id, N);
+	flow_table_free(ft);
+	assert_int_equal(ca, N + 1);
+}
+
+static void test_activity_order(void **state)
+{
+	flow_table *ft = flow_table_new(0);
+	flow *f[3];
+	for (int i = 0; i < 3; i++) {
+		flow_ep a = ep4(0x0a000001, (uint16_t)(1000 + i)), b = ep4(0x0a000002, 80);
+		flow_key k;
+		flow_key_make(&k, &a, &b, NULL);
+		f[i] = flow_table_get(ft, &k, true, i, NULL);
+	}
+	assert_ptr_equal(flow_table_oldest(ft), f[0]);
+	flow_touch(ft, f[0], 10);
+	assert_ptr_equal(flow_table_oldest(ft), f[1]);
+	assert_ptr_equal(flow_newer(f[1]), f[2]);
+	assert_ptr_equal(flow_newer(f[2]), f[0]);
+	assert_null(flow_newer(f[0]));
+	assert_true(f[0]->last_ts == 10);
+	flow_table_remove(ft, f[2]);
+	assert_ptr_equal(flow_newer(f[1]), f[0]);
+	flow_table_free(ft);
+}
+
+static void test_format(void **state)
+{
+	char b[80];
+	flow_ep a = ep4(0x7f000001, 65432);
+	flow_ep_format(&a, b, sizeof b);
+	assert_string_equal(b, "127.0.0.1:65432");
+	flow_ep v6;
+	memset(&v6, 0, sizeof v6);
+	v6.addr[0] = 0x20;
+	v6.addr[1] = 0x01;
+	v6.addr[2] = 0x0d;
+	v6.addr[3] = 0xb8;
+	v6.addr[15] = 1;
+	v6.port = 80;
+	flow_ep_format(&v6, b, sizeof b);
+	assert_string_equal(b, "[2001:db8::1]:80");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_key_is_canonical),
+		cmocka_unit_test(test_many_flows_and_extensions),
+		cmocka_unit_test(test_activity_order),
+		cmocka_unit_test(test_format),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
