@@ -25,24 +25,24 @@ timeout 120 env BUILD="$BUILD" PCAPGEN="$pcapgen" tests/fixtures/regen.sh "$tmp"
 	{ echo "05-fixtures-fresh: regen.sh failed"; exit 1; }
 
 # follow_check PCAP PREFIX: each TCP stream as tshark reassembles it equals
-# what `pcapgen -x PREFIX` says its senders wrote (PREFIX.CLIENTPORT.c/.s)
+# what `pcapgen -x PREFIX` says its senders wrote (PREFIX.N.CLIENTPORT.c/.s,
+# N numbering connections by first packet, as tshark numbers streams)
 follow_check() {
-	local pcap=$1 prefix=$2 rc=0 st out port data c s
+	local pcap=$1 prefix=$2 rc=0 st out node0 f port data c s
 	for st in $(tshark -r "$pcap" -T fields -e tcp.stream 2>/dev/null | sort -un); do
+		f=$(ls "$prefix.$st".*.c 2>/dev/null | head -n 1)
+		[ -n "$f" ] || { echo "stream $st: the script has no such connection"; rc=1; continue; }
+		port=${f%.c}; port=${port##*.}
 		out=$(timeout 60 tshark -r "$pcap" -q -z follow,tcp,raw,"$st" 2>/dev/null)
 		data=$(printf '%s\n' "$out" | sed -n '/^Node 1/,/^=====/p' | sed '1d;$d')
 		c=$(printf '%s\n' "$data" | grep -v $'^\t' | tr -d '\n')
 		s=$(printf '%s\n' "$data" | grep $'^\t' | tr -d '\t\n')
-		# node 0 sent the first packet: normally the client
-		port=$(printf '%s\n' "$out" | sed -n 's/^Node 0: .*:\([0-9]*\)$/\1/p')
-		if [ ! -e "$prefix.$port.c" ]; then
-			port=$(printf '%s\n' "$out" | sed -n 's/^Node 1: .*:\([0-9]*\)$/\1/p')
-			data=$c c=$s s=$data
-		fi
-		[ -e "$prefix.$port.c" ] || { echo "stream $st: no connection with client port $port"; rc=1; continue; }
-		[ "$c" = "$(od -An -v -tx1 "$prefix.$port.c" | tr -d ' \n')" ] ||
+		# node 0 sent the stream's first packet: normally the client
+		node0=$(printf '%s\n' "$out" | sed -n 's/^Node 0: .*:\([0-9]*\)$/\1/p')
+		[ "$node0" = "$port" ] || { data=$c c=$s s=$data; }
+		[ "$c" = "$(od -An -v -tx1 "$prefix.$st.$port.c" | tr -d ' \n')" ] ||
 			{ echo "stream $st: client-to-server bytes differ from the script's"; rc=1; }
-		[ "$s" = "$(od -An -v -tx1 "$prefix.$port.s" | tr -d ' \n')" ] ||
+		[ "$s" = "$(od -An -v -tx1 "$prefix.$st.$port.s" | tr -d ' \n')" ] ||
 			{ echo "stream $st: server-to-client bytes differ from the script's"; rc=1; }
 	done
 	return $rc

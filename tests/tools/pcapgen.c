@@ -482,7 +482,10 @@ typedef struct conn {
 	bool used;
 	bytes app[2];       /* -x: each direction's stream as the sender wrote it */
 	bytes have[2];      /* 1 where app[] holds a byte */
+	int order;          /* 1 + rank of its first packet in the capture; 0: none yet */
 } conn;
+
+static int n_conns_seen;
 
 static conn conns[MAX_CONNS];
 static int n_conns;
@@ -568,7 +571,7 @@ static void emit(conn *c, int di, const seg *s)
 	}
 
 	/* network layer */
-	uint8_t ip[40 + 4 * 8];
+	uint8_t ip[40 + 4 * 24];
 	size_t il;
 	size_t seglen = tl + s->len;
 	uint32_t sum;
@@ -591,7 +594,9 @@ static void emit(conn *c, int di, const seg *s)
 		ph[8] = 0; ph[9] = 6; put16(ph + 10, (uint16_t)seglen);
 		sum = csum_add(0, ph, 12);
 	} else {
-		size_t extlen = (size_t)G.n_ip6ext * 8;
+		size_t extlen = 0;
+		for (int i = 0; i < G.n_ip6ext; i++)
+			extlen += G.ip6ext[i] == 43 ? 24 : 8;
 		if (extlen + seglen > 65535)
 			die("a segment of %zu bytes does not fit in one IPv6 packet; use split= or mss", s->len);
 		il = 40 + extlen;
@@ -601,20 +606,24 @@ static void emit(conn *c, int di, const seg *s)
 		ip[7] = 64;
 		memcpy(ip + 8, c->addr[di], 16);
 		memcpy(ip + 24, c->addr[1 - di], 16);
+		uint8_t *e = ip + 40;
 		for (int i = 0; i < G.n_ip6ext; i++) {
-			uint8_t *e = ip + 40 + 8 * i;
-			memset(e, 0, 8);
+			size_t el = G.ip6ext[i] == 43 ? 24 : 8;
+			memset(e, 0, el);
 			e[0] = i + 1 < G.n_ip6ext ? G.ip6ext[i + 1] : 6;
 			if (G.ip6ext[i] == 44) {
 				/* atomic fragment: offset 0, M=0, an identification */
 				put32(e + 4, 0x6a6d7367);
 			} else if (G.ip6ext[i] == 43) {
-				/* routing header type 4 (SRH shape) with no segments left */
-				e[1] = 0; e[2] = 4; e[3] = 0;
+				/* segment routing header at its last segment: one entry,
+				 * the destination itself, nothing left to visit */
+				e[1] = 2; e[2] = 4; e[3] = 0; e[4] = 0;
+				memcpy(e + 8, c->addr[1 - di], 16);
 			} else {
 				/* hop-by-hop or destination options: one PadN of 4 */
 				e[1] = 0; e[2] = 1; e[3] = 4;
 			}
+			e += el;
 		}
 		uint8_t ph[40];
 		memcpy(ph, c->addr[di], 16);
@@ -682,6 +691,8 @@ static void emit(conn *c, int di, const seg *s)
 	memcpy(pkt + ll + il, tcp, tl);
 	if (s->len)
 		memcpy(pkt + ll + il + tl, s->data, s->len);
+	if (!c->order)
+		c->order = ++n_conns_seen;
 	out_packet(pkt, ll + il + tl + s->len);
 }
 
@@ -1011,11 +1022,13 @@ static void write_app_streams(void)
 {
 	for (int i = 0; i < n_conns; i++) {
 		conn *c = &conns[i];
-		if (!c->used)
+		if (!c->order)
 			continue;
 		for (int di = 0; di < 2; di++) {
+			/* numbered as tshark numbers streams: by first packet */
 			char path[4096];
-			snprintf(path, sizeof path, "%s.%u.%c", G.stream_prefix, c->port[0], di ? 's' : 'c');
+			snprintf(path, sizeof path, "%s.%d.%u.%c", G.stream_prefix, c->order - 1,
+				 c->port[0], di ? 's' : 'c');
 			FILE *f = fopen(path, "wb");
 			if (!f || fwrite(c->app[di].p, 1, c->app[di].len, f) != c->app[di].len || fclose(f) != 0)
 				die_io("write", path);
@@ -1563,7 +1576,8 @@ static void usage(FILE *to)
 		"  -l      list each line's stream offsets and messages on stdout\n"
 		"  -x PREFIX  also write each direction's bytes as the sender wrote them\n"
 		"          (first copy of each offset, dropped segments included) to\n"
-		"          PREFIX.CLIENTPORT.c and PREFIX.CLIENTPORT.s\n"
+		"          PREFIX.N.CLIENTPORT.c and .s, N counting connections from 0\n"
+		"          in the order of their first packet\n"
 		"The script language is described in tests/fixtures/README.md.\n"
 		"Exit status: 0 written, 1 I/O error, 2 error in the script or the usage.\n");
 }
