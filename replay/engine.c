@@ -2,6 +2,7 @@
  * engine: the replay event loop; see engine.h.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,24 @@ typedef struct engine {
 	size_t errlen;
 } engine;
 
+static volatile sig_atomic_t interrupted;
+static size_t not_started;
+
+void rp_engine_interrupt(void)
+{
+	interrupted = 1;
+}
+
+bool rp_engine_interrupted(void)
+{
+	return interrupted != 0;
+}
+
+size_t rp_engine_not_started(void)
+{
+	return not_started;
+}
+
 uint64_t rp_now_ns(void)
 {
 	struct timespec ts;
@@ -75,6 +94,7 @@ const char *rp_end_name(rp_end e)
 	case RP_END_TIMEOUT: return "timeout";
 	case RP_END_MALFORMED: return "malformed";
 	case RP_END_CONNECT: return "connect";
+	case RP_END_INTERRUPTED: return "interrupted";
 	}
 	return "?";
 }
@@ -448,6 +468,12 @@ int rp_engine_run(const rp_capture *c, const rp_engine_config *cfg, const rp_eve
 	E.start = rp_now_ns();
 	struct epoll_event evs[64];
 	while (!E.fatal && (E.next < E.n_order || E.n_active > 0)) {
+		if (interrupted) {
+			for (size_t i = 0; i < E.n_active; i++)
+				end_with(E.active[i], RP_END_INTERRUPTED, 0);
+			reap(&E);
+			break;
+		}
 		uint64_t now = rp_now_ns();
 		while (E.next < E.n_order && E.n_active < conc &&
 		       rp_sched_stream_start(&cfg->pace, E.start, c->t0, &c->s[E.order[E.next]]) <= now)
@@ -497,6 +523,7 @@ int rp_engine_run(const rp_capture *c, const rp_engine_config *cfg, const rp_eve
 			on_ready(&E, evs[i].data.ptr, evs[i].events);
 		reap(&E);
 	}
+	not_started = E.n_order - E.next;
 	/* A fatal stop still reports the streams it leaves behind. */
 	while (E.n_active > 0) {
 		end_with(E.active[0], RP_END_CONNECT, ECANCELED);

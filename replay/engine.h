@@ -56,6 +56,7 @@ typedef enum rp_end {
 	RP_END_TIMEOUT,            /* no progress for timeout_ms */
 	RP_END_MALFORMED,          /* a response broke the framing */
 	RP_END_CONNECT,            /* could not connect */
+	RP_END_INTERRUPTED,        /* rp_engine_interrupt() was called */
 } rp_end;
 
 typedef struct rp_stream_result {
@@ -83,6 +84,14 @@ typedef struct rp_events {
  * target, no epoll). */
 int rp_engine_run(const rp_capture *c, const rp_engine_config *cfg, const rp_events *ev,
 		  char *err, size_t errlen);
+
+/* Stop soon: open streams end as interrupted, no new one starts.  Safe
+ * from a signal handler. */
+void rp_engine_interrupt(void);
+bool rp_engine_interrupted(void);
+/* Streams the last run never started (after an interrupt or a fatal
+ * error). */
+size_t rp_engine_not_started(void);
 
 const char *rp_end_name(rp_end e);
 uint64_t rp_now_ns(void);

@@ -74,10 +74,18 @@ static void usage(FILE *f)
 "snapshot cut, end of capture inside a message) is replayed as far as it\n"
 "is known, and the report says so.\n"
 "\n"
+"SIGINT or SIGTERM ends the replay early: open streams stop, the summary\n"
+"covers what was done.\n"
+"\n"
 "exit status: 0 every response matched; 1 some differ, are missing or\n"
-"extra, or are malformed; 2 usage error, unreadable capture, or the\n"
-"server could not be reached\n",
+"extra, or are malformed; 2 usage error, unreadable capture, the server\n"
+"could not be reached, or the replay was interrupted\n",
 		JM_SPEC_DEFAULT_PORT, RP_DEFAULT_CONCURRENCY, RP_DEFAULT_TIMEOUT_MS / 1000);
+}
+
+static void on_signal(int sig)
+{
+	rp_engine_interrupt();
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -341,6 +349,12 @@ int replay_main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
+	/* Ctrl-C ends the replay with a summary of what was done; no
+	 * SA_RESTART, so the loop's epoll_wait returns at once. */
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	rp_ignore ign = {.keys = ignore, .n = n_ignore};
 	rp_report *rep = rp_report_new(&cap, &ign, stdout, json, verbose, target_shown, timeout_ms);
 	if (!rep) {
@@ -354,8 +368,14 @@ int replay_main(int argc, char **argv)
 		fprintf(stderr, "jmsg replay: %s\n", err);
 		rc = RP_EXIT_ERROR;
 	} else {
-		rc = rp_report_finish(rep, (double)(rp_now_ns() - t_start) / 1e9);
+		rc = rp_report_finish(rep, (double)(rp_now_ns() - t_start) / 1e9,
+				      rp_engine_interrupted());
+		if (rp_engine_interrupted())
+			fprintf(stderr, "jmsg replay: interrupted; %zu stream%s not started\n",
+				rp_engine_not_started(), rp_engine_not_started() == 1 ? "" : "s");
 	}
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	rp_report_free(rep);
 	rp_capture_free(&cap);
 out:

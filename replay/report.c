@@ -210,6 +210,9 @@ static void why_missing(rp_report *r, const rp_stream_result *res, char *buf, si
 	case RP_END_MALFORMED:
 		snprintf(buf, len, "stopped at a malformed response");
 		break;
+	case RP_END_INTERRUPTED:
+		snprintf(buf, len, "replay interrupted");
+		break;
 	default:
 		snprintf(buf, len, "not sent");
 		break;
@@ -355,7 +358,7 @@ void rp_report_counts(const rp_report *r, rp_counts *out)
 	*out = r->n;
 }
 
-int rp_report_finish(rp_report *r, double seconds)
+int rp_report_finish(rp_report *r, double seconds, bool interrupted)
 {
 	/* Anything still held (a stream the engine never finished) goes out
 	 * as it is. */
@@ -364,7 +367,7 @@ int rp_report_finish(rp_report *r, double seconds)
 	flush(r);
 	const rp_counts *n = &r->n;
 	int code = RP_EXIT_SAME;
-	if (n->connect_errors)
+	if (n->connect_errors || interrupted)
 		code = RP_EXIT_ERROR;
 	else if (n->different || n->missing || n->extra || n->errors)
 		code = RP_EXIT_DIFFERENT;
@@ -374,9 +377,10 @@ int rp_report_finish(rp_report *r, double seconds)
 			", \"incomplete\": %" PRIu64 ", \"requests\": %" PRIu64 ", \"responses\": %" PRIu64
 			", \"identical\": %" PRIu64 ", \"different\": %" PRIu64 ", \"missing\": %" PRIu64
 			", \"extra\": %" PRIu64 ", \"unchecked\": %" PRIu64 ", \"errors\": %" PRIu64
-			", \"seconds\": %.3f, \"exit\": %d}\n",
+			", \"seconds\": %.3f, \"interrupted\": %s, \"exit\": %d}\n",
 			n->streams, n->skipped, n->incomplete, n->requests, n->responses, n->identical,
-			n->different, n->missing, n->extra, n->unchecked, n->errors, seconds, code);
+			n->different, n->missing, n->extra, n->unchecked, n->errors, seconds,
+			interrupted ? "true" : "false", code);
 	} else {
 		fprintf(r->f,
 			"replay: %" PRIu64 " stream%s (%" PRIu64 " incomplete, %" PRIu64 " skipped), %" PRIu64

@@ -53,9 +53,9 @@ void rp_report_free(rp_report *r);
 /* Engine callbacks; pass rp_report_events(r) to rp_engine_run(). */
 rp_events rp_report_events(rp_report *r);
 
-/* Print the notes of streams that are not replayed and what is left, then
- * the summary line; returns the exit code. */
-int rp_report_finish(rp_report *r, double seconds);
+/* Print what is left, then the summary line; returns the exit code
+ * (RP_EXIT_ERROR when `interrupted`). */
+int rp_report_finish(rp_report *r, double seconds, bool interrupted);
 void rp_report_counts(const rp_report *r, rp_counts *out);
 
 #endif

@@ -120,3 +120,15 @@ grep -q '^stream 0: not replayed: capture ends inside request 0' <<<"$out" || fa
 out=$(timeout 30 "$JMSG" replay tests/fixtures/replay-spaced.pcap --to "127.0.0.1:$port" --asap --streams 1 --json)
 echo "$out"
 grep -q '"streams": 1, .*"requests": 1, .*"identical": 1,' <<<"$out" || fail "--streams 1 did not replay only stream 1"
+
+# SIGINT ends the replay early with a summary of what was done, exit 2.
+timeout 30 "$JMSG" replay tests/fixtures/replay-spaced.pcap --to "127.0.0.1:$port" --json >"$T/int.out" 2>"$T/int.err" &
+rpid=$!
+sleep 0.5
+kill -INT "$rpid"
+wait "$rpid"
+rc=$?
+cat "$T/int.out" "$T/int.err"
+[ $rc -eq 2 ] || fail "interrupted replay: exit $rc, expected 2"
+grep -q '"type": "summary", .*"interrupted": true, "exit": 2}' "$T/int.out" || fail "no summary after SIGINT"
+[ "$(wc -l <"$T/int.err")" -eq 1 ] && grep -q '^jmsg replay: interrupted' "$T/int.err" || fail "not one 'interrupted' line"
