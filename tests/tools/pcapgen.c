@@ -1572,7 +1572,7 @@ static void usage(FILE *to)
 		"usage: pcapgen [-l] [-x PREFIX] [-o OUT] SCRIPT\n"
 		"Writes the TCP conversation SCRIPT describes as a pcap or pcapng file.\n"
 		"  -o OUT  output file ('-' for stdout); default: SCRIPT with .script replaced\n"
-		"          by .pcap or .pcapng\n"
+		"          by .pcap or .pcapng (stdout when SCRIPT is '-', standard input)\n"
 		"  -l      list each line's stream offsets and messages on stdout\n"
 		"  -x PREFIX  also write each direction's bytes as the sender wrote them\n"
 		"          (first copy of each offset, dropped segments included) to\n"
@@ -1606,6 +1606,8 @@ int main(int argc, char **argv)
 
 	/* The format line decides the extension, so read the header first. */
 	char *path = NULL;
+	if (!out && f == stdin)
+		out = "-";   /* a script on stdin writes to stdout */
 	if (!out) {
 		char *line = NULL;
 		size_t cap = 0;
