@@ -188,10 +188,10 @@ void rp_stream_describe_cut(const rp_stream *s, char *buf, size_t len)
 		if (k->cut) {
 			const char *what = k->is_codec ? jm_error_specs[k->error].id
 						       : jm_problem_specs[k->prob].id;
-			PUT("%s%s in the %s data at offset %" PRIu64 ": %s known up to %s %" PRIu64,
-			    o ? "; " : "", what, side_name(d), k->offset,
-			    d == RP_REQ ? "requests" : "responses",
-			    d == RP_REQ ? "request" : "response", k->kept);
+			PUT("%s%s in the %s data at offset %" PRIu64 ": only the %" PRIu64 " %s%s before it %s",
+			    o ? "; " : "", what, side_name(d), k->offset, k->kept,
+			    d == RP_REQ ? "request" : "response", k->kept == 1 ? "" : "s",
+			    d == RP_REQ ? "replayed" : "compared");
 		} else if (s->trailing_partial[d]) {
 			PUT("%scapture ends inside %s %zu", o ? "; " : "",
 			    d == RP_REQ ? "request" : "response", s->n[d]);

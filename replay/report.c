@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "replay/report.h"
 
 typedef struct slot {
@@ -88,43 +90,29 @@ static void flush(rp_report *r)
 /* One line summing up a message: its content-type and a content excerpt. */
 static void put_msg_summary(rp_report *r, jm_buf *b, const rp_msg *m)
 {
-	jm_buf t = {0};
-	const char *ct = "?";
-	char ctbuf[128];
-	/* The content-type as a string, found without a JSON parser: the
-	 * diff already holds one, but a summary should not need it. */
-	const char *h = rp_msg_header(m);
-	const char *key = jm_field_specs[JM_FIELD_CONTENT_TYPE].key;
-	size_t kl = strlen(key);
-	for (size_t i = 0; i + kl + 2 < m->header_len; i++) {
-		if (h[i] == '"' && !memcmp(h + i + 1, key, kl) && h[i + 1 + kl] == '"') {
-			const char *p = memchr(h + i + kl + 2, '"', m->header_len - (i + kl + 2));
-			const char *q = p ? memchr(p + 1, '"', m->header_len - (size_t)(p + 1 - h)) : NULL;
-			if (p && q && (size_t)(q - p - 1) < sizeof ctbuf) {
-				memcpy(ctbuf, p + 1, (size_t)(q - p - 1));
-				ctbuf[q - p - 1] = '\0';
-				ct = ctbuf;
-			}
-			break;
-		}
-	}
-	if (rp_quote_excerpt(&t, rp_msg_content(m), rp_msg_content_len(m), 0, 60) < 0 ||
-	    jm_buf_append(&t, "", 1) < 0) {
-		r->oom = true;
-		jm_buf_free(&t);
-		return;
-	}
+	/* The header was validated by the decoder; parse it for the type. */
+	char ct[128] = "?";
+	json_tokener *tok = json_tokener_new();
+	json_object *h = tok ? json_tokener_parse_ex(tok, rp_msg_header(m), m->header_len) : NULL;
+	json_object *v;
+	if (h && json_object_object_get_ex(h, jm_field_specs[JM_FIELD_CONTENT_TYPE].key, &v) &&
+	    json_object_is_type(v, json_type_string))
+		snprintf(ct, sizeof ct, "%s", json_object_get_string(v));
+	json_object_put(h);
+	if (tok)
+		json_tokener_free(tok);
+	size_t n = rp_msg_content_len(m);
 	if (r->json) {
-		size_t n = rp_msg_content_len(m);
 		put(r, b, ", \"content_type\": ");
 		put_quoted(r, b, ct);
 		put(r, b, ", \"content_length\": %zu, \"content\": ", n);
 		if (jm_json_quote(b, rp_msg_content(m), n < 60 ? n : 60) < 0)
 			r->oom = true;
 	} else {
-		put(r, b, "%s %s", ct, (const char *)t.data);
+		put(r, b, "%s ", ct);
+		if (rp_quote_excerpt(b, rp_msg_content(m), n, 0, 60) < 0)
+			r->oom = true;
 	}
-	jm_buf_free(&t);
 }
 
 static void on_response(void *user, const rp_stream *s, size_t i, const rp_msg *live)

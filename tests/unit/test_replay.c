@@ -268,8 +268,8 @@ static void test_cut_and_describe(void **state)
 	assert_int_equal(rp_stream_known_responses(s), 1);
 	char buf[256];
 	rp_stream_describe_cut(s, buf, sizeof buf);
-	assert_string_equal(buf, "gap in the client's data at offset 224: requests known up to "
-				 "request 1");
+	assert_string_equal(buf, "gap in the client's data at offset 224: only the 1 request before "
+				 "it replayed");
 	rp_capture_free(&c);
 }
 
