@@ -590,11 +590,18 @@ size_t jm_find_boundary(const uint8_t *buf, size_t len)
 			if (c != '"' && c != ' ' && c != '\n' && c != '\r' && c != '\t')
 				continue;
 		}
-		/* When the whole header is here, it must be a JSON object. */
-		if (p + 2 + hl <= len &&
-		    (buf[p + 2 + hl - 1] != '}' ||
-		     !jm_json_valid((const char *)buf + p + 2, hl, NULL, NULL)))
+		/* When the whole header is here, it must be a JSON object; when
+		 * only part of it is, that part must be the start of one (so the
+		 * boundary between a JSON header and JSON content, "}{", is not
+		 * taken for a protoheader). */
+		size_t avail = len - p - 2, at;
+		if (avail >= hl) {
+			if (buf[p + 2 + hl - 1] != '}' ||
+			    !jm_json_valid((const char *)buf + p + 2, hl, NULL, NULL))
+				continue;
+		} else if (!jm_json_valid((const char *)buf + p + 2, avail, &at, NULL) && at < avail) {
 			continue;
+		}
 		return p;
 	}
 	return len;

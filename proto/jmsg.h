@@ -190,9 +190,10 @@ static inline bool jm_decoder_idle(const jm_decoder *d)
 }
 
 /* Where a message might start in `buf`: the first position p with a
- * plausible protoheader (1..65535) followed by '{' and then '"' or
- * whitespace, so a stream picked up in the middle or after a gap can be
- * resynchronised.  Returns len if there is none. */
+ * plausible protoheader (2..65535) followed by '{' and then '"' or
+ * whitespace, whose header is a JSON object (or, if `buf` ends inside it,
+ * the start of one), so a stream picked up in the middle or after a gap
+ * can be resynchronised.  Returns len if there is none. */
 size_t jm_find_boundary(const uint8_t *buf, size_t len);
 
 /* ---------------------------------------------------------------- encoder */

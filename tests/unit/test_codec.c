@@ -513,6 +513,17 @@ static void test_reset_and_boundary(void **state)
 	assert_int_equal(jm_find_boundary(b.data, b.len), at);
 	assert_int_equal(jm_find_boundary((const uint8_t *)"no", 2), 2);
 	assert_int_equal(jm_find_boundary((const uint8_t *)"\x00\x01{", 3), 3); /* length 1 is too short */
+	/* A stream picked up inside a request: the tail of its header, its
+	 * JSON content, then the next message.  '"}' and '1}' before a '{"'
+	 * look like protoheaders (0x227d, 0x317d); the bytes after them are
+	 * not the start of a header of that length, so they are passed over. */
+	jm_buf tail = {0};
+	static const char t1[] = "ength\": 41}{\"action\": \"search\", \"value\": \"x\"}";
+	jm_buf_append(&tail, t1, sizeof t1 - 1);
+	size_t next = tail.len;
+	jm_buf_append(&tail, REQ_MORPHEUS, 40); /* the next message, cut short */
+	assert_int_equal(jm_find_boundary(tail.data, tail.len), next);
+	jm_buf_free(&tail);
 
 	struct got g = {0};
 	jm_decoder d;
