@@ -375,8 +375,12 @@ static void step(engine *E, conn *k, uint64_t now)
 	/* The timeout runs only while the target owes us something: a
 	 * connect, room to write, or a response. */
 	bool owed = k->st == C_CONNECTING || writing(k) || k->answered < k->begun;
-	if (owed && waited >= E->cfg->timeout_ms * 1000000u)
-		end_with(k, RP_END_TIMEOUT, 0);
+	if (owed && waited >= E->cfg->timeout_ms * 1000000u) {
+		if (k->st == C_CONNECTING)
+			end_with(k, RP_END_CONNECT, ETIMEDOUT);
+		else
+			end_with(k, RP_END_TIMEOUT, 0);
+	}
 }
 
 static void on_ready(engine *E, conn *k, uint32_t ev)
