@@ -14,6 +14,7 @@
 
 #include <json-c/json.h>
 
+#include "server/cache.h"
 #include "server/evloop.h"
 #include "server/net.h"
 #include "server/server.h"
@@ -59,6 +60,7 @@ struct srv {
 	int lfd;
 	srv_table table;
 	struct json_tokener *tok;
+	srv_cache cache;
 	conn *conns;          /* live connections */
 	conn *dead;           /* closed this round, freed before sleeping */
 	unsigned nconns, nrejecting;
@@ -170,6 +172,35 @@ static void conn_finish(conn *c, bool linger)
 	c->linger = c->linger || linger;
 }
 
+static int on_event(void *user, const jm_event *ev);
+
+/* The codec's content checks, done here only for content the answer cache
+ * does not hold; a failure is answered as the codec's error would be. */
+static bool content_valid(conn *c, const jm_event *ev)
+{
+	size_t at;
+	const char *why = NULL;
+	char detail[160];
+	jm_error e = JM_ERR_NONE;
+	if (!jm_utf8_valid(ev->data, ev->len, &at)) {
+		e = JM_ERR_CONTENT_NOT_UTF8;
+		snprintf(detail, sizeof detail, "byte 0x%02x at content byte %zu is not valid UTF-8",
+			 ev->data[at], at);
+	} else if (!jm_json_valid((const char *)ev->data, ev->len, &at, &why)) {
+		e = JM_ERR_CONTENT_NOT_JSON;
+		snprintf(detail, sizeof detail, "%s at content byte %zu", why ? why : "invalid JSON", at);
+	}
+	if (e == JM_ERR_NONE)
+		return true;
+	jm_event err = *ev;
+	err.type = JM_EV_ERROR;
+	err.error = e;
+	err.detail = detail;
+	err.can_continue = true;
+	on_event(c, &err);
+	return false;
+}
+
 static int on_event(void *user, const jm_event *ev)
 {
 	conn *c = user;
@@ -194,9 +225,22 @@ static int on_event(void *user, const jm_event *ev)
 	case JM_EV_CONTENT:
 		if (ev->type == JM_EV_CONTENT && c->json && !c->answered) {
 			log_request_json(s, c, ev->data, ev->len);
+			c->answered = true;
+			const jm_buf *hit = srv_cache_get(&s->cache, ev->data, ev->len, c->keep_alive);
+			if (hit) {
+				rc = jm_buf_append(&c->out, jm_buf_head(hit), jm_buf_pending(hit));
+				break;
+			}
+			/* Not seen before: check it as the codec would have (the
+			 * decoder skips the check so that cache hits, content
+			 * already found valid, are not checked again). */
+			if (!content_valid(c, ev))
+				return JM_CB_STOP;
 			rc = srv_answer_json(&c->out, &s->table, s->tok, ev->data, ev->len,
 					     c->keep_alive ? srv_keep_alive_member() : NULL);
-			c->answered = true;
+			if (rc == 0)
+				srv_cache_put(&s->cache, ev->data, ev->len, c->keep_alive,
+					      c->out.data + before, c->out.len - before);
 			break;
 		}
 		if (c->nfirst < SRV_BINARY_ECHO) {
@@ -407,7 +451,8 @@ static conn *conn_new(srv *s, int fd, bool rejected)
 	c->rejected = rejected;
 	c->last_ms = el_now_ms();
 	net_sock_str(fd, 1, c->peer, sizeof c->peer);
-	jm_decoder_config dc = {.max_content = s->cfg->max_content, .stream_content = true};
+	jm_decoder_config dc = {.max_content = s->cfg->max_content, .stream_content = true,
+				.no_content_check = true /* see content_valid() */};
 	jm_decoder_init(&c->dec, &dc, on_event, c);
 	c->w.fd = fd;
 	c->next = s->conns;
@@ -569,12 +614,17 @@ int srv_run(const srv_config *cfg)
 	memset(s, 0, sizeof *s);
 	s->cfg = cfg;
 	s->lfd = -1;
+	s->loop.epfd = -1;
 	if (cfg->table_file ? srv_table_load(&s->table, cfg->table_file, err, sizeof err)
 			    : srv_table_default(&s->table)) {
 		fprintf(stderr, "jmsg server: %s\n", cfg->table_file ? err : "out of memory");
 		return 1;
 	}
 	s->tok = json_tokener_new_ex(JM_SPEC_MAX_JSON_DEPTH + 1);
+	if (srv_cache_init(&s->cache) < 0) {
+		fprintf(stderr, "jmsg server: out of memory\n");
+		goto out;
+	}
 	raise_fd_limit(cfg->max_conns + MAX_REJECTING + 32);
 
 	struct sigaction sa = {.sa_handler = on_stop_signal};
@@ -637,6 +687,7 @@ out:
 	if (s->tok)
 		json_tokener_free(s->tok);
 	srv_table_free(&s->table);
+	srv_cache_free(&s->cache);
 	jm_buf_free(&s->logbuf);
 	fflush(stdout);
 	return rc;
