@@ -18,9 +18,16 @@ struct ext_reg {
 	void *user;
 };
 
+/* A slot keeps the flow's hash beside its pointer, so a probe that meets
+ * another flow does not touch that flow's record (a cache miss). */
+struct slot {
+	uint32_t hash;
+	flow *f;
+};
+
 struct flow_table {
-	flow **buckets;
-	size_t nbuckets;          /* a power of two */
+	struct slot *slots;       /* open addressing, linear probing */
+	size_t nslots;            /* a power of two, at least twice count */
 	size_t count, peak;
 	uint64_t created;
 	flow *oldest, *newest;
@@ -32,20 +39,20 @@ struct flow_table {
 	size_t ext_size;
 };
 
-flow_table *flow_table_new(size_t initial_buckets)
+flow_table *flow_table_new(size_t expected_flows)
 {
 	flow_table *ft = calloc(1, sizeof *ft);
 	if (!ft)
 		return NULL;
 	size_t n = 1024;
-	while (n < initial_buckets)
+	while (n < 2 * expected_flows)
 		n <<= 1;
-	ft->buckets = calloc(n, sizeof *ft->buckets);
-	if (!ft->buckets) {
+	ft->slots = calloc(n, sizeof *ft->slots);
+	if (!ft->slots) {
 		free(ft);
 		return NULL;
 	}
-	ft->nbuckets = n;
+	ft->nslots = n;
 	ft->rec_size = sizeof(flow);
 	return ft;
 }
@@ -109,22 +116,21 @@ static bool key_eq(const flow_key *a, const flow_key *b)
 
 static void grow(flow_table *ft)
 {
-	size_t n = ft->nbuckets * 2;
-	flow **b = calloc(n, sizeof *b);
+	size_t n = ft->nslots * 2, mask = n - 1;
+	struct slot *b = calloc(n, sizeof *b);
 	if (!b)
-		return; /* keep working with longer chains */
-	for (size_t i = 0; i < ft->nbuckets; i++) {
-		flow *f = ft->buckets[i], *next;
-		for (; f; f = next) {
-			next = f->hnext;
-			size_t j = f->hash & (n - 1);
-			f->hnext = b[j];
-			b[j] = f;
-		}
+		return; /* keep working, with longer probes */
+	for (size_t i = 0; i < ft->nslots; i++) {
+		if (!ft->slots[i].f)
+			continue;
+		size_t j = ft->slots[i].hash & mask;
+		while (b[j].f)
+			j = (j + 1) & mask;
+		b[j] = ft->slots[i];
 	}
-	free(ft->buckets);
-	ft->buckets = b;
-	ft->nbuckets = n;
+	free(ft->slots);
+	ft->slots = b;
+	ft->nslots = n;
 }
 
 static void list_unlink(flow_table *ft, flow *f)
@@ -154,14 +160,22 @@ static void list_push_newest(flow_table *ft, flow *f)
 flow *flow_table_get(flow_table *ft, const flow_key *k, bool create, double ts, bool *created)
 {
 	uint32_t h = key_hash(k);
-	size_t i = h & (ft->nbuckets - 1);
+	size_t mask = ft->nslots - 1, i = h & mask;
 	if (created)
 		*created = false;
-	for (flow *f = ft->buckets[i]; f; f = f->hnext)
-		if (f->hash == h && key_eq(&f->key, k))
-			return f;
+	for (; ft->slots[i].f; i = (i + 1) & mask)
+		if (ft->slots[i].hash == h && key_eq(&ft->slots[i].f->key, k))
+			return ft->slots[i].f;
 	if (!create)
 		return NULL;
+	if (2 * (ft->count + 1) > ft->nslots && ft->count + 1 < ft->nslots) {
+		grow(ft);
+		mask = ft->nslots - 1;
+		for (i = h & mask; ft->slots[i].f; i = (i + 1) & mask)
+			;
+	}
+	if (ft->count + 1 >= ft->nslots)
+		return NULL; /* full and could not grow */
 
 	flow *f = ft->free_list;
 	if (f) {
@@ -177,13 +191,11 @@ flow *flow_table_get(flow_table *ft, const flow_key *k, bool create, double ts, 
 	f->hash = h;
 	f->id = ft->created++;
 	f->first_ts = f->last_ts = ts;
-	f->hnext = ft->buckets[i];
-	ft->buckets[i] = f;
+	ft->slots[i].hash = h;
+	ft->slots[i].f = f;
 	list_push_newest(ft, f);
 	if (++ft->count > ft->peak)
 		ft->peak = ft->count;
-	if (ft->count > ft->nbuckets)
-		grow(ft);
 	if (created)
 		*created = true;
 	return f;
@@ -204,11 +216,23 @@ void flow_table_remove(flow_table *ft, flow *f)
 	for (int e = 0; e < ft->next_ext; e++)
 		if (ft->ext[e].fini)
 			ft->ext[e].fini(f, f->ext + ft->ext[e].off, ft->ext[e].user);
-	flow **pp = &ft->buckets[f->hash & (ft->nbuckets - 1)];
-	while (*pp && *pp != f)
-		pp = &(*pp)->hnext;
-	if (*pp)
-		*pp = f->hnext;
+	/* Backward-shift deletion keeps every probe sequence unbroken. */
+	size_t mask = ft->nslots - 1, j = f->hash & mask;
+	while (ft->slots[j].f && ft->slots[j].f != f)
+		j = (j + 1) & mask;
+	if (ft->slots[j].f) {
+		ft->slots[j].f = NULL;
+		for (size_t i = (j + 1) & mask; ft->slots[i].f; i = (i + 1) & mask) {
+			size_t home = ft->slots[i].hash & mask;
+			/* The entry may stay if its home is cyclically in (j, i]. */
+			bool stays = j < i ? (home > j && home <= i) : (home > j || home <= i);
+			if (stays)
+				continue;
+			ft->slots[j] = ft->slots[i];
+			ft->slots[i].f = NULL;
+			j = i;
+		}
+	}
 	list_unlink(ft, f);
 	ft->count--;
 	f->hnext = ft->free_list;
@@ -226,7 +250,7 @@ size_t flow_table_peak(const flow_table *ft) { return ft->peak; }
 
 size_t flow_table_mem(const flow_table *ft)
 {
-	return ft->nbuckets * sizeof(flow *) + ft->records * ft->rec_size;
+	return ft->nslots * sizeof(struct slot) + ft->records * ft->rec_size;
 }
 
 void flow_table_free(flow_table *ft)
@@ -240,7 +264,7 @@ void flow_table_free(flow_table *ft)
 		n = f->hnext;
 		free(f);
 	}
-	free(ft->buckets);
+	free(ft->slots);
 	free(ft);
 }
 

@@ -1,9 +1,10 @@
 /*
  * flow: the table of TCP streams, keyed by their two endpoints.
  *
- * A chained hash table that doubles when its load passes 1, plus a list of
- * flows ordered by last activity, so idle expiry and eviction of the oldest
- * flow are O(1) per flow.  Flow records are recycled through a free list:
+ * An open-addressing hash table (linear probing, kept at most half full,
+ * each slot holding the flow's hash so probes rarely touch other flows'
+ * records), plus a list of flows ordered by last activity, so idle expiry
+ * and eviction of the oldest flow are O(1) per flow.  Flow records are recycled through a free list:
  * after warm-up, a capture with a steady number of streams allocates nothing.
  *
  * Extension point.  Every module that keeps per-stream state (the stream
@@ -42,7 +43,7 @@ typedef struct flow {
 	uint64_t id;              /* stream number, from 0, in order of creation */
 	double first_ts, last_ts; /* capture time of first and latest segment */
 	uint32_t hash;
-	struct flow *hnext;       /* hash chain */
+	struct flow *hnext;       /* free list, while the record is unused */
 	struct flow *older, *newer; /* activity list */
 	_Alignas(16) unsigned char ext[]; /* registered extensions */
 } flow;
@@ -51,7 +52,7 @@ typedef void (*flow_fini_fn)(flow *f, void *ext, void *user);
 
 typedef struct flow_table flow_table;
 
-flow_table *flow_table_new(size_t initial_buckets);
+flow_table *flow_table_new(size_t expected_flows);
 void flow_table_free(flow_table *ft);   /* runs fini for every live flow */
 
 /* Returns the extension id, or -1 once flows exist or on no memory. */
@@ -84,7 +85,7 @@ static inline flow *flow_newer(const flow *f) { return f->newer; }
 size_t flow_table_count(const flow_table *ft);
 uint64_t flow_table_created(const flow_table *ft);
 size_t flow_table_peak(const flow_table *ft);
-/* Bytes held by the table itself: buckets and flow records. */
+/* Bytes held by the table itself: slots and flow records. */
 size_t flow_table_mem(const flow_table *ft);
 
 /* Format an endpoint as "1.2.3.4:80" or "[::1]:80" into buf (>= 64 bytes). */

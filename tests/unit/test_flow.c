@@ -124,6 +124,45 @@ static void test_many_flows_and_extensions(void **state)
 	assert_int_equal(ca, N + 1);
 }
 
+/* Random creates and removes against a reference set: after every step
+ * each live flow is found and each removed one is not (this is what keeps
+ * the open-addressing deletion honest). */
+static void test_random_churn(void **state)
+{
+	enum { KEYS = 3000, STEPS = 20000 };
+	flow_table *ft = flow_table_new(0);
+	flow *live[KEYS] = {0};
+	unsigned seed = 7;
+	for (int step = 0; step < STEPS; step++) {
+		int k = rand_r(&seed) % KEYS;
+		/* few distinct addresses: many keys share hash bits and probe runs */
+		flow_ep a = ep4(0x0a000001 + (uint32_t)(k % 3), (uint16_t)(k / 3)), b = ep4(0x0a000009, 80);
+		flow_key key;
+		flow_key_make(&key, &a, &b, NULL);
+		if (live[k]) {
+			assert_ptr_equal(flow_table_get(ft, &key, false, 0, NULL), live[k]);
+			flow_table_remove(ft, live[k]);
+			live[k] = NULL;
+			assert_null(flow_table_get(ft, &key, false, 0, NULL));
+		} else {
+			live[k] = flow_table_get(ft, &key, true, 0, NULL);
+			assert_non_null(live[k]);
+		}
+		if (step % 1000 == 999) {
+			size_t n = 0;
+			for (int j = 0; j < KEYS; j++) {
+				flow_ep c = ep4(0x0a000001 + (uint32_t)(j % 3), (uint16_t)(j / 3));
+				flow_key kj;
+				flow_key_make(&kj, &c, &b, NULL);
+				assert_ptr_equal(flow_table_get(ft, &kj, false, 0, NULL), live[j]);
+				n += live[j] != NULL;
+			}
+			assert_int_equal(flow_table_count(ft), n);
+		}
+	}
+	flow_table_free(ft);
+}
+
 static void test_activity_order(void **state)
 {
 	flow_table *ft = flow_table_new(0);
@@ -169,6 +208,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_is_canonical),
 		cmocka_unit_test(test_many_flows_and_extensions),
+		cmocka_unit_test(test_random_churn),
 		cmocka_unit_test(test_activity_order),
 		cmocka_unit_test(test_format),
 	};
