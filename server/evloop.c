@@ -107,6 +107,7 @@ int el_run(el_loop *l)
 			timeout = now >= l->next_tick ? 0 : (int)(l->next_tick - now);
 		}
 		int n = epoll_pwait(l->epfd, evs, EL_BATCH, timeout, &l->wait_mask);
+		l->now_ms = el_now_ms();
 		if (n < 0) {
 			if (errno == EINTR)
 				continue; /* a signal handler ran; its flag is seen by before_sleep */
@@ -127,7 +128,7 @@ int el_run(el_loop *l)
 				w->proc(l, w, mask);
 		}
 		if (l->tick) {
-			uint64_t now = el_now_ms();
+			uint64_t now = n > 0 ? el_now_ms() : l->now_ms;
 			if (now >= l->next_tick) {
 				l->next_tick = now + (uint64_t)l->tick_ms;
 				l->tick(l, l->hook_data);

@@ -42,6 +42,8 @@ struct el_watch {
 struct el_loop {
 	int epfd;
 	bool stop;
+	uint64_t now_ms;     /* el_now_ms() when the current batch began: one
+	                        clock read per batch, not per event */
 	sigset_t wait_mask;  /* signal mask while sleeping */
 	int tick_ms;         /* 0: no tick */
 	uint64_t next_tick;  /* el_now_ms() of the next tick */

@@ -357,7 +357,7 @@ static void conn_flush(conn *c)
 		ssize_t n = send(c->w.fd, jm_buf_head(&c->out), jm_buf_pending(&c->out), MSG_NOSIGNAL);
 		if (n > 0) {
 			jm_buf_consume(&c->out, (size_t)n);
-			c->last_ms = el_now_ms();
+			c->last_ms = c->s->loop.now_ms;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
@@ -405,7 +405,7 @@ static void conn_read(conn *c)
 	for (int rounds = 0; rounds < 16; rounds++) {
 		ssize_t n = recv(c->w.fd, s->rbuf, sizeof s->rbuf, 0);
 		if (n > 0) {
-			c->last_ms = el_now_ms();
+			c->last_ms = s->loop.now_ms;
 			if (c->state == CONN_OPEN)
 				conn_feed(c, s->rbuf, (size_t)n);
 			if (c->state == CONN_DEAD)
