@@ -35,6 +35,15 @@ static const char *const state_names[SD_STATE_MAX] = {
 	[SD_NEW_SYN_RECV] = "SYN-RECV",
 };
 
+bool sockdiag_rcv_wnd(const sockdiag_sock *s, uint32_t *out)
+{
+	size_t off = offsetof(struct tcp_info, tcpi_snd_wnd) + sizeof(uint32_t);
+	if (s->info_len < off + sizeof(uint32_t))
+		return false;
+	memcpy(out, s->info_raw + off, sizeof *out);
+	return true;
+}
+
 const char *sockdiag_state_name(uint8_t state)
 {
 	return state < SD_STATE_MAX && state_names[state] ? state_names[state] : "UNKNOWN";
@@ -136,9 +145,9 @@ static bool parse_msg(const struct nlmsghdr *h, bool with_info, sockdiag_sock *s
 			break;
 		if ((a->nla_type & NLA_TYPE_MASK) == INET_DIAG_INFO) {
 			size_t n = a->nla_len - NLA_HDRLEN;
-			if (n > sizeof s->info)
-				n = sizeof s->info;
-			memcpy(&s->info, p + NLA_HDRLEN, n);
+			if (n > sizeof s->info_raw)
+				n = sizeof s->info_raw;
+			memcpy(s->info_raw, p + NLA_HDRLEN, n);
 			s->info_len = (uint32_t)n;
 		}
 		p += NLA_ALIGN(a->nla_len);
@@ -342,6 +351,12 @@ done:
 		p->e[i].resolved = true;  /* not found: do not walk again for it */
 }
 
+void sockdiag_procs_want(sockdiag_procs *p, uint64_t inode)
+{
+	if (inode && !cache_find(p, inode))
+		cache_add(p, inode);
+}
+
 bool sockdiag_procs_lookup(sockdiag_procs *p, uint64_t inode, double now, sockdiag_proc *out)
 {
 	memset(out, 0, sizeof *out);
@@ -434,9 +449,12 @@ static void sample_once(sockdiag_sampler *sm)
 	int rc = sockdiag_query(sm->sd, sm->ports, sm->cfg.nports, true, collect, sm, err, sizeof err);
 	if (rc >= 0 && b->n) {
 		b->procs = calloc(b->n, sizeof *b->procs);
-		if (b->procs && sm->procs)
+		if (b->procs && sm->procs) {
+			for (size_t i = 0; i < b->n; i++)
+				sockdiag_procs_want(sm->procs, b->socks[i].inode);
 			for (size_t i = 0; i < b->n; i++)
 				sockdiag_procs_lookup(sm->procs, b->socks[i].inode, b->ts, &b->procs[i]);
+		}
 	}
 	pthread_mutex_lock(&sm->mu);
 	sm->st.samples++;

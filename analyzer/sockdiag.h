@@ -44,9 +44,16 @@ typedef struct sockdiag_sock {
 	uint32_t rqueue, wqueue;  /* Recv-Q, Send-Q as ss shows them */
 	uint32_t uid;
 	uint64_t inode;
-	uint32_t info_len;        /* bytes of tcp_info the kernel gave; 0: none */
-	struct tcp_info info;     /* cleared beyond info_len */
+	uint32_t info_len;        /* bytes of tcp_info kept; 0: none */
+	union {
+		struct tcp_info info; /* cleared beyond info_len */
+		uint8_t info_raw[320]; /* newer kernels' fields past our headers */
+	};
 } sockdiag_sock;
+
+/* tcpi_rcv_wnd (Linux 6.2) follows tcpi_snd_wnd; older uapi headers lack
+ * it, so it is read by offset.  Returns false if the kernel did not send it. */
+bool sockdiag_rcv_wnd(const sockdiag_sock *s, uint32_t *out);
 
 /* Whether the kernel's tcp_info covers `field`. */
 #define sockdiag_has(s, field) \
@@ -85,6 +92,9 @@ void sockdiag_procs_free(sockdiag_procs *p);
 /* The process holding socket `inode`, from the cache or one /proc walk
  * that also resolves every other inode asked for since the last walk.
  * Returns false (and pid 0) if not found or the walk was rate-limited. */
+/* Put an inode on the list for the next walk, without walking: call it
+ * for every socket of a batch, then look them up. */
+void sockdiag_procs_want(sockdiag_procs *p, uint64_t inode);
 bool sockdiag_procs_lookup(sockdiag_procs *p, uint64_t inode, double now, sockdiag_proc *out);
 
 /* ---------------------------------------------------------------- sampler */
