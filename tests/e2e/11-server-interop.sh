@@ -15,8 +15,8 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/n
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; [ -s "$T/s.err" ] && cat "$T/s.err"; exit 1; }
 
-CAPS=$(cd "$(dirname "$0")/../.." && pwd)/tests/fixtures
-[ -e "$CAPS/a-search-morpheus.pcap" ] || CAPS=/work/shared/captures
+# the tutorial's two captures, committed as fixtures
+FIX=$(cd "$(dirname "$0")/../.." && pwd)/tests/fixtures
 
 "$JMSG" server --port 0 --port-file "$T/port" -q >"$T/s.out" 2>"$T/s.err" &
 pids+=($!)
@@ -30,8 +30,8 @@ if ! command -v tshark >/dev/null; then
 elif [ "$(printf '\1\0' | od -An -tu2 | tr -d ' ')" != 1 ]; then
 	echo "note: big-endian host: the captured little-endian responses cannot match, capture part not run"
 else
-	for cap in a-search-morpheus d-binary-smiley; do
-		pcap="$CAPS/$cap.pcap"
+	for cap in tutorial-search-morpheus tutorial-binary-smiley; do
+		pcap="$FIX/$cap.pcap"
 		[ -e "$pcap" ] || fail "capture $pcap not found"
 		# payload-carrying packets: the request, then the response
 		tshark -r "$pcap" -Y 'tcp.len > 0' -T fields -e tcp.payload >"$T/$cap.hex" 2>/dev/null ||
