@@ -62,37 +62,47 @@ static void mem_sub(reasm *r, size_t n)
 
 /* Rings kept for reuse; beyond this they go back to malloc. */
 #define POOL_MAX 4096
+/* A ring starts this small and doubles as unacknowledged bytes pile up:
+ * request/response traffic rarely has more than one message unacked, so
+ * most directions never need the full window. */
+#define RING_MIN 256
 
-static uint8_t *ring_get(reasm *r)
+static uint8_t *ring_get(reasm *r, uint32_t size)
 {
 	reasm_mem *m = r->mem;
 	uint8_t *b;
-	if (m && m->pool && m->pool_ring == r->hist_size) {
+	if (m && m->pool && m->pool_ring == size) {
 		b = m->pool;
 		memcpy(&m->pool, b, sizeof(void *));
 		m->pooled--;
 	} else {
-		b = malloc(r->hist_size);
+		b = malloc(size);
 	}
 	if (b)
-		mem_add(r, r->hist_size);
+		mem_add(r, size);
 	return b;
+}
+
+static void ring_drop(reasm *r, uint8_t *b, uint32_t size)
+{
+	reasm_mem *m = r->mem;
+	mem_sub(r, size);
+	if (m && m->pooled < POOL_MAX && size >= sizeof(void *) &&
+	    (!m->pooled || m->pool_ring == size)) {
+		m->pool_ring = size;
+		memcpy(b, &m->pool, sizeof(void *));
+		m->pool = b;
+		m->pooled++;
+	} else {
+		free(b);
+	}
 }
 
 static void ring_put(reasm *r)
 {
-	reasm_mem *m = r->mem;
-	mem_sub(r, r->hist_size);
-	if (m && m->pooled < POOL_MAX && r->hist_size >= sizeof(void *) &&
-	    (!m->pooled || m->pool_ring == r->hist_size)) {
-		m->pool_ring = r->hist_size;
-		memcpy(r->hist, &m->pool, sizeof(void *));
-		m->pool = r->hist;
-		m->pooled++;
-	} else {
-		free(r->hist);
-	}
+	ring_drop(r, r->hist, r->hist_cap);
 	r->hist = NULL;
+	r->hist_cap = 0;
 	r->hist_fill = 0;
 }
 
@@ -142,29 +152,53 @@ static int64_t seq_off(const reasm *r, uint32_t seq)
 
 /* ---------------------------------------------------------------- history */
 
+/* A ring of at least `need` bytes (a power of two, at most hist_size),
+ * keeping the valid history.  False if memory ran out. */
+static bool ring_fit(reasm *r, uint64_t need)
+{
+	if (need > r->hist_size)
+		need = r->hist_size;
+	if (r->hist && r->hist_cap >= need)
+		return true;
+	uint32_t cap = RING_MIN < r->hist_size ? RING_MIN : r->hist_size;
+	while (cap < need)
+		cap <<= 1;
+	uint8_t *b = ring_get(r, cap);
+	if (!b)
+		return false;
+	if (r->hist) {
+		uint32_t om = r->hist_cap - 1, nm = cap - 1;
+		for (uint64_t o = r->next - r->hist_fill; o < r->next; o++)
+			b[o & nm] = r->hist[o & om];
+		ring_drop(r, r->hist, r->hist_cap);
+	}
+	r->hist = b;
+	r->hist_cap = cap;
+	return true;
+}
+
 static void hist_record(reasm *r, const uint8_t *p, size_t n)
 {
 	if (!r->hist_size)
 		return;
-	if (!r->hist) {
-		r->hist = ring_get(r);
-		if (!r->hist) {
-			r->hist_size = 0;
-			return;
-		}
+	if (!ring_fit(r, r->hist_fill + n)) {
+		r->hist_size = 0; /* no memory: stop checking, keep working */
+		if (r->hist)
+			ring_put(r);
+		return;
 	}
 	uint64_t end = r->next + n; /* offsets [next, end) are being delivered */
-	if (n > r->hist_size) {
-		p += n - r->hist_size;
-		n = r->hist_size;
+	if (n > r->hist_cap) {
+		p += n - r->hist_cap;
+		n = r->hist_cap;
 	}
 	uint64_t o = end - n;
-	uint32_t mask = r->hist_size - 1;
+	uint32_t mask = r->hist_cap - 1;
 	size_t at = (size_t)(o & mask);
-	size_t first = r->hist_size - at < n ? r->hist_size - at : n;
+	size_t first = r->hist_cap - at < n ? r->hist_cap - at : n;
 	memcpy(r->hist + at, p, first);
 	memcpy(r->hist, p + first, n - first);
-	r->hist_fill = min_u64(r->hist_fill + n, r->hist_size);
+	r->hist_fill = min_u64(r->hist_fill + n, r->hist_cap);
 }
 
 /* Compare bytes [o, o+n), all before `next`, with what was delivered. */
@@ -181,7 +215,7 @@ static void hist_check(reasm *r, uint64_t o, const uint8_t *p, size_t n)
 		n -= (size_t)(lo - o);
 		o = lo;
 	}
-	uint32_t mask = r->hist_size - 1;
+	uint32_t mask = r->hist_cap - 1;
 	size_t first_bad = n, last_bad = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (p[i] != r->hist[(o + i) & mask]) {

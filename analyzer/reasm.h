@@ -86,7 +86,8 @@ typedef struct reasm {
 	struct reasm_seg *held;   /* out-of-order pieces, sorted, disjoint */
 	size_t held_bytes;
 
-	uint8_t *hist;            /* byte at offset o is hist[o % hist_size] */
+	uint8_t *hist;            /* byte at offset o is hist[o % hist_cap] */
+	uint32_t hist_cap;        /* the ring's size now: grows to hist_size */
 	uint64_t hist_fill;       /* valid history: [next - hist_fill, next) */
 
 	bool fin;                 /* a FIN was seen at fin_off */

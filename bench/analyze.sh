@@ -46,7 +46,7 @@ best() {
 
 packets=$("$BUILD/bench/pcap_floor" "$cap" | awk '{print $1}')
 streams=$("$JMSG" analyze -r "$cap" -q --json | tail -n 1 | sed 's/.*"streams":\([0-9]*\).*/\1/')
-echo "capture: $cap, $packets packets, $streams streams, $(du -m "$cap" | cut -f1) MB" >&2
+echo "capture: $cap, $packets packets, $streams streams, $(du -mL "$cap" | cut -f1) MB" >&2
 
 t_floor=$(best "$BUILD/bench/pcap_floor" "$cap")
 t_jmsg=$(best "$JMSG" analyze -r "$cap" -q)

@@ -191,6 +191,24 @@ static void test_history_until_acked(void **state)
 	fx_free(f);
 }
 
+static void test_history_grows(void **state)
+{
+	/* The ring starts small and grows as unacknowledged bytes pile up,
+	 * keeping what it held: a conflict 995 bytes back is still seen. */
+	struct fixture *f = fx_new(0, 65536, 4096);
+	uint8_t buf[1000];
+	for (int i = 0; i < 1000; i++)
+		buf[i] = (uint8_t)('a' + i % 26);
+	for (int i = 0; i < 1000; i += 10)
+		reasm_push(&f->r, (uint32_t)i, buf + i, 10, 10, false);
+	assert_true(f->r.hist_cap >= 1000);
+	buf[5] = 'X';
+	reasm_push(&f->r, 0, buf, 1000, 1000, false);
+	assert_int_equal(f->rec.conflicts, 1);
+	assert_non_null(strstr(LOG(f), "C5+1 "));
+	fx_free(f);
+}
+
 static void test_conflict_with_held(void **state)
 {
 	struct fixture *f = fx_new(0, 65536, 4096);
@@ -417,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_conflict_with_delivered),
 		cmocka_unit_test(test_conflict_beyond_history),
 		cmocka_unit_test(test_history_until_acked),
+		cmocka_unit_test(test_history_grows),
 		cmocka_unit_test(test_conflict_with_held),
 		cmocka_unit_test(test_in_order_over_held),
 		cmocka_unit_test(test_sequence_wrap),
