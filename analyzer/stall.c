@@ -459,7 +459,9 @@ void stall_segment(stall_tracker *t, flow *f, an_dir dir, const cap_segment *seg
 			bool same_ack = W->have_ack && seg->ack == W->ack;
 			if (plain && !seg->payload_wire && same_ack && seg->window != W->win_raw)
 				m.update = true;
-			if (plain && !seg->payload_wire && fs->d[Y].probe_pending) {
+			/* An answer still at zero; a window update that reopens
+			 * is counted as an update, not as a probe's answer. */
+			if (plain && !seg->payload_wire && !seg->window && fs->d[Y].probe_pending) {
 				m.probe_ack = true;
 				fs->d[Y].probe_pending = false;
 			}
