@@ -56,36 +56,51 @@ redis-cli -p "$rport" ping >/dev/null 2>&1 || { echo "bench/server.sh: redis-ser
 [ -s "$tmp/jport" ] || { echo "bench/server.sh: jmsg server did not start" >&2; exit 1; }
 jport=$(cat "$tmp/jport")
 
-# redis N [ARGS]: "rps p99_ms" of the better PING test
+# CPU seconds (user + system) a process has used so far
+cpu() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f\n", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# redis N [ARGS]: "rps p99_ms server_cpu_us_per_request" of the better PING
+# test (redis-benchmark runs two, so the server answers 2N)
 redis() {
-	redis-benchmark -p "$rport" -t ping -c 50 -n "$1" "${@:2}" --csv 2>/dev/null |
-		awk -F'"' '/PING/ { if ($4 + 0 > best) { best = $4 + 0; p99 = $14 } } END { printf "%.0f %s\n", best, p99 }'
+	local c0 c1 out
+	c0=$(cpu "$rpid")
+	out=$(redis-benchmark -p "$rport" -t ping -c 50 -n "$1" "${@:2}" --csv 2>/dev/null |
+		awk -F'"' '/PING/ { if ($4 + 0 > best) { best = $4 + 0; p99 = $14 } } END { printf "%.0f %s", best, p99 }')
+	c1=$(cpu "$rpid")
+	echo "$out $(awk -v a="$c0" -v b="$c1" -v n="$1" 'BEGIN { printf "%.2f", (b - a) * 1e6 / (2 * n) }')"
 }
-# jmsg ARGS: "rps p99_ms"
+# jmsg N ARGS: "rps p99_ms server_cpu_us_per_request errors"
 jmsg() {
-	"$JMSG" client --port "$jport" --load --json "$@" |
+	local c0 c1 out r p e
+	c0=$(cpu "$jpid")
+	out=$("$JMSG" client --port "$jport" --load --json --requests "$@" |
 		awk '{ match($0, /"requests_per_sec": [0-9.]+/); r = substr($0, RSTART + 20, RLENGTH - 20);
 		       match($0, /"p99": [0-9.]+/); p = substr($0, RSTART + 7, RLENGTH - 7);
 		       match($0, /"errors": [0-9]+/); e = substr($0, RSTART + 10, RLENGTH - 10);
-		       printf "%.0f %.3f %d\n", r, p / 1000, e }'
+		       printf "%.0f %.3f %d", r, p / 1000, e }')
+	c1=$(cpu "$jpid")
+	read -r r p e <<<"$out"
+	echo "$r $p $(awk -v a="$c0" -v b="$c1" -v n="$1" 'BEGIN { printf "%.2f", (b - a) * 1e6 / n }') $e"
 }
 median() { sort -n -k1,1 | awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }'; }
 
 for r in $(seq "$ROUNDS"); do
 	redis "$N1" >>"$tmp/r1"
-	jmsg --conns 50 --requests "$N1" >>"$tmp/j1"
+	jmsg "$N1" --conns 50 >>"$tmp/j1"
 	redis "$N16" -P 16 >>"$tmp/r16"
-	jmsg --conns 50 --pipeline 16 --requests "$N16" >>"$tmp/j16"
-	jmsg --conns 50 --one-shot --requests "$NONE" >>"$tmp/jone"
+	jmsg "$N16" --conns 50 --pipeline 16 >>"$tmp/j16"
+	jmsg "$NONE" --conns 50 --one-shot >>"$tmp/jone"
 	echo "round $r: redis $(tail -n 1 "$tmp/r1") / jmsg $(tail -n 1 "$tmp/j1") | -P16 redis $(tail -n 1 "$tmp/r16") / jmsg $(tail -n 1 "$tmp/j16") | one-shot $(tail -n 1 "$tmp/jone")" >&2
+	echo "  (each: requests/s, p99 ms, server CPU us per request[, errors])" >&2
 done
-read -r r1 r1p <<<"$(median <"$tmp/r1")"
-read -r j1 j1p j1e <<<"$(median <"$tmp/j1")"
-read -r r16 r16p <<<"$(median <"$tmp/r16")"
-read -r j16 j16p j16e <<<"$(median <"$tmp/j16")"
-read -r jo jop joe <<<"$(median <"$tmp/jone")"
+read -r r1 r1p r1c <<<"$(median <"$tmp/r1")"
+read -r j1 j1p j1c _ <<<"$(median <"$tmp/j1")"
+read -r r16 r16p r16c <<<"$(median <"$tmp/r16")"
+read -r j16 j16p j16c _ <<<"$(median <"$tmp/j16")"
+read -r jo jop joc _ <<<"$(median <"$tmp/jone")"
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f%%", 100 * a / b }'; }
-errs=$(cat "$tmp"/j1 "$tmp"/j16 "$tmp"/jone | awk '{ s += $3 } END { print s + 0 }')
+errs=$(cat "$tmp"/j1 "$tmp"/j16 "$tmp"/jone | awk '{ s += $4 } END { print s + 0 }')
+rounds=$(paste -d' ' "$tmp/r1" "$tmp/j1" "$tmp/r16" "$tmp/j16" "$tmp/jone" |
+	awk '{ printf "| %d | %s | %s | %s | %s | %s |\n", NR, $1, $4, $8, $11, $15 }')
 
 section=$(cat <<MD
 ## Server
@@ -104,7 +119,20 @@ redis figure is the better of PING_INLINE and PING_MBULK. jmsg requests are
 | 16 pipelined each: requests/s | $r16 | $j16 | $(pct "$j16" "$r16") |
 | 16 pipelined each: p99 | $r16p ms | $j16p ms | |
 | one-shot (connection per request): connections/s | | $jo | |
+| 1 in flight each: server CPU per request | $r1c us | $j1c us | |
+| 16 pipelined each: server CPU per request | $r16c us | $j16c us | |
 | one-shot: p99 (connect to response) | | $jop ms | |
+| one-shot: server CPU per connection | | $joc us | |
+
+Server CPU is user + system time from /proc/PID/stat over the run, divided by
+the requests answered: it does not depend on how busy the rest of the machine
+is, which requests/s on a shared 2-core machine does.
+
+Every round (requests/s; r = redis PING, j = jmsg search):
+
+| round | r, 1 in flight | j, 1 in flight | r, -P 16 | j, --pipeline 16 | j, one-shot conn/s |
+|---|---|---|---|---|---|
+$rounds
 
 Commands: \`redis-benchmark -t ping -c 50 -n $N1 [-P 16 -n $N16]\`;
 \`jmsg client --load --conns 50 --requests $N1 [--pipeline 16 --requests $N16 | --one-shot --requests $NONE]\`
