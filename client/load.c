@@ -371,6 +371,7 @@ int cli_load(const cli_config *cfg)
 		return CLI_EXIT_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	net_raise_fd_limit(L->nconn + 32);
 	struct sigaction sa = {.sa_handler = on_int};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);

@@ -42,6 +42,11 @@ int net_connect_start(const struct sockaddr_storage *ss, socklen_t sslen);
 /* 0 if an in-progress connect succeeded, else the errno it failed with. */
 int net_connect_result(int fd);
 
+/* Raise the soft limit on open files towards `want` (as far as the hard
+ * limit allows), so --max-conns / --conns are not cut short by a default
+ * of 1024. */
+void net_raise_fd_limit(unsigned want);
+
 /* Set O_NONBLOCK and, for TCP, TCP_NODELAY. */
 int net_nonblock(int fd);
 void net_nodelay(int fd);

@@ -595,15 +595,6 @@ static int write_port_file(const char *path, int port)
 	return 0;
 }
 
-static void raise_fd_limit(unsigned want)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
-		return;
-	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
-	setrlimit(RLIMIT_NOFILE, &rl);
-}
-
 int srv_run(const srv_config *cfg)
 {
 	static srv s0; /* holds the 64 KiB read buffer: not on the stack */
@@ -625,7 +616,12 @@ int srv_run(const srv_config *cfg)
 		fprintf(stderr, "jmsg server: out of memory\n");
 		goto out;
 	}
-	raise_fd_limit(cfg->max_conns + MAX_REJECTING + 32);
+	net_raise_fd_limit(cfg->max_conns + MAX_REJECTING + 32);
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)cfg->max_conns + 32)
+		fprintf(stderr, "jmsg server: warning: the open-file limit (ulimit -n) is %llu, so fewer "
+			"than --max-conns %u connections can be accepted\n",
+			(unsigned long long)rl.rlim_cur, cfg->max_conns);
 
 	struct sigaction sa = {.sa_handler = on_stop_signal};
 	sigemptyset(&sa.sa_mask);
