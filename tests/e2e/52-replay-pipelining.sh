@@ -28,12 +28,18 @@ for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
 [ -s "$T/port" ] || fail "server did not start: $(cat "$T/s.err")"
 port=$(cat "$T/port")
 
-# dump_start FILE / dump_stop: tcpdump on lo, this server's port only
+# dump_start FILE / dump_stop: tcpdump on lo, this server's port only.  A
+# modest ring with a short snapshot (these messages are small) holds
+# thousands of packets and comes up fast; a tcpdump that does not come
+# up in 10 s is tried again.
 dump_start() {
-	timeout 120 tcpdump -i lo -s 262144 -B 32768 --immediate-mode -U -w "$1" "tcp port $port" 2>"$T/dump.log" &
-	dump_pid=$!
-	for _ in $(seq 200); do grep -q "listening on" "$T/dump.log" 2>/dev/null && break; sleep 0.1; done
-	grep -q "listening on" "$T/dump.log" || { cat "$T/dump.log"; echo "skip: tcpdump cannot capture on lo"; exit 77; }
+	for _ in 1 2 3; do
+		timeout 120 tcpdump -i lo -s 4096 -B 16384 --immediate-mode -U -w "$1" "tcp port $port" 2>"$T/dump.log" &
+		dump_pid=$!
+		for _ in $(seq 100); do grep -q "listening on" "$T/dump.log" 2>/dev/null && return 0; sleep 0.1; done
+		kill "$dump_pid" 2>/dev/null; wait "$dump_pid" 2>/dev/null; dump_pid=
+	done
+	cat "$T/dump.log"; echo "skip: tcpdump cannot capture on lo"; exit 77
 }
 # dump_stop: returns 1 if tcpdump lost packets (a busy machine), so the
 # caller records again
@@ -108,5 +114,5 @@ echo "$out"
 streams=$("$JMSG" analyze -r "$T/conc.pcap" --port "$port" -q | sed -n 's/.*; \([0-9]*\) streams;.*/\1/p')
 open=$(most_open "$T/conc.pcap")
 echo "--concurrency 3: $streams streams on the wire, at most $open open at once"
-[ "$streams" -eq 32 ] || fail "expected the capture's 32 streams on the wire, saw $streams"
+[ "$streams" -eq 32 ] || { cat "$T/dump.log"; ls -la "$T"; fail "expected the capture's 32 streams on the wire, saw $streams"; }
 [ "$open" -ge 1 ] && [ "$open" -le 3 ] || fail "$open streams open at once with --concurrency 3"

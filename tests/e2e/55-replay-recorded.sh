@@ -33,7 +33,7 @@ port=$(cat "$T/a.port")
 c() { timeout 10 "$JMSG" client --port "$port" -q "$@" >/dev/null || fail "client $* failed"; }
 for try in 1 2 3; do
 	rm -f "$T/session.pcap" "$T/an.err"
-	timeout 60 "$JMSG" analyze -i lo -w "$T/session.pcap" --port "$port" "tcp port $port" >"$T/an.out" 2>"$T/an.err" &
+	timeout 60 "$JMSG" analyze -i lo -s 4096 -w "$T/session.pcap" --port "$port" "tcp port $port" >"$T/an.out" 2>"$T/an.err" &
 	cap_pid=$!
 	for _ in $(seq 200); do grep -q "listening on" "$T/an.err" 2>/dev/null && break; sleep 0.1; done
 	grep -q "listening on" "$T/an.err" || { cat "$T/an.err"; echo "skip: cannot capture on lo"; exit 77; }
