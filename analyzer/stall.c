@@ -38,8 +38,8 @@ struct wside {                  /* what one side has sent */
 struct ksamp {
 	bool have;
 	double ts;
-	uint32_t rq, wq, notsent, snd_wnd;
-	bool has_br, has_snd_wnd, has_rwl, has_notsent;
+	uint32_t rq, wq, notsent, snd_wnd, rcv_wnd, unacked;
+	bool has_br, has_snd_wnd, has_rwl, has_notsent, has_rcv_wnd;
 	uint64_t br, rwl;
 };
 
@@ -57,7 +57,9 @@ struct dstate {                 /* one data direction */
 	bool zw_on;             /* the receiver's window is zero */
 	uint64_t rwl_start;
 	bool have_rwl_start;
-	stall_event ev;         /* the episode's figures so far */
+	stall_event *ev;        /* the episode's figures so far; allocated
+	                           only while an episode is open, so an idle
+	                           stream costs no more than its window state */
 };
 
 struct series_pt {
@@ -88,7 +90,7 @@ struct st_flow {
 	uint64_t stream;
 	flow_ep ep[2];          /* client, server */
 	struct wside w[2];
-	struct kside k[2];
+	struct kside *k;        /* [2], from the first socket sample on */
 	struct dstate d[2];
 	bool scale_noted, reach_noted, any_sock;
 	struct flow_series *ser;
@@ -170,20 +172,23 @@ static void flow_series_free(struct flow_series *fs)
 
 static double min_ms(const stall_tracker *t) { return t->cfg.stall_ms; }
 
-static void ep_begin(struct st_flow *fs, an_dir d)
+static bool ep_begin(struct st_flow *fs, an_dir d)
 {
 	struct dstate *ds = &fs->d[d];
 	if (ds->ep_open)
-		return;
+		return true;
+	ds->ev = calloc(1, sizeof *ds->ev);
+	if (!ds->ev)
+		return false;   /* no memory: this episode goes unreported */
 	ds->ep_open = true;
-	memset(&ds->ev, 0, sizeof ds->ev);
-	ds->ev.stream = fs->stream;
-	ds->ev.dir = d;
-	ds->ev.side = d == AN_C2S ? "server" : "client";
-	ds->ev.receiver = fs->ep[!d];
-	ds->ev.sender = fs->ep[d];
-	ds->ev.wscale = -1;
+	ds->ev->stream = fs->stream;
+	ds->ev->dir = d;
+	ds->ev->side = d == AN_C2S ? "server" : "client";
+	ds->ev->receiver = fs->ep[!d];
+	ds->ev->sender = fs->ep[d];
+	ds->ev->wscale = -1;
 	ds->have_rwl_start = false;
+	return true;
 }
 
 static bool wire_qualifies(const stall_tracker *t, const stall_event *ev)
@@ -225,10 +230,13 @@ static void ep_close(stall_tracker *t, struct st_flow *fs, an_dir d, const char 
 	ds->ep_open = false;
 	ds->w_open = ds->k_open = ds->zw_on = false;
 	ds->probe_pending = false;
-	stall_event *ev = &ds->ev;
+	stall_event *ev = ds->ev;
+	ds->ev = NULL;
 	bool w = wire_qualifies(t, ev), k = kernel_qualifies(t, ev);
-	if (!w && !k)
+	if (!w && !k) {
+		free(ev);
 		return;
+	}
 	double start = INFINITY, end = -INFINITY;
 	if (ev->wire) {
 		start = ev->wire_start;
@@ -256,6 +264,7 @@ static void ep_close(stall_tracker *t, struct st_flow *fs, an_dir d, const char 
 	remember_span(t, fs, ev);
 	if (t->on_event)
 		t->on_event(t->user, ev);
+	free(ev);
 }
 
 /* ---------------------------------------------------------------- wire */
@@ -308,18 +317,19 @@ static void wire_eval(stall_tracker *t, struct st_flow *fs, an_dir d, const cap_
 	uint64_t inflight;
 	bool cond = wire_cond(fs, d, &inflight);
 	bool was = ds->w_open;
+	if (cond && !was && !ep_begin(fs, d))
+		cond = false;
 	if (cond && !was) {
-		ep_begin(fs, d);
-		if (!ds->ev.wire) {
-			ds->ev.wire = true;
-			ds->ev.wire_start = seg->ts;
-			ds->ev.start_frame = seg->frame;
+		if (!ds->ev->wire) {
+			ds->ev->wire = true;
+			ds->ev->wire_start = seg->ts;
+			ds->ev->start_frame = seg->frame;
 		}
 		ds->w_open = true;
-		ds->ev.end_frame = 0;
+		ds->ev->end_frame = 0;
 	}
 	if (cond || was) {
-		stall_event *ev = &ds->ev;
+		stall_event *ev = ds->ev;
 		ev->wscale = shift_of(fs, !d);
 		if (inflight > ev->max_inflight)
 			ev->max_inflight = inflight;
@@ -365,7 +375,7 @@ static void wire_eval(stall_tracker *t, struct st_flow *fs, an_dir d, const cap_
 	}
 	if (was && !cond) {
 		ds->w_open = false;
-		ds->ev.end_frame = seg->frame;
+		ds->ev->end_frame = seg->frame;
 		ds->probe_pending = false;
 		if (!ds->k_open)
 			ep_close(t, fs, d, "window_opened", false);
@@ -500,12 +510,12 @@ void stall_segment(stall_tracker *t, flow *f, an_dir dir, const cap_segment *seg
 	if (fl & CAP_RST) {
 		for (int d = 0; d < 2; d++)
 			if (fs->d[d].ep_open) {
-				fs->d[d].ev.wire_end = fs->d[d].ev.wire ? seg->ts : fs->d[d].ev.wire_end;
-				if (fs->d[d].ev.wire)
-					fs->d[d].ev.end_frame = seg->frame;
-				if (fs->d[d].ev.kernel)
-					fs->d[d].ev.kernel_end = seg->ts > fs->d[d].ev.kernel_end
-								 ? seg->ts : fs->d[d].ev.kernel_end;
+				fs->d[d].ev->wire_end = fs->d[d].ev->wire ? seg->ts : fs->d[d].ev->wire_end;
+				if (fs->d[d].ev->wire)
+					fs->d[d].ev->end_frame = seg->frame;
+				if (fs->d[d].ev->kernel)
+					fs->d[d].ev->kernel_end = seg->ts > fs->d[d].ev->kernel_end
+								 ? seg->ts : fs->d[d].ev->kernel_end;
 				ep_close(t, fs, (an_dir)d, "reset", false);
 			}
 	}
@@ -528,6 +538,8 @@ static void ksamp_from(struct ksamp *k, const sockdiag_sock *s, double ts)
 		k->rwl = s->info.tcpi_rwnd_limited;
 	if ((k->has_notsent = sockdiag_has(s, tcpi_notsent_bytes)))
 		k->notsent = s->info.tcpi_notsent_bytes;
+	k->has_rcv_wnd = sockdiag_rcv_wnd(s, &k->rcv_wnd);
+	k->unacked = s->info.tcpi_unacked;   /* 0 when tcp_info is absent */
 }
 
 static void fig_add(stall_fig *f, uint32_t v, bool first)
@@ -566,10 +578,11 @@ static void kernel_eval(stall_tracker *t, struct st_flow *fs, an_dir d, double t
 			s_cond = s->rwl > sprev->rwl;
 	}
 	bool cond = r_cond || s_cond;
+	if (cond && !ds->k_open && !ep_begin(fs, d))
+		cond = false;
 	if (cond && !ds->k_open) {
-		ep_begin(fs, d);
 		ds->k_open = true;
-		stall_event *ev = &ds->ev;
+		stall_event *ev = ds->ev;
 		if (!ev->kernel) {
 			ev->kernel = true;
 			/* Nothing was read since the previous sample: the
@@ -590,11 +603,17 @@ static void kernel_eval(stall_tracker *t, struct st_flow *fs, an_dir d, double t
 		}
 	}
 	if (ds->k_open) {
-		stall_event *ev = &ds->ev;
+		stall_event *ev = ds->ev;
 		ev->samples++;
-		if (rp)
+		if (rp) {
 			fig_add(&ev->recvq, r->rq, false);
+			if ((ev->have_rcv_wnd = r->has_rcv_wnd))
+				ev->rcv_wnd = r->rcv_wnd;
+		}
 		if (sp) {
+			fig_add(&ev->unacked, s->unacked, false);
+			if ((ev->have_snd_wnd = s->has_snd_wnd))
+				ev->snd_wnd = s->snd_wnd;
 			fig_add(&ev->sendq, s->wq, false);
 			if (s->has_notsent)
 				fig_add(&ev->notsent, s->notsent, false);
@@ -641,6 +660,8 @@ void stall_kernel(stall_tracker *t, const sockdiag_batch *b)
 		int side = ep_eq(&s->local, &fs->ep[0]) ? 0 : ep_eq(&s->local, &fs->ep[1]) ? 1 : -1;
 		if (side < 0)
 			continue;
+		if (!fs->k && !(fs->k = calloc(2, sizeof *fs->k)))
+			continue;
 		struct kside *ks = &fs->k[side];
 		if (ks->batch != t->batch_seq)  /* a 4-tuple listed twice: first wins */
 			ks->prev = ks->cur;
@@ -656,7 +677,7 @@ void stall_kernel(stall_tracker *t, const sockdiag_batch *b)
 		struct st_flow *fs = st_of(t, f);
 		if (!fs->init)
 			continue;
-		for (int d = 0; d < 2; d++)
+		for (int d = 0; fs->k && d < 2; d++)
 			kernel_eval(t, fs, (an_dir)d, b->ts);
 		if (!fs->any_sock && !t->reach_noted && (fs->d[0].w_open || fs->d[1].w_open)) {
 			t->reach_noted = true;
@@ -720,8 +741,8 @@ static void close_flow(stall_tracker *t, struct st_flow *fs, double ts)
 			why = "closed";
 		else
 			why = "expired";
-		if (ds->ev.wire && ds->w_open && ts > ds->ev.wire_end)
-			ds->ev.wire_end = ts;
+		if (ds->ev->wire && ds->w_open && ts > ds->ev->wire_end)
+			ds->ev->wire_end = ts;
 		ep_close(t, fs, (an_dir)d, why, open);
 	}
 }
@@ -734,6 +755,8 @@ static void st_fini(flow *f, void *ext, void *user)
 		return;
 	close_flow(t, fs, t->finishing ? t->finish_ts : f->last_ts);
 	keep_series(t, fs);
+	free(fs->k);
+	fs->k = NULL;
 }
 
 stall_tracker *stall_new(const stall_config *c, stall_event_fn on_event, stall_note_fn on_note,
@@ -892,6 +915,9 @@ int stall_event_json(jm_buf *o, const stall_event *ev)
 		rc |= put_fig(o, "recvq", &ev->recvq);
 		rc |= put_fig(o, "sendq", &ev->sendq);
 		rc |= put_fig(o, "notsent", &ev->notsent);
+		rc |= put_fig(o, "unacked", &ev->unacked);
+		rc |= ev->have_snd_wnd ? put(o, ",\"snd_wnd\":%u", ev->snd_wnd) : put(o, ",\"snd_wnd\":null");
+		rc |= ev->have_rcv_wnd ? put(o, ",\"rcv_wnd\":%u", ev->rcv_wnd) : put(o, ",\"rcv_wnd\":null");
 		rc |= put(o, ",\"rwnd_limited_ms\":%llu", (unsigned long long)ev->rwnd_limited_ms);
 		rc |= put_proc(o, "receiver_process", &ev->receiver_proc);
 		rc |= put_proc(o, "sender_process", &ev->sender_proc);
@@ -992,15 +1018,15 @@ int stall_plot(stall_tracker *t, const char *path, char *err, size_t errlen)
 	const char *rname = d == AN_C2S ? "server" : "client";
 	const char *sname = d == AN_C2S ? "client" : "server";
 	char n0[96], n1[96], n2[96], n3[96];
-	snprintf(n0, sizeof n0, "window advertised by the %s", rname);
-	snprintf(n1, sizeof n1, "bytes in flight from the %s", sname);
-	snprintf(n2, sizeof n2, "Recv-Q of the %s socket", rname);
-	snprintf(n3, sizeof n3, "Send-Q of the %s socket", sname);
+	snprintf(n0, sizeof n0, "window advertised by the %s (wire)", rname);
+	snprintf(n1, sizeof n1, "bytes in flight from the %s (wire)", sname);
+	snprintf(n2, sizeof n2, "Recv-Q of the %s socket (kernel)", rname);
+	snprintf(n3, sizeof n3, "Send-Q of the %s socket (kernel)", sname);
 	bool kernel = s->k[d].n > 0;
 	plot_series ser[4] = {
 		{n0, "#1f77b4", 0, tv[0], vv[0], s->w[d].n, 2.0},
 		{n1, "#ff7f0e", 0, tv[1], vv[1], s->w[d].n, 1.5},
-		{n2, "#2ca02c", 1, tv[2], vv[2], s->k[d].n, 2.0},
+		{n2, "#2ca02c", 0, tv[2], vv[2], s->k[d].n, 2.0},
 		{n3, "#d62728", 1, tv[3], vv[3], s->k[d].n, 1.5},
 	};
 	plot_span spans[MAX_SPANS];
@@ -1011,7 +1037,11 @@ int stall_plot(stall_tracker *t, const char *path, char *err, size_t errlen)
 			spans[ns].label = "stall";
 			ns++;
 		}
-	char a[64], b[64], title[200], sub[200], note[200];
+	char a[64], b[64], title[200], sub[200], note[200], p0[96], p1[96];
+	/* Recv-Q sits with the window it eats into; Send-Q, often MiB
+	 * against KiB, gets its own scale below. */
+	snprintf(p0, sizeof p0, "the %s's receive side", rname);
+	snprintf(p1, sizeof p1, "the %s's send side", sname);
 	flow_ep_format(&s->ep[d], a, sizeof a);
 	flow_ep_format(&s->ep[!d], b, sizeof b);
 	snprintf(title, sizeof title, "jmsg stream %llu: %s \xe2\x86\x92 %s",
@@ -1025,7 +1055,7 @@ int stall_plot(stall_tracker *t, const char *path, char *err, size_t errlen)
 		 : "shaded: stall intervals; no kernel samples (offline capture, or sockets of another host)");
 	plot_spec p = {
 		.title = title, .subtitle = sub,
-		.panel_title = {"TCP, from the wire (bytes)", kernel ? "socket queues, from the kernel (bytes)" : NULL},
+		.panel_title = {p0, kernel ? p1 : NULL},
 		.note = note, .t0 = s->first_ts, .t_min = s->first_ts,
 		.t_max = s->last_ts > s->first_ts ? s->last_ts : s->first_ts + 1,
 		.series = ser, .n_series = kernel ? 4 : 2, .spans = spans, .n_spans = ns,

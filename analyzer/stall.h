@@ -106,6 +106,11 @@ typedef struct stall_event {
 	stall_fig recvq;          /* receiver's socket */
 	stall_fig sendq;          /* sender's socket */
 	stall_fig notsent;        /* sender's tcpi_notsent_bytes */
+	stall_fig unacked;        /* sender's tcpi_unacked (segments) */
+	bool have_snd_wnd, have_rcv_wnd;
+	uint32_t snd_wnd;         /* sender's tcpi_snd_wnd, last sample: the
+	                             peer's window as the sender sees it */
+	uint32_t rcv_wnd;         /* receiver's tcpi_rcv_wnd, last sample */
 	uint64_t rwnd_limited_ms; /* sender's tcpi_rwnd_limited growth */
 	sockdiag_proc receiver_proc, sender_proc;
 } stall_event;

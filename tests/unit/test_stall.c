@@ -19,7 +19,16 @@
 struct rec {
 	stall_event ev[8];
 	int n;
+	int notes;
+	char note[256];
 };
+
+static void on_note(void *u, uint64_t stream, const char *note)
+{
+	struct rec *r = u;
+	r->notes++;
+	snprintf(r->note, sizeof r->note, "%s", note);
+}
 
 static void on_ev(void *u, const stall_event *ev)
 {
@@ -42,7 +51,7 @@ static void fx_init(struct fx *x)
 	memset(x, 0, sizeof *x);
 	x->ft = flow_table_new(16);
 	stall_config cfg = {.stall_ms = 200, .plot_stream = -1};
-	x->t = stall_new(&cfg, on_ev, NULL, &x->rec);
+	x->t = stall_new(&cfg, on_ev, on_note, &x->rec);
 	assert_int_equal(stall_attach_table(x->t, x->ft), 0);
 	x->c.addr[10] = x->c.addr[11] = 0xff;
 	x->c.addr[12] = 10, x->c.addr[15] = 1;
@@ -259,6 +268,32 @@ static void kernel_joins_wire(void **state)
 	fx_free(&x);
 }
 
+static void other_hosts_said_once(void **state)
+{
+	struct fx x;
+	fx_init(&x);
+	handshake(&x);
+	seg(&x, 0.010, AN_S2C, A, 1, 1, 1000, 0, -1);
+	seg(&x, 0.020, AN_C2S, A, 1, 1, 1000, 4000, -1);
+	seg(&x, 0.021, AN_S2C, A, 1, 4001, 0, 0, -1);
+	/* sockets of this host, none of them this stream's */
+	flow_ep o = x.c;
+	o.port = 1;
+	sockdiag_sock a[1];
+	a[0] = sock(&o, &x.s, 5, 0, 5, 0);
+	sockdiag_batch b = {.socks = a, .n = 1};
+	for (int i = 0; i < 3; i++) {
+		b.ts = 0.1 + i * 0.1;
+		stall_kernel(x.t, &b);
+	}
+	assert_int_equal(x.rec.notes, 1);
+	assert_non_null(strstr(x.rec.note, "out of reach"));
+	stall_flush(x.t, 1.0);
+	assert_int_equal(x.rec.n, 1);
+	assert_true(x.rec.ev[0].wire && !x.rec.ev[0].kernel);
+	fx_free(&x);
+}
+
 static void json_is_one_line(void **state)
 {
 	struct fx x;
@@ -292,6 +327,7 @@ int main(void)
 		cmocka_unit_test(midstream_scale_unknown),
 		cmocka_unit_test(reset_ends_stall),
 		cmocka_unit_test(kernel_joins_wire),
+		cmocka_unit_test(other_hosts_said_once),
 		cmocka_unit_test(json_is_one_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
