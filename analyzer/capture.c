@@ -333,9 +333,12 @@ static int finish_open(cap_source *c, const cap_options *o, char *err, size_t er
 		}
 	}
 	if (o && o->dump_path) {
+		errno = 0;
 		c->dump = pcap_dump_open(c->p, o->dump_path);
 		if (!c->dump) {
-			snprintf(err, errlen, "cannot write '%s': %s", o->dump_path, pcap_geterr(c->p));
+			/* libpcap's message repeats the path; the errno says it all. */
+			snprintf(err, errlen, "cannot write '%s': %s", o->dump_path,
+				 errno ? strerror(errno) : pcap_geterr(c->p));
 			return -1;
 		}
 	}
