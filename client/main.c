@@ -116,6 +116,10 @@ int client_main(int argc, char **argv)
 		case O_MAXC:
 			if (opt_size("client", "--max-content", optarg, &cfg.max_content) < 0)
 				return CLI_EXIT_USAGE;
+			if (!cfg.max_content) {
+				fprintf(stderr, "jmsg client: --max-content must be at least 1\n");
+				return CLI_EXIT_USAGE;
+			}
 			break;
 		case O_LOAD: load = true; break;
 		case O_CONNS:

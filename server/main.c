@@ -95,6 +95,11 @@ int server_main(int argc, char **argv)
 		case O_MAX_CONTENT:
 			if (opt_size("server", "--max-content", optarg, &cfg.max_content) < 0)
 				return 2;
+			if (!cfg.max_content) {
+				/* the codec would read 0 as "its default" */
+				fprintf(stderr, "jmsg server: --max-content must be at least 1\n");
+				return 2;
+			}
 			break;
 		case O_MAX_CONNS:
 			if (opt_uint("server", "--max-conns", optarg, 1, 1000000, &v) < 0)
