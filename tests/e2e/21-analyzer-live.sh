@@ -32,7 +32,7 @@ timeout 60 "$JMSG" analyze -i lo --port "$port" --json -w "$tmp/live.pcap" \
 	tcp port "$port" >"$tmp/live.jsonl" 2>"$tmp/analyze.err" &
 apid=$!
 pids+=($apid)
-for _ in $(seq 100); do grep -q 'listening on lo' "$tmp/analyze.err" && break; sleep 0.05; done
+for _ in $(seq 200); do grep -q 'listening on lo' "$tmp/analyze.err" && break; sleep 0.05; done
 grep -q 'listening on lo' "$tmp/analyze.err" || fail "analyzer did not start: $(cat "$tmp/analyze.err")"
 
 # The conversations: what each client sent, and what it printed back.
@@ -51,7 +51,7 @@ client --keep-alive search morpheus
 expected=12
 
 # Wait (bounded) until every message has been seen, then stop the analyzer.
-for _ in $(seq 100); do
+for _ in $(seq 200); do
 	n=$(grep -c '"event":"message"' "$tmp/live.jsonl" 2>/dev/null || true)
 	[ "${n:-0}" -ge $expected ] && break
 	sleep 0.05
