@@ -247,8 +247,10 @@ static int on_event(void *user, const jm_event *ev)
 			size_t k = SRV_BINARY_ECHO - c->nfirst;
 			if (k > ev->len)
 				k = ev->len;
-			memcpy(c->first + c->nfirst, ev->data, k);
-			c->nfirst += k;
+			if (k) {
+				memcpy(c->first + c->nfirst, ev->data, k);
+				c->nfirst += k;
+			}
 		}
 		return JM_CB_OK;
 	case JM_EV_MESSAGE:
