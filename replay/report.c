@@ -182,7 +182,8 @@ static void on_bad_response(void *user, const rp_stream *s, size_t i, jm_error e
 	}
 }
 
-static void why_missing(rp_report *r, const rp_stream_result *res, char *buf, size_t len)
+static void why_missing(rp_report *r, const rp_stream *s, const rp_stream_result *res, char *buf,
+			size_t len)
 {
 	switch (res->end) {
 	case RP_END_CLOSED:
@@ -193,7 +194,13 @@ static void why_missing(rp_report *r, const rp_stream_result *res, char *buf, si
 		snprintf(buf, len, "connection broken: %s", strerror(res->sys_errno));
 		break;
 	case RP_END_TIMEOUT:
-		snprintf(buf, len, "no progress for %.3g s", (double)r->timeout_ms / 1000);
+		/* Say how far sending got: a target that stops reading shows as
+		 * requests not all written. */
+		if (res->sent < s->n[RP_REQ])
+			snprintf(buf, len, "no progress for %.3g s, with %zu of %zu requests written",
+				 (double)r->timeout_ms / 1000, res->sent, s->n[RP_REQ]);
+		else
+			snprintf(buf, len, "no progress for %.3g s", (double)r->timeout_ms / 1000);
 		break;
 	case RP_END_MALFORMED:
 		snprintf(buf, len, "stopped at a malformed response");
@@ -253,7 +260,7 @@ static void on_done(void *user, const rp_stream *s, const rp_stream_result *res)
 	jm_buf_free(&lines);
 	if (res->end != RP_END_CONNECT) {
 		char why[160];
-		why_missing(r, res, why, sizeof why);
+		why_missing(r, s, res, why, sizeof why);
 		size_t known = rp_stream_known_responses(s);
 		for (size_t i = res->answered; i < s->n[RP_REQ]; i++) {
 			if (i >= known) {
