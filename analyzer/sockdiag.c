@@ -217,6 +217,73 @@ static int query_family(sockdiag *sd, uint8_t family, const uint16_t *ports, siz
 	}
 }
 
+static bool is_mapped(const flow_ep *e)
+{
+	static const uint8_t pre[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	return !memcmp(e->addr, pre, 12);
+}
+
+int sockdiag_get(sockdiag *sd, const flow_ep *local, const flow_ep *remote, bool with_info,
+		 sockdiag_sock *out, char *err, size_t errlen)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct inet_diag_req_v2 r;
+	} req;
+	memset(&req, 0, sizeof req);
+	req.nh.nlmsg_len = sizeof req;
+	req.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	req.nh.nlmsg_flags = NLM_F_REQUEST;
+	req.nh.nlmsg_seq = ++sd->seq;
+	bool v4 = is_mapped(local) && is_mapped(remote);
+	req.r.sdiag_family = v4 ? AF_INET : AF_INET6;
+	req.r.sdiag_protocol = IPPROTO_TCP;
+	req.r.idiag_states = ~0u;
+	if (with_info)
+		req.r.idiag_ext = 1 << (INET_DIAG_INFO - 1);
+	req.r.id.idiag_sport = htons(local->port);
+	req.r.id.idiag_dport = htons(remote->port);
+	memcpy(req.r.id.idiag_src, v4 ? local->addr + 12 : local->addr, v4 ? 4 : 16);
+	memcpy(req.r.id.idiag_dst, v4 ? remote->addr + 12 : remote->addr, v4 ? 4 : 16);
+	req.r.id.idiag_cookie[0] = req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	if (sendto(sd->fd, &req, sizeof req, 0, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		snprintf(err, errlen, "sock_diag request failed: %s", strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		ssize_t n = recv(sd->fd, sd->buf, sd->buf_len, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "sock_diag reply failed: %s", strerror(errno));
+			return -1;
+		}
+		size_t left = (size_t)n;
+		for (const struct nlmsghdr *h = (const struct nlmsghdr *)sd->buf; NLMSG_OK(h, left);
+		     h = NLMSG_NEXT(h, left)) {
+			if (h->nlmsg_seq != sd->seq)
+				continue;   /* a late answer to an earlier request */
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+				int code = h->nlmsg_len >= NLMSG_LENGTH(sizeof *e) ? -e->error : EPROTO;
+				if (code == ENOENT)
+					return 0;
+				snprintf(err, errlen, "sock_diag: %s", strerror(code));
+				return -1;
+			}
+			/* The kernel's lookup falls back to a listener on the
+			 * local port: only the exact socket counts. */
+			if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY)
+				return parse_msg(h, with_info, out) && out->local.port == local->port &&
+				       out->remote.port == remote->port &&
+				       !memcmp(out->remote.addr, remote->addr, 16);
+		}
+		if (n == 0)
+			return 0;
+	}
+}
+
 int sockdiag_query(sockdiag *sd, const uint16_t *ports, size_t nports, bool with_info,
 		   sockdiag_fn fn, void *user, char *err, size_t errlen)
 {
@@ -396,6 +463,9 @@ struct sockdiag_sampler {
 	size_t cur_cap;
 	uint64_t cur_dropped;
 	pthread_mutex_t sample_mu; /* one sample at a time */
+	flow_key *targets;        /* under mu */
+	size_t n_targets, cap_targets;
+	bool targets_overflow;    /* more than max_targets: dump instead */
 };
 
 void sockdiag_batch_free(sockdiag_batch *b)
@@ -433,6 +503,39 @@ static void collect(void *user, const sockdiag_sock *s)
 	b->socks[b->n++] = *s;
 }
 
+/* Look up each watched stream's two ends by their exact endpoints: O(1)
+ * per socket, where a dump walks the kernel's whole established table
+ * (tens of milliseconds on a host with a large one, whatever the port). */
+static int sample_targets(sockdiag_sampler *sm, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&sm->mu);
+	size_t n = sm->n_targets;
+	flow_key *k = n ? malloc(n * sizeof *k) : NULL;
+	if (k)
+		memcpy(k, sm->targets, n * sizeof *k);
+	pthread_mutex_unlock(&sm->mu);
+	if (n && !k)
+		return 0;
+	int found = 0;
+	for (size_t i = 0; i < n; i++) {
+		for (int side = 0; side < 2; side++) {
+			sockdiag_sock s;
+			const flow_ep *l = side ? &k[i].hi : &k[i].lo, *r = side ? &k[i].lo : &k[i].hi;
+			int rc = sockdiag_get(sm->sd, l, r, true, &s, err, errlen);
+			if (rc < 0) {
+				free(k);
+				return -1;
+			}
+			if (rc > 0 && s.state != SD_TIME_WAIT) {
+				collect(sm, &s);
+				found++;
+			}
+		}
+	}
+	free(k);
+	return found;
+}
+
 static void sample_once(sockdiag_sampler *sm)
 {
 	pthread_mutex_lock(&sm->sample_mu);
@@ -446,7 +549,12 @@ static void sample_once(sockdiag_sampler *sm)
 	sm->cur_dropped = 0;
 	char err[160];
 	b->ts = sockdiag_now();
-	int rc = sockdiag_query(sm->sd, sm->ports, sm->cfg.nports, true, collect, sm, err, sizeof err);
+	pthread_mutex_lock(&sm->mu);
+	bool targeted = sm->cfg.max_targets && !sm->targets_overflow;
+	pthread_mutex_unlock(&sm->mu);
+	int rc = targeted ? sample_targets(sm, err, sizeof err)
+			  : sockdiag_query(sm->sd, sm->ports, sm->cfg.nports, true, collect, sm, err,
+					   sizeof err);
 	if (rc >= 0 && b->n) {
 		b->procs = calloc(b->n, sizeof *b->procs);
 		if (b->procs && sm->procs) {
@@ -590,7 +698,56 @@ void sockdiag_sampler_stop(sockdiag_sampler *sm)
 	sockdiag_close(sm->sd);
 	free(sm->q);
 	free(sm->ports);
+	free(sm->targets);
 	free(sm);
+}
+
+static bool key_eq(const flow_key *a, const flow_key *b)
+{
+	return !memcmp(a->lo.addr, b->lo.addr, 16) && !memcmp(a->hi.addr, b->hi.addr, 16) &&
+	       a->lo.port == b->lo.port && a->hi.port == b->hi.port;
+}
+
+void sockdiag_sampler_watch(sockdiag_sampler *sm, const flow_key *k)
+{
+	if (!sm->cfg.max_targets)
+		return;
+	pthread_mutex_lock(&sm->mu);
+	bool have = false;
+	for (size_t i = 0; i < sm->n_targets && !have; i++)
+		have = key_eq(&sm->targets[i], k);
+	if (!have) {
+		if (sm->n_targets == sm->cfg.max_targets) {
+			sm->targets_overflow = true;
+		} else {
+			if (sm->n_targets == sm->cap_targets) {
+				size_t cap = sm->cap_targets ? sm->cap_targets * 2 : 16;
+				flow_key *nk = realloc(sm->targets, cap * sizeof *nk);
+				if (nk) {
+					sm->targets = nk;
+					sm->cap_targets = cap;
+				}
+			}
+			if (sm->n_targets < sm->cap_targets)
+				sm->targets[sm->n_targets++] = *k;
+			else
+				sm->targets_overflow = true;
+		}
+	}
+	pthread_mutex_unlock(&sm->mu);
+}
+
+void sockdiag_sampler_unwatch(sockdiag_sampler *sm, const flow_key *k)
+{
+	if (!sm->cfg.max_targets)
+		return;
+	pthread_mutex_lock(&sm->mu);
+	for (size_t i = 0; i < sm->n_targets; i++)
+		if (key_eq(&sm->targets[i], k)) {
+			sm->targets[i] = sm->targets[--sm->n_targets];
+			break;
+		}
+	pthread_mutex_unlock(&sm->mu);
 }
 
 void sockdiag_sampler_sample_now(sockdiag_sampler *sm)

@@ -73,6 +73,12 @@ typedef void (*sockdiag_fn)(void *user, const sockdiag_sock *s);
 int sockdiag_query(sockdiag *sd, const uint16_t *ports, size_t nports, bool with_info,
 		   sockdiag_fn fn, void *user, char *err, size_t errlen);
 
+/* One socket by its exact endpoints (local as seen by the socket):
+ * 1 and *out filled, 0 no such socket, -1 with err set.  A lookup costs
+ * O(1) in the kernel; a dump walks the whole established table. */
+int sockdiag_get(sockdiag *sd, const flow_ep *local, const flow_ep *remote, bool with_info,
+		 sockdiag_sock *out, char *err, size_t errlen);
+
 /* Name of a TCP state as ss prints it ("ESTAB", "LISTEN", ...). */
 const char *sockdiag_state_name(uint8_t state);
 
@@ -115,6 +121,10 @@ typedef struct sockdiag_sampler_config {
 	size_t max_sockets;       /* per batch; more are dropped and counted */
 	size_t max_batches;       /* queued, undrained */
 	bool procs;               /* look processes up */
+	size_t max_targets;       /* > 0: sample only the streams given to
+	                             sockdiag_sampler_watch(), by exact lookups,
+	                             while there are at most this many; past it,
+	                             dump by port as with 0 */
 } sockdiag_sampler_config;
 
 /* Starts the thread; the first sample is taken at once.  NULL with err
@@ -122,6 +132,9 @@ typedef struct sockdiag_sampler_config {
 sockdiag_sampler *sockdiag_sampler_start(const sockdiag_sampler_config *c, char *err, size_t errlen);
 /* Stops the thread and frees every queued batch. */
 void sockdiag_sampler_stop(sockdiag_sampler *s);
+/* Streams to sample (both ends), with max_targets.  Thread-safe. */
+void sockdiag_sampler_watch(sockdiag_sampler *s, const flow_key *k);
+void sockdiag_sampler_unwatch(sockdiag_sampler *s, const flow_key *k);
 /* Take one sample now, synchronously (the end of a capture). */
 void sockdiag_sampler_sample_now(sockdiag_sampler *s);
 /* Oldest queued batch with ts <= until, or NULL.  The caller frees it. */

@@ -419,8 +419,11 @@ void stall_segment(stall_tracker *t, flow *f, an_dir dir, const cap_segment *seg
 		t->have_t0 = true;
 		t->t0 = seg->ts;
 	}
-	if (!fs->init)
+	if (!fs->init) {
 		flow_init(t, f, fs, dir, seg);
+		if (t->sampler)
+			sockdiag_sampler_watch(t->sampler, &f->key);
+	}
 	if (fs->ser)
 		fs->ser->last_ts = seg->ts;
 	int X = dir, Y = !dir;
@@ -755,6 +758,8 @@ static void st_fini(flow *f, void *ext, void *user)
 		return;
 	close_flow(t, fs, t->finishing ? t->finish_ts : f->last_ts);
 	keep_series(t, fs);
+	if (t->sampler)
+		sockdiag_sampler_unwatch(t->sampler, &f->key);
 	free(fs->k);
 	fs->k = NULL;
 }

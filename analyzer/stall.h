@@ -61,6 +61,10 @@
 #define STALL_DEFAULT_SAMPLE_MS 100.0
 #define STALL_SERIES_POINTS 2048
 #define STALL_SERIES_STREAMS 256
+/* Up to this many streams, the kernel view looks their sockets up one by
+ * one (cheap); beyond, it lists the ports' sockets (a walk of the kernel's
+ * whole table each sample). */
+#define STALL_SAMPLE_TARGETS 256
 
 typedef struct stall_config {
 	double stall_ms;          /* shortest stall reported; 0: STALL_DEFAULT_MS */

@@ -129,6 +129,7 @@ int stall_cli_start(stall_cli *c, an_engine *e, bool live, const an_config *cfg,
 		sockdiag_sampler_config sc = {
 			.interval = c->sample_ms / 1000.0, .ports = ports, .nports = n,
 			.max_sockets = 65536, .max_batches = 600, .procs = true,
+			.max_targets = STALL_SAMPLE_TARGETS,
 		};
 		char why[200];
 		c->sampler = sockdiag_sampler_start(&sc, why, sizeof why);

@@ -164,11 +164,63 @@ static void sampler_batches(void **state)
 	close(p.lfd);
 }
 
+static void exact_lookups(void **state)
+{
+	struct pair p;
+	assert_int_equal(pair_open(&p), 0);
+	char err[200];
+	flow_ep srv = {.port = p.port}, cli = {.port = p.cport};
+	srv.addr[10] = srv.addr[11] = cli.addr[10] = cli.addr[11] = 0xff;
+	srv.addr[12] = cli.addr[12] = 127;
+	srv.addr[15] = cli.addr[15] = 1;
+	sockdiag *sd = sockdiag_open(err, sizeof err);
+	assert_non_null(sd);
+	sockdiag_sock s;
+	assert_int_equal(sockdiag_get(sd, &srv, &cli, true, &s, err, sizeof err), 1);
+	assert_true(s.rqueue > 0 && s.info_len > 0);
+	assert_int_equal(sockdiag_get(sd, &cli, &srv, true, &s, err, sizeof err), 1);
+	assert_true(s.wqueue > 0);
+	flow_ep nobody = cli;
+	nobody.port ^= 0x4444;
+	assert_int_equal(sockdiag_get(sd, &srv, &nobody, true, &s, err, sizeof err), 0);
+	sockdiag_close(sd);
+
+	/* the sampler, told which stream to watch, finds both ends */
+	sockdiag_sampler_config c = {.interval = 10, .max_sockets = 16, .max_batches = 4,
+				     .max_targets = 4};
+	sockdiag_sampler *sm = sockdiag_sampler_start(&c, err, sizeof err);
+	assert_non_null(sm);
+	flow_key k;
+	bool lo;
+	flow_key_make(&k, &cli, &srv, &lo);
+	sockdiag_sampler_watch(sm, &k);
+	sockdiag_sampler_watch(sm, &k);   /* twice: once */
+	sockdiag_batch *b;
+	while ((b = sockdiag_sampler_next(sm, sockdiag_now() + 1)))
+		sockdiag_batch_free(b);     /* the first sample, taken before watch */
+	sockdiag_sampler_sample_now(sm);
+	b = sockdiag_sampler_next(sm, sockdiag_now() + 1);
+	assert_non_null(b);
+	assert_int_equal(b->n, 2);
+	sockdiag_batch_free(b);
+	sockdiag_sampler_unwatch(sm, &k);
+	sockdiag_sampler_sample_now(sm);
+	b = sockdiag_sampler_next(sm, sockdiag_now() + 1);
+	assert_non_null(b);
+	assert_int_equal(b->n, 0);
+	sockdiag_batch_free(b);
+	sockdiag_sampler_stop(sm);
+	close(p.cfd);
+	close(p.sfd);
+	close(p.lfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(queues_of_a_stalled_pair),
 		cmocka_unit_test(sampler_batches),
+		cmocka_unit_test(exact_lookups),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
