@@ -276,10 +276,6 @@ int analyze_main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 
-	if (iface) /* as tcpdump does: the moment capture is really on */
-		fprintf(stderr, "jmsg analyze: listening on %s, link-type %s, snapshot length %d bytes\n",
-			iface, cap_datalink_name(src), co.snaplen ? co.snaplen : CAP_DEFAULT_SNAPLEN);
-
 	static char outbuf[1 << 16];
 	if (iface)
 		setvbuf(stdout, NULL, _IOLBF, 0); /* a person is watching */
@@ -310,12 +306,16 @@ int analyze_main(int argc, char **argv)
 	running_source = src;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (iface) /* as tcpdump does: capture is on and Ctrl-C is handled */
+		fprintf(stderr, "jmsg analyze: listening on %s, link-type %s, snapshot length %d bytes\n",
+			iface, cap_datalink_name(src), co.snaplen ? co.snaplen : CAP_DEFAULT_SNAPLEN);
 
 	struct run run = {e};
 	int rc = cap_run(src, count, seg_cb, pkt_cb, &run, err, sizeof err);
+	/* The handler stays: a second SIGINT (timeout(1) and shells send one
+	 * to the child and another to its process group) must not kill the
+	 * summary; with no source it does nothing. */
 	running_source = NULL;
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
 
 	stall_cli_flush(&stall);
 	an_engine_finish(e);
