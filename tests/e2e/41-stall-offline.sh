@@ -3,7 +3,7 @@
 #  - zero-window.pcap (synthesized): the window fills at 0.099070 (frame 20),
 #    the zero window lasts from 0.100000 (frame 21) to 1.600000 (frame 27),
 #    three Linux-style probes, two answered;
-#  - live-stall-flood.pcap (jmsg server --no-read, jmsg client --flood on lo):
+#  - stall-flood.pcap (jmsg server --no-read, jmsg client --flood on lo):
 #    the expected frames and counts come from tshark's own TCP analysis
 #    (window full, zero window, keep-alive = Linux zero-window probe);
 #  - --plot writes an SVG that xmllint accepts; bad --plot/--stall-ms values
@@ -36,14 +36,14 @@ PY
 xmllint --noout "$tmp/zw.svg" || fail "zero-window plot is not valid XML"
 grep -q 'stall' "$tmp/zw.svg" || fail "plot has no shaded stall"
 
-# live-stall-flood: tshark is the oracle.
-read -r -a args < $fx/live-stall-flood.args
+# stall-flood: tshark is the oracle.
+read -r -a args < $fx/stall-flood.args
 port=${args[1]}
-"$JMSG" analyze -r $fx/live-stall-flood.pcap --json --port "$port" --plot "$tmp/fl.svg" > "$tmp/fl.jsonl" || fail "analyze live-stall-flood exited $?"
-tshark -r $fx/live-stall-flood.pcap -T fields -E separator=, -e frame.number -e tcp.srcport \
+"$JMSG" analyze -r $fx/stall-flood.pcap --json --port "$port" --plot "$tmp/fl.svg" > "$tmp/fl.jsonl" || fail "analyze stall-flood exited $?"
+tshark -r $fx/stall-flood.pcap -T fields -E separator=, -e frame.number -e tcp.srcport \
 	-e tcp.analysis.window_full -e tcp.analysis.zero_window -e tcp.analysis.keep_alive \
 	> "$tmp/tshark.csv" 2>/dev/null || fail "tshark failed"
-python3 - "$tmp/fl.jsonl" "$tmp/tshark.csv" "$port" <<'PY' || fail "live-stall-flood stall does not match tshark"
+python3 - "$tmp/fl.jsonl" "$tmp/tshark.csv" "$port" <<'PY' || fail "stall-flood stall does not match tshark"
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 st = [e for e in ev if e["event"] == "stall"]
@@ -60,10 +60,10 @@ assert w["zero_windows"] == len(zero), (w, zero)
 assert w["zero_window_probes"] == len(probes), (w, probes)
 assert s["side"] == "server" and s["open"] is True and s["end"] is None, s
 assert s["duration_ms"] >= 200, s
-print("live-stall-flood: window full at frame %d, zero window from frame %d, %d probes, as tshark says"
+print("stall-flood: window full at frame %d, zero window from frame %d, %d probes, as tshark says"
       % (full[-1], zero[0], len(probes)))
 PY
-xmllint --noout "$tmp/fl.svg" || fail "live-stall-flood plot is not valid XML"
+xmllint --noout "$tmp/fl.svg" || fail "stall-flood plot is not valid XML"
 
 # Bad values: one line, exit 2.
 for a in "--stall-ms 0" "--stall-ms x" "--sample-ms 1" "--plot-stream -1"; do
