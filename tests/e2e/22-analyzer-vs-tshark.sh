@@ -24,10 +24,9 @@ for pcap in tests/fixtures/*.pcap tests/fixtures/*.pcapng; do
 		continue
 	fi
 	nstreams=$(tshark -r "$pcap" -T fields -e tcp.stream 2>/dev/null | sort -un | wc -l)
-	: > "$tmp/ts.txt"
-	for ((i = 0; i < nstreams; i++)); do
-		timeout 60 tshark -r "$pcap" -q -z "follow,tcp,raw,$i" 2>/dev/null >> "$tmp/ts.txt"
-	done
+	follow=()
+	for ((i = 0; i < nstreams; i++)); do follow+=(-z "follow,tcp,raw,$i"); done
+	timeout 120 tshark -r "$pcap" -q "${follow[@]}" 2>/dev/null > "$tmp/ts.txt"
 	if python3 - "$tmp/ts.txt" "$tmp/jm.jsonl" <<'EOF'
 import json, sys
 
