@@ -21,10 +21,14 @@ port=$(cat "$tmp/port")
 timeout 20 "$JMSG" client --port "$port" --flood --duration 3 > "$tmp/client.log" 2>&1 &
 pids+=($!)
 
-# Poll (bounded) until the client's queue is full, as the tutorial waits.
-for _ in $(seq 40); do
+# Poll (bounded) until the queues have filled and the server has accepted
+# the connection (before accept() the socket has no process), as the
+# tutorial waits before it runs netstat.
+for _ in $(seq 50); do
 	"$JMSG" sockets --port "$port" > "$tmp/table" || fail "jmsg sockets exited $?"
-	awk -v p=":$port" '$1=="tcp" && $6=="ESTAB" && $5 ~ p"$" && $3 > 0 {f=1} END {exit !f}' "$tmp/table" && break
+	awk -v p=":$port" '$1=="tcp" && $6=="ESTAB" && $5 ~ p"$" && $3 > 0 {c=1}
+		$1=="tcp" && $6=="ESTAB" && $4 ~ p"$" && $2 > 0 && $7 ~ /^jmsg\[/ {s=1}
+		END {exit !(c && s)}' "$tmp/table" && break
 	sleep 0.1
 done
 cat "$tmp/table"
