@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -97,7 +98,7 @@ static void print_table(struct rows *rs, bool info, bool json, bool watch)
 			flow_ep_format(&s->remote, f, sizeof f);
 			printf("{\"proto\":\"%s\",\"recvq\":%u,\"sendq\":%u,\"local\":\"%s\",\"foreign\":\"%s\","
 			       "\"state\":\"%s\",\"inode\":%llu",
-			       s->family == 10 ? "tcp6" : "tcp", s->rqueue, s->wqueue, l, f,
+			       s->family == AF_INET6 ? "tcp6" : "tcp", s->rqueue, s->wqueue, l, f,
 			       sockdiag_state_name(s->state), (unsigned long long)s->inode);
 			if (p->pid) {
 				b.len = b.off = 0;
@@ -142,7 +143,7 @@ static void print_table(struct rows *rs, bool info, bool json, bool watch)
 			snprintf(f, sizeof f, "*:*");
 		else
 			flow_ep_format(&s->remote, f, sizeof f);
-		printf("%-5s %8u %8u %-28s %-28s %-11s", s->family == 10 ? "tcp6" : "tcp", s->rqueue,
+		printf("%-5s %8u %8u %-28s %-28s %-11s", s->family == AF_INET6 ? "tcp6" : "tcp", s->rqueue,
 		       s->wqueue, l, f, sockdiag_state_name(s->state));
 		if (info) {
 			uint32_t rw;
