@@ -40,6 +40,7 @@ struct an_half {
 	size_t content_len;
 	size_t prefix_len;
 	size_t reserved;          /* JSON content bytes counted against the caps */
+	size_t hunt_held;         /* hunt buffer bytes counted against the caps */
 	uint64_t index, bytes;
 	reasm r;
 	enum hunt_why why;
@@ -160,8 +161,30 @@ static void release(struct an_half *h)
 
 /* ---------------------------------------------------------------- decoding */
 
+/* Count the hunt buffer's pending bytes against the caps (they can reach
+ * a whole header's worth while a candidate waits for its last byte).
+ * False if growing to `want` would pass a cap. */
+static bool hunt_account(struct an_half *h, size_t want)
+{
+	an_engine *e = h->st->e;
+	if (want > h->hunt_held) {
+		size_t more = want - h->hunt_held;
+		if (h->reserved + want + h->r.held_bytes > e->cfg.stream_memcap ||
+		    (e->cfg.memcap && e->mem.used + more > e->cfg.memcap))
+			return false;
+		e->mem.used += more;
+		if (e->mem.used > e->mem.peak)
+			e->mem.peak = e->mem.used;
+	} else {
+		e->mem.used -= h->hunt_held - want;
+	}
+	h->hunt_held = want;
+	return true;
+}
+
 static void hunt_begin(struct an_half *h, enum hunt_why why, uint64_t off)
 {
+	hunt_account(h, 0);
 	h->hunting = true;
 	h->why = why;
 	h->hunt.len = h->hunt.off = 0;
@@ -274,8 +297,16 @@ static void half_bytes(struct an_half *h, uint64_t off, const uint8_t *p, size_t
 			h->hunt.len = h->hunt.off = 0;
 			h->hunt_off = off;
 		}
-		if (jm_buf_append(&h->hunt, p, n) < 0) {
-			h->skipped += n;
+		size_t pending = jm_buf_pending(&h->hunt);
+		if (!hunt_account(h, pending + n) || jm_buf_append(&h->hunt, p, n) < 0) {
+			snprintf(e->detail, sizeof e->detail,
+				 "%zu bytes held while looking for a message boundary are over a memory cap; dropped",
+				 pending + n);
+			problem(h, false, JM_PROB_MEMCAP, h->hunt_off, pending + n, e->detail);
+			h->skipped += pending + n;
+			h->hunt_off = off + n;
+			h->hunt.len = h->hunt.off = 0;
+			hunt_account(h, 0);
 			return;
 		}
 		n = 0;
@@ -292,6 +323,7 @@ static void half_bytes(struct an_half *h, uint64_t off, const uint8_t *p, size_t
 				jm_buf_consume(&h->hunt, keep_from);
 				h->skipped += keep_from;
 				h->hunt_off += keep_from;
+				hunt_account(h, jm_buf_pending(&h->hunt));
 				break;
 			}
 			jm_buf_consume(&h->hunt, q);
@@ -311,6 +343,7 @@ static void half_bytes(struct an_half *h, uint64_t off, const uint8_t *p, size_t
 			h->feed = h->hunt;
 			h->hunt = tmp;
 			h->hunt.len = h->hunt.off = 0;
+			hunt_account(h, 0);
 			p = jm_buf_head(&h->feed);
 			n = jm_buf_pending(&h->feed);
 			break;
@@ -499,6 +532,7 @@ static void stream_fini(flow *f, void *ext, void *user)
 	for (int i = 0; i < 2; i++) {
 		struct an_half *h = &s->h[i];
 		release(h);
+		hunt_account(h, 0);
 		reasm_free(&h->r);
 		jm_decoder_free(&h->dec);
 		jm_buf_free(&h->hunt);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # jmsg analyze's limits, each on a capture made for it with pcapgen:
-#   --stream-memcap  out-of-order bytes held behind a hole, and a JSON
-#                    content too big to buffer: "memcap" problems, memory
-#                    stays bounded, the next message is still decoded
+#   --stream-memcap  out-of-order bytes held behind a hole, a JSON content
+#                    too big to buffer, bytes held while hunting for a
+#                    message boundary: "memcap" problems, memory stays
+#                    bounded, the next message is still decoded
 #   --max-streams    the least recently active stream is expired to make room
 #   --idle-timeout   a stream idle longer than the timeout ends "expired"
 # and the flags' bad values: one line, exit 2.
@@ -83,6 +84,26 @@ check "$tmp/json.jsonl" \
 	'msgs[0]["content"] == {"action": "search", "value": "ring"}'
 "$JMSG" analyze -r "$tmp/json.pcap" --json > "$tmp/json-nocap.jsonl" || fail "analyze json without cap"
 check "$tmp/json-nocap.jsonl" 'kinds == []' 'len(msgs[0]["content"]["items"]) == 12000'
+
+# 2b. Picked up mid-stream on a false boundary that claims a 65535-byte
+# header of plausible bytes: the hunt must hold them to decide, and that
+# too is counted against the cap.
+cat > "$tmp/hunt.script" <<'EOF'
+client 10.0.0.1:41002
+server 10.0.0.2:65432
+tcp
+c> hex:ffff7b22 fill:100000:61
+c> request search morpheus conn=keep-alive
+s> response search morpheus
+close
+EOF
+"$pcapgen" -o "$tmp/hunt.pcap" "$tmp/hunt.script" >/dev/null || fail "pcapgen hunt"
+"$JMSG" analyze -r "$tmp/hunt.pcap" --json --stream-memcap 64k > "$tmp/hunt.jsonl" || fail "analyze hunt"
+check "$tmp/hunt.jsonl" '"memcap" in kinds' \
+	'any(m["dir"] == "request" and m.get("content") == {"action": "search", "value": "morpheus"} for m in msgs)'
+"$JMSG" analyze -r "$tmp/hunt.pcap" --json > "$tmp/hunt-nocap.jsonl" || fail "analyze hunt without cap"
+check "$tmp/hunt-nocap.jsonl" '"memcap" not in kinds' \
+	'any(m["dir"] == "request" and m.get("content") == {"action": "search", "value": "morpheus"} for m in msgs)'
 
 # 3. Three connections at once with room for two.
 cat > "$tmp/three.script" <<'EOF'
