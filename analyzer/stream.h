@@ -4,7 +4,9 @@
  *
  *   segment   every TCP segment of a tracked stream, with its flow and
  *             direction, before reassembly (the per-segment hook: stall
- *             analysis reads seq/ack/window/options from cap_segment)
+ *             analysis reads seq/ack/window/options from cap_segment).
+ *             Segments that start no stream (a stray ACK, FIN or RST of
+ *             an unknown 4-tuple) and other ports are not passed.
  *   stream    a stream begins (phase "begin") or ends ("end": closed,
  *             reset, expired, or still open when the capture ended)
  *   message   one decoded message: header, content, timing, pairing
@@ -21,9 +23,12 @@
  * its SYN takes the side using one of the configured ports as the server.
  * Segments on other ports are passed over.
  *
- * Memory is bounded: held out-of-order bytes and buffered JSON contents are
- * counted per stream (stream_memcap) and in total (memcap); when a cap would
- * be passed the data is dropped with a "memcap" problem.  The number of
+ * Memory is bounded: held out-of-order bytes, buffered JSON contents and
+ * bytes held while hunting for a boundary are counted per stream direction
+ * (stream_memcap) and in total (memcap); when a cap would be passed the
+ * data is dropped with a "memcap" problem.  (The codec's own header buffer,
+ * at most 65535 bytes per direction, and the max_hex prefix are not
+ * counted: both are bounded per direction.)  The number of
  * streams is capped too (max_streams): the least recently active is
  * expired to make room.
  *
