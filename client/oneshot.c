@@ -6,6 +6,7 @@
  * never accepts) cannot hang the client.
  */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,7 +54,7 @@ static void show_result(one *o, const uint8_t *p, size_t n)
 		return;
 	}
 	struct json_tokener *tok = json_tokener_new_ex(JM_SPEC_MAX_JSON_DEPTH + 1);
-	struct json_object *r = tok ? json_tokener_parse_ex(tok, (const char *)p, (int)n) : NULL;
+	struct json_object *r = tok && n <= INT_MAX ? json_tokener_parse_ex(tok, (const char *)p, (int)n) : NULL;
 	struct json_object *v;
 	if (cfg->verbosity >= 1) {
 		o->log.len = o->log.off = 0;

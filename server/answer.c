@@ -2,6 +2,7 @@
  * answer: the server's responses as bytes; see answer.h.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -188,6 +189,8 @@ static int bad_request(jm_buf *out, const char *detail)
 int srv_answer_json(jm_buf *out, const srv_table *t, struct json_tokener *tok,
 		    const uint8_t *content, size_t len, const char *extra)
 {
+	if (len > INT_MAX) /* json-c takes an int length */
+		return bad_request(out, "request content is too large to parse");
 	json_tokener_reset(tok);
 	struct json_object *req = json_tokener_parse_ex(tok, (const char *)content, (int)len);
 	if (!req || json_tokener_get_error(tok) != json_tokener_success) {
