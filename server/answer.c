@@ -52,6 +52,11 @@ int srv_table_load(srv_table *t, const char *path, char *err, size_t errlen)
 	}
 	size_t at = 0;
 	const char *why = NULL;
+	if (jm_buf_pending(&b) > INT_MAX) { /* json-c takes an int length */
+		snprintf(err, errlen, "search table '%s' is too large", path);
+		jm_buf_free(&b);
+		return -1;
+	}
 	if (!jm_json_valid((const char *)jm_buf_head(&b), jm_buf_pending(&b), &at, &why)) {
 		snprintf(err, errlen, "search table '%s' is not valid JSON (byte %zu: %s)", path, at,
 			 why ? why : "invalid");

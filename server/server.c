@@ -224,10 +224,10 @@ static int on_event(void *user, const jm_event *ev)
 	case JM_EV_CONTENT_CHUNK:
 	case JM_EV_CONTENT:
 		if (ev->type == JM_EV_CONTENT && c->json && !c->answered) {
-			log_request_json(s, c, ev->data, ev->len);
 			c->answered = true;
 			const jm_buf *hit = srv_cache_get(&s->cache, ev->data, ev->len, c->keep_alive);
 			if (hit) {
+				log_request_json(s, c, ev->data, ev->len);
 				rc = jm_buf_append(&c->out, jm_buf_head(hit), jm_buf_pending(hit));
 				break;
 			}
@@ -236,6 +236,7 @@ static int on_event(void *user, const jm_event *ev)
 			 * already found valid, are not checked again). */
 			if (!content_valid(c, ev))
 				return JM_CB_STOP;
+			log_request_json(s, c, ev->data, ev->len);
 			rc = srv_answer_json(&c->out, &s->table, s->tok, ev->data, ev->len,
 					     c->keep_alive ? srv_keep_alive_member() : NULL);
 			if (rc == 0)
