@@ -223,9 +223,12 @@ def malformed(w):
 
 
 def altport(w):
-    """A normal exchange on a port nobody registered: the heuristic's job."""
+    """A normal exchange on a port nobody registered: the heuristic's job.
+    On the second connection the server sends first: the handshake, not
+    the order of messages, says which side is the client."""
     w.conversation(42001, 5555, [(">", [search("morpheus")]),
                                  ("<", [result("Follow the white rabbit. \U0001F430")])])
+    w.conversation(42002, 5556, [("<", [result("Welcome.")]), (">", [search("ring")])])
 
 
 def http(w):
