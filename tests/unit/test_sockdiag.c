@@ -215,12 +215,56 @@ static void exact_lookups(void **state)
 	close(p.lfd);
 }
 
+/* The same over IPv6 on ::1, by exact lookup and by dump (skipped if the
+ * host has no IPv6 loopback). */
+static void ipv6_pair(void **state)
+{
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	socklen_t al = sizeof a;
+	int l = socket(AF_INET6, SOCK_STREAM, 0);
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) || listen(l, 4)) {
+		if (l >= 0)
+			close(l);
+		skip();
+	}
+	assert_int_equal(getsockname(l, (struct sockaddr *)&a, &al), 0);
+	int c = socket(AF_INET6, SOCK_STREAM, 0);
+	assert_int_equal(connect(c, (struct sockaddr *)&a, sizeof a), 0);
+	int sfd = accept(l, NULL, NULL);
+	assert_true(sfd >= 0);
+	assert_int_equal(write(c, "hello", 5), 5);
+	usleep(20000);
+	struct sockaddr_in6 ca;
+	socklen_t cl = sizeof ca;
+	assert_int_equal(getsockname(c, (struct sockaddr *)&ca, &cl), 0);
+	flow_ep srv = {.port = ntohs(a.sin6_port)}, cli = {.port = ntohs(ca.sin6_port)};
+	memcpy(srv.addr, &a.sin6_addr, 16);
+	memcpy(cli.addr, &ca.sin6_addr, 16);
+	char err[200];
+	sockdiag *sd = sockdiag_open(err, sizeof err);
+	assert_non_null(sd);
+	sockdiag_sock s;
+	assert_int_equal(sockdiag_get(sd, &srv, &cli, true, &s, err, sizeof err), 1);
+	assert_int_equal(s.family, AF_INET6);
+	assert_int_equal(s.rqueue, 5);
+	struct pair p = {.port = srv.port, .cport = cli.port};
+	struct seen x = {.p = &p};
+	assert_true(sockdiag_query(sd, &p.port, 1, false, on_sock, &x, err, sizeof err) >= 3);
+	assert_true(x.server && x.client && x.listener);
+	assert_int_equal(x.srv.rqueue, 5);
+	sockdiag_close(sd);
+	close(c);
+	close(sfd);
+	close(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(queues_of_a_stalled_pair),
 		cmocka_unit_test(sampler_batches),
 		cmocka_unit_test(exact_lookups),
+		cmocka_unit_test(ipv6_pair),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

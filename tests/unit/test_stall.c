@@ -131,6 +131,28 @@ static void zero_window_linux_probes(void **state)
 	fx_free(&x);
 }
 
+static void client_stops_reading(void **state)
+{
+	struct fx x;
+	fx_init(&x);
+	handshake(&x);
+	seg(&x, 0.010, AN_C2S, A, 1, 1, 500, 0, -1);       /* client window 2000 */
+	seg(&x, 0.020, AN_S2C, A, 1, 1, 1000, 2000, -1);   /* server fills it */
+	seg(&x, 0.021, AN_C2S, A, 1, 2001, 0, 0, -1);      /* client: zero window */
+	seg(&x, 0.500, AN_S2C, A, 2000, 1, 1000, 0, -1);   /* server probes */
+	seg(&x, 0.900, AN_C2S, A, 1, 2001, 500, 0, -1);
+	assert_int_equal(x.rec.n, 1);
+	stall_event *e = &x.rec.ev[0];
+	assert_string_equal(e->side, "client");
+	assert_int_equal(e->dir, AN_S2C);
+	assert_int_equal(e->receiver.port, 40000);
+	assert_int_equal(e->sender.port, 65432);
+	assert_int_equal(e->probes, 1);
+	assert_int_equal(e->start_frame, 5);
+	assert_int_equal(e->end_frame, 8);
+	fx_free(&x);
+}
+
 static void one_byte_probes(void **state)
 {
 	struct fx x;
@@ -321,6 +343,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(zero_window_linux_probes),
+		cmocka_unit_test(client_stops_reading),
 		cmocka_unit_test(one_byte_probes),
 		cmocka_unit_test(short_zero_window_is_no_stall),
 		cmocka_unit_test(idle_zero_window_without_data_is_no_stall),
