@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "analyzer/capture.h"
 
@@ -474,7 +475,22 @@ int cap_run(cap_source *c, uint64_t count, cap_segment_fn seg_fn, cap_packet_fn 
 	c->seg_fn = seg_fn;
 	c->pkt_fn = pkt_fn;
 	c->user = user;
-	int rc = pcap_loop(c->p, -1, on_packet, (u_char *)c);
+	int rc;
+	if (!c->live) {
+		rc = pcap_loop(c->p, -1, on_packet, (u_char *)c);
+	} else {
+		/* Live: the read times out every 100 ms without traffic, and
+		 * the clock is passed on then too, so idle streams expire on a
+		 * quiet link. */
+		do {
+			rc = pcap_dispatch(c->p, -1, on_packet, (u_char *)c);
+			if (rc >= 0 && pkt_fn) {
+				struct timespec now;
+				clock_gettime(CLOCK_REALTIME, &now);
+				pkt_fn(user, (double)now.tv_sec + (double)now.tv_nsec / 1e9);
+			}
+		} while (rc >= 0 && !(c->count && c->st.packets >= c->count));
+	}
 	if (c->dump)
 		pcap_dump_flush(c->dump);
 	if (rc == -1) {

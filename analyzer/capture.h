@@ -84,8 +84,9 @@ typedef void (*cap_packet_fn)(void *user, double ts);
 
 /* Read until the end of the file, cap_break(), or `count` packets (0: no
  * limit).  seg_fn gets each TCP segment; pkt_fn (may be NULL) gets every
- * packet's time first, so the caller can expire idle flows.  Returns 0, or
- * -1 with err set when reading failed. */
+ * packet's time first, so the caller can expire idle flows (live, it is
+ * also called with the clock when 100 ms pass without a packet).  Returns
+ * 0, or -1 with err set when reading failed. */
 int cap_run(cap_source *c, uint64_t count, cap_segment_fn seg_fn, cap_packet_fn pkt_fn,
 	    void *user, char *err, size_t errlen);
 
