@@ -156,6 +156,13 @@ static int emit_json(jm_buf *out, jm_buf *content, const char *extra)
 }
 
 static jm_buf scratch; /* response content; reused, never shrinks */
+static jm_buf text;    /* the result string before quoting */
+
+void srv_answer_cleanup(void)
+{
+	jm_buf_free(&scratch);
+	jm_buf_free(&text);
+}
 
 static int result_response(jm_buf *out, const char *pre, const char *mid, size_t mid_len,
 			   const char *post, const char *extra)
@@ -163,7 +170,6 @@ static int result_response(jm_buf *out, const char *pre, const char *mid, size_t
 	/* {"result": "<pre><mid><post>"}, quoted as one string */
 	jm_buf *c = &scratch;
 	c->len = c->off = 0;
-	static jm_buf text;
 	text.len = text.off = 0;
 	if (jm_buf_append(&text, pre, strlen(pre)) < 0 || jm_buf_append(&text, mid, mid_len) < 0 ||
 	    jm_buf_append(&text, post, strlen(post)) < 0)

@@ -85,6 +85,9 @@ int srv_answer_error(jm_buf *out, const char *kind, const char *detail);
  * everything else raw. */
 int srv_json_str(jm_buf *out, const char *s, size_t len);
 
+/* Free the scratch buffers the answer functions keep between calls. */
+void srv_answer_cleanup(void);
+
 /* Append Python's repr() of a bytes object (b'...') for -v logging. */
 int srv_bytes_repr(jm_buf *out, const uint8_t *p, size_t n);
 

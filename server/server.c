@@ -687,6 +687,7 @@ out:
 		json_tokener_free(s->tok);
 	srv_table_free(&s->table);
 	srv_cache_free(&s->cache);
+	srv_answer_cleanup();
 	jm_buf_free(&s->logbuf);
 	fflush(stdout);
 	return rc;
