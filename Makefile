@@ -1,6 +1,7 @@
 # jmsg: one binary (build/jmsg) with subcommands, built from spec/jmsg.json.
 #
 #   make            build everything into build/ (warnings are errors)
+#   make demo       server, live analyzer on lo and the tutorial's requests
 #   make test       unit tests (plain and under ASan+UBSan), fuzz smoke,
 #                   end-to-end tests on loopback, tshark tests
 #   make deps       install the Debian packages a fresh machine needs
@@ -47,7 +48,7 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all test unit unit-asan e2e fuzz fuzz-smoke deps clean install install-dissector bench check-deps
+.PHONY: all demo test unit unit-asan e2e fuzz fuzz-smoke deps clean install install-dissector bench
 .DELETE_ON_ERROR:
 
 LUA_OUT  := $(if $(wildcard spec/gen/emit_lua.c),$(BUILD)/jmsg.lua)
@@ -136,6 +137,10 @@ fuzz-smoke: $(FUZZ_BIN)
 	@mkdir -p $(BUILD)/fuzz/corpus
 	@echo "== fuzz_decoder for $(FUZZ_SMOKE_SECONDS)s"
 	@$(FUZZ_BIN) -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=4096 $(BUILD)/fuzz/corpus fuzz/seeds 2>&1 | tail -n 3
+
+# ---- the main job, on loopback
+demo: all
+	@JMSG=$(BUILD)/jmsg scripts/demo.sh
 
 # ---- benchmarks
 bench: all
