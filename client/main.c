@@ -28,7 +28,7 @@ static void usage(FILE *f)
 "  --port P          server port (default %d)\n"
 "  --timeout S       give up after S seconds without an answer (default 10)\n"
 "  --keep-alive      send \"connection\": \"keep-alive\" in the request header\n"
-"  --max-content N   largest response content accepted (default 64m)\n"
+"  --max-content N   largest response content accepted (default %llu)\n"
 "  -q, --quiet       print only the result line\n"
 "  -v, --verbose     print the request bytes, as the tutorial does\n"
 "\n"
@@ -52,7 +52,7 @@ static void usage(FILE *f)
 "exit status: 0 success; 1 internal error; 2 usage error; 3 connection\n"
 "refused, reset or unreachable; 4 timeout; 5 malformed response; 6 the\n"
 "server answered with an error; 7 load finished but some requests failed\n",
-		SRV_DEFAULT_HOST, JM_SPEC_DEFAULT_PORT);
+		SRV_DEFAULT_HOST, JM_SPEC_DEFAULT_PORT, (unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN);
 }
 
 int client_main(int argc, char **argv)
