@@ -24,6 +24,9 @@ for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
 [ -s "$T/port" ] || fail "server did not start"
 port=$(cat "$T/port")
 
+# hex text -> bytes, with printf only
+unhex() { printf "$(printf %s "$1" | sed 's/../\\x&/g')"; }
+
 ran=0
 if ! command -v tshark >/dev/null; then
 	echo "note: tshark missing, capture part not run"
@@ -37,14 +40,14 @@ else
 		tshark -r "$pcap" -Y 'tcp.len > 0' -T fields -e tcp.payload >"$T/$cap.hex" 2>/dev/null ||
 			fail "tshark cannot read $pcap"
 		[ "$(wc -l <"$T/$cap.hex")" -eq 2 ] || fail "$cap: expected 2 payload packets"
-		sed -n 1p "$T/$cap.hex" | xxd -r -p >"$T/$cap.req"
-		sed -n 2p "$T/$cap.hex" | xxd -r -p >"$T/$cap.want"
+		unhex "$(sed -n 1p "$T/$cap.hex")" >"$T/$cap.req"
+		unhex "$(sed -n 2p "$T/$cap.hex")" >"$T/$cap.want"
 		timeout 10 "$BUILD/tools/srv_rawsend" "$port" <"$T/$cap.req" >"$T/$cap.got"
 		rc=$?
 		# 0: the server closed first, as app-server.py does
 		[ $rc -eq 0 ] || fail "$cap: server did not answer and close (srv_rawsend exit $rc)"
 		cmp "$T/$cap.want" "$T/$cap.got" || {
-			echo "want:"; xxd "$T/$cap.want" | head; echo "got:"; xxd "$T/$cap.got" | head
+			echo "want:"; od -c "$T/$cap.want" | head; echo "got:"; od -c "$T/$cap.got" | head
 			fail "$cap: response differs from app-server.py's"
 		}
 		ran=$((ran + 1))
@@ -63,7 +66,7 @@ req_json() {
 req_json '{"action": "search", "value": "morpheus"}' >"$T/t1.req"
 printf '\x00|{"byteorder": "big", "content-type": "binary/custom-client-binary-type", "content-encoding": "binary", "content-length": 10}binary\xf0\x9f\x98\x83' >"$T/t3.req"
 req_json "$(printf '{"action": "search", "value": "\xf0\x9f\x90\xb6"}')" >"$T/t2.req"
-[ "$(head -c 2 "$T/t1.req" | xxd -p)" = 0064 ] || fail "test bug: protoheader"
+[ "$(head -c 2 "$T/t1.req" | od -An -tx1 | tr -d ' ')" = 0064 ] || fail "test bug: protoheader"
 
 check() { # req-file expected-decoded-line expected-raw-header-length
 	timeout 10 "$BUILD/tools/srv_rawsend" "$port" <"$1" >"$1.resp" || fail "$1: server did not answer and close"
