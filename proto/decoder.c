@@ -370,25 +370,36 @@ static bool streaming(const jm_decoder *d)
 	return d->cfg.stream_content && !d->hdr.content_is_json;
 }
 
+jm_error jm_check_content(const jm_header *h, const uint8_t *data, size_t len, size_t *err_at,
+			  char *detail, size_t n)
+{
+	const char *why;
+	if (!h->content_is_json)
+		return JM_ERR_NONE;
+	if (!jm_utf8_valid(data, len, err_at)) {
+		snprintf(detail, n, "byte 0x%02x at content byte %zu is not valid UTF-8", data[*err_at],
+			 *err_at);
+		return JM_ERR_CONTENT_NOT_UTF8;
+	}
+	if (!jm_json_valid((const char *)data, len, err_at, &why)) {
+		snprintf(detail, n, "%s at content byte %zu", why, *err_at);
+		return JM_ERR_CONTENT_NOT_JSON;
+	}
+	return JM_ERR_NONE;
+}
+
 /* The whole content is at data/len.  Validate and report it; the message
  * ends here either way. */
 static bool on_content(jm_decoder *d, const uint8_t *data, size_t len)
 {
 	const jm_header *h = &d->hdr;
 	uint64_t cstart = d->msg_offset + JM_SPEC_PROTOHEADER_SIZE + d->header_len;
-	if (h->content_is_json && !d->cfg.no_content_check) {
+	if (!d->cfg.no_content_check) {
 		size_t at;
-		const char *why;
-		if (!jm_utf8_valid(data, len, &at)) {
-			if (!emit_error(d, JM_ERR_CONTENT_NOT_UTF8, cstart + at, true, data, len,
-					"byte 0x%02x at content byte %zu is not valid UTF-8", data[at], at))
-				return false;
-			next_message(d);
-			return true;
-		}
-		if (!jm_json_valid((const char *)data, len, &at, &why)) {
-			if (!emit_error(d, JM_ERR_CONTENT_NOT_JSON, cstart + at, true, data, len,
-					"%s at content byte %zu", why, at))
+		char detail[sizeof d->detail];
+		jm_error e = jm_check_content(h, data, len, &at, detail, sizeof detail);
+		if (e) {
+			if (!emit_error(d, e, cstart + at, true, data, len, "%s", detail))
 				return false;
 			next_message(d);
 			return true;

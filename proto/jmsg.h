@@ -189,6 +189,14 @@ static inline bool jm_decoder_idle(const jm_decoder *d)
 	return d->state == JM_DS_PROTOHEADER && d->need == 2;
 }
 
+/* The decoder's content check, for callers that decode with
+ * no_content_check and check only some content themselves (a server that
+ * caches answers): JSON content must be UTF-8 and JSON.  Returns
+ * JM_ERR_NONE, or the error with *err_at (offset in the content) and a
+ * one-line detail in detail[n], exactly as the decoder would report it. */
+jm_error jm_check_content(const jm_header *h, const uint8_t *data, size_t len, size_t *err_at,
+			  char *detail, size_t n);
+
 /* Where a message might start in `buf`: the first position p with a
  * plausible protoheader (2..65535) followed by '{' and then '"' or
  * whitespace, whose header is a JSON object (or, if `buf` ends inside it,

@@ -99,6 +99,9 @@ static inline int hexval(char c)
 	return -1;
 }
 
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
 /* At the opening quote.  Leaves pos after the closing quote. */
 bool jm_jp_string(jm_jp *p, bool *escaped)
 {
@@ -106,7 +109,16 @@ bool jm_jp_string(jm_jp *p, bool *escaped)
 	size_t i = p->pos + 1, len = p->len;
 	bool esc = false;
 	for (;;) {
-		/* Plain bytes are the common case: find the next special one. */
+		/* Plain bytes are the common case: skip eight at a time while
+		 * none is '"', '\\' or a control character. */
+		while (i + 8 <= len) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+			if ((((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w)) & HIGHS)
+				break;
+			i += 8;
+		}
 		while (i < len) {
 			unsigned char c = (unsigned char)s[i];
 			if (c == '"' || c == '\\' || c < 0x20)

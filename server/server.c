@@ -179,17 +179,8 @@ static int on_event(void *user, const jm_event *ev);
 static bool content_valid(conn *c, const jm_event *ev)
 {
 	size_t at;
-	const char *why = NULL;
 	char detail[160];
-	jm_error e = JM_ERR_NONE;
-	if (!jm_utf8_valid(ev->data, ev->len, &at)) {
-		e = JM_ERR_CONTENT_NOT_UTF8;
-		snprintf(detail, sizeof detail, "byte 0x%02x at content byte %zu is not valid UTF-8",
-			 ev->data[at], at);
-	} else if (!jm_json_valid((const char *)ev->data, ev->len, &at, &why)) {
-		e = JM_ERR_CONTENT_NOT_JSON;
-		snprintf(detail, sizeof detail, "%s at content byte %zu", why ? why : "invalid JSON", at);
-	}
+	jm_error e = jm_check_content(ev->header, ev->data, ev->len, &at, detail, sizeof detail);
 	if (e == JM_ERR_NONE)
 		return true;
 	jm_event err = *ev;
