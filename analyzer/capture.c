@@ -5,6 +5,8 @@
  */
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -308,6 +310,7 @@ struct cap_source {
 	pcap_t *p;
 	pcap_dumper_t *dump;
 	bool live;
+	volatile sig_atomic_t stop; /* cap_break(), from a signal handler */
 	int dlt;
 	cap_stats st;
 	/* cap_run state */
@@ -479,17 +482,35 @@ int cap_run(cap_source *c, uint64_t count, cap_segment_fn seg_fn, cap_packet_fn 
 	if (!c->live) {
 		rc = pcap_loop(c->p, -1, on_packet, (u_char *)c);
 	} else {
-		/* Live: the read times out every 100 ms without traffic, and
-		 * the clock is passed on then too, so idle streams expire on a
-		 * quiet link. */
-		do {
+		/* Live: wait for packets ourselves, at most 100 ms at a time, and
+		 * pass the clock on after every wait, so idle streams expire on
+		 * a quiet link (libpcap's own blocking read in immediate mode
+		 * does not come back without a packet). */
+		char perr[PCAP_ERRBUF_SIZE];
+		int fd = pcap_get_selectable_fd(c->p);
+		if (fd < 0 || pcap_setnonblock(c->p, 1, perr) < 0) {
+			snprintf(err, errlen, "cannot poll the capture: %s", fd < 0 ? "no descriptor" : perr);
+			return -1;
+		}
+		for (;;) {
+			if (c->stop) {
+				rc = -2;
+				break;
+			}
+			struct pollfd pfd = {.fd = fd, .events = POLLIN};
+			if (poll(&pfd, 1, 100) < 0 && errno != EINTR) {
+				snprintf(err, errlen, "poll: %s", strerror(errno));
+				return -1;
+			}
 			rc = pcap_dispatch(c->p, -1, on_packet, (u_char *)c);
-			if (rc >= 0 && pkt_fn) {
+			if (rc < 0 || (c->count && c->st.packets >= c->count))
+				break;
+			if (pkt_fn) {
 				struct timespec now;
 				clock_gettime(CLOCK_REALTIME, &now);
 				pkt_fn(user, (double)now.tv_sec + (double)now.tv_nsec / 1e9);
 			}
-		} while (rc >= 0 && !(c->count && c->st.packets >= c->count));
+		}
 	}
 	if (c->dump)
 		pcap_dump_flush(c->dump);
@@ -502,6 +523,7 @@ int cap_run(cap_source *c, uint64_t count, cap_segment_fn seg_fn, cap_packet_fn 
 
 void cap_break(cap_source *c)
 {
+	c->stop = 1;
 	pcap_breakloop(c->p);
 }
 

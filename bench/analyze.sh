@@ -26,20 +26,22 @@ done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# secs CMD...: wall seconds of one run (output discarded), or "fail".
+# secs CMD...: "WALL CPU" seconds of one run (output discarded), or "fail".
+# CPU (user + system) is printed too: on a shared machine the wall time
+# also counts waiting for a core.
 secs() {
 	local t0 t1
 	t0=$(date +%s.%N)
-	"$@" >/dev/null 2>"$tmp/err" || { echo fail; return; }
+	/usr/bin/time -f '%U %S' -o "$tmp/time" "$@" >/dev/null 2>"$tmp/err" || { echo fail; return; }
 	t1=$(date +%s.%N)
-	echo "$t1 - $t0" | bc -l | xargs printf '%.3f\n'
+	awk -v w="$(echo "$t1 - $t0" | bc -l)" '{printf "%.3f %.2f\n", w, $1 + $2}' "$tmp/time"
 }
 best() {
 	local b="" t
 	for _ in $(seq "$RUNS"); do
 		t=$(secs "$@")
 		[ "$t" = fail ] && { echo fail; return; }
-		if [ -z "$b" ] || [ "$(echo "$t < $b" | bc -l)" = 1 ]; then b=$t; fi
+		if [ -z "$b" ] || [ "$(echo "${t% *} < ${b% *}" | bc -l)" = 1 ]; then b=$t; fi
 	done
 	echo "$b"
 }
@@ -48,6 +50,7 @@ packets=$("$BUILD/bench/pcap_floor" "$cap" | awk '{print $1}')
 streams=$("$JMSG" analyze -r "$cap" -q --json | tail -n 1 | sed 's/.*"streams":\([0-9]*\).*/\1/')
 echo "capture: $cap, $packets packets, $streams streams, $(du -mL "$cap" | cut -f1) MB" >&2
 
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 t_floor=$(best "$BUILD/bench/pcap_floor" "$cap")
 t_jmsg=$(best "$JMSG" analyze -r "$cap" -q)
 rm -rf "$tmp/flow"; mkdir -p "$tmp/flow"
@@ -63,23 +66,33 @@ fi
 mem=$( { /usr/bin/time -f '%M' "$JMSG" analyze -r "$conc" -q >/dev/null; } 2>&1 | tail -n 1)
 t_conc=$(secs "$JMSG" analyze -r "$conc" -q)
 conc_streams=$("$JMSG" analyze -r "$conc" -q --json | tail -n 1 | sed 's/.*"peak_streams":\([0-9]*\).*/\1/')
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
-ratio() { # a / b, or n/a
-	if [ "$1" = fail ] || [ "$2" = fail ]; then echo n/a; else echo "$1 / $2" | bc -l | xargs printf '%.1f'; fi
+wall() { [ "$1" = fail ] && echo fail || echo "${1% *}"; }
+cpu() { [ "$1" = fail ] && echo n/a || echo "${1#* }"; }
+ratio() { # wall a / wall b, or n/a
+	local a b
+	a=$(wall "$1"); b=$(wall "$2")
+	if [ "$a" = fail ] || [ "$b" = fail ]; then echo n/a; else echo "$a / $b" | bc -l | xargs printf '%.1f'; fi
 }
-rate() { # packets per second
-	[ "$1" = fail ] && { echo n/a; return; }
-	echo "$packets / $1" | bc -l | xargs printf '%.0f'
+rate() { # packets per second of wall time
+	local a
+	a=$(wall "$1")
+	[ "$a" = fail ] && { echo n/a; return; }
+	echo "$packets / $a" | bc -l | xargs printf '%.0f'
 }
+pct=$(echo "100 * $(wall "$t_floor") / $(wall "$t_jmsg")" | bc -l | xargs printf '%.0f')
 cat <<EOF
-| tool | wall time (s) | packets/s | jmsg is faster by |
-|---|---:|---:|---:|
-| bare libpcap read (\`bench/pcap_floor\`) | $t_floor | $(rate "$t_floor") | (jmsg runs at $(echo "100 * $t_floor / $t_jmsg" | bc -l | xargs printf '%.0f')% of this rate) |
-| \`jmsg analyze -r FILE -q\` | $t_jmsg | $(rate "$t_jmsg") | 1 |
-| \`tcpflow -r FILE -o DIR\` | $t_tcpflow | $(rate "$t_tcpflow") | $(ratio "$t_tcpflow" "$t_jmsg")x |
-| \`tshark -r FILE -T fields -e tcp.stream -e tcp.len\` | $t_tshark | $(rate "$t_tshark") | $(ratio "$t_tshark" "$t_jmsg")x |
-| \`tshark -X lua_script:jmsg.lua ... -e jmsg.content_length\` | $t_dis | $(rate "$t_dis") | $(ratio "$t_dis" "$t_jmsg")x |
+| tool | wall (s) | CPU (s) | packets/s (wall) | jmsg is faster by |
+|---|---:|---:|---:|---:|
+| bare libpcap read (\`bench/pcap_floor\`) | $(wall "$t_floor") | $(cpu "$t_floor") | $(rate "$t_floor") | (jmsg runs at $pct% of this rate) |
+| \`jmsg analyze -r FILE -q\` | $(wall "$t_jmsg") | $(cpu "$t_jmsg") | $(rate "$t_jmsg") | 1 |
+| \`tcpflow -r FILE -o DIR\` | $(wall "$t_tcpflow") | $(cpu "$t_tcpflow") | $(rate "$t_tcpflow") | $(ratio "$t_tcpflow" "$t_jmsg")x |
+| \`tshark -r FILE -T fields -e tcp.stream -e tcp.len\` | $(wall "$t_tshark") | $(cpu "$t_tshark") | $(rate "$t_tshark") | $(ratio "$t_tshark" "$t_jmsg")x |
+| \`tshark -X lua_script:jmsg.lua ... -e jmsg.content_length\` | $(wall "$t_dis") | $(cpu "$t_dis") | $(rate "$t_dis") | $(ratio "$t_dis" "$t_jmsg")x |
 
-Peak memory with $conc_streams concurrent streams (\`$(basename "$conc")\`, each holding a
-partial message at the peak): $((mem / 1024)) MiB max RSS, $t_conc s.
+Best of $RUNS runs for the first two, one run for the others.  Load average before and
+after: $load0 / $load1.  Peak memory with $conc_streams concurrent streams
+(\`$(basename "$conc")\`, each holding a partial message at the peak): $((mem / 1024)) MiB
+max RSS; that run took $(wall "$t_conc") s.
 EOF

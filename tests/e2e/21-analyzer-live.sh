@@ -3,10 +3,12 @@
 # reference server and client exchange messages: the analyzer's message
 # events must be exactly what the clients sent and received, in order per
 # stream, paired, with no problem; -w must write a pcap that, read back,
-# gives the same messages; SIGINT must end it with the summary and exit 0.
-# Then the error paths: a missing interface, and capture without
-# CAP_NET_RAW.
+# gives the same messages; SIGINT must end it with the summary and exit 0;
+# a quiet keep-alive stream must expire under --idle-timeout with no packet
+# to trigger it.  Then the error paths: a missing interface, and capture
+# without CAP_NET_RAW.
 set -u
+[ -n "${DEBUG_LIVE:-}" ] && set -x
 cd "$(dirname "$0")/../.."
 : "${JMSG:=build/jmsg}" "${BUILD:=build}"
 [ "$(id -u)" = 0 ] || { echo "skip: live capture on lo needs root (CAP_NET_RAW)"; exit 77; }
@@ -109,6 +111,36 @@ a, b = msgs(sys.argv[1]), msgs(sys.argv[2])
 assert a == b, "the -w capture decodes differently"
 print(f"-w capture: the same {len(b)} messages")
 EOF
+
+# Idle expiry on a quiet link: a keep-alive connection that says nothing
+# for 2.5 s ends "expired" under --idle-timeout 1, with no packet to
+# trigger it.
+timeout 30 "$JMSG" analyze -i lo --port "$port" --json --idle-timeout 1 tcp port "$port" \
+	>"$tmp/idle.jsonl" 2>"$tmp/idle.err" &
+ipid=$!
+pids+=($ipid)
+for _ in $(seq 200); do grep -q 'listening on lo' "$tmp/idle.err" && break; sleep 0.05; done
+python3 - "$port" "$tmp/idle.jsonl" <<'EOF' || exit 1
+import json, socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+body = json.dumps({"action": "search", "value": "ring"}).encode()
+hdr = json.dumps({"byteorder": "little", "content-type": "text/json", "content-encoding": "utf-8",
+                  "content-length": len(body), "connection": "keep-alive"}).encode()
+s.sendall(len(hdr).to_bytes(2, "big") + hdr + body)
+s.recv(4096)
+deadline = time.time() + 8  # bounded: expiry is due 1 s after the answer
+while time.time() < deadline:
+    ev = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+    if any(e["event"] == "stream" and e.get("state") == "expired" for e in ev):
+        break
+    time.sleep(0.1)
+s.close()
+assert any(e["event"] == "stream" and e.get("state") == "expired" for e in ev), \
+    f"no expiry on a quiet link after {time.time() - deadline + 8:.1f} s: {[(e['event'], e.get('state')) for e in ev]}"
+print("idle: the quiet keep-alive stream expired while its connection was still open")
+EOF
+kill -INT $ipid
+wait $ipid || fail "idle analyzer exit $?"
 
 # Error paths: one clear line, a documented exit status.
 "$JMSG" analyze -i no-such-if0 > "$tmp/out" 2> "$tmp/err"
