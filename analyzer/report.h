@@ -4,16 +4,24 @@
  * report_sink() fills an an_sink (stream.h) whose callbacks write to the
  * report's FILE.  JSON lines carry one object per event:
  *
- *   {"event":"message", "ts", "stream", "client", "server", "dir",
- *    "offset", "header_len", "header":{...as sent...}, "content_type",
- *    "content_encoding", "content_length", "content":<JSON> |
- *    "content_hex":"..." (+ "content_hex_truncated":true), "latency_ms"}
+ *   {"event":"message", "ts" (first byte), "stream", "client", "server",
+ *    "dir", "offset", "index" (n-th message of its direction), "header_len",
+ *    "header":{...as sent...}, "content_type", "content_encoding",
+ *    "content_length", "content":<JSON> | "content_hex":"..." (+
+ *    "content_hex_truncated":true past --max-hex), "warning"?, "ts_last"
+ *    (last byte), "latency_ms"? (a response paired with its request)}
  *   {"event":"error", "ts", "stream", "client", "server", "dir", "offset",
  *    "kind", "severity", "detail", "bytes"?}
  *   {"event":"stream", "phase":"begin"|"end", "stream", "client", "server",
  *    "state", "ts", "midstream", "requests", "responses", "bytes_c2s",
  *    "bytes_s2c", "gap_bytes"}
- *   {"event":"summary", ...}  last
+ *   {"event":"summary", "packets", "bytes", "tcp_segments",
+ *    "segments_tracked", "streams", "peak_streams", "messages", "requests",
+ *    "responses", "problems", "by_kind":{id: count}, and live
+ *    "kernel_received", "kernel_dropped", "if_dropped"}  last
+ *
+ * Times are seconds since the epoch, with microseconds, or nanoseconds when
+ * the capture has them.  Text lines show seconds since the first event.
  *
  * The header is written as its raw bytes (valid JSON: the codec checked
  * it), and JSON content likewise; raw line breaks, which JSON allows as
