@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "server/opts.h"
 #include "analyzer/capture.h"
 #include "analyzer/report.h"
 #include "analyzer/stall.h"
@@ -83,27 +84,11 @@ static int bad(const char *fmt, const char *a, const char *b)
 	return EXIT_USAGE;
 }
 
-/* A non-negative size with an optional k/M/G suffix. */
+/* A non-negative size with an optional k/M/G suffix, at most max. */
 static int parse_size(const char *s, unsigned long long max, unsigned long long *out)
 {
-	char *end;
-	errno = 0;
-	if (*s == '-' || !*s)
-		return -1;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	unsigned shift = 0;
-	if (*end == 'k' || *end == 'K')
-		shift = 10, end++;
-	else if (*end == 'm' || *end == 'M')
-		shift = 20, end++;
-	else if (*end == 'g' || *end == 'G')
-		shift = 30, end++;
-	if (*end || (shift && v > (ULLONG_MAX >> shift)))
-		return -1;
-	v <<= shift;
-	if (v > max)
+	uint64_t v;
+	if (opt_parse_size(s, &v) || v > max)
 		return -1;
 	*out = v;
 	return 0;

@@ -24,7 +24,7 @@ int opt_uint(const char *cmd, const char *opt, const char *arg, uint64_t min, ui
 	return 0;
 }
 
-int opt_size(const char *cmd, const char *opt, const char *arg, uint64_t *out)
+int opt_parse_size(const char *arg, uint64_t *out)
 {
 	char *end;
 	errno = 0;
@@ -38,12 +38,22 @@ int opt_size(const char *cmd, const char *opt, const char *arg, uint64_t *out)
 		shift = 30;
 	if (shift)
 		end++;
-	if (!isdigit((unsigned char)arg[0]) || *end || errno || v > (UINT64_MAX >> 34)) {
+	if (!isdigit((unsigned char)arg[0]) || *end || errno || v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int opt_size(const char *cmd, const char *opt, const char *arg, uint64_t *out)
+{
+	uint64_t v;
+	/* Past 2^60 bytes a size is a typing mistake, not a limit anyone means. */
+	if (opt_parse_size(arg, &v) || v > (UINT64_MAX >> 4)) {
 		fprintf(stderr, "jmsg %s: %s must be a byte count such as 65536 or 64k, not '%s'\n",
 			cmd, opt, arg);
 		return -1;
 	}
-	*out = (uint64_t)v << shift;
+	*out = v;
 	return 0;
 }
 
