@@ -253,6 +253,10 @@ int analyze_main(int argc, char **argv)
 	}
 
 	char err[512];
+	if (filter && cap_check_filter(filter, err, sizeof err)) {
+		free(filter);
+		return bad("%s%s", err, "");
+	}
 	cap_source *src = file ? cap_open_file(file, &co, err, sizeof err)
 			       : cap_open_live(iface, &co, err, sizeof err);
 	if (!src) {

@@ -349,6 +349,23 @@ static int finish_open(cap_source *c, const cap_options *o, char *err, size_t er
 	return 0;
 }
 
+int cap_check_filter(const char *filter, char *err, size_t errlen)
+{
+	pcap_t *p = pcap_open_dead(DLT_EN10MB, CAP_DEFAULT_SNAPLEN);
+	struct bpf_program prog;
+	if (!p) {
+		snprintf(err, errlen, "cannot check filter '%s': out of memory", filter);
+		return -1;
+	}
+	int rc = pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN);
+	if (rc < 0)
+		snprintf(err, errlen, "bad filter '%s': %s", filter, pcap_geterr(p));
+	else
+		pcap_freecode(&prog);
+	pcap_close(p);
+	return rc < 0 ? -1 : 0;
+}
+
 cap_source *cap_open_file(const char *path, const cap_options *o, char *err, size_t errlen)
 {
 	char perr[PCAP_ERRBUF_SIZE] = "";

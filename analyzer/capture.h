@@ -75,6 +75,11 @@ typedef struct cap_options {
 
 /* Open a file ("-" for stdin) or a live interface.  On failure returns
  * NULL and writes one line (no program name, no newline) into err. */
+/* Check a BPF expression's syntax before any capture is opened (against
+ * Ethernet, the link type every expression can be compiled for), so a typo
+ * is a command-line error.  Returns 0, or -1 with err set. */
+int cap_check_filter(const char *filter, char *err, size_t errlen);
+
 cap_source *cap_open_file(const char *path, const cap_options *o, char *err, size_t errlen);
 cap_source *cap_open_live(const char *iface, const cap_options *o, char *err, size_t errlen);
 void cap_close(cap_source *c);

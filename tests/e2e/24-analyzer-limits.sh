@@ -146,7 +146,7 @@ check "$tmp/idle-none.jsonl" \
 
 # 5. Bad values: one line, exit 2.
 for args in "--memcap 12" "--stream-memcap -1" "--max-streams 0" "--idle-timeout soon" \
-	    "--port 70000" "--max-hex 1T" "-c 0" "--bogus"; do
+	    "--port 70000" "--max-hex 1T" "-c 0" "--bogus" "tcp portt 5"; do
 	"$JMSG" analyze -r tests/fixtures/basic-search.pcap $args > "$tmp/out" 2> "$tmp/err"
 	rc=$?
 	[ $rc -eq 2 ] || fail "'$args': exit $rc, want 2"
