@@ -80,7 +80,6 @@ $(BUILD)/libjmsg.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-# Objects, not the archive: every subcommand's NAME_main must be linked in.
 $(BUILD)/jmsg: $(BUILD)/obj/cmd/jmsg.o $(LIB_OBJS)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 

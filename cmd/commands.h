@@ -1,13 +1,12 @@
-/* Subcommand entry points.  Each is defined in its own folder; they are
- * weak so the binary links while a subcommand is still being written, and
- * `jmsg` lists only those that exist. argv[0] is the subcommand's name. */
+/* Subcommand entry points, each defined in its own folder.  argv[0] is the
+ * subcommand's name; the return value is the process's exit status. */
 #ifndef JMSG_COMMANDS_H
 #define JMSG_COMMANDS_H
 
-int server_main(int argc, char **argv) __attribute__((weak));
-int client_main(int argc, char **argv) __attribute__((weak));
-int analyze_main(int argc, char **argv) __attribute__((weak));
-int sockets_main(int argc, char **argv) __attribute__((weak));
-int replay_main(int argc, char **argv) __attribute__((weak));
+int server_main(int argc, char **argv);
+int client_main(int argc, char **argv);
+int analyze_main(int argc, char **argv);
+int sockets_main(int argc, char **argv);
+int replay_main(int argc, char **argv);
 
 #endif

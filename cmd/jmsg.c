@@ -29,8 +29,7 @@ static void usage(FILE *f)
 		   "commands:\n",
 		JM_SPEC_ABBREV, JM_SPEC_VERSION);
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		if (commands[i].main)
-			fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n'jmsg COMMAND --help' describes each one.\n");
 }
 
@@ -49,7 +48,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		if (commands[i].main && !strcmp(argv[1], commands[i].name))
+		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].main(argc - 1, argv + 1);
 	fprintf(stderr, "jmsg: unknown command '%s'\n", argv[1]);
 	usage(stderr);
