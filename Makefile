@@ -51,9 +51,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 .PHONY: all demo test unit unit-asan e2e fuzz fuzz-smoke deps clean install install-dissector bench
 .DELETE_ON_ERROR:
 
-LUA_OUT  := $(if $(wildcard spec/gen/emit_lua.c),$(BUILD)/jmsg.lua)
-
-all: $(BUILD)/jmsg $(LUA_OUT) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
+all: $(BUILD)/jmsg $(BUILD)/jmsg.lua $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
 
 # ---- spec generator (host tool) and generated sources
 $(BUILD)/jmsg-gen: $(GEN_SRCS) $(wildcard spec/gen/*.h)
