@@ -29,9 +29,10 @@ typedef enum jm_scan_result {
 } jm_scan_result;
 
 /* Scans a header object into its top-level members in one pass, checking
- * the whole text as it goes.  Keys with escapes are unescaped into `strs`,
- * which must hold raw_len + 1 bytes at least... per key: the caller sizes
- * it at 2 * raw_len + 2, more than any header can use. */
+ * the whole text as it goes.  Keys with escapes are unescaped into `strs`
+ * (an unescaped string is never longer than its escaped form, plus one NUL
+ * each); the decoder sizes it at 2 * raw_len + 2, room for the keys and the
+ * field values it unescapes after them. */
 typedef struct jm_header_scan {
 	const char *raw;
 	size_t raw_len;
