@@ -70,7 +70,16 @@ uint64_t hist_percentile(const hist *h, double p)
 		return 0;
 	if (p >= 100)
 		return h->max;
-	uint64_t rank = (uint64_t)ceil(p / 100.0 * (double)h->count);
+	/* The rank is ceil(p% of count), in integers: in floating point
+	 * 99.9 / 100 * 1000 is 999.0000000000001 and would round up to the
+	 * next sample.  p is taken to a millionth of a percent. */
+	if (!(p > 0))
+		p = 0;
+	uint64_t ppm = (uint64_t)llround(p * 1e6); /* parts per 10^8 */
+	const uint64_t whole = 100000000u;
+	uint64_t q = h->count / whole, r = h->count % whole;
+	/* count * ppm / whole, rounded up, without overflowing 64 bits */
+	uint64_t rank = q * ppm + (r * ppm + whole - 1) / whole;
 	if (rank == 0)
 		rank = 1;
 	uint64_t seen = 0;

@@ -4,7 +4,7 @@
  * Log-linear buckets: values below 2^HIST_SUB_BITS are counted exactly;
  * above, every power of two is split into 2^HIST_SUB_BITS equal buckets, so
  * a value is known to within 1/128 (0.8%) whatever its size.  Recording is
- * O(1) with no allocation and the memory is fixed (about 36 KiB), however
+ * O(1) with no allocation and the memory is fixed (about 41 KiB), however
  * many samples, which a sorted array of every sample is not.
  *
  * Values are unsigned integers in any unit (the client records
@@ -17,7 +17,10 @@
 #include <stdint.h>
 
 #define HIST_SUB_BITS 7
-#define HIST_MAX_BITS 42 /* 2^42 ns: more than an hour */
+/* 2^47 ns is 39 hours: beyond the longest wait the client allows (its
+ * --timeout is at most a day), so every latency it can measure keeps its
+ * 1/128 resolution. */
+#define HIST_MAX_BITS 47
 #define HIST_SUB (1u << HIST_SUB_BITS)
 #define HIST_BUCKETS (HIST_SUB + (HIST_MAX_BITS - HIST_SUB_BITS) * HIST_SUB)
 

@@ -80,6 +80,45 @@ static void test_percentiles_within_error(void **state)
 	assert_int_equal(hist_percentile(&h, 99.99), 1000000000ULL);
 }
 
+static void test_rank_at_exact_boundaries(void **state)
+{
+	/* p99.9 of 1000 samples is the 999th: 99.9 / 100 * 1000 is
+	 * 999.0000000000001 in binary floating point, which must not round
+	 * the rank up to the 1000th (the one outlier) */
+	hist_init(&h);
+	for (int k = 0; k < 999; k++)
+		hist_record(&h, 10);
+	hist_record(&h, 100);
+	assert_int_equal(hist_percentile(&h, 99.9), 10);
+	assert_int_equal(hist_percentile(&h, 99.95), 100);
+	hist_init(&h);
+	for (int k = 0; k < 9990; k++)
+		hist_record(&h, 10);
+	for (int k = 0; k < 10; k++)
+		hist_record(&h, 100);
+	assert_int_equal(hist_percentile(&h, 99.9), 10);
+	assert_int_equal(hist_percentile(&h, 99.91), 100);
+	assert_int_equal(hist_percentile(&h, 0.01), 10);
+}
+
+static void test_hours_resolved(void **state)
+{
+	/* The client waits up to a day (--timeout 86400): latencies of hours
+	 * are told apart to within a bucket, not all reported as the maximum */
+	const uint64_t hour = 3600ULL * 1000000000ULL;
+	hist_init(&h);
+	hist_record(&h, 2 * hour);
+	hist_record(&h, 2 * hour);
+	hist_record(&h, 24 * hour);
+	uint64_t p50 = hist_percentile(&h, 50);
+	assert_true(p50 >= 2 * hour);
+	assert_true(p50 - 2 * hour <= 2 * hour / HIST_SUB);
+	assert_int_equal(hist_percentile(&h, 100), 24 * hour);
+	unsigned i = hist_index(24 * hour);
+	assert_true(i < HIST_BUCKETS - 1);
+	assert_true(hist_bucket_low(i) <= 24 * hour && 24 * hour <= hist_bucket_high(i));
+}
+
 static void test_merge(void **state)
 {
 	hist_init(&h);
@@ -104,6 +143,8 @@ int main(void)
 		cmocka_unit_test(test_huge_values_clamp),
 		cmocka_unit_test(test_percentiles_by_rank),
 		cmocka_unit_test(test_percentiles_within_error),
+		cmocka_unit_test(test_rank_at_exact_boundaries),
+		cmocka_unit_test(test_hours_resolved),
 		cmocka_unit_test(test_merge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
