@@ -20,7 +20,16 @@ struct reasm_seg {
 	uint8_t data[];
 };
 
+/* A span [off, end) the snapshot length cut from a segment that arrived
+ * ahead of a hole.  Kept exactly, one record per span, because the bytes
+ * between two cuts may still arrive whole. */
+struct reasm_cut {
+	struct reasm_cut *next;
+	uint64_t off, end;
+};
+
 #define SEG_COST(len) (sizeof(struct reasm_seg) + (size_t)(len))
+#define CUT_COST sizeof(struct reasm_cut)
 /* An acknowledgement further ahead than this is not believed. */
 #define ACK_PLAUSIBLE ((uint64_t)1 << 30)
 
@@ -123,6 +132,13 @@ static void seg_free(reasm *r, struct reasm_seg *s)
 	free(s);
 }
 
+static void cut_free(reasm *r, struct reasm_cut *c)
+{
+	r->n_cuts--;
+	mem_sub(r, CUT_COST);
+	free(c);
+}
+
 void reasm_free(reasm *r)
 {
 	struct reasm_seg *s = r->held, *n;
@@ -131,6 +147,12 @@ void reasm_free(reasm *r)
 		seg_free(r, s);
 	}
 	r->held = NULL;
+	struct reasm_cut *c = r->cuts, *cn;
+	for (; c; c = cn) {
+		cn = c->next;
+		cut_free(r, c);
+	}
+	r->cuts = NULL;
 	if (r->hist)
 		ring_put(r);
 }
@@ -272,8 +294,12 @@ static void drain(reasm *r)
 {
 	for (;;) {
 		drain_data(r);
-		if (r->trunc_hi > r->next && r->trunc_lo <= r->next)
-			r->trunc_to = max_u64(r->trunc_to, r->trunc_hi);
+		struct reasm_cut *c;
+		while ((c = r->cuts) && c->off <= r->next) {
+			r->trunc_to = max_u64(r->trunc_to, c->end);
+			r->cuts = c->next;
+			cut_free(r, c);
+		}
 		if (r->trunc_to <= r->next)
 			return;
 		uint64_t lim = r->trunc_to;
@@ -290,13 +316,12 @@ static void skip_to(reasm *r, uint64_t target, reasm_gap_why why)
 	while (r->next < target) {
 		struct reasm_seg *h = r->held;
 		uint64_t lim = (h && h->off < target) ? max_u64(h->off, r->next) : target;
-		if (lim > r->next) {
-			reasm_gap_why w = why;
-			/* A hole inside a span the snapshot length cut is that. */
-			if (w == REASM_GAP_LOST && r->trunc_hi > r->next && r->trunc_lo < lim)
-				w = REASM_GAP_TRUNCATED;
-			lose(r, lim - r->next, w);
-		}
+		/* Stop at a span the snapshot length cut: drain reports it as
+		 * that, and the hole before it as `why`. */
+		if (r->cuts && r->cuts->off > r->next && r->cuts->off < lim)
+			lim = r->cuts->off;
+		if (lim > r->next)
+			lose(r, lim - r->next, why);
 		drain(r);
 	}
 }
@@ -305,7 +330,7 @@ static void skip_to(reasm *r, uint64_t target, reasm_gap_why why)
 
 static int over_cap(const reasm *r, size_t need)
 {
-	if (r->held_bytes + need > r->cap)
+	if (r->held_bytes + r->n_cuts * CUT_COST + need > r->cap)
 		return 1;
 	if (r->mem && r->mem->cap && r->mem->used + SEG_COST(need) > r->mem->cap)
 		return 1;
@@ -375,6 +400,35 @@ static void hold(reasm *r, uint64_t o, const uint8_t *data, uint64_t e)
 	}
 }
 
+/* Record [lo, hi) as cut by the snapshot length, merging it with the
+ * spans it overlaps or touches. */
+static void cut_add(reasm *r, uint64_t lo, uint64_t hi)
+{
+	struct reasm_cut **pp = &r->cuts, *c;
+	while ((c = *pp) && c->end < lo)
+		pp = &c->next;
+	if (c && c->off <= hi) {
+		c->off = min_u64(c->off, lo);
+		c->end = max_u64(c->end, hi);
+		struct reasm_cut *n;
+		while ((n = c->next) && n->off <= c->end) {
+			c->end = max_u64(c->end, n->end);
+			c->next = n->next;
+			cut_free(r, n);
+		}
+		return;
+	}
+	c = malloc(sizeof *c);
+	if (!c)
+		return; /* the span will be reported lost instead of cut */
+	c->off = lo;
+	c->end = hi;
+	c->next = *pp;
+	*pp = c;
+	r->n_cuts++;
+	mem_add(r, CUT_COST);
+}
+
 static void push_at(reasm *r, uint64_t o, const uint8_t *data, size_t caplen,
 		    uint64_t we)
 {
@@ -392,20 +446,24 @@ static void push_at(reasm *r, uint64_t o, const uint8_t *data, size_t caplen,
 	uint64_t e = o + caplen;
 
 	if (o > r->next) {
-		while (caplen && over_cap(r, caplen) && r->held) {
+		/* What holding this costs: its bytes, and a record of the span
+		 * the snapshot length cut, if any. */
+		size_t need = caplen + (we > e ? CUT_COST : 0);
+		while (need && over_cap(r, need) && (r->held || r->cuts)) {
 			/* Declare the first hole lost and release what follows
 			 * it; that is the cheapest way back under the cap. */
-			skip_to(r, r->held->off, REASM_GAP_MEMCAP);
+			uint64_t first = r->held ? r->held->off : UINT64_MAX;
+			if (r->cuts && r->cuts->off < first)
+				first = r->cuts->off;
+			skip_to(r, first, REASM_GAP_MEMCAP);
 		}
-		if (caplen && over_cap(r, caplen)) {
+		if (need && over_cap(r, need)) {
 			skip_to(r, o, REASM_GAP_MEMCAP);
 		} else if (o > r->next) {
 			if (caplen)
 				hold(r, o, data, e);
-			if (we > e) {
-				r->trunc_lo = r->trunc_hi > r->trunc_lo ? min_u64(r->trunc_lo, e) : e;
-				r->trunc_hi = max_u64(r->trunc_hi, we);
-			}
+			if (we > e)
+				cut_add(r, e, we);
 			return;
 		}
 		/* Skipping may have moved the delivery point into or past
@@ -502,11 +560,12 @@ void reasm_ack(reasm *r, uint32_t ack)
 
 void reasm_flush(reasm *r)
 {
-	struct reasm_seg *last = r->held;
-	while (last && last->next)
-		last = last->next;
-	if (last)
-		skip_to(r, last->off + last->len, REASM_GAP_LOST);
+	uint64_t end = r->next;
+	for (struct reasm_seg *s = r->held; s; s = s->next)
+		end = max_u64(end, s->off + s->len);
+	for (struct reasm_cut *c = r->cuts; c; c = c->next)
+		end = max_u64(end, c->end);
+	skip_to(r, end, REASM_GAP_LOST);
 	drain(r);
 	if (r->fin && r->fin_off > r->next)
 		skip_to(r, r->fin_off, REASM_GAP_LOST);

@@ -27,7 +27,10 @@
  * bytes are bounded per direction (`cap`) and across all directions that
  * share one reasm_mem; when a cap would be exceeded the oldest hole is
  * declared lost (gap with REASM_GAP_MEMCAP) and the held bytes behind it are
- * released, so memory stays bounded whatever the input.  To tell a
+ * released, so memory stays bounded whatever the input.  (A segment the
+ * snapshot length cut, held ahead of a hole, also holds a record of the
+ * span it could not capture; those records count against the caps as
+ * their own size.)  To tell a
  * retransmission of already delivered bytes that differs from the first
  * copy, the last `history` delivered bytes are kept in a ring until the
  * peer acknowledges them (a retransmission of acknowledged bytes cannot
@@ -70,6 +73,7 @@ typedef struct reasm_mem {
 void reasm_mem_release(reasm_mem *mem);
 
 struct reasm_seg;
+struct reasm_cut;
 
 typedef struct reasm {
 	const reasm_ops *ops;
@@ -82,9 +86,10 @@ typedef struct reasm {
 	uint32_t base;            /* sequence number of stream offset 0 */
 	uint64_t next;            /* offset of the next byte to deliver */
 	uint64_t trunc_to;        /* bytes before this were cut by snaplen */
-	uint64_t trunc_lo, trunc_hi; /* hull of snaplen cuts seen out of order */
 	struct reasm_seg *held;   /* out-of-order pieces, sorted, disjoint */
 	size_t held_bytes;
+	struct reasm_cut *cuts;   /* snaplen cuts ahead of a hole, sorted, disjoint */
+	size_t n_cuts;
 
 	uint8_t *hist;            /* byte at offset o is hist[o % hist_cap] */
 	uint32_t hist_cap;        /* the ring's size now: grows to hist_size */

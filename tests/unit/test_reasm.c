@@ -309,6 +309,47 @@ static void test_truncated_out_of_order(void **state)
 	fx_free(f);
 }
 
+static void test_truncated_two_holes(void **state)
+{
+	/* Two snaplen-cut segments held out of order, with a segment not yet
+	 * seen between them: the bytes between the two cuts are not cut, and
+	 * when they arrive they are delivered, not passed over. */
+	struct fixture *f = fx_new(0, 65536, 4096);
+	push(f, 0, "abc");
+	reasm_push(&f->r, 10, (const uint8_t *)"klmno", 2, 5, false);
+	reasm_push(&f->r, 20, (const uint8_t *)"uvwxy", 2, 5, false);
+	push(f, 3, "defghij");
+	assert_string_equal(LOG(f), "D0:abc D3:defghij D10:kl G12+3T ");
+	push(f, 15, "pqrst");
+	assert_string_equal(LOG(f), "D0:abc D3:defghij D10:kl G12+3T D15:pqrst D20:uv G22+3T ");
+	fx_free(f);
+}
+
+static void test_truncated_hole_lost(void **state)
+{
+	/* A hole between two cuts that is never filled is lost, not cut. */
+	struct fixture *f = fx_new(0, 65536, 4096);
+	reasm_push(&f->r, 10, (const uint8_t *)"klmno", 2, 5, false);
+	reasm_push(&f->r, 20, (const uint8_t *)"uvwxy", 2, 5, false);
+	push(f, 0, "abcdefghij");
+	reasm_flush(&f->r);
+	assert_string_equal(LOG(f), "D0:abcdefghij D10:kl G12+3T G15+5L D20:uv G22+3T ");
+	fx_free(f);
+}
+
+static void test_truncated_cuts_capped(void **state)
+{
+	/* Segments cut to nothing, each ahead of a hole, hold no bytes but
+	 * must still be bounded: the cap passes over the oldest. */
+	struct fixture *f = fx_new(0, 256, 4096);
+	for (uint32_t i = 0; i < 1000; i++)
+		reasm_push(&f->r, 100 + 10 * i, (const uint8_t *)"", 0, 5, false);
+	assert_true(f->mem.used <= 256 + 64);
+	reasm_flush(&f->r);
+	assert_int_equal(f->rec.gap_bytes, 100 + 10 * 999 + 5);
+	fx_free(f);
+}
+
 static void test_memcap(void **state)
 {
 	struct fixture *f = fx_new(0, 4, 4096);
@@ -445,6 +486,9 @@ int main(void)
 		cmocka_unit_test(test_implausible_ack),
 		cmocka_unit_test(test_truncated_in_order),
 		cmocka_unit_test(test_truncated_out_of_order),
+		cmocka_unit_test(test_truncated_two_holes),
+		cmocka_unit_test(test_truncated_hole_lost),
+		cmocka_unit_test(test_truncated_cuts_capped),
 		cmocka_unit_test(test_memcap),
 		cmocka_unit_test(test_global_memcap),
 		cmocka_unit_test(test_midstream_before_start),
