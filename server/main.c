@@ -32,6 +32,9 @@ static void usage(FILE *f)
 "                      answered {\"error\": \"%s\"} and closed\n"
 "  --idle-timeout S    close a connection idle, or stuck inside a message,\n"
 "                      for S seconds (default %d; 0 never)\n"
+"  --request-timeout S close a connection whose request is not whole S\n"
+"                      seconds after its first byte, however steadily it\n"
+"                      trickles in (default %d; 0 never)\n"
 "  --no-read           accept connections and never read them (the tutorial's\n"
 "                      app-server-test: senders' data piles up in Recv-Q)\n"
 "  -q, --quiet         log only 'Listening on' and errors\n"
@@ -47,12 +50,13 @@ static void usage(FILE *f)
 "exit status: 0 stopped by SIGINT/SIGTERM, 1 could not start (address in\n"
 "use, bad search table, ...), 2 usage error\n",
 		SRV_DEFAULT_HOST, JM_SPEC_DEFAULT_PORT, SRV_DEFAULT_MAX_CONTENT,
-		SRV_DEFAULT_MAX_CONNS, SRV_ERR_BUSY, SRV_DEFAULT_IDLE_MS / 1000, SRV_ERR_BAD_REQUEST);
+		SRV_DEFAULT_MAX_CONNS, SRV_ERR_BUSY, SRV_DEFAULT_IDLE_MS / 1000, SRV_DEFAULT_REQUEST_MS / 1000,
+		SRV_ERR_BAD_REQUEST);
 }
 
 int server_main(int argc, char **argv)
 {
-	enum { O_HOST = 256, O_PORT, O_PORT_FILE, O_TABLE, O_MAX_CONTENT, O_MAX_CONNS, O_IDLE, O_NO_READ };
+	enum { O_HOST = 256, O_PORT, O_PORT_FILE, O_TABLE, O_MAX_CONTENT, O_MAX_CONNS, O_IDLE, O_REQUEST, O_NO_READ };
 	static const struct option longopts[] = {
 		{"host", required_argument, NULL, O_HOST},
 		{"port", required_argument, NULL, O_PORT},
@@ -61,6 +65,7 @@ int server_main(int argc, char **argv)
 		{"max-content", required_argument, NULL, O_MAX_CONTENT},
 		{"max-conns", required_argument, NULL, O_MAX_CONNS},
 		{"idle-timeout", required_argument, NULL, O_IDLE},
+		{"request-timeout", required_argument, NULL, O_REQUEST},
 		{"no-read", no_argument, NULL, O_NO_READ},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -73,6 +78,7 @@ int server_main(int argc, char **argv)
 		.max_content = SRV_DEFAULT_MAX_CONTENT,
 		.max_conns = SRV_DEFAULT_MAX_CONNS,
 		.idle_ms = SRV_DEFAULT_IDLE_MS,
+		.request_ms = SRV_DEFAULT_REQUEST_MS,
 		.verbosity = 1,
 	};
 	snprintf(portbuf, sizeof portbuf, "%d", JM_SPEC_DEFAULT_PORT);
@@ -108,6 +114,10 @@ int server_main(int argc, char **argv)
 			break;
 		case O_IDLE:
 			if (opt_seconds("server", "--idle-timeout", optarg, &cfg.idle_ms) < 0)
+				return 2;
+			break;
+		case O_REQUEST:
+			if (opt_seconds("server", "--request-timeout", optarg, &cfg.request_ms) < 0)
 				return 2;
 			break;
 		case O_NO_READ: cfg.no_read = true; break;

@@ -44,6 +44,8 @@ typedef struct conn {
 	jm_decoder dec;
 	jm_buf out;
 	uint64_t last_ms;     /* last progress, for --idle-timeout */
+	uint64_t msg_start;   /* when the request being read began, for
+	                         --request-timeout */
 	uint64_t linger_until;
 	char peer[NET_ADDR_STRLEN];
 	/* the request being decoded */
@@ -272,6 +274,8 @@ static int on_event(void *user, const jm_event *ev)
 			conn_finish(c, rc == 1);
 			return JM_CB_STOP;
 		}
+		/* The next request begins no earlier than now. */
+		c->msg_start = s->loop.now_ms;
 		/* Reading pauses (see conn_read) until this drains; the rest of
 		 * the bytes already read are still answered, which bounds the
 		 * queue at SRV_OUT_HIGH plus the answers to one read. */
@@ -400,6 +404,8 @@ static void conn_read(conn *c)
 		ssize_t n = recv(c->w.fd, s->rbuf, sizeof s->rbuf, 0);
 		if (n > 0) {
 			c->last_ms = s->loop.now_ms;
+			if (jm_decoder_idle(&c->dec))
+				c->msg_start = s->loop.now_ms;
 			if (c->state == CONN_OPEN)
 				conn_feed(c, s->rbuf, (size_t)n);
 			if (c->state == CONN_DEAD)
@@ -567,6 +573,10 @@ static void tick(el_loop *l, void *data)
 			conn_close(c, jm_decoder_idle(&c->dec) && !jm_buf_pending(&c->out)
 					      ? "idle timeout"
 					      : "idle timeout in the middle of a message");
+		} else if (s->cfg->request_ms && c->state == CONN_OPEN && !c->read_paused &&
+			   !jm_decoder_idle(&c->dec) && now - c->msg_start >= s->cfg->request_ms) {
+			/* Not while reading is paused: then the wait is ours. */
+			conn_close(c, "request not complete within the request timeout");
 		}
 	}
 }
@@ -655,6 +665,8 @@ int srv_run(const srv_config *cfg)
 	int tick_ms = 1000;
 	if (cfg->idle_ms && cfg->idle_ms / 4 < (uint64_t)tick_ms)
 		tick_ms = cfg->idle_ms / 4 < 20 ? 20 : (int)(cfg->idle_ms / 4);
+	if (cfg->request_ms && cfg->request_ms / 4 < (uint64_t)tick_ms)
+		tick_ms = cfg->request_ms / 4 < 20 ? 20 : (int)(cfg->request_ms / 4);
 	el_set_hooks(&s->loop, tick_ms, tick, before_sleep, s);
 	if (el_run(&s->loop) < 0) {
 		fprintf(stderr, "jmsg server: event loop failed: %s\n", strerror(errno));

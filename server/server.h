@@ -27,6 +27,10 @@
 #define SRV_DEFAULT_MAX_CONTENT (1u << 20)
 #define SRV_DEFAULT_MAX_CONNS 1024
 #define SRV_DEFAULT_IDLE_MS 30000
+/* A request must be whole this long after its first byte, however steadily
+ * its bytes trickle in: the idle timeout alone lets a client that sends one
+ * byte a second hold a connection and 64 KiB for most of a day. */
+#define SRV_DEFAULT_REQUEST_MS 60000
 /* Output queued beyond this pauses reading from that connection. */
 #define SRV_OUT_HIGH (256u * 1024)
 /* How long a closing connection is drained before it is closed anyway. */
@@ -44,6 +48,7 @@ typedef struct srv_config {
 	uint64_t max_content;
 	unsigned max_conns;
 	uint64_t idle_ms;   /* 0: never */
+	uint64_t request_ms; /* whole-request deadline; 0: never */
 	bool no_read;
 	int verbosity;      /* 0 quiet, 1 normal, 2 bytes */
 } srv_config;

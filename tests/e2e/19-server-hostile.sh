@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Clients that mean harm, each against its own server, bounded in time:
+# a request that trickles in a byte at a time (slowloris) is cut off by
+# --request-timeout although every byte resets the idle clock, while a
+# well-behaved client on the same server is still answered.
+set -u
+: "${JMSG:?}" "${BUILD:?}"
+T=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; for f in "$T"/*.err "$T"/*.out; do [ -s "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }; done; exit 1; }
+command -v python3 >/dev/null || { echo "skip: python3 is needed for the hostile clients"; exit 77; }
+
+start_server() { # NAME ARGS...: port in ${NAME}_port, pid in ${NAME}_pid
+	local name=$1; shift
+	"$JMSG" server --port 0 --port-file "$T/$name.port" "$@" >"$T/$name.out" 2>"$T/$name.err" &
+	local pid=$!
+	pids+=("$pid")
+	for _ in $(seq 200); do [ -s "$T/$name.port" ] && break; sleep 0.05; done
+	[ -s "$T/$name.port" ] || fail "server $name did not start"
+	printf -v "${name}_pid" %s "$pid"
+	printf -v "${name}_port" %s "$(cat "$T/$name.port")"
+}
+
+# drip PORT SECONDS GAP: send a 64 KiB header one byte every GAP seconds
+# for at most SECONDS; prints "closed" (and exits 0) if the server hangs up
+# first, "open" (exit 1) if it never does.
+cat >"$T/drip.py" <<'PY'
+import socket, sys, time
+port, dur, gap = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(gap)
+data = b'\xff\xff{"byteorder": "little", "x": "' + b'a' * 65600
+t0, i = time.monotonic(), 0
+while time.monotonic() - t0 < dur:
+    try:
+        s.send(data[i:i + 1]); i += 1
+        if s.recv(4096) == b'':
+            break
+    except socket.timeout:
+        continue
+    except OSError:
+        break
+else:
+    print("open after %d bytes" % i); sys.exit(1)
+print("closed after %d bytes" % i)
+PY
+
+# --- slowloris: every byte is progress, so only the request deadline ends it
+start_server slow --idle-timeout 1 --request-timeout 2
+timeout 30 python3 "$T/drip.py" "$slow_port" 12 0.25 >"$T/drip.out" 2>&1 &
+drip=$!
+pids+=("$drip")
+sleep 0.5
+out=$(timeout 10 "$JMSG" client --port "$slow_port" -q search morpheus) || fail "a normal client was not served beside the slow one"
+[ "$out" = "Got result: Follow the white rabbit. 🐰" ] || fail "normal client got '$out'"
+wait "$drip"
+rc=$?
+echo "drip: $(cat "$T/drip.out")"
+[ $rc -eq 0 ] || fail "a request trickling in a byte at a time was never cut off"
+grep -q "request not complete within the request timeout" "$T/slow.out" || fail "the server did not say why it closed"
+
+# --request-timeout takes seconds, like --idle-timeout
+"$JMSG" server --request-timeout x >/dev/null 2>"$T/usage.err"
+[ $? -eq 2 ] && grep -q -- "--request-timeout must be seconds" "$T/usage.err" || fail "bad --request-timeout accepted"
+echo "ok"
