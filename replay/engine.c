@@ -27,6 +27,7 @@ typedef struct conn {
 	conn_state st;
 	uint32_t events;          /* epoll interest */
 	uint64_t last_progress;
+	uint64_t linger_start;    /* C_LINGER: when the wait for a close began */
 	/* sending */
 	size_t begun;             /* requests due and queued for writing */
 	size_t out_off;           /* bytes of request `sent` written */
@@ -101,6 +102,16 @@ const char *rp_end_name(rp_end e)
 
 /* ---------------------------------------------------------------- decoding */
 
+/* Enough extra responses have been reported: stop listening. */
+static bool too_chatty(conn *k)
+{
+	if (k->answered < k->s->n[RP_REQ] + RP_MAX_EXTRA)
+		return false;
+	k->closing = true;
+	k->end = RP_END_DONE;
+	return true;
+}
+
 static int on_event(void *user, const jm_event *ev)
 {
 	conn *k = user;
@@ -137,6 +148,8 @@ static int on_event(void *user, const jm_event *ev)
 			E->ev->response(E->ev->user, k->s, k->answered, &m);
 		k->answered++;
 		k->last_progress = now;
+		if (too_chatty(k))
+			return JM_CB_STOP;
 		break;
 	}
 	case JM_EV_ERROR:
@@ -145,6 +158,8 @@ static int on_event(void *user, const jm_event *ev)
 		if (E->ev->bad_response)
 			E->ev->bad_response(E->ev->user, k->s, k->answered, ev->error, ev->detail);
 		k->answered++;
+		if (too_chatty(k))
+			return JM_CB_STOP;
 		if (!ev->can_continue) {
 			k->closing = true;
 			k->end = RP_END_MALFORMED;
@@ -362,16 +377,18 @@ static void step(engine *E, conn *k, uint64_t now)
 			 * close or to say more than the capture did. */
 			shutdown(k->fd, SHUT_WR);
 			k->st = C_LINGER;
-			k->last_progress = now;
+			k->linger_start = now;
 		}
 	}
-	/* `now` may predate progress made since it was read. */
-	uint64_t waited = now > k->last_progress ? now - k->last_progress : 0;
 	if (k->st == C_LINGER) {
-		if (waited >= (uint64_t)RP_LINGER_MS * 1000000u)
+		/* From the start of the wait, not from the last byte: a target
+		 * that keeps sending must not keep the stream open. */
+		if (now >= k->linger_start + (uint64_t)RP_LINGER_MS * 1000000u)
 			end_with(k, RP_END_DONE, 0);
 		return;
 	}
+	/* `now` may predate progress made since it was read. */
+	uint64_t waited = now > k->last_progress ? now - k->last_progress : 0;
 	/* The timeout runs only while the target owes us something: a
 	 * connect, room to write, or a response. */
 	bool owed = k->st == C_CONNECTING || writing(k) || k->answered < k->begun;
@@ -498,9 +515,9 @@ int rp_engine_run(const rp_capture *c, const rp_engine_config *cfg, const rp_eve
 		for (size_t i = 0; i < E.n_active; i++) {
 			conn *k = E.active[i];
 			uint64_t d = conn_due(&E, k);
-			uint64_t limit = k->st == C_LINGER ? (uint64_t)RP_LINGER_MS * 1000000u
-							   : cfg->timeout_ms * 1000000u;
-			uint64_t t = k->last_progress + limit;
+			uint64_t t = k->st == C_LINGER
+					     ? k->linger_start + (uint64_t)RP_LINGER_MS * 1000000u
+					     : k->last_progress + cfg->timeout_ms * 1000000u;
 			if (d < wake)
 				wake = d;
 			if (t < wake)

@@ -10,9 +10,11 @@
  * own flow control paces a replay that runs ahead of it.
  *
  * When every request is sent and as many responses as requests have
- * come, the engine half-closes (as a client that is done) and waits a
- * short while for the target to close, reporting anything more it sends
- * as extra responses.  A connection with no progress (no byte sent or
+ * come, the engine half-closes (as a client that is done) and waits
+ * RP_LINGER_MS for the target to close, reporting anything more it sends
+ * as extra responses.  That wait is fixed from its start, and a stream
+ * ends after RP_MAX_EXTRA extra responses: a target that keeps talking
+ * can neither keep a replay running nor fill its memory with reports.  A connection with no progress (no byte sent or
  * received) for `timeout_ms` while it waits for the target ends with the
  * remaining responses missing.  One connection's failure ends only that
  * stream; a refused first connection ends the replay, since the target is
@@ -37,6 +39,9 @@
 #define RP_DEFAULT_TIMEOUT_MS 10000
 /* How long a finished connection waits for the target to close. */
 #define RP_LINGER_MS 1000
+/* Extra responses (beyond the requests sent) reported per stream before
+ * the engine stops listening to it. */
+#define RP_MAX_EXTRA 16
 
 typedef struct rp_engine_config {
 	struct sockaddr_storage addr;
