@@ -18,6 +18,18 @@
 #define DECODER_SHRINK (1u << 20)
 /* Expiry runs at most this often (capture time, seconds). */
 #define EXPIRE_EVERY 1.0
+/* Four-tuples of streams that ended with FINs or a reset are remembered
+ * this long (capture time; Linux's TIME_WAIT), so that their late segments
+ * (the rest of a response in flight when the reset went out, a
+ * retransmission after the last ACK) start no phantom mid-stream stream.
+ * The table is direct-mapped: a collision only forgets an older tuple. */
+#define CLOSED_SLOTS 1024
+#define CLOSED_LINGER_NS (60 * 1000000000LL)
+
+struct closed_slot {
+	flow_key k;
+	int64_t until_ns;         /* 0: empty */
+};
 
 enum hunt_why { HUNT_MIDSTREAM, HUNT_GAP, HUNT_ERROR };
 
@@ -76,6 +88,7 @@ struct an_engine {
 	uint8_t portmap[65536 / 8];
 	char detail[256];
 	bool finishing;
+	struct closed_slot *closed; /* CLOSED_SLOTS, allocated at the first close */
 };
 
 static const reasm_ops half_ops;
@@ -556,6 +569,32 @@ static void stream_info(struct an_stream *s, an_phase ph, an_state state)
 	e->sink.stream(e->sink.user, &si);
 }
 
+static struct closed_slot *closed_slot(an_engine *e, const flow_key *k)
+{
+	const uint8_t *p = (const uint8_t *)k;
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < sizeof *k; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return &e->closed[h % CLOSED_SLOTS];
+}
+
+static void closed_note(an_engine *e, const flow_key *k)
+{
+	if (!e->closed && !(e->closed = calloc(CLOSED_SLOTS, sizeof *e->closed)))
+		return; /* no memory: late segments start streams, as before */
+	struct closed_slot *c = closed_slot(e, k);
+	c->k = *k;
+	c->until_ns = e->now_ns + CLOSED_LINGER_NS;
+}
+
+static bool closed_recently(an_engine *e, const flow_key *k)
+{
+	if (!e->closed)
+		return false;
+	struct closed_slot *c = closed_slot(e, k);
+	return c->until_ns && e->now_ns < c->until_ns && !memcmp(&c->k, k, sizeof *k);
+}
+
 static void stream_end(an_engine *e, struct an_stream *s, an_state state)
 {
 	for (int i = 0; i < 2; i++) {
@@ -567,6 +606,8 @@ static void stream_end(an_engine *e, struct an_stream *s, an_state state)
 			jm_decoder_finish(&h->dec);
 	}
 	stream_info(s, AN_END, state);
+	if (state == AN_CLOSED || state == AN_RESET)
+		closed_note(e, &s->f->key);
 	flow_table_remove(e->ft, s->f);
 }
 
@@ -618,6 +659,7 @@ void an_engine_free(an_engine *e)
 		return;
 	flow_table_free(e->ft);
 	reasm_mem_release(&e->mem);
+	free(e->closed);
 	free(e);
 }
 
@@ -720,6 +762,12 @@ void an_engine_segment(an_engine *e, const cap_segment *seg)
 		 * stream already over must not start another. */
 		if ((seg->flags & CAP_RST) || (!(seg->flags & CAP_SYN) && !seg->payload_wire))
 			return;
+		/* Nor does a late segment of a stream that just ended: only a
+		 * new SYN reopens its four-tuple. */
+		if (!(seg->flags & CAP_SYN) && closed_recently(e, &k)) {
+			e->st.after_end++;
+			return;
+		}
 		s = stream_new(e, &k, seg, src_is_lo);
 		if (!s)
 			return;
