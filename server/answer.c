@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <json-c/json.h>
 
@@ -29,34 +30,83 @@ int srv_table_default(srv_table *t)
 	return 0;
 }
 
-int srv_table_load(srv_table *t, const char *path, char *err, size_t errlen)
+/* In a JSON object whose values are all strings, does a key hold the
+ * escape \u0000?  Keys are the strings after '{' or ','. */
+static bool key_has_nul(const char *s, size_t n)
+{
+	char last = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '"') {
+			if (s[i] == '{' || s[i] == ',' || s[i] == ':')
+				last = s[i];
+			continue;
+		}
+		bool key = last == '{' || last == ',', nul = false;
+		for (i++; i < n && s[i] != '"'; i++) {
+			if (s[i] != '\\')
+				continue;
+			if (i + 5 < n && s[i + 1] == 'u' && !memcmp(s + i + 2, "0000", 4))
+				nul = true;
+			i++; /* the escaped character; \uXXXX digits are plain */
+		}
+		if (key && nul)
+			return true;
+		last = '"';
+	}
+	return false;
+}
+
+/* A key for an error line: quoted, control characters escaped, cut. */
+static void shown_key(char *buf, size_t len, const char *key)
+{
+	jm_buf q = {0};
+	if (jm_json_quote(&q, key, strlen(key)) < 0) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	int n = (int)jm_buf_pending(&q);
+	snprintf(buf, len, "%.*s%s", n > 60 ? 60 : n, (const char *)jm_buf_head(&q), n > 60 ? "..." : "");
+	jm_buf_free(&q);
+}
+
+int srv_table_load(srv_table *t, const char *path, uint64_t max_bytes, char *err, size_t errlen)
 {
 	t->obj = NULL;
+	if (max_bytes > INT_MAX) /* json-c takes an int length */
+		max_bytes = INT_MAX;
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		snprintf(err, errlen, "cannot open search table '%s': %s", path, strerror(errno));
 		return -1;
 	}
+	struct stat st;
+	bool too_big = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+		       (uint64_t)st.st_size > max_bytes;
 	jm_buf b = {0};
 	char chunk[8192];
 	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		if (jm_buf_append(&b, chunk, n) < 0)
-			break;
-	int rd_err = ferror(f);
+	bool oom = false;
+	while (!too_big && !oom && (n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		/* not a regular file (a pipe, /dev/zero): count as it comes */
+		if (n > max_bytes - jm_buf_pending(&b))
+			too_big = true;
+		else if (jm_buf_append(&b, chunk, n) < 0)
+			oom = true;
+	}
+	int rd_err = !too_big && !oom && ferror(f);
 	fclose(f);
-	if (rd_err) {
+	if (too_big || oom || rd_err) {
 		jm_buf_free(&b);
-		snprintf(err, errlen, "cannot read search table '%s'", path);
+		if (too_big)
+			snprintf(err, errlen, "search table '%s' is larger than %llu bytes (see --max-table)",
+				 path, (unsigned long long)max_bytes);
+		else
+			snprintf(err, errlen, "cannot read search table '%s': %s", path,
+				 oom ? "out of memory" : "read error");
 		return -1;
 	}
 	size_t at = 0;
 	const char *why = NULL;
-	if (jm_buf_pending(&b) > INT_MAX) { /* json-c takes an int length */
-		snprintf(err, errlen, "search table '%s' is too large", path);
-		jm_buf_free(&b);
-		return -1;
-	}
 	if (!jm_json_valid((const char *)jm_buf_head(&b), jm_buf_pending(&b), &at, &why)) {
 		snprintf(err, errlen, "search table '%s' is not valid JSON (byte %zu: %s)", path, at,
 			 why ? why : "invalid");
@@ -68,22 +118,30 @@ int srv_table_load(srv_table *t, const char *path, char *err, size_t errlen)
 							    (int)jm_buf_pending(&b)) : NULL;
 	if (tok)
 		json_tokener_free(tok);
-	jm_buf_free(&b);
+	int rc = -1;
 	if (!o || !json_object_is_type(o, json_type_object)) {
 		snprintf(err, errlen, "search table '%s' must be a JSON object of value -> result", path);
-		json_object_put(o);
-		return -1;
+		goto out;
 	}
 	json_object_object_foreach(o, key, val) {
 		if (!json_object_is_type(val, json_type_string)) {
-			snprintf(err, errlen, "search table '%s': the result for '%s' is not a string",
-				 path, key);
-			json_object_put(o);
-			return -1;
+			char k[80];
+			shown_key(k, sizeof k, key);
+			snprintf(err, errlen, "search table '%s': the result for %s is not a string", path, k);
+			goto out;
 		}
 	}
+	if (key_has_nul((const char *)jm_buf_head(&b), jm_buf_pending(&b))) {
+		snprintf(err, errlen, "search table '%s': a value to search for holds NUL (\\u0000)", path);
+		goto out;
+	}
 	t->obj = o;
-	return 0;
+	o = NULL;
+	rc = 0;
+out:
+	json_object_put(o);
+	jm_buf_free(&b);
+	return rc;
 }
 
 void srv_table_free(srv_table *t)

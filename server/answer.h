@@ -57,8 +57,11 @@ typedef struct srv_table {
 
 /* The tutorial's table (morpheus, ring, the puppy). */
 int srv_table_default(srv_table *t);
-/* A JSON object of string -> string from a file; -1 with `err` filled. */
-int srv_table_load(srv_table *t, const char *path, char *err, size_t errlen);
+/* A JSON object of string -> string from a file of at most `max_bytes`
+ * (more is refused without being read: a search table is held parsed, so
+ * a huge or endless file must not be read into memory).  Keys must not
+ * hold NUL (\u0000): json-c would cut them short.  -1 with `err` filled. */
+int srv_table_load(srv_table *t, const char *path, uint64_t max_bytes, char *err, size_t errlen);
 void srv_table_free(srv_table *t);
 /* The result for `value`, or NULL. */
 const char *srv_table_lookup(const srv_table *t, const char *value, size_t len, size_t *res_len);

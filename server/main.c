@@ -26,6 +26,8 @@ static void usage(FILE *f)
 "  --port-file F       write the port to F once listening\n"
 "  --search-table F    JSON object of value -> result to search (default:\n"
 "                      the tutorial's morpheus, ring and puppy table)\n"
+"  --max-table N       largest --search-table file in bytes (default %u;\n"
+"                      k/m/g suffixes allowed)\n"
 "  --max-content N     largest request content in bytes (default %u;\n"
 "                      k/m/g suffixes allowed); larger gets an error\n"
 "  --max-conns N       connections served at once (default %d); more are\n"
@@ -49,19 +51,20 @@ static void usage(FILE *f)
 "\n"
 "exit status: 0 stopped by SIGINT/SIGTERM, 1 could not start (address in\n"
 "use, bad search table, ...), 2 usage error\n",
-		SRV_DEFAULT_HOST, JM_SPEC_DEFAULT_PORT, SRV_DEFAULT_MAX_CONTENT,
+		SRV_DEFAULT_HOST, JM_SPEC_DEFAULT_PORT, SRV_DEFAULT_MAX_TABLE, SRV_DEFAULT_MAX_CONTENT,
 		SRV_DEFAULT_MAX_CONNS, SRV_ERR_BUSY, SRV_DEFAULT_IDLE_MS / 1000, SRV_DEFAULT_REQUEST_MS / 1000,
 		SRV_ERR_BAD_REQUEST);
 }
 
 int server_main(int argc, char **argv)
 {
-	enum { O_HOST = 256, O_PORT, O_PORT_FILE, O_TABLE, O_MAX_CONTENT, O_MAX_CONNS, O_IDLE, O_REQUEST, O_NO_READ };
+	enum { O_HOST = 256, O_PORT, O_PORT_FILE, O_TABLE, O_MAX_TABLE, O_MAX_CONTENT, O_MAX_CONNS, O_IDLE, O_REQUEST, O_NO_READ };
 	static const struct option longopts[] = {
 		{"host", required_argument, NULL, O_HOST},
 		{"port", required_argument, NULL, O_PORT},
 		{"port-file", required_argument, NULL, O_PORT_FILE},
 		{"search-table", required_argument, NULL, O_TABLE},
+		{"max-table", required_argument, NULL, O_MAX_TABLE},
 		{"max-content", required_argument, NULL, O_MAX_CONTENT},
 		{"max-conns", required_argument, NULL, O_MAX_CONNS},
 		{"idle-timeout", required_argument, NULL, O_IDLE},
@@ -76,6 +79,7 @@ int server_main(int argc, char **argv)
 	srv_config cfg = {
 		.host = SRV_DEFAULT_HOST,
 		.max_content = SRV_DEFAULT_MAX_CONTENT,
+		.max_table = SRV_DEFAULT_MAX_TABLE,
 		.max_conns = SRV_DEFAULT_MAX_CONNS,
 		.idle_ms = SRV_DEFAULT_IDLE_MS,
 		.request_ms = SRV_DEFAULT_REQUEST_MS,
@@ -98,6 +102,10 @@ int server_main(int argc, char **argv)
 			break;
 		case O_PORT_FILE: cfg.port_file = optarg; break;
 		case O_TABLE: cfg.table_file = optarg; break;
+		case O_MAX_TABLE:
+			if (opt_size("server", "--max-table", optarg, &cfg.max_table) < 0)
+				return 2;
+			break;
 		case O_MAX_CONTENT:
 			if (opt_size("server", "--max-content", optarg, &cfg.max_content) < 0)
 				return 2;

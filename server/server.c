@@ -610,7 +610,7 @@ int srv_run(const srv_config *cfg)
 	s->cfg = cfg;
 	s->lfd = -1;
 	s->loop.epfd = -1;
-	if (cfg->table_file ? srv_table_load(&s->table, cfg->table_file, err, sizeof err)
+	if (cfg->table_file ? srv_table_load(&s->table, cfg->table_file, cfg->max_table, err, sizeof err)
 			    : srv_table_default(&s->table)) {
 		fprintf(stderr, "jmsg server: %s\n", cfg->table_file ? err : "out of memory");
 		return 1;

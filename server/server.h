@@ -26,6 +26,8 @@
 #define SRV_DEFAULT_HOST "127.0.0.1"
 #define SRV_DEFAULT_MAX_CONTENT (1u << 20)
 #define SRV_DEFAULT_MAX_CONNS 1024
+/* Largest --search-table file: it is held parsed, several times its size. */
+#define SRV_DEFAULT_MAX_TABLE (64u << 20)
 #define SRV_DEFAULT_IDLE_MS 30000
 /* A request must be whole this long after its first byte, however steadily
  * its bytes trickle in: the idle timeout alone lets a client that sends one
@@ -46,6 +48,7 @@ typedef struct srv_config {
 	const char *port_file;
 	const char *table_file;
 	uint64_t max_content;
+	uint64_t max_table;
 	unsigned max_conns;
 	uint64_t idle_ms;   /* 0: never */
 	uint64_t request_ms; /* whole-request deadline; 0: never */

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Clients that mean harm, each against its own server, bounded in time:
-# a request that trickles in a byte at a time (slowloris) is cut off by
-# --request-timeout although every byte resets the idle clock, while a
-# well-behaved client on the same server is still answered.
+#  - a request that trickles in a byte at a time (slowloris) is cut off by
+#    --request-timeout although every byte resets the idle clock, while a
+#    well-behaved client on the same server is still answered;
+#  - search tables that are not what they should be.
 set -u
 : "${JMSG:?}" "${BUILD:?}"
 T=$(mktemp -d)
@@ -60,6 +61,22 @@ rc=$?
 echo "drip: $(cat "$T/drip.out")"
 [ $rc -eq 0 ] || fail "a request trickling in a byte at a time was never cut off"
 grep -q "request not complete within the request timeout" "$T/slow.out" || fail "the server did not say why it closed"
+
+# --- search tables that are not what they should be: one line, exit 1, at once
+printf '{"c": "ok", "a\\u0000b": "SECRET"}' >"$T/nulkey.json"
+printf '{"a\\nb": 1}' >"$T/number.json"
+printf '["morpheus"]' >"$T/array.json"
+for row in "nulkey.json:holds NUL" "number.json:is not a string" "array.json:must be a JSON object" \
+	   "/dev/zero:is larger than"; do
+	f=${row%%:*}
+	case $f in /*) ;; *) f=$T/$f ;; esac
+	timeout 10 "$JMSG" server --port 0 --search-table "$f" --max-table 1m >"$T/table.out" 2>"$T/table.err"
+	rc=$?
+	echo "--search-table $f: exit $rc: $(cat "$T/table.err")"
+	[ $rc -eq 1 ] || fail "search table $f: exit $rc, expected 1"
+	[ "$(wc -l <"$T/table.err")" -eq 1 ] || fail "search table $f: not one line"
+	grep -q "${row#*:}" "$T/table.err" || fail "search table $f: message does not say '${row#*:}'"
+done
 
 # --request-timeout takes seconds, like --idle-timeout
 "$JMSG" server --request-timeout x >/dev/null 2>"$T/usage.err"

@@ -6,7 +6,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <json-c/json.h>
@@ -182,6 +185,54 @@ static void test_bytes_repr(void **state)
 	}
 }
 
+/* Load a table written to a temporary file; returns srv_table_load's
+ * result, the error line in err. */
+static int load_text(srv_table *t, const char *text, size_t len, uint64_t max, char *err,
+		     size_t errlen)
+{
+	char path[] = "/tmp/jmsg-table-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	int rc = srv_table_load(t, path, max, err, errlen);
+	unlink(path);
+	return rc;
+}
+
+static void test_table_files(void **state)
+{
+	srv_table t;
+	char err[256];
+	size_t rl;
+	/* a good one */
+	const char good[] = "{\"a\": \"1\", \"b\\n\": \"x\\u0000y\"}";
+	assert_int_equal(load_text(&t, good, sizeof good - 1, 1 << 20, err, sizeof err), 0);
+	const char *r = srv_table_lookup(&t, "b\n", 2, &rl);
+	assert_non_null(r);
+	assert_int_equal(rl, 3); /* a NUL inside a result is kept */
+	assert_memory_equal(r, "x\0y", 3);
+	srv_table_free(&t);
+	/* A key holding NUL would be cut short by json-c ("a\u0000b" would
+	 * answer a search for "a"): refused. */
+	const char nulkey[] = "{\"c\": \"ok\", \"a\\u0000b\": \"SECRET\"}";
+	assert_int_equal(load_text(&t, nulkey, sizeof nulkey - 1, 1 << 20, err, sizeof err), -1);
+	assert_non_null(strstr(err, "NUL"));
+	/* not an object, a result not a string: refused, one line */
+	assert_int_equal(load_text(&t, "[1]", 3, 1 << 20, err, sizeof err), -1);
+	assert_non_null(strstr(err, "must be a JSON object"));
+	const char num[] = "{\"line\\nbreak\": 1}";
+	assert_int_equal(load_text(&t, num, sizeof num - 1, 1 << 20, err, sizeof err), -1);
+	assert_non_null(strstr(err, "is not a string"));
+	assert_null(strchr(err, '\n'));
+	/* over the size limit: refused before it is parsed */
+	assert_int_equal(load_text(&t, good, sizeof good - 1, 8, err, sizeof err), -1);
+	assert_non_null(strstr(err, "larger than"));
+	/* an endless file is read only up to the limit */
+	assert_int_equal(srv_table_load(&t, "/dev/zero", 1 << 16, err, sizeof err), -1);
+	assert_non_null(strstr(err, "larger than"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +244,7 @@ int main(void)
 		cmocka_unit_test(test_keep_alive_member),
 		cmocka_unit_test(test_client_requests),
 		cmocka_unit_test(test_bytes_repr),
+		cmocka_unit_test(test_table_files),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
