@@ -43,6 +43,9 @@ typedef struct conn {
 	bool linger;          /* drain before closing (peer may be sending) */
 	jm_decoder dec;
 	jm_buf out;
+	jm_buf in;            /* read but not decoded: decoding paused for output */
+	uint64_t fed;         /* bytes decoded, the stream offset of in's head */
+	bool stop_for_output; /* the decoder was stopped at a message boundary */
 	uint64_t last_ms;     /* last progress, for --idle-timeout */
 	uint64_t msg_start;   /* when the request being read began, for
 	                         --request-timeout */
@@ -164,6 +167,7 @@ static void conn_free(conn *c)
 {
 	jm_decoder_free(&c->dec);
 	jm_buf_free(&c->out);
+	jm_buf_free(&c->in);
 	free(c);
 }
 
@@ -276,11 +280,16 @@ static int on_event(void *user, const jm_event *ev)
 		}
 		/* The next request begins no earlier than now. */
 		c->msg_start = s->loop.now_ms;
-		/* Reading pauses (see conn_read) until this drains; the rest of
-		 * the bytes already read are still answered, which bounds the
-		 * queue at SRV_OUT_HIGH plus the answers to one read. */
-		if (jm_buf_pending(&c->out) > SRV_OUT_HIGH)
+		/* Over the mark, reading and decoding pause until the queue
+		 * drains: the bytes already read wait in c->in (see conn_feed).
+		 * Answering the rest of a read instead let 64 KiB of small
+		 * pipelined requests for a large search result queue hundreds
+		 * of megabytes. */
+		if (jm_buf_pending(&c->out) > SRV_OUT_HIGH) {
 			c->read_paused = true;
+			c->stop_for_output = true;
+			return JM_CB_STOP;
+		}
 		return JM_CB_OK;
 	case JM_EV_ERROR:
 		log_line(s, 1, "Bad request from %s: %s: %s", c->peer, jm_error_id(ev->error),
@@ -314,10 +323,29 @@ static int on_event(void *user, const jm_event *ev)
 
 /* Feed input.  The decoder takes it all unless a request ended the
  * conversation (an error, or a request without keep-alive): the rest is
- * never answered. */
+ * never answered; or unless the output queue went over SRV_OUT_HIGH at
+ * the end of a request: then the decoder stopped at that message boundary
+ * and is started afresh there, and the rest waits in c->in until the
+ * queue drains. */
 static void conn_feed(conn *c, const uint8_t *p, size_t n)
 {
-	jm_decoder_feed(&c->dec, p, n);
+	size_t used = jm_decoder_feed(&c->dec, p, n);
+	c->fed += used;
+	if (!c->stop_for_output)
+		return;
+	c->stop_for_output = false;
+	jm_decoder_reset(&c->dec, c->fed);
+	if (used < n && c->state == CONN_OPEN && jm_buf_append(&c->in, p + used, n - used) < 0)
+		conn_close(c, "out of memory");
+}
+
+/* Decode what was held back while the output queue was full. */
+static void conn_resume(conn *c)
+{
+	jm_buf held = c->in; /* conn_feed may hold a new rest in c->in */
+	memset(&c->in, 0, sizeof c->in);
+	conn_feed(c, jm_buf_head(&held), jm_buf_pending(&held));
+	jm_buf_free(&held);
 }
 
 static void conn_set_interest(conn *c)
@@ -349,29 +377,37 @@ static void conn_done(conn *c)
 
 static void conn_flush(conn *c)
 {
-	if (c->state == CONN_DEAD)
-		return;
-	while (jm_buf_pending(&c->out) > 0) {
-		ssize_t n = send(c->w.fd, jm_buf_head(&c->out), jm_buf_pending(&c->out), MSG_NOSIGNAL);
-		if (n > 0) {
-			jm_buf_consume(&c->out, (size_t)n);
-			c->last_ms = c->s->loop.now_ms;
-			continue;
+	for (;;) {
+		if (c->state == CONN_DEAD)
+			return;
+		while (jm_buf_pending(&c->out) > 0) {
+			ssize_t n = send(c->w.fd, jm_buf_head(&c->out), jm_buf_pending(&c->out),
+					 MSG_NOSIGNAL);
+			if (n > 0) {
+				jm_buf_consume(&c->out, (size_t)n);
+				c->last_ms = c->s->loop.now_ms;
+				continue;
+			}
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				break;
+			conn_close(c, n < 0 ? strerror(errno) : "send failed");
+			return;
 		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (jm_buf_pending(&c->out) > 0)
 			break;
-		conn_close(c, n < 0 ? strerror(errno) : "send failed");
-		return;
-	}
-	if (jm_buf_pending(&c->out) == 0) {
 		c->out.len = c->out.off = 0;
 		if (c->state == CONN_FLUSH) {
 			conn_done(c);
 		} else if (c->state == CONN_OPEN) {
-			c->read_paused = false; /* queue drained: read again */
+			c->read_paused = false; /* queue drained: decode and read again */
+			if (jm_buf_pending(&c->in)) {
+				conn_resume(c);
+				continue; /* write what that answered */
+			}
 		}
+		break;
 	}
 	conn_set_interest(c);
 }

@@ -3,6 +3,10 @@
 #  - a request that trickles in a byte at a time (slowloris) is cut off by
 #    --request-timeout although every byte resets the idle clock, while a
 #    well-behaved client on the same server is still answered;
+#  - 400 pipelined keep-alive requests for a 1 MB search result from a
+#    client that never reads: the server's memory stays bounded (answering
+#    all of them at once would queue 400 MB), others are served, and a
+#    client that does read gets every response, in order;
 #  - search tables that are not what they should be.
 set -u
 : "${JMSG:?}" "${BUILD:?}"
@@ -61,6 +65,44 @@ rc=$?
 echo "drip: $(cat "$T/drip.out")"
 [ $rc -eq 0 ] || fail "a request trickling in a byte at a time was never cut off"
 grep -q "request not complete within the request timeout" "$T/slow.out" || fail "the server did not say why it closed"
+
+# pipe.py PORT N READ HOLD: N pipelined keep-alive searches for "big" in one
+# write; with READ=1 read N responses and check each, else hold HOLD s.
+cat >"$T/pipe.py" <<'PY'
+import socket, sys, time, json
+port, n, read, hold = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1", float(sys.argv[4])
+c = b'{"action": "search", "value": "big"}'
+h = ('{"byteorder": "little", "content-type": "text/json", "content-encoding": "utf-8", '
+     '"content-length": %d, "connection": "keep-alive"}' % len(c)).encode()
+m = len(h).to_bytes(2, "big") + h + c
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(m * n)
+if not read:
+    print("sent %d requests (%d bytes), not reading" % (n, len(m) * n), flush=True)
+    time.sleep(hold)
+    sys.exit(0)
+f = s.makefile("rb")
+for i in range(n):
+    hl = int.from_bytes(f.read(2), "big")
+    hdr = json.loads(f.read(hl))
+    body = json.loads(f.read(hdr["content-length"]))
+    if body.get("result") != "x" * 1000000:
+        print("response %d is wrong" % i); sys.exit(1)
+print("got %d responses" % n)
+PY
+python3 -c 'import json, sys; json.dump({"big": "x" * 1000000}, open(sys.argv[1], "w"))' "$T/big.json"
+start_server pipe --search-table "$T/big.json" -q
+python3 "$T/pipe.py" "$pipe_port" 400 0 6 >"$T/pipe-hold.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$T/pipe-hold.out" ] && break; sleep 0.05; done
+sleep 1
+out=$(timeout 10 "$JMSG" client --port "$pipe_port" -q search morpheus) || fail "a normal client was not served beside the pipeliner"
+[ "$out" = "Got result: No match for 'morpheus'." ] || fail "normal client got '$out'"
+hwm=$(awk '/^VmHWM/ {print $2}' /proc/$pipe_pid/status)
+echo "pipeliner that never reads: $(cat "$T/pipe-hold.out"); server peak VmRSS $hwm kB"
+[ "$hwm" -lt 102400 ] || fail "the server's memory grew to $hwm kB for one client that does not read"
+timeout 60 python3 "$T/pipe.py" "$pipe_port" 50 1 0 >"$T/pipe-read.out" 2>&1 || fail "pipelined reader: $(cat "$T/pipe-read.out")"
+echo "pipeliner that reads: $(cat "$T/pipe-read.out")"
 
 # --- search tables that are not what they should be: one line, exit 1, at once
 printf '{"c": "ok", "a\\u0000b": "SECRET"}' >"$T/nulkey.json"
