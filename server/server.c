@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -590,6 +592,19 @@ static void before_sleep(el_loop *l, void *data)
 		el_stop(l);
 }
 
+/* With --no-read nothing is ever read, so a peer's FIN or reset is never
+ * seen by recv(): ask TCP.  Without this every closed connection stayed
+ * (in CLOSE_WAIT) and counted against --max-conns until the server
+ * refused everyone. */
+static bool peer_gone(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return true;
+	return ti.tcpi_state == TCP_CLOSE_WAIT || ti.tcpi_state == TCP_CLOSE;
+}
+
 static void tick(el_loop *l, void *data)
 {
 	srv *s = data;
@@ -605,6 +620,8 @@ static void tick(el_loop *l, void *data)
 		} else if (c->state == CONN_LINGER) {
 			if (now >= c->linger_until)
 				conn_close(c, NULL);
+		} else if (s->cfg->no_read && c->state == CONN_OPEN && peer_gone(c->w.fd)) {
+			conn_close(c, "closed by the peer");
 		} else if (s->cfg->idle_ms && !s->cfg->no_read && now - c->last_ms >= s->cfg->idle_ms) {
 			conn_close(c, jm_decoder_idle(&c->dec) && !jm_buf_pending(&c->out)
 					      ? "idle timeout"

@@ -7,6 +7,7 @@
 #    client that never reads: the server's memory stays bounded (answering
 #    all of them at once would queue 400 MB), others are served, and a
 #    client that does read gets every response, in order;
+#  - a --no-read server whose clients came and went still accepts more;
 #  - search tables that are not what they should be.
 set -u
 : "${JMSG:?}" "${BUILD:?}"
@@ -103,6 +104,21 @@ echo "pipeliner that never reads: $(cat "$T/pipe-hold.out"); server peak VmRSS $
 [ "$hwm" -lt 102400 ] || fail "the server's memory grew to $hwm kB for one client that does not read"
 timeout 60 python3 "$T/pipe.py" "$pipe_port" 50 1 0 >"$T/pipe-read.out" 2>&1 || fail "pipelined reader: $(cat "$T/pipe-read.out")"
 echo "pipeliner that reads: $(cat "$T/pipe-read.out")"
+
+# --- --no-read never reads, yet must notice clients that went away, or
+# they fill --max-conns for good
+start_server deaf --no-read --max-conns 2
+for i in 1 2 3 4; do
+	python3 -c 'import socket, sys; s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); s.send(b"x"); s.close()' "$deaf_port"
+done
+for _ in $(seq 100); do
+	[ "$(grep -c 'closed by the peer' "$T/deaf.out")" -ge 2 ] && [ -z "$(ss -Htn state close-wait "( sport = :$deaf_port )")" ] && break
+	sleep 0.1
+done
+timeout 10 "$JMSG" client --port "$deaf_port" --timeout 1 search x >"$T/deaf-client.out" 2>&1
+rc=$?
+echo "--no-read server after 4 clients came and went: client exit $rc ($(tail -n 1 "$T/deaf-client.out"))"
+[ $rc -eq 4 ] || fail "--no-read server: exit $rc, expected 4 (accepted, never answered), not 6 (server_busy)"
 
 # --- search tables that are not what they should be: one line, exit 1, at once
 printf '{"c": "ok", "a\\u0000b": "SECRET"}' >"$T/nulkey.json"
