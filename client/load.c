@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -372,6 +373,17 @@ int cli_load(const cli_config *cfg)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	net_raise_fd_limit(L->nconn + 32);
+	/* Past the open-file limit connect() fails with EMFILE, which read as
+	 * "cannot connect to the server" (exit 3) though the server was
+	 * fine: say what the limit is instead. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (rlim_t)L->nconn + 16 > rl.rlim_cur) {
+		fprintf(stderr, "jmsg client: --conns %u needs more open files than the limit %llu "
+			"(ulimit -n)\n", L->nconn, (unsigned long long)rl.rlim_cur);
+		jm_buf_free(&L->req);
+		return CLI_EXIT_USAGE;
+	}
 	struct sigaction sa = {.sa_handler = on_int};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);

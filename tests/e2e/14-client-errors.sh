@@ -46,6 +46,11 @@ expect_exit 3 "cannot connect to 127.0.0.1:$gone_port: Connection refused" --por
 expect_exit 3 "cannot connect" --port "$gone_port" --load --requests 10
 expect_exit 3 "cannot resolve 'no-such-host.invalid'" --host no-such-host.invalid search x
 
+# more --conns than open files allowed: a usage error naming the limit, not
+# "cannot connect" (the server is there)
+start fds
+(ulimit -n 64; expect_exit 2 "--conns 100 needs more open files than the limit 64" --port "$fds_port" --load --conns 100 --requests 1000) || exit 1
+
 # timeout: a server that accepts and never reads or answers
 start deaf --no-read
 expect_exit 4 "timed out waiting for a response from 127.0.0.1:$deaf_port after 0.5 s" --port "$deaf_port" --timeout 0.5 search x
