@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -97,7 +98,15 @@ void net_addr_str(const struct sockaddr *sa, char *buf, size_t len)
 	} else if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)sa;
 		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-		snprintf(buf, len, "[%s]:%u", host, ntohs(in6->sin6_port));
+		char scope[IF_NAMESIZE + 12] = "";
+		if (in6->sin6_scope_id) {
+			char ifname[IF_NAMESIZE];
+			if (if_indextoname(in6->sin6_scope_id, ifname))
+				snprintf(scope, sizeof scope, "%%%s", ifname);
+			else
+				snprintf(scope, sizeof scope, "%%%u", (unsigned)in6->sin6_scope_id);
+		}
+		snprintf(buf, len, "[%s%s]:%u", host, scope, ntohs(in6->sin6_port));
 	} else {
 		snprintf(buf, len, "?");
 	}

@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-/* Room for "[v6-address]:port". */
-#define NET_ADDR_STRLEN 64
+/* Room for "[v6-address%interface]:port". */
+#define NET_ADDR_STRLEN 80
 
 /* A listening, non-blocking socket with SO_REUSEADDR on host:port.
  * Returns the fd, or -1 with `err` filled. */
@@ -23,7 +23,8 @@ int net_listen(const char *host, const char *port, int backlog, char *err, size_
 /* The port a bound socket got (for --port 0), or -1. */
 int net_local_port(int fd);
 
-/* Format an address as HOST:PORT ([HOST]:PORT for IPv6). */
+/* Format an address as HOST:PORT ([HOST]:PORT for IPv6, [HOST%IF]:PORT for
+ * a link-local one, which is unusable without its interface). */
 void net_addr_str(const struct sockaddr *sa, char *buf, size_t len);
 
 /* The socket's local (`peer` false) or remote address as HOST:PORT. */

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -142,6 +143,18 @@ static void test_addr_str(void **state)
 	inet_pton(AF_INET6, "::1", &in6.sin6_addr);
 	net_addr_str((struct sockaddr *)&in6, buf, sizeof buf);
 	assert_string_equal(buf, "[::1]:1");
+	/* A link-local address means nothing without its interface: the
+	 * scope is shown as getaddrinfo() takes it back (fe80::1%lo). */
+	inet_pton(AF_INET6, "fe80::1", &in6.sin6_addr);
+	in6.sin6_scope_id = if_nametoindex("lo");
+	assert_true(in6.sin6_scope_id != 0);
+	net_addr_str((struct sockaddr *)&in6, buf, sizeof buf);
+	assert_string_equal(buf, "[fe80::1%lo]:1");
+	/* the longest address with a scope still fits */
+	inet_pton(AF_INET6, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", &in6.sin6_addr);
+	in6.sin6_port = htons(65535);
+	net_addr_str((struct sockaddr *)&in6, buf, sizeof buf);
+	assert_string_equal(buf, "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff%lo]:65535");
 }
 
 static void test_listen_port_zero(void **state)
