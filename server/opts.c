@@ -69,5 +69,9 @@ int opt_seconds(const char *cmd, const char *opt, const char *arg, uint64_t *ms)
 		return -1;
 	}
 	*ms = (uint64_t)llround(v * 1000);
+	/* 0 means "never" to every timeout: a duration given as more than
+	 * zero must not round to it. */
+	if (v > 0 && *ms == 0)
+		*ms = 1;
 	return 0;
 }

@@ -17,7 +17,8 @@ int opt_uint(const char *cmd, const char *opt, const char *arg, uint64_t min, ui
 int opt_parse_size(const char *arg, uint64_t *out);
 /* A byte count, with an optional k, m or g suffix (powers of 1024). */
 int opt_size(const char *cmd, const char *opt, const char *arg, uint64_t *out);
-/* Seconds, fractions allowed ("0.5"), as milliseconds; at most a day. */
+/* Seconds, fractions allowed ("0.5"), as milliseconds; at most a day.  Any
+ * positive value is at least 1 ms (0 alone means "never"). */
 int opt_seconds(const char *cmd, const char *opt, const char *arg, uint64_t *ms);
 
 #endif
