@@ -72,6 +72,7 @@ struct an_stream {
 	bool midstream;
 	int64_t *rq;              /* first-byte times (ns) of unanswered requests */
 	size_t rq_head, rq_len, rq_cap;
+	bool rq_closed;           /* messages were lost: queue no more requests */
 	uint64_t requests, responses;
 	struct an_half h[2];
 };
@@ -266,6 +267,21 @@ static void maybe_shrink(struct an_half *h)
 	}
 }
 
+/* Messages may have been lost in h's direction (a gap, a dropped or
+ * undecodable message).  Which response answers which request is then
+ * unknown past the requests already queued: a lost request shifts every
+ * later response onto the wrong request, a lost response every later
+ * request.  So no more requests are queued on this stream, and after a
+ * lost response the queued ones are forgotten too.  A response then gets
+ * no latency rather than a wrong one. */
+static void pairing_loss(struct an_half *h)
+{
+	struct an_stream *s = h->st;
+	s->rq_closed = true;
+	if (h->dir == AN_S2C)
+		s->rq_len = 0;
+}
+
 /* In-order bytes of one direction: into the decoder, or through the hunt
  * for a message boundary. */
 static void half_bytes(struct an_half *h, uint64_t off, const uint8_t *p, size_t n)
@@ -293,6 +309,10 @@ static void half_bytes(struct an_half *h, uint64_t off, const uint8_t *p, size_t
 			off += c;
 			if (h->drop_left)
 				continue; /* a cap refused this content: skip exactly it */
+			/* Framing is lost: how many messages the hunt passes over
+			 * is unknown.  (A bad message of known length is skipped
+			 * by the decoder and counts as seen, not lost.) */
+			pairing_loss(h);
 			hunt_begin(h, HUNT_ERROR, off);
 			continue;
 		}
@@ -316,6 +336,7 @@ static void half_bytes(struct an_half *h, uint64_t off, const uint8_t *p, size_t
 				 "%zu bytes held while looking for a message boundary are over a memory cap; dropped",
 				 pending + n);
 			problem(h, false, JM_PROB_MEMCAP, h->hunt_off, pending + n, e->detail);
+			pairing_loss(h);
 			h->skipped += pending + n;
 			h->hunt_off = off + n;
 			h->hunt.len = h->hunt.off = 0;
@@ -393,6 +414,7 @@ static void on_gap(void *user, uint64_t off, uint64_t n, reasm_gap_why why)
 		snprintf(e->detail, sizeof e->detail, "%llu bytes at offset %llu %s",
 			 (unsigned long long)n, (unsigned long long)off, what);
 	h->gap_bytes += n;
+	pairing_loss(h);
 	problem(h, false, kind, off, n, e->detail);
 	release(h);
 	h->drop_left = 0;
@@ -434,6 +456,8 @@ static void emit_message(struct an_half *h, const jm_event *ev)
 	if (h->dir == AN_C2S) {
 		e->st.requests++;
 		s->requests++;
+		if (s->rq_closed)
+			goto out;
 		if (s->rq_len == MAX_OUTSTANDING) {
 			s->rq_head = (s->rq_head + 1) % s->rq_cap;
 			s->rq_len--;
@@ -465,6 +489,7 @@ static void emit_message(struct an_half *h, const jm_event *ev)
 			m.latency_ms = (double)(m.ts_last_ns - t) / 1e6;
 		}
 	}
+out:
 	if (e->sink.message)
 		e->sink.message(e->sink.user, &m);
 }
@@ -490,6 +515,7 @@ static int on_event(void *user, const jm_event *ev)
 				 "the %llu-byte content of the message at offset %llu is over a memory cap; skipped",
 				 (unsigned long long)hd->content_length, (unsigned long long)ev->msg_offset);
 			problem(h, false, JM_PROB_MEMCAP, ev->msg_offset, hd->content_length, e->detail);
+			pairing_loss(h);
 			h->drop_left = hd->content_length;
 			return JM_CB_STOP;
 		}
