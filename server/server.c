@@ -346,6 +346,9 @@ static void conn_resume(conn *c)
 {
 	jm_buf held = c->in; /* conn_feed may hold a new rest in c->in */
 	memset(&c->in, 0, sizeof c->in);
+	/* A request held back began waiting now: the pause was ours, not
+	 * the client's, and must not count against --request-timeout. */
+	c->msg_start = c->s->loop.now_ms;
 	conn_feed(c, jm_buf_head(&held), jm_buf_pending(&held));
 	jm_buf_free(&held);
 }

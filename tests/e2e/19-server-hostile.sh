@@ -105,6 +105,39 @@ echo "pipeliner that never reads: $(cat "$T/pipe-hold.out"); server peak VmRSS $
 timeout 60 python3 "$T/pipe.py" "$pipe_port" 50 1 0 >"$T/pipe-read.out" 2>&1 || fail "pipelined reader: $(cat "$T/pipe-read.out")"
 echo "pipeliner that reads: $(cat "$T/pipe-read.out")"
 
+# A request left half-read while the server waited for its client to read
+# is given its full --request-timeout once decoding resumes: the wait was
+# the server's.  pause.py: one keep-alive request for a 20 MB result (more
+# than the socket buffers hold, so the server pauses with output queued) and
+# the first 10 bytes of a second, no reading for 2.5 s (over the timeout),
+# then the first response, 0.6 s later the rest of the second request, and
+# its response.
+cat >"$T/pause.py" <<'PY'
+import socket, sys, time, json
+c = b'{"action": "search", "value": "big"}'
+h = ('{"byteorder": "little", "content-type": "text/json", "content-encoding": "utf-8", '
+     '"content-length": %d, "connection": "keep-alive"}' % len(c)).encode()
+m = len(h).to_bytes(2, "big") + h + c
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(m + m[:10])
+time.sleep(2.5)
+f = s.makefile("rb")
+def response():
+    b = f.read(2)
+    if len(b) < 2:
+        print("closed by the server"); sys.exit(1)
+    hdr = json.loads(f.read(int.from_bytes(b, "big")))
+    return json.loads(f.read(hdr["content-length"]))
+response()
+time.sleep(0.6)  # under the timeout, counted from when decoding resumed
+s.sendall(m[10:])
+print("second response:", len(response()["result"]), "bytes")
+PY
+python3 -c 'import json, sys; json.dump({"big": "x" * 20000000}, open(sys.argv[1], "w"))' "$T/big20.json"
+start_server paused --search-table "$T/big20.json" --request-timeout 1
+timeout 30 python3 "$T/pause.py" "$paused_port" >"$T/pause.out" 2>&1 || fail "request held during the server's pause: $(cat "$T/pause.out")"
+echo "request held during the server's pause: $(cat "$T/pause.out")"
+
 # --- --no-read never reads, yet must notice clients that went away, or
 # they fill --max-conns for good
 start_server deaf --no-read --max-conns 2
