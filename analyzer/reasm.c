@@ -172,6 +172,11 @@ static int64_t seq_off(const reasm *r, uint32_t seq)
 	return (int64_t)r->next + d;
 }
 
+int64_t reasm_seq_offset(const reasm *r, uint32_t seq)
+{
+	return seq_off(r, seq);
+}
+
 /* ---------------------------------------------------------------- history */
 
 /* A ring of at least `need` bytes (a power of two, at most hist_size),

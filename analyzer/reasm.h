@@ -118,6 +118,11 @@ void reasm_start(reasm *r, uint32_t seq);
 void reasm_push(reasm *r, uint32_t seq, const uint8_t *data, uint32_t caplen,
 		uint32_t wirelen, bool fin);
 
+/* The stream offset sequence number `seq` stands for: the one nearest the
+ * delivery point (so it may be negative, or far ahead, for a number that
+ * belongs nowhere near this stream).  Only meaningful once started. */
+int64_t reasm_seq_offset(const reasm *r, uint32_t seq);
+
 /* The peer acknowledged everything before `ack`: bytes before it that were
  * never seen are lost from the capture, so report them now instead of
  * holding what follows until the stream ends. */

@@ -24,6 +24,13 @@
  * retransmission after the last ACK) start no phantom mid-stream stream.
  * The table is direct-mapped: a collision only forgets an older tuple. */
 #define CLOSED_SLOTS 1024
+/* A reset is believed when its sequence number is this close to the
+ * sender's delivery point: a little behind (nothing legitimate is), or
+ * ahead by up to what a sender may have in flight that the capture has
+ * not shown yet.  Anything else is a forged reset or another
+ * connection's, and must not end this stream (RFC 5961 in spirit). */
+#define RST_BEHIND 65536
+#define RST_AHEAD ((int64_t)64 << 20)
 #define CLOSED_LINGER_NS (60 * 1000000000LL)
 
 struct closed_slot {
@@ -818,6 +825,13 @@ void an_engine_segment(an_engine *e, const cap_segment *seg)
 		if ((seg->flags & CAP_ACK) && !peer->r.started)
 			reasm_start(&peer->r, seg->ack);
 		seq++;
+	}
+	if ((seg->flags & CAP_RST) && h->r.started) {
+		int64_t so = reasm_seq_offset(&h->r, seq), nx = (int64_t)h->r.next;
+		if (so < nx - RST_BEHIND || so > nx + RST_AHEAD) {
+			e->st.bad_resets++;
+			return;
+		}
 	}
 	if (seg->flags & CAP_RST) {
 		snprintf(e->detail, sizeof e->detail, "the %s sent a reset",

@@ -131,6 +131,8 @@ typedef struct an_stats {
 	uint64_t skipped;              /* TCP segments on other ports */
 	uint64_t after_end;            /* late segments of a stream that ended
 				        * with FINs or a reset, passed over */
+	uint64_t bad_resets;           /* resets far from the sender's sequence
+				        * numbers, not believed */
 	uint64_t streams, peak_streams;
 	uint64_t requests, responses;
 	uint64_t problems[JM_PROB_COUNT];

@@ -204,12 +204,44 @@ static void test_pairing_without_loss(void **state)
 	rig_free(&r);
 }
 
+static void test_rst_out_of_window(void **state)
+{
+	/* A reset whose sequence number is nowhere near the sender's (forged,
+	 * or of another connection) does not end the stream: the request sent
+	 * after it is decoded and answered.  A reset at the sender's next
+	 * sequence number does end it. */
+	struct rig r;
+	rig_init(&r);
+	jm_buf q = {0}, a = {0};
+	size_t qa[3], ra[3];
+	three(&q, AN_C2S, qa);
+	three(&a, AN_S2C, ra);
+	uint32_t q1 = (uint32_t)qa[1], r1 = (uint32_t)ra[1];
+	handshake(&r);
+	seg_in(&r, AN_C2S, CAP_ACK, 0, 0, q.data, q1);
+	seg_in(&r, AN_S2C, CAP_ACK, 0, q1, a.data, r1);
+	seg_in(&r, AN_C2S, CAP_RST | CAP_ACK, 0x80000000u, r1, NULL, 0);
+	seg_in(&r, AN_C2S, CAP_ACK, q1, r1, q.data + q1, (uint32_t)(qa[2] - qa[1]));
+	seg_in(&r, AN_S2C, CAP_ACK, r1, (uint32_t)qa[2], a.data + r1, (uint32_t)(ra[2] - ra[1]));
+	char want[256];
+	snprintf(want, sizeof want, "Q0 R0+ Q%zu R%zu+ ", qa[1], ra[1]);
+	assert_string_equal(r.seen.log, want);
+	seg_in(&r, AN_C2S, CAP_RST | CAP_ACK, (uint32_t)qa[2], (uint32_t)ra[2], NULL, 0);
+	snprintf(want, sizeof want, "Q0 R0+ Q%zu R%zu+ reset@c%zu ", qa[1], ra[1], qa[2]);
+	assert_string_equal(r.seen.log, want);
+	an_engine_finish(r.e);
+	jm_buf_free(&q);
+	jm_buf_free(&a);
+	rig_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pairing_without_loss),
 		cmocka_unit_test(test_pairing_after_lost_request),
 		cmocka_unit_test(test_pairing_after_lost_response),
+		cmocka_unit_test(test_rst_out_of_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
