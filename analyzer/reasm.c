@@ -532,7 +532,11 @@ void reasm_push(reasm *r, uint32_t seq, const uint8_t *data, uint32_t caplen,
 		so = 0;
 	}
 	uint64_t o = (uint64_t)so, we = o + wirelen;
-	if (fin && !r->fin) {
+	/* Nothing is sent after a FIN, so one behind bytes already delivered
+	 * is stale (another connection's, or mangled), and one implausibly
+	 * far ahead is not believed either: marking either as the end would
+	 * end the stream early or report a wild gap at its end. */
+	if (fin && !r->fin && we >= r->next && we - r->next <= ACK_PLAUSIBLE) {
 		r->fin = true;
 		r->fin_off = we;
 	}

@@ -394,6 +394,26 @@ static void test_fin(void **state)
 	fx_free(f);
 }
 
+static void test_fin_stale_or_wild(void **state)
+{
+	/* A FIN behind bytes already delivered (nothing is sent after a FIN,
+	 * so it is stale: an older connection's, or mangled) or implausibly
+	 * far ahead does not mark the end; the real FIN still does. */
+	struct fixture *f = fx_new(0, 65536, 4096);
+	push(f, 0, "abcdef");
+	reasm_push(&f->r, 2, NULL, 0, 0, true);
+	assert_false(f->r.fin);
+	reasm_push(&f->r, 0x70000000u, NULL, 0, 0, true);
+	assert_false(f->r.fin);
+	reasm_push(&f->r, 6, (const uint8_t *)"gh", 2, 2, true);
+	assert_true(f->r.fin);
+	assert_int_equal(f->r.fin_off, 8);
+	assert_true(reasm_done(&f->r));
+	reasm_flush(&f->r);
+	assert_string_equal(LOG(f), "D0:abcdef D6:gh ");
+	fx_free(f);
+}
+
 static void test_fin_with_hole(void **state)
 {
 	struct fixture *f = fx_new(0, 65536, 4096);
@@ -493,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_global_memcap),
 		cmocka_unit_test(test_midstream_before_start),
 		cmocka_unit_test(test_fin),
+		cmocka_unit_test(test_fin_stale_or_wild),
 		cmocka_unit_test(test_fin_with_hole),
 		cmocka_unit_test(test_shuffled_property),
 	};
