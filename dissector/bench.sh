@@ -6,11 +6,17 @@
 # the messages the analyzer counts.  Prints a Markdown table for the
 # "Dissector" section of bench/RESULTS.md.
 #
+# Two floors show what any Lua dissector of this protocol pays in tshark
+# 4.0: one that only frames messages through dissect_tcp_pdus (get_len
+# reads the protoheader and content-length), and the same with FLOOR_ITEMS
+# (default 12, about what jmsg.lua adds per message) tree items per
+# message, each with a range of its own, and nothing else.
+#
 #   dissector/bench.sh                  (BUILD=build; make it first)
 #   BUILD=build-x PACKETS=200k RUNS=3 dissector/bench.sh
 set -u
 cd "$(dirname "$0")/.."
-: "${BUILD:=build}" "${RUNS:=3}" "${PACKETS:=200k}" "${STREAMS:=10000}"
+: "${BUILD:=build}" "${RUNS:=3}" "${PACKETS:=200k}" "${STREAMS:=10000}" "${FLOOR_ITEMS:=12}"
 for f in "$BUILD/jmsg" "$BUILD/jmsg.lua" "$BUILD/bench/gen_capture"; do
 	[ -e "$f" ] || { echo "dissector/bench.sh: $f is missing; run make BUILD=$BUILD first" >&2; exit 1; }
 done
@@ -21,14 +27,47 @@ cap="$BUILD/bench-data/dissector-$PACKETS.pcap"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/home" "$tmp/cfg"
+cat > "$tmp/floor.lua" <<'LUA'
+-- Framing only, plus FLOOR_ITEMS tree items per message when asked.
+local p = Proto("jmsgfloor", "Lua dissector floor")
+local f_x = ProtoField.uint16("jmsgfloor.x", "x")
+p.fields = { f_x }
+local ITEMS = tonumber(os.getenv("FLOOR_ITEMS") or "0")
+local byte, match = string.byte, string.match
+local function get_len(tvb, pinfo, offset)
+	local avail = tvb:len() - offset
+	if avail < 2 then return 0 end
+	local ph = tvb:raw(offset, 2)
+	local hl = byte(ph, 1) * 256 + byte(ph, 2)
+	if avail < 2 + hl then return 0 end
+	local cl = match(tvb:raw(offset + 2, hl), '"content%-length":%s*(%d+)')
+	return 2 + hl + (tonumber(cl) or 0)
+end
+local function dissect(tvb, pinfo, tree)
+	if ITEMS > 0 then
+		local t = tree:add(p, tvb())
+		for _ = 2, ITEMS do t:add(f_x, tvb(0, 2)) end
+	end
+	return tvb:len()
+end
+function p.dissector(tvb, pinfo, tree)
+	dissect_tcp_pdus(tvb, tree, 2, get_len, dissect, true)
+	return tvb:len()
+end
+DissectorTable.get("tcp.port"):add(65432, p)
+LUA
 
 /usr/bin/python3 - "$cap" "$RUNS" "$BUILD" "$tmp" <<'EOF'
 import os, resource, subprocess, sys, time
 cap, runs, build, tmp = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 env = dict(os.environ, HOME=tmp + "/home", WIRESHARK_CONFIG_DIR=tmp + "/cfg")
 lua = ["-X", "lua_script:" + build + "/jmsg.lua"]
+floor = ["tshark", "-X", "lua_script:" + tmp + "/floor.lua", "-r", cap, "-T", "fields", "-e", "tcp.len"]
+items = os.environ.get("FLOOR_ITEMS", "12")
 cases = [
     ("tshark, no dissector (`-T fields -e tcp.len`)", ["tshark", "-r", cap, "-T", "fields", "-e", "tcp.len"]),
+    ("Lua floor: framing only, through `dissect_tcp_pdus`", ["env", "FLOOR_ITEMS=0"] + floor),
+    ("Lua floor + %s tree items per message" % items, ["env", "FLOOR_ITEMS=" + items] + floor),
     ("tshark + jmsg.lua (`-T fields -e jmsg.content_length`)",
      ["tshark"] + lua + ["-r", cap, "-T", "fields", "-e", "jmsg.content_length"]),
     ("tshark + jmsg.lua, `-o jmsg.json:FALSE`",
