@@ -24,6 +24,19 @@
  * retransmission after the last ACK) start no phantom mid-stream stream.
  * The table is direct-mapped: a collision only forgets an older tuple. */
 #define CLOSED_SLOTS 1024
+#define CLOSED_LINGER_NS (60 * 1000000000LL)
+/* A late segment is the old stream's only if its sequence number is this
+ * close to where that side's bytes ended; one far from it is a new
+ * connection whose handshake the capture missed (ISNs are random). */
+#define LATE_WINDOW ((int64_t)16 << 20)
+
+struct closed_slot {
+	flow_key k;
+	int64_t until_ns;         /* 0: empty */
+	bool has_end[2];          /* [0]: sent by k.lo, [1]: by k.hi */
+	uint32_t end_seq[2];      /* sequence number after that side's last byte */
+};
+
 /* A reset is believed when its sequence number is this close to the
  * sender's delivery point: a little behind (nothing legitimate is), or
  * ahead by up to what a sender may have in flight that the capture has
@@ -31,12 +44,6 @@
  * connection's, and must not end this stream (RFC 5961 in spirit). */
 #define RST_BEHIND 65536
 #define RST_AHEAD ((int64_t)64 << 20)
-#define CLOSED_LINGER_NS (60 * 1000000000LL)
-
-struct closed_slot {
-	flow_key k;
-	int64_t until_ns;         /* 0: empty */
-};
 
 enum hunt_why { HUNT_MIDSTREAM, HUNT_GAP, HUNT_ERROR };
 
@@ -611,21 +618,36 @@ static struct closed_slot *closed_slot(an_engine *e, const flow_key *k)
 	return &e->closed[h % CLOSED_SLOTS];
 }
 
-static void closed_note(an_engine *e, const flow_key *k)
+static void closed_note(an_engine *e, const struct an_stream *s)
 {
 	if (!e->closed && !(e->closed = calloc(CLOSED_SLOTS, sizeof *e->closed)))
 		return; /* no memory: late segments start streams, as before */
+	const flow_key *k = &s->f->key;
 	struct closed_slot *c = closed_slot(e, k);
 	c->k = *k;
 	c->until_ns = e->now_ns + CLOSED_LINGER_NS;
+	for (int d = 0; d < 2; d++) {
+		const reasm *r = &s->h[d].r;
+		int side = (d == AN_C2S) == s->client_is_lo ? 0 : 1;
+		c->has_end[side] = r->started;
+		c->end_seq[side] = r->base + (uint32_t)r->next;
+	}
 }
 
-static bool closed_recently(an_engine *e, const flow_key *k)
+/* Is a segment of 4-tuple k, sent by the lower endpoint or not, with
+ * sequence number seq, a late one of a stream that ended recently? */
+static bool closed_recently(an_engine *e, const flow_key *k, bool src_is_lo, uint32_t seq)
 {
 	if (!e->closed)
 		return false;
 	struct closed_slot *c = closed_slot(e, k);
-	return c->until_ns && e->now_ns < c->until_ns && !memcmp(&c->k, k, sizeof *k);
+	if (!c->until_ns || e->now_ns >= c->until_ns || memcmp(&c->k, k, sizeof *k))
+		return false;
+	int side = src_is_lo ? 0 : 1;
+	if (!c->has_end[side])
+		return true;  /* that side never sent: nothing to tell it by */
+	int64_t d = (int32_t)(seq - c->end_seq[side]);
+	return d >= -LATE_WINDOW && d <= LATE_WINDOW;
 }
 
 static void stream_end(an_engine *e, struct an_stream *s, an_state state)
@@ -640,7 +662,7 @@ static void stream_end(an_engine *e, struct an_stream *s, an_state state)
 	}
 	stream_info(s, AN_END, state);
 	if (state == AN_CLOSED || state == AN_RESET)
-		closed_note(e, &s->f->key);
+		closed_note(e, s);
 	flow_table_remove(e->ft, s->f);
 }
 
@@ -797,7 +819,7 @@ void an_engine_segment(an_engine *e, const cap_segment *seg)
 			return;
 		/* Nor does a late segment of a stream that just ended: only a
 		 * new SYN reopens its four-tuple. */
-		if (!(seg->flags & CAP_SYN) && closed_recently(e, &k)) {
+		if (!(seg->flags & CAP_SYN) && closed_recently(e, &k, src_is_lo, seg->seq)) {
 			e->st.after_end++;
 			return;
 		}

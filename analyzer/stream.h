@@ -19,6 +19,13 @@
  * "resync").  Responses are paired with requests in order on each stream
  * (pipelining included), which gives latency_ms.
  *
+ * A stream ends with FINs from both sides, a reset (one whose sequence
+ * number is near the sender's: a forged or stray one is passed over),
+ * idle expiry or the end of the capture.  For 60 s of capture time after
+ * FINs or a reset, segments of the same four-tuple with sequence numbers
+ * near the old ones (retransmissions, data that was in flight) start no
+ * new stream; a SYN, or data far from the old numbers, does.
+ *
  * The side that sent the SYN is the client; a stream picked up without
  * its SYN takes the side using one of the configured ports as the server.
  * Segments on other ports are passed over.

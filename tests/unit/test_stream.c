@@ -235,6 +235,34 @@ static void test_rst_out_of_window(void **state)
 	rig_free(&r);
 }
 
+static void test_after_close(void **state)
+{
+	/* After a stream closes, a retransmission of its request starts no
+	 * stream; data with sequence numbers nowhere near the old ones is a
+	 * new connection whose handshake the capture missed, and is decoded
+	 * (mid-stream pickup). */
+	struct rig r;
+	rig_init(&r);
+	jm_buf q = {0}, a = {0};
+	size_t qa[3], ra[3];
+	three(&q, AN_C2S, qa);
+	three(&a, AN_S2C, ra);
+	uint32_t q1 = (uint32_t)qa[1], r1 = (uint32_t)ra[1];
+	handshake(&r);
+	seg_in(&r, AN_C2S, CAP_ACK, 0, 0, q.data, q1);
+	seg_in(&r, AN_S2C, CAP_ACK | CAP_FIN, 0, q1, a.data, r1);
+	seg_in(&r, AN_C2S, CAP_ACK | CAP_FIN, q1, r1 + 1, NULL, 0);
+	seg_in(&r, AN_S2C, CAP_ACK, r1 + 1, q1 + 1, NULL, 0);
+	seg_in(&r, AN_C2S, CAP_ACK, 0, r1 + 1, q.data, q1);
+	assert_string_equal(r.seen.log, "Q0 R0+ ");
+	seg_in(&r, AN_C2S, CAP_ACK, 0x40000000u, 0x40000000u, q.data, q1);
+	an_engine_finish(r.e);
+	assert_string_equal(r.seen.log, "Q0 R0+ midstream@c0 Q0 ");
+	jm_buf_free(&q);
+	jm_buf_free(&a);
+	rig_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_pairing_after_lost_request),
 		cmocka_unit_test(test_pairing_after_lost_response),
 		cmocka_unit_test(test_rst_out_of_window),
+		cmocka_unit_test(test_after_close),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
