@@ -564,6 +564,12 @@ void reasm_ack(reasm *r, uint32_t ack)
 		target = r->fin_off;      /* the FIN takes a sequence number */
 	if (target <= r->next || target - r->next > ACK_PLAUSIBLE)
 		return;
+	/* One past everything seen, with no FIN seen: most likely the ACK of
+	 * a FIN the capture missed, which is no byte.  Should data follow it
+	 * after all, the byte is reported as lost then.  (A lone lost last
+	 * byte of a stream goes unreported: the rarer case.) */
+	if (!r->fin && target == r->next + 1 && !r->held && !r->cuts && r->trunc_to <= r->next)
+		return;
 	skip_to(r, target, REASM_GAP_LOST);
 }
 

@@ -414,6 +414,22 @@ static void test_fin_stale_or_wild(void **state)
 	fx_free(f);
 }
 
+static void test_ack_of_missed_fin(void **state)
+{
+	/* The capture missed the FIN but has the ACK of it: one sequence
+	 * number past the last byte is the FIN's, not a lost byte.  If more
+	 * data follows after all, the byte was real and is reported then. */
+	struct fixture *f = fx_new(0, 65536, 4096);
+	push(f, 0, "abc");
+	reasm_ack(&f->r, 4);
+	reasm_flush(&f->r);
+	assert_string_equal(LOG(f), "D0:abc ");
+	push(f, 4, "ef");
+	reasm_ack(&f->r, 6);
+	assert_string_equal(LOG(f), "D0:abc G3+1L D4:ef ");
+	fx_free(f);
+}
+
 static void test_fin_with_hole(void **state)
 {
 	struct fixture *f = fx_new(0, 65536, 4096);
@@ -514,6 +530,7 @@ int main(void)
 		cmocka_unit_test(test_midstream_before_start),
 		cmocka_unit_test(test_fin),
 		cmocka_unit_test(test_fin_stale_or_wild),
+		cmocka_unit_test(test_ack_of_missed_fin),
 		cmocka_unit_test(test_fin_with_hole),
 		cmocka_unit_test(test_shuffled_property),
 	};
