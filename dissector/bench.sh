@@ -9,14 +9,14 @@
 # Two floors show what any Lua dissector of this protocol pays in tshark
 # 4.0: one that only frames messages through dissect_tcp_pdus (get_len
 # reads the protoheader and content-length), and the same with FLOOR_ITEMS
-# (default 12, about what jmsg.lua adds per message) tree items per
+# (default 11, about what jmsg.lua adds per message) tree items per
 # message, each with a range of its own, and nothing else.
 #
 #   dissector/bench.sh                  (BUILD=build; make it first)
 #   BUILD=build-x PACKETS=200k RUNS=3 dissector/bench.sh
 set -u
 cd "$(dirname "$0")/.."
-: "${BUILD:=build}" "${RUNS:=3}" "${PACKETS:=200k}" "${STREAMS:=10000}" "${FLOOR_ITEMS:=12}"
+: "${BUILD:=build}" "${RUNS:=3}" "${PACKETS:=200k}" "${STREAMS:=10000}" "${FLOOR_ITEMS:=11}"
 for f in "$BUILD/jmsg" "$BUILD/jmsg.lua" "$BUILD/bench/gen_capture"; do
 	[ -e "$f" ] || { echo "dissector/bench.sh: $f is missing; run make BUILD=$BUILD first" >&2; exit 1; }
 done
@@ -63,7 +63,7 @@ cap, runs, build, tmp = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 env = dict(os.environ, HOME=tmp + "/home", WIRESHARK_CONFIG_DIR=tmp + "/cfg")
 lua = ["-X", "lua_script:" + build + "/jmsg.lua"]
 floor = ["tshark", "-X", "lua_script:" + tmp + "/floor.lua", "-r", cap, "-T", "fields", "-e", "tcp.len"]
-items = os.environ.get("FLOOR_ITEMS", "12")
+items = os.environ.get("FLOOR_ITEMS", "11")
 cases = [
     ("tshark, no dissector (`-T fields -e tcp.len`)", ["tshark", "-r", cap, "-T", "fields", "-e", "tcp.len"]),
     ("Lua floor: framing only, through `dissect_tcp_pdus`", ["env", "FLOOR_ITEMS=0"] + floor),
