@@ -93,5 +93,6 @@ print("| run | user CPU s | wall s | packets/s (wall) | CPU µs per message over
 print("|---|---:|---:|---:|---:|")
 for name, (u, w) in res:
     extra = "" if name.startswith("`jmsg") or u == base else "%.0f" % ((u - base) / msgs * 1e6)
+    extra = "0" if extra == "-0" else extra   # a floor within the noise
     print("| %s | %.2f | %.2f | %.0f | %s |" % (name, u, w, pkts / w, extra))
 EOF
