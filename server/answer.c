@@ -47,7 +47,7 @@ static bool key_has_nul(const char *s, size_t n)
 				continue;
 			if (i + 5 < n && s[i + 1] == 'u' && !memcmp(s + i + 2, "0000", 4))
 				nul = true;
-			i++; /* the escaped character; \uXXXX digits are plain */
+			i++; /* the escaped character; a \u escape's hex digits need no skipping */
 		}
 		if (key && nul)
 			return true;
