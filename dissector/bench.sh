@@ -6,11 +6,14 @@
 # the messages the analyzer counts.  Prints a Markdown table for the
 # "Dissector" section of bench/RESULTS.md.
 #
-# Two floors show what any Lua dissector of this protocol pays in tshark
+# Three floors show what any Lua dissector of this protocol pays in tshark
 # 4.0: one that only frames messages through dissect_tcp_pdus (get_len
-# reads the protoheader and content-length), and the same with FLOOR_ITEMS
+# reads the protoheader and content-length); the same with FLOOR_ITEMS
 # (default 11, about what jmsg.lua adds per message) tree items per
-# message, each with a range of its own, and nothing else.
+# message, each with a range of its own, and nothing else; and one that
+# builds the tree the issue asks for (fields, header members, JSON
+# sub-dissector, a link) in the cheapest way found, with no connection
+# state at all.
 #
 #   dissector/bench.sh                  (BUILD=build; make it first)
 #   BUILD=build-x PACKETS=200k RUNS=3 dissector/bench.sh
@@ -57,6 +60,103 @@ end
 DissectorTable.get("tcp.port"):add(65432, p)
 LUA
 
+cat > "$tmp/tree.lua" <<'LUA'
+-- The tree the issue asks for and nothing else: messages framed in one
+-- loop per segment (pinfo.desegment_*), a protocol item, the direction,
+-- the header length, the header with its four members, the content, the
+-- JSON dissector on text/json, and the request link on responses.  No
+-- connection state: the direction comes from the port, the link is a
+-- made-up frame number, and nothing is kept for later passes.
+local p = Proto("jmsgtree", "Lua tree floor")
+local A = "jmsgtree"
+local F = {
+	header_len = ProtoField.uint16(A .. ".header_len", "Header length", base.DEC),
+	header = ProtoField.string(A .. ".header", "JSON header", base.UNICODE),
+	content = ProtoField.bytes(A .. ".content", "Content"),
+	request = ProtoField.bool(A .. ".request", "Request"),
+	response = ProtoField.bool(A .. ".response", "Response"),
+	byteorder = ProtoField.string(A .. ".byteorder", "byteorder", base.UNICODE),
+	content_length = ProtoField.int64(A .. ".content_length", "content-length", base.DEC),
+	content_type = ProtoField.string(A .. ".content_type", "content-type", base.UNICODE),
+	content_encoding = ProtoField.string(A .. ".content_encoding", "content-encoding", base.UNICODE),
+	request_in = ProtoField.framenum(A .. ".request_in", "Request in frame", base.NONE, frametype.REQUEST),
+}
+local KEYF = { byteorder = F.byteorder, ["content-length"] = F.content_length,
+	["content-type"] = F.content_type, ["content-encoding"] = F.content_encoding }
+local fl = {}
+for _, f in pairs(F) do fl[#fl + 1] = f end
+p.fields = fl
+local byte, find = string.byte, string.find
+local json = Dissector.get("json")
+local I64, n64 = {}, 0
+local function message(tvb, pinfo, tree, off, hlen, raw, total, isreq)
+	local item = tree:add(p, tvb:range(off, total), isreq and "Request" or "Response")
+	item:add(isreq and F.request or F.response, true):set_generated()
+	item:add(F.header_len, tvb:range(off, 2))
+	local h = item:add(F.header, tvb:range(off + 2, hlen))
+	h:set_text("JSON header (" .. hlen .. " bytes)")
+	local q, clen, ctype = 2, 0, nil
+	while true do
+		local _, e, k = find(raw, '^[ \t\r\n]*"([^"\\]*)"[ \t\r\n]*:[ \t\r\n]*', q)
+		if not e then break end
+		local s2, e2, v = find(raw, '^"([^"\\%z\1-\31]*)"', e + 1)
+		local f = KEYF[k]
+		if s2 then
+			if f then h:add(f, tvb:range(off + 1 + s2, e2 - s2 + 1), v) end
+			if k == "content-type" then ctype = v end
+		else
+			s2, e2, v = find(raw, '^(-?%d+)', e + 1)
+			if not s2 then break end
+			local n = tonumber(v)
+			if k == "content-length" then clen = n end
+			local iv = I64[n]
+			if not iv then
+				if n64 >= 256 then I64, n64 = {}, 0 end
+				iv, n64 = Int64(n), n64 + 1
+				I64[n] = iv
+			end
+			if f then h:add(f, tvb:range(off + 1 + s2, e2 - s2 + 1), iv) end
+		end
+		local _, e3, c = find(raw, '^[ \t\r\n]*([,}])', e2 + 1)
+		if c ~= "," then break end
+		q = e3 + 1
+	end
+	if clen > 0 then
+		local cr = tvb:range(off + 2 + hlen, clen)
+		item:add(F.content, cr)
+		if ctype == "text/json" then json:call(cr:tvb(), pinfo, item) end
+	end
+	if not isreq then item:add(F.request_in, pinfo.number - 1):set_generated() end
+end
+function p.dissector(tvb, pinfo, tree)
+	local len, off = tvb:len(), 0
+	local isreq = pinfo.dst_port == 65432
+	while off < len do
+		local avail = len - off
+		if avail < 2 then break end
+		local b1, b2 = byte(tvb:raw(off, 2), 1, 2)
+		local hlen = b1 * 256 + b2
+		if avail < 2 + hlen then break end
+		local raw = tvb:raw(off + 2, hlen)
+		local total = 2 + hlen + (tonumber(string.match(raw, '"content%-length":%s*(%d+)')) or 0)
+		if avail < total then
+			pinfo.desegment_offset, pinfo.desegment_len = off, total - avail
+			return len
+		end
+		message(tvb, pinfo, tree, off, hlen, raw, total, isreq)
+		off = off + total
+	end
+	if off < len then
+		pinfo.desegment_offset, pinfo.desegment_len = off, DESEGMENT_ONE_MORE_SEGMENT
+	end
+	local cols = pinfo.cols
+	cols.protocol = "JMSG"
+	cols.info = isreq and "Request" or "Response"
+	return len
+end
+DissectorTable.get("tcp.port"):add(65432, p)
+LUA
+
 /usr/bin/python3 - "$cap" "$RUNS" "$BUILD" "$tmp" <<'EOF'
 import os, resource, subprocess, sys, time
 cap, runs, build, tmp = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -68,6 +168,8 @@ cases = [
     ("tshark, no dissector (`-T fields -e tcp.len`)", ["tshark", "-r", cap, "-T", "fields", "-e", "tcp.len"]),
     ("Lua floor: framing only, through `dissect_tcp_pdus`", ["env", "FLOOR_ITEMS=0"] + floor),
     ("Lua floor + %s tree items per message" % items, ["env", "FLOOR_ITEMS=" + items] + floor),
+    ("Lua floor: the required tree, no connection state",
+     ["tshark", "-X", "lua_script:" + tmp + "/tree.lua", "-r", cap, "-T", "fields", "-e", "tcp.len"]),
     ("tshark + jmsg.lua (`-T fields -e jmsg.content_length`)",
      ["tshark"] + lua + ["-r", cap, "-T", "fields", "-e", "jmsg.content_length"]),
     ("tshark + jmsg.lua, `-o jmsg.json:FALSE`",
