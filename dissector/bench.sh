@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Dissector benchmark: tshark on a generated capture with and without the
 # generated dissector (printing a field with -T fields: -q alone skips
-# dissection), and jmsg analyze on the same file.  Best of RUNS, user CPU and
-# wall seconds; the cost per message is the user CPU difference divided by
-# the messages the analyzer counts.  Prints a Markdown table for the
-# "Dissector" section of bench/RESULTS.md.
+# dissection), and jmsg analyze on the same file.  RUNS rounds, each running
+# every case once (so a change in the machine's load touches every case
+# alike); best user CPU and wall seconds per case.  The cost per message is
+# the user CPU difference divided by the messages the analyzer counts.
+# With IR=1 each tshark case runs once under cachegrind instead and the
+# cost is in instructions per message, which the machine's load cannot
+# move (use a smaller capture: PACKETS=40k STREAMS=2000).  Prints a
+# Markdown table for the "Dissector" section of bench/RESULTS.md.
 #
 # Three floors show what any Lua dissector of this protocol pays in tshark
 # 4.0: one that only frames messages through dissect_tcp_pdus (get_len
@@ -17,15 +21,16 @@
 #
 #   dissector/bench.sh                  (BUILD=build; make it first)
 #   BUILD=build-x PACKETS=200k RUNS=3 dissector/bench.sh
+#   IR=1 PACKETS=40k STREAMS=2000 dissector/bench.sh    (needs valgrind)
 set -u
 cd "$(dirname "$0")/.."
-: "${BUILD:=build}" "${RUNS:=3}" "${PACKETS:=200k}" "${STREAMS:=10000}" "${FLOOR_ITEMS:=11}"
+: "${BUILD:=build}" "${RUNS:=3}" "${PACKETS:=200k}" "${STREAMS:=10000}" "${FLOOR_ITEMS:=11}" "${IR:=0}"
 for f in "$BUILD/jmsg" "$BUILD/jmsg.lua" "$BUILD/bench/gen_capture"; do
 	[ -e "$f" ] || { echo "dissector/bench.sh: $f is missing; run make BUILD=$BUILD first" >&2; exit 1; }
 done
 command -v tshark >/dev/null || { echo "dissector/bench.sh: tshark is not installed" >&2; exit 1; }
 mkdir -p "$BUILD/bench-data"
-cap="$BUILD/bench-data/dissector-$PACKETS.pcap"
+cap="$BUILD/bench-data/dissector-$PACKETS-$STREAMS.pcap"
 [ -f "$cap" ] || "$BUILD/bench/gen_capture" -o "$cap" --packets "$PACKETS" --streams "$STREAMS" >&2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -157,43 +162,63 @@ end
 DissectorTable.get("tcp.port"):add(65432, p)
 LUA
 
-/usr/bin/python3 - "$cap" "$RUNS" "$BUILD" "$tmp" <<'EOF'
-import os, resource, subprocess, sys, time
-cap, runs, build, tmp = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+/usr/bin/python3 - "$cap" "$RUNS" "$BUILD" "$tmp" "$IR" <<'EOF'
+import os, re, resource, subprocess, sys, time
+cap, runs, build, tmp, ir = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5] == "1"
 env = dict(os.environ, HOME=tmp + "/home", WIRESHARK_CONFIG_DIR=tmp + "/cfg")
 lua = ["-X", "lua_script:" + build + "/jmsg.lua"]
 floor = ["tshark", "-X", "lua_script:" + tmp + "/floor.lua", "-r", cap, "-T", "fields", "-e", "tcp.len"]
 items = os.environ.get("FLOOR_ITEMS", "11")
-cases = [
-    ("tshark, no dissector (`-T fields -e tcp.len`)", ["tshark", "-r", cap, "-T", "fields", "-e", "tcp.len"]),
-    ("Lua floor: framing only, through `dissect_tcp_pdus`", ["env", "FLOOR_ITEMS=0"] + floor),
-    ("Lua floor + %s tree items per message" % items, ["env", "FLOOR_ITEMS=" + items] + floor),
+cases = [  # (row, command, FLOOR_ITEMS)
+    ("tshark, no dissector (`-T fields -e tcp.len`)", ["tshark", "-r", cap, "-T", "fields", "-e", "tcp.len"], None),
+    ("Lua floor: framing only, through `dissect_tcp_pdus`", floor, "0"),
+    ("Lua floor + %s tree items per message" % items, floor, items),
     ("Lua floor: the required tree, no connection state",
-     ["tshark", "-X", "lua_script:" + tmp + "/tree.lua", "-r", cap, "-T", "fields", "-e", "tcp.len"]),
+     ["tshark", "-X", "lua_script:" + tmp + "/tree.lua", "-r", cap, "-T", "fields", "-e", "tcp.len"], None),
     ("tshark + jmsg.lua (`-T fields -e jmsg.content_length`)",
-     ["tshark"] + lua + ["-r", cap, "-T", "fields", "-e", "jmsg.content_length"]),
+     ["tshark"] + lua + ["-r", cap, "-T", "fields", "-e", "jmsg.content_length"], None),
     ("tshark + jmsg.lua, `-o jmsg.json:FALSE`",
-     ["tshark"] + lua + ["-o", "jmsg.json:FALSE", "-r", cap, "-T", "fields", "-e", "jmsg.content_length"]),
-    ("`jmsg analyze --json`", [build + "/jmsg", "analyze", "-r", cap, "--json"]),
+     ["tshark"] + lua + ["-o", "jmsg.json:FALSE", "-r", cap, "-T", "fields", "-e", "jmsg.content_length"], None),
+    ("`jmsg analyze --json`", [build + "/jmsg", "analyze", "-r", cap, "--json"], None),
 ]
-def run(cmd):
+def run(cmd, items):
+    e = dict(env, FLOOR_ITEMS=items) if items is not None else env
+    if ir:
+        p = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no",
+                            "--cachegrind-out-file=/dev/null"] + cmd,
+                           env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
+        return int(re.search(r"I\s+refs:\s+([\d,]+)", p.stderr).group(1).replace(",", "")), 0.0
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
     t = time.time()
-    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(cmd, env=e, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - before, time.time() - t
 out = subprocess.run([build + "/jmsg", "analyze", "-r", cap, "--json"], capture_output=True, text=True).stdout
 msgs = out.count('"event":"message"')
 pkts = int(subprocess.run(["capinfos", "-M", "-c", "-T", cap], capture_output=True, text=True, env=env)
            .stdout.splitlines()[-1].split("\t")[-1])
-res = []
-for name, cmd in cases:
-    best = min((run(cmd) for _ in range(runs)), key=lambda r: r[0])
-    res.append((name, best))
-base = res[0][1][0]
+if ir:
+    cases = [c for c in cases if not c[0].startswith("`jmsg")]
+    runs = 1
+best = {}
+for _ in range(runs):
+    for name, cmd, it in cases:
+        r = run(cmd, it)
+        if name not in best or r[0] < best[name][0]:
+            best[name] = r
+base = best[cases[0][0]][0]
 print("capture: %s, %d packets, %d messages\n" % (os.path.basename(cap), pkts, msgs))
+if ir:
+    print("| run | instructions (millions) | instructions per message over plain tshark (thousands) |")
+    print("|---|---:|---:|")
+    for name, _, _ in cases:
+        n = best[name][0]
+        extra = "" if n == base else "%.0f" % ((n - base) / msgs / 1000)
+        print("| %s | %.0f | %s |" % (name, n / 1e6, extra))
+    sys.exit(0)
 print("| run | user CPU s | wall s | packets/s (wall) | CPU µs per message over plain tshark |")
 print("|---|---:|---:|---:|---:|")
-for name, (u, w) in res:
+for name, _, _ in cases:
+    u, w = best[name]
     extra = "" if name.startswith("`jmsg") or u == base else "%.0f" % ((u - base) / msgs * 1e6)
     extra = "0" if extra == "-0" else extra   # a floor within the noise
     print("| %s | %.2f | %.2f | %.0f | %s |" % (name, u, w, pkts / w, extra))
