@@ -18,9 +18,19 @@
 #   truncated in the one-pass runs
 #       One pass cannot know, while it reads, that the capture ends inside a
 #       message; the two-pass run reports it where the message starts.
+#   the edge captures of dissector/mkedge.py in a plain `tshark -2`
+#       Without a display filter tshark's first pass builds no tree, so Lua
+#       can read neither TCP's stream index nor its flags: connections are
+#       told apart by address and port pair, and a connection's first packet
+#       stands in for its SYN.  mid-ack, mid-sameport, reuse-cut and
+#       reuse-hunt are built to show the difference and are compared with
+#       `-2 -Y frame` (a first pass with a tree) only; the others both ways.
 # tshark runs with tcp.reassemble_out_of_order on (off by default in
-# Wireshark 4.0; the README says to turn it on).  The analyzer is given the
-# server ports the dissector found (its heuristic decodes any port).
+# Wireshark 4.0; the README says to turn it on), except on the edge
+# captures: with it on, Wireshark's TCP holds every segment after one the
+# snapshot length cut (snap-cut), waiting for bytes that were never
+# captured.  The analyzer is given the server ports the dissector found
+# (its heuristic decodes any port).
 set -u
 cd "$(dirname "$0")/../.."
 . dissector/testlib.sh
@@ -33,26 +43,40 @@ fi
 
 OOO="-o tcp.reassemble_out_of_order:TRUE"
 $PY dissector/mkpcap.py "$TMP" || dt_fail "dissector/mkpcap.py could not write the scenarios"
+mkdir -p "$TMP/edge"
+$PY dissector/mkedge.py "$TMP/edge" || dt_fail "dissector/mkedge.py could not write the edge captures"
 ALWAYS="--skip gap --skip overlap_conflict --skip reset --skip memcap"
 
 n=0 msgs=0 errs=0
-for pcap in tests/fixtures/*.pcap tests/fixtures/*.pcapng "$TMP"/*.pcap; do
+for pcap in tests/fixtures/*.pcap tests/fixtures/*.pcapng "$TMP"/*.pcap "$TMP"/edge/*.pcap; do
 	[ -f "$pcap" ] || continue
 	name=$(basename "$pcap")
 	skip=$ALWAYS
 	case $name in
 	tcp-lost-segment.pcap) skip="$skip --stop-at gap" ;;
 	esac
-	dt_tshark -2 $OOO -r "$pcap" -T json >"$TMP/d.json" || exit 1
-	$PY dissector/tshark_msgs.py "$TMP/d.json" >"$TMP/d2.got" || dt_fail "$name: tshark_msgs.py"
-	ports=$($PY -c 'import json, sys
+	opts=$OOO passes=("-2")
+	case $pcap in
+	"$TMP"/edge/*)
+		opts=""
+		case $name in
+		mid-ack.pcap | mid-sameport.pcap | reuse-cut.pcap | reuse-hunt.pcap) passes=("-2 -Y frame") ;;
+		*) passes=("-2 -Y frame" "-2") ;;
+		esac
+		;;
+	esac
+	for two in "${passes[@]}"; do
+		dt_tshark $two $opts -r "$pcap" -T json >"$TMP/d.json" || exit 1
+		$PY dissector/tshark_msgs.py "$TMP/d.json" >"$TMP/d2.got" || dt_fail "$name: tshark_msgs.py"
+		ports=$($PY -c 'import json, sys
 print(" ".join(sorted({"--port " + json.loads(l)["server"].rsplit(":", 1)[1] for l in open(sys.argv[1])})))' "$TMP/d2.got")
-	timeout 60 "$JMSG" analyze -r "$pcap" --json --max-hex 64M $ports >"$TMP/a.json" 2>"$TMP/a.err" ||
-		{ cat "$TMP/a.err" >&2; dt_fail "$name: jmsg analyze failed"; }
-	$PY dissector/analyzer_msgs.py "$TMP/a.json" >"$TMP/a.got" || dt_fail "$name: analyzer_msgs.py"
-	$PY dissector/compare.py $skip --label analyzer,dissector "$TMP/a.got" "$TMP/d2.got" ||
-		dt_fail "$name: the dissector (two-pass) and the analyzer disagree"
-	dt_tshark $OOO -r "$pcap" -T json >"$TMP/d.json" || exit 1
+		timeout 60 "$JMSG" analyze -r "$pcap" --json --max-hex 64M $ports >"$TMP/a.json" 2>"$TMP/a.err" ||
+			{ cat "$TMP/a.err" >&2; dt_fail "$name: jmsg analyze failed"; }
+		$PY dissector/analyzer_msgs.py "$TMP/a.json" >"$TMP/a.got" || dt_fail "$name: analyzer_msgs.py"
+		$PY dissector/compare.py $skip --label analyzer,dissector "$TMP/a.got" "$TMP/d2.got" ||
+			dt_fail "$name: the dissector (tshark $two) and the analyzer disagree"
+	done
+	dt_tshark $opts -r "$pcap" -T json >"$TMP/d.json" || exit 1
 	$PY dissector/tshark_msgs.py "$TMP/d.json" >"$TMP/d1.got" || dt_fail "$name: tshark_msgs.py"
 	$PY dissector/compare.py $skip --skip truncated --label analyzer,dissector "$TMP/a.got" "$TMP/d1.got" ||
 		dt_fail "$name: the dissector (one-pass) and the analyzer disagree"
