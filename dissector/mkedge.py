@@ -19,7 +19,6 @@ reference; they have no expectations of their own.
                   after them
 """
 import os
-import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -29,23 +28,8 @@ SYN, ACK, PSH, FIN = 0x02, 0x10, 0x08, 0x01
 
 
 class Writer(M.Writer):
-    """mkpcap's writer, with a snapshot length and a free choice of
-    addresses and initial sequence numbers."""
-    snap = None
-
-    def packet(self, src, dst, sport, dport, seq, ack, flags, payload=b""):
-        self.t += 0.000137
-        tcp = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF,
-                          5 << 4, flags, 65535, 0, 0)
-        total = 20 + len(tcp) + len(payload)
-        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, 0, 0x4000, 64, 6, 0,
-                         bytes(map(int, src.split("."))), bytes(map(int, dst.split("."))))
-        ip = ip[:10] + struct.pack("!H", M.ip_csum(ip)) + ip[12:]
-        frame = b"\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x01\x08\x00" + ip + tcp + payload
-        cap = frame[:self.snap] if self.snap else frame
-        sec = int(self.t)
-        usec = int(round((self.t - sec) * 1e6))
-        self.f.write(struct.pack("<IIII", sec, usec, len(cap), len(frame)) + cap)
+    """mkpcap's writer, with a free choice of client address and initial
+    sequence numbers."""
 
     def conn(self, client, cport, sends, base=0, handshake=True, close=True):
         """sends: [(">" or "<", [segments])]; ">" is client to server."""

@@ -86,6 +86,8 @@ def ip_csum(b):
 
 
 class Writer:
+    snap = None  # a snapshot length: frames longer are cut to it
+
     def __init__(self, path):
         self.f = open(path, "wb")
         self.f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
@@ -102,9 +104,10 @@ class Writer:
         ip = ip[:10] + struct.pack("!H", ip_csum(ip)) + ip[12:]
         eth = b"\x00\x00\x00\x00\x00\x02" + b"\x00\x00\x00\x00\x00\x01" + b"\x08\x00"
         frame = eth + ip + tcp + payload
+        cap = frame[:self.snap] if self.snap else frame
         sec = int(self.t)
         usec = int(round((self.t - sec) * 1e6))
-        self.f.write(struct.pack("<IIII", sec, usec, len(frame), len(frame)) + frame)
+        self.f.write(struct.pack("<IIII", sec, usec, len(cap), len(frame)) + cap)
 
     def conversation(self, cport, sport, sends, close=True, handshake=True):
         """sends: [(">" or "<", [segments], [expected records])]; ">" is
