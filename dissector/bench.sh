@@ -29,6 +29,8 @@ for f in "$BUILD/jmsg" "$BUILD/jmsg.lua" "$BUILD/bench/gen_capture"; do
 	[ -e "$f" ] || { echo "dissector/bench.sh: $f is missing; run make BUILD=$BUILD first" >&2; exit 1; }
 done
 command -v tshark >/dev/null || { echo "dissector/bench.sh: tshark is not installed" >&2; exit 1; }
+[ "$IR" != 1 ] || command -v valgrind >/dev/null ||
+	{ echo "dissector/bench.sh: IR=1 needs valgrind (cachegrind), which is not installed" >&2; exit 1; }
 mkdir -p "$BUILD/bench-data"
 cap="$BUILD/bench-data/dissector-$PACKETS-$STREAMS.pcap"
 [ -f "$cap" ] || "$BUILD/bench/gen_capture" -o "$cap" --packets "$PACKETS" --streams "$STREAMS" >&2
