@@ -46,7 +46,12 @@ static void usage(FILE *f)
 "  -c N                  stop after N packets\n"
 "  -w FILE               also write the packets read to a pcap file\n"
 "  -s SNAPLEN            live snapshot length (default %d)\n"
-"  -B BYTES              live capture buffer (default %u MiB)\n"
+"  -B BYTES              live capture buffer: the kernel ring packets wait in\n"
+"                        while the analyzer is busy (default %u MiB, locked in\n"
+"                        kernel memory for as long as the capture runs)\n"
+"  --immediate           live: wake up for every packet instead of reading the\n"
+"                        ring in blocks (handed over full, or %d ms after their\n"
+"                        first packet); costs CPU under load\n"
 "\n"
 "protocol:\n"
 "  --port P              a server port (repeatable; default %d)\n"
@@ -68,11 +73,13 @@ static void usage(FILE *f)
 "%s"
 "BYTES take a k, M or G suffix (powers of 1024).  Live capture runs until\n"
 "interrupted (Ctrl-C) or -c, then prints the summary with the kernel's drop\n"
-"count.\n"
+"count.  Packets the kernel drops are reported as they happen (a\n"
+"capture_drops event, shown with -q too); the streams they belong to show\n"
+"gaps, and no message is made up across a gap.\n"
 "\n"
 "exit status: 0 done (whatever the traffic held), 1 the capture could not\n"
 "be opened or read, 2 bad command line.\n",
-		CAP_DEFAULT_SNAPLEN, CAP_DEFAULT_BUFFER >> 20, JM_SPEC_DEFAULT_PORT,
+		CAP_DEFAULT_SNAPLEN, CAP_DEFAULT_BUFFER >> 20, CAP_BLOCK_TIMEOUT_MS, JM_SPEC_DEFAULT_PORT,
 		(unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN, stall_cli_usage());
 }
 
@@ -96,6 +103,7 @@ static int parse_size(const char *s, unsigned long long max, unsigned long long 
 
 struct run {
 	an_engine *e;
+	report *rep;
 };
 
 static void seg_cb(void *user, const cap_segment *seg)
@@ -111,6 +119,12 @@ static void pkt_cb(void *user, double ts)
 	stall_cli_tick(&stall, ts);
 }
 
+static void drops_cb(void *user, int64_t now_ns, const cap_stats *cs)
+{
+	struct run *r = user;
+	report_capture_drops(r->rep, now_ns, cs);
+}
+
 static void stall_seg_cb(void *user, flow *f, an_dir dir, const cap_segment *seg)
 {
 	stall_cli_segment(&stall, f, dir, seg);
@@ -120,7 +134,7 @@ int analyze_main(int argc, char **argv)
 {
 	enum {
 		O_PORT = 256, O_JSON, O_IDLE, O_MEMCAP, O_SMEMCAP, O_MAXSTREAMS, O_MAXCONTENT,
-		O_MAXHEX, O_OVERLAP, O_STALL,
+		O_MAXHEX, O_OVERLAP, O_STALL, O_IMMEDIATE,
 	};
 	static const struct option longopts[] = {
 		{"port", required_argument, NULL, O_PORT},
@@ -137,6 +151,7 @@ int analyze_main(int argc, char **argv)
 		{"plot", required_argument, NULL, O_STALL},
 		{"plot-stream", required_argument, NULL, O_STALL},
 		{"no-kernel", no_argument, NULL, O_STALL},
+		{"immediate", no_argument, NULL, O_IMMEDIATE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -159,6 +174,7 @@ int analyze_main(int argc, char **argv)
 		case 'w': co.dump_path = optarg; break;
 		case 'q': quiet = true; break;
 		case O_JSON: json = true; break;
+		case O_IMMEDIATE: co.immediate = true; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		case 'c':
 			if (parse_size(optarg, ULLONG_MAX, &count) || !count)
@@ -299,7 +315,8 @@ int analyze_main(int argc, char **argv)
 		fprintf(stderr, "jmsg analyze: listening on %s, link-type %s, snapshot length %d bytes\n",
 			iface, cap_datalink_name(src), co.snaplen ? co.snaplen : CAP_DEFAULT_SNAPLEN);
 
-	struct run run = {e};
+	struct run run = {e, &rep};
+	cap_on_drops(src, drops_cb);
 	int rc = cap_run(src, count, seg_cb, pkt_cb, &run, err, sizeof err);
 	/* The handler stays: a second SIGINT (timeout(1) and shells send one
 	 * to the child and another to its process group) must not kill the

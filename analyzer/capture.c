@@ -318,6 +318,10 @@ struct cap_source {
 	cap_segment_fn seg_fn;
 	cap_packet_fn pkt_fn;
 	void *user;
+	/* live drop reports */
+	cap_drops_fn drops_fn;
+	int64_t drops_checked_ms;
+	uint64_t drops_reported;
 };
 
 static int finish_open(cap_source *c, const cap_options *o, char *err, size_t errlen)
@@ -415,8 +419,12 @@ cap_source *cap_open_live(const char *iface, const cap_options *o, char *err, si
 	int buf = o && o->buffer_size > 0 ? o->buffer_size : (int)CAP_DEFAULT_BUFFER;
 	pcap_set_snaplen(c->p, snap);
 	pcap_set_buffer_size(c->p, buf);
-	pcap_set_immediate_mode(c->p, 1);
-	pcap_set_timeout(c->p, 100);
+	/* Immediate mode is libpcap's per-packet ring (TPACKET_V2 on Linux):
+	 * one wakeup per packet.  Without it, Linux gives TPACKET_V3, whose
+	 * blocks are handed over full or after the timeout, as tcpdump -w and
+	 * tshark read them. */
+	pcap_set_immediate_mode(c->p, o && o->immediate);
+	pcap_set_timeout(c->p, CAP_BLOCK_TIMEOUT_MS);
 	pcap_set_tstamp_precision(c->p, PCAP_TSTAMP_PRECISION_NANO);
 	int rc = pcap_activate(c->p);
 	if (rc < 0) {
@@ -488,6 +496,29 @@ static void on_packet(u_char *u, const struct pcap_pkthdr *h, const u_char *byte
 		pcap_breakloop(c->p);
 }
 
+void cap_on_drops(cap_source *c, cap_drops_fn fn)
+{
+	c->drops_fn = fn;
+}
+
+/* Reading the counters is a system call, so at most every
+ * CAP_DROP_CHECK_MS; the kernel keeps counting in between. */
+static void check_drops(cap_source *c, int64_t now_ns)
+{
+	if (!c->drops_fn)
+		return;
+	int64_t ms = now_ns / 1000000;
+	if (ms - c->drops_checked_ms < CAP_DROP_CHECK_MS)
+		return;
+	c->drops_checked_ms = ms;
+	cap_stats s;
+	cap_get_stats(c, &s);
+	if (!s.have_kernel || s.kernel_dropped + s.if_dropped <= c->drops_reported)
+		return;
+	c->drops_reported = s.kernel_dropped + s.if_dropped;
+	c->drops_fn(c->user, now_ns, &s);
+}
+
 int cap_run(cap_source *c, uint64_t count, cap_segment_fn seg_fn, cap_packet_fn pkt_fn,
 	    void *user, char *err, size_t errlen)
 {
@@ -515,18 +546,18 @@ int cap_run(cap_source *c, uint64_t count, cap_segment_fn seg_fn, cap_packet_fn 
 				break;
 			}
 			struct pollfd pfd = {.fd = fd, .events = POLLIN};
-			if (poll(&pfd, 1, 100) < 0 && errno != EINTR) {
+			if (poll(&pfd, 1, CAP_BLOCK_TIMEOUT_MS) < 0 && errno != EINTR) {
 				snprintf(err, errlen, "poll: %s", strerror(errno));
 				return -1;
 			}
 			rc = pcap_dispatch(c->p, -1, on_packet, (u_char *)c);
 			if (rc < 0 || (c->count && c->st.packets >= c->count))
 				break;
-			if (pkt_fn) {
-				struct timespec now;
-				clock_gettime(CLOCK_REALTIME, &now);
+			struct timespec now;
+			clock_gettime(CLOCK_REALTIME, &now);
+			if (pkt_fn)
 				pkt_fn(user, (double)now.tv_sec + (double)now.tv_nsec / 1e9);
-			}
+			check_drops(c, (int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
 		}
 	}
 	if (c->dump)

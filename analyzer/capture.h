@@ -25,7 +25,15 @@
 #include "analyzer/flow.h"
 
 #define CAP_DEFAULT_SNAPLEN 262144
-#define CAP_DEFAULT_BUFFER (32u << 20)
+/* The kernel ring a live capture reads from (memory locked by the kernel
+ * for as long as the capture runs).  At the heaviest loopback load this
+ * machine makes it holds about a second of traffic: bursts while the
+ * analyzer is busy land in it instead of being dropped. */
+#define CAP_DEFAULT_BUFFER (128u << 20)
+/* Live, packets are read in blocks (TPACKET_V3): the kernel hands over a
+ * block when it is full or this many milliseconds after its first packet,
+ * so a quiet link still shows its events this soon. */
+#define CAP_BLOCK_TIMEOUT_MS 100
 
 /* TCP flags, as on the wire. */
 enum {
@@ -69,6 +77,7 @@ typedef struct cap_source cap_source;
 typedef struct cap_options {
 	int snaplen;              /* live: 0 means CAP_DEFAULT_SNAPLEN */
 	int buffer_size;          /* live: 0 means CAP_DEFAULT_BUFFER */
+	bool immediate;           /* live: one wakeup per packet, not per block */
 	const char *filter;       /* BPF expression, or NULL */
 	const char *dump_path;    /* -w: also write every packet here */
 } cap_options;
@@ -86,6 +95,15 @@ void cap_close(cap_source *c);
 
 typedef void (*cap_segment_fn)(void *user, const cap_segment *seg);
 typedef void (*cap_packet_fn)(void *user, double ts);
+typedef struct cap_stats cap_stats;
+typedef void (*cap_drops_fn)(void *user, int64_t now_ns, const cap_stats *s);
+
+/* Live: have cap_run() read the kernel's counters after each batch of
+ * packets, at most every CAP_DROP_CHECK_MS, and call fn as soon as the
+ * kernel (or the interface) has dropped more packets than at the last
+ * call.  The engine names the gaps that the drops leave; this says why. */
+#define CAP_DROP_CHECK_MS 200
+void cap_on_drops(cap_source *c, cap_drops_fn fn);
 
 /* Read until the end of the file, cap_break(), or `count` packets (0: no
  * limit).  seg_fn gets each TCP segment; pkt_fn (may be NULL) gets every
@@ -98,13 +116,13 @@ int cap_run(cap_source *c, uint64_t count, cap_segment_fn seg_fn, cap_packet_fn 
 /* Make cap_run() return soon; safe from a signal handler. */
 void cap_break(cap_source *c);
 
-typedef struct cap_stats {
+struct cap_stats {
 	uint64_t packets, bytes;  /* seen by cap_run */
 	uint64_t tcp, other, short_frames;
 	bool live;
 	bool have_kernel;         /* kernel counters below are valid */
 	uint64_t kernel_received, kernel_dropped, if_dropped;
-} cap_stats;
+};
 
 void cap_get_stats(cap_source *c, cap_stats *s);
 int cap_datalink(const cap_source *c);

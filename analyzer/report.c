@@ -390,3 +390,25 @@ void report_summary(report *r, const cap_stats *cs, const an_stats *as)
 		flush_line(r);
 	}
 }
+
+void report_capture_drops(report *r, int64_t now_ns, const cap_stats *cs)
+{
+	if (r->json) {
+		puts_(r, "{\"event\":\"capture_drops\",\"ts\":");
+		put_ts(r, now_ns);
+		puts_(r, ",\"kernel_received\":");
+		put_u64(r, cs->kernel_received);
+		puts_(r, ",\"kernel_dropped\":");
+		put_u64(r, cs->kernel_dropped);
+		puts_(r, ",\"if_dropped\":");
+		put_u64(r, cs->if_dropped);
+		puts_(r, "}");
+	} else {
+		putf(r, "capture: %llu packets dropped by the kernel, %llu by the interface, "
+			"of %llu received so far; the streams they belong to have gaps",
+		     (unsigned long long)cs->kernel_dropped, (unsigned long long)cs->if_dropped,
+		     (unsigned long long)cs->kernel_received);
+	}
+	flush_line(r);
+	fflush(r->out);
+}

@@ -19,6 +19,9 @@
  *    "segments_tracked", "streams", "peak_streams", "messages", "requests",
  *    "responses", "problems", "by_kind":{id: count}, and live
  *    "kernel_received", "kernel_dropped", "if_dropped"}  last
+ *   {"event":"capture_drops", "ts" (wall clock), "kernel_received",
+ *    "kernel_dropped", "if_dropped"}  live, as soon as the kernel's drop
+ *    counters grow; the counts are totals since the capture started
  *
  * Times are seconds since the epoch, with microseconds, or nanoseconds when
  * the capture has them.  Text lines show seconds since the first event.
@@ -51,5 +54,8 @@ void report_init(report *r, FILE *out, bool json, bool quiet);
 void report_free(report *r);
 void report_sink(report *r, an_sink *sink);
 void report_summary(report *r, const cap_stats *cs, const an_stats *as);
+/* Live: the kernel has dropped packets since the last call (cap_on_drops).
+ * Shown with -q too: it explains the gaps that follow. */
+void report_capture_drops(report *r, int64_t now_ns, const cap_stats *cs);
 
 #endif

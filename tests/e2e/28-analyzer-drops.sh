@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Kernel drops, made on purpose: jmsg analyze -i lo with the smallest ring
+# (-B 64k, -s 256) is stopped (SIGSTOP) while the load client runs, so the
+# kernel has to drop packets, then continued.  The analyzer must
+#   - say so while it runs: a capture_drops event with the kernel's
+#     counters, before the summary, counts never going down;
+#   - name the gaps the drops leave (gap problems), and count the drops in
+#     the summary;
+#   - never invent a message: every message event is a request or a response
+#     the client really sent or got (the search for morpheus), byte counts
+#     and all, and no more requests than the client sent.
+# Then the same capture with nothing stopped: no capture_drops event at all.
+set -u
+cd "$(dirname "$0")/../.."
+: "${JMSG:=build/jmsg}" "${BUILD:=build}"
+[ "$(id -u)" = 0 ] || { echo "skip: live capture on lo needs root (CAP_NET_RAW)"; exit 77; }
+command -v python3 >/dev/null || { echo "skip: python3 is not installed"; exit 77; }
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+timeout 120 "$JMSG" server --port 0 --port-file "$tmp/port" -q >"$tmp/server.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+[ -s "$tmp/port" ] || fail "server did not start: $(cat "$tmp/server.log")"
+port=$(cat "$tmp/port")
+
+# capture NAME STOP_SECONDS: one analyzer run around a 2-second load
+capture() {
+	local name=$1 stop=$2
+	timeout 60 "$JMSG" analyze -i lo -B 64k -s 256 --port "$port" --json tcp port "$port" \
+		>"$tmp/$name.jsonl" 2>"$tmp/$name.err" &
+	local apid=$!
+	pids+=($apid)
+	for _ in $(seq 200); do grep -q 'listening on lo' "$tmp/$name.err" && break; sleep 0.05; done
+	grep -q 'listening on lo' "$tmp/$name.err" || fail "$name: analyzer did not start: $(cat "$tmp/$name.err")"
+	[ "$stop" = 0 ] || kill -STOP $apid
+	timeout 30 "$JMSG" client --port "$port" --load --conns 8 --duration 2 --json >"$tmp/$name.client" 2>&1 \
+		|| fail "$name: load client failed: $(cat "$tmp/$name.client")"
+	[ "$stop" = 0 ] || kill -CONT $apid
+	sleep 1
+	kill -INT $apid
+	wait $apid
+	local rc=$?
+	[ $rc -eq 0 ] || fail "$name: analyzer exited $rc: $(cat "$tmp/$name.err")"
+}
+
+capture stopped 1
+capture running 0
+
+python3 - "$tmp" <<'EOF' || exit 1
+import json, sys
+tmp = sys.argv[1]
+
+def load(name):
+    ev = [json.loads(l) for l in open(f"{tmp}/{name}.jsonl")]
+    client = json.load(open(f"{tmp}/{name}.client"))
+    assert ev and ev[-1]["event"] == "summary", f"{name}: the last event is not the summary"
+    return ev, client
+
+REQ = {"action": "search", "value": "morpheus"}
+RESP = {"result": "Follow the white rabbit. \U0001F430"}
+
+def check_messages(name, ev, client):
+    msgs = [e for e in ev if e["event"] == "message"]
+    for m in msgs:
+        want = REQ if m["dir"] == "request" else RESP
+        assert m.get("content") == want, f"{name}: a message the client never sent or got: {m}"
+        # as the tutorial's json.dumps writes it
+        assert m["content_length"] == len(json.dumps(want, ensure_ascii=False).encode()), \
+            f"{name}: wrong content length: {m}"
+    s = ev[-1]
+    assert s["requests"] <= client["requests"] + 8, \
+        f"{name}: {s['requests']} requests decoded, the client sent {client['requests']}"
+    return msgs
+
+ev, client = load("stopped")
+s = ev[-1]
+drops = [e for e in ev if e["event"] == "capture_drops"]
+assert s["kernel_dropped"] + s["if_dropped"] > 0, \
+    f"stopped: the kernel dropped nothing, the test made no drops: {s}"
+assert drops, "stopped: the kernel dropped packets but no capture_drops event came"
+last = 0
+for d in drops:
+    for k in ("ts", "kernel_received", "kernel_dropped", "if_dropped"):
+        assert k in d, f"capture_drops without {k}: {d}"
+    n = d["kernel_dropped"] + d["if_dropped"]
+    assert n > last, f"capture_drops counts did not grow: {drops}"
+    last = n
+assert last <= s["kernel_dropped"] + s["if_dropped"], "an event counted more drops than the summary"
+assert ev.index(drops[0]) < len(ev) - 1
+gaps = s["by_kind"].get("gap", 0)
+assert gaps > 0, f"stopped: drops but no gap named: {s['by_kind']}"
+msgs = check_messages("stopped", ev, client)
+print(f"stopped: client {client['requests']} requests; kernel dropped {s['kernel_dropped']}; "
+      f"{len(drops)} capture_drops events; {gaps} gaps; {len(msgs)} messages, all real")
+
+ev, client = load("running")
+s = ev[-1]
+drops = [e for e in ev if e["event"] == "capture_drops"]
+if s["kernel_dropped"] + s["if_dropped"] == 0:
+    assert not drops, f"running: capture_drops with no drop: {drops}"
+else:
+    assert drops, "running: drops without a capture_drops event"
+msgs = check_messages("running", ev, client)
+print(f"running: client {client['requests']} requests; kernel dropped {s['kernel_dropped']}; "
+      f"{len(msgs)} messages")
+EOF
+echo "ok: drops are reported as they happen, gaps named, no message invented"
