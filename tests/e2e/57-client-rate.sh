@@ -91,6 +91,11 @@ grep -q "^latency:   p50 .* max .* us  min .* us  mean .* us$" <<<"$txt" || fail
 grep -q "^from send: p50 " <<<"$txt" || fail "text report: no from-send line: $txt"
 grep -q "^requests:  20 in " <<<"$txt" || fail "text report: requests line: $txt"
 
+# --timeout counts only waits for an answer, not the gaps between due times
+out=$(timeout 30 "$JMSG" client --port "$sport" --load --rate 2 --requests 3 --conns 1 --timeout 0.3 --json) ||
+	fail "--rate 2 --timeout 0.3 exited $? though every answer came at once: $out"
+[ "$(field requests "$out")" -eq 3 ] || fail "--rate 2 --requests 3: $out"
+
 # ---- coordinated omission: a 0.6 s stall, and the same run without it
 run_stall() { # STALL(0|1) OUTFILE
 	timeout 30 "$JMSG" client --port "$sport" --load --rate 200 --duration 2.5 --conns 2 --json >"$2" 2>"$2.err" &

@@ -86,6 +86,46 @@ static void test_due_by_agrees_with_due(void **state)
 	assert_int_equal(rate_due_by(200, 5000000), 2);
 }
 
+/* The definitions in 128-bit integers, to compare against. */
+static uint64_t ref_due(uint64_t R, uint64_t i)
+{
+	unsigned __int128 v = (unsigned __int128)i * 1000000000u / R;
+	return v > UINT64_MAX ? UINT64_MAX : (uint64_t)v;
+}
+
+static uint64_t ref_count(uint64_t R, uint64_t ns)
+{
+	return (uint64_t)(((unsigned __int128)ns * R + 999999999u) / 1000000000u);
+}
+
+static void test_exact_far_into_a_run(void **state)
+{
+	/* Hours and years into a run at awkward rates (primes near the
+	 * maximum): floating point would be a nanosecond off here and there
+	 * once i * 10^9 passes 2^53; the integers must not be. */
+	const uint64_t rates[] = {7, 999983, 9999991, RATE_MAX};
+	uint64_t x = 88172645463325252ULL; /* xorshift: arbitrary indices */
+	for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++) {
+		uint64_t R = rates[r];
+		for (int k = 0; k < 200000; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			uint64_t i = x >> (k % 40); /* spread over many magnitudes */
+			uint64_t want = ref_due(R, i);
+			if (rate_due(R, i) != want)
+				fail_msg("rate %llu request %llu: due %llu, want %llu", (unsigned long long)R,
+					 (unsigned long long)i, (unsigned long long)rate_due(R, i),
+					 (unsigned long long)want);
+			uint64_t ns = x >> (k % 40 + 1);
+			if (rate_count(R, ns) != ref_count(R, ns))
+				fail_msg("rate %llu over %llu ns: %llu, want %llu", (unsigned long long)R,
+					 (unsigned long long)ns, (unsigned long long)rate_count(R, ns),
+					 (unsigned long long)ref_count(R, ns));
+		}
+	}
+}
+
 static void test_every_second_holds_rate(void **state)
 {
 	/* the total is R per second whatever second is looked at: no
@@ -105,6 +145,7 @@ int main(void)
 		cmocka_unit_test(test_due_times),
 		cmocka_unit_test(test_run_holds),
 		cmocka_unit_test(test_due_by_agrees_with_due),
+		cmocka_unit_test(test_exact_far_into_a_run),
 		cmocka_unit_test(test_every_second_holds_rate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
