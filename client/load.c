@@ -19,8 +19,9 @@
  * `conns` are open at once); a due request finds the next connection with
  * room, round robin, and when none has room it waits in the client and is
  * sent as soon as an answer makes room, still timed from when it was due.
- * Every scheduled request is sent and awaited: a server that falls behind
- * makes the run longer, it does not drop requests.
+ * The run lasts its schedule (requests / R seconds) and every scheduled
+ * request is sent and awaited: a server that falls behind makes the run
+ * longer, it does not drop requests.
  */
 #include <errno.h>
 #include <signal.h>
@@ -72,6 +73,7 @@ struct load {
 	unsigned rr;          /* where the search for a connection with room starts */
 	el_watch timer;       /* a timerfd at the next due time */
 	uint64_t armed_at;    /* when the timer fires; 0: disarmed */
+	uint64_t sched_end_ns; /* the schedule's end: total / rate after start_ns */
 	uint64_t behind_max_ns; /* the most any request went out after it was due */
 	hist service;         /* --rate: latency from the actual send */
 	uint64_t inflight;    /* requests written or queued, not yet answered */
@@ -101,7 +103,10 @@ static void lconn_open(lconn *c);
 
 static void check_finished(load *L)
 {
-	if (L->total && L->done + L->errors >= L->total)
+	/* an open loop also runs to the end of its schedule, so that a run of
+	 * --duration S lasts S seconds (the timer fires then) */
+	if (L->total && L->done + L->errors >= L->total &&
+	    (!L->rate || el_now_ns() >= L->sched_end_ns))
 		L->finished = true;
 	if (L->finished) {
 		if (!L->end_ns)
@@ -171,15 +176,21 @@ static void lconn_flush(lconn *c)
 	el_watch_set(&L->loop, &c->w, EL_READ | (jm_buf_pending(&c->out) ? EL_WRITE : 0));
 }
 
-/* --rate: set the timer to fire at `at` (CLOCK_MONOTONIC ns, as
- * el_now_ns()); 0 disarms it. */
-static void arm(load *L, uint64_t at)
+/* --rate: start_ns + off, saturated (never 0, which means disarmed) */
+static uint64_t sched_at(const load *L, uint64_t off)
 {
-	if (at == L->armed_at)
+	return off < UINT64_MAX - L->start_ns ? L->start_ns + off : UINT64_MAX - 1;
+}
+
+/* --rate: set the timer to fire at `when` (CLOCK_MONOTONIC ns, as
+ * el_now_ns()); 0 disarms it. */
+static void arm(load *L, uint64_t when)
+{
+	if (when == L->armed_at)
 		return;
-	struct itimerspec its = {{0, 0}, {(time_t)(at / 1000000000u), (long)(at % 1000000000u)}};
+	struct itimerspec its = {{0, 0}, {(time_t)(when / 1000000000u), (long)(when % 1000000000u)}};
 	if (timerfd_settime(L->timer.fd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
-		L->armed_at = at;
+		L->armed_at = when;
 }
 
 /* --rate: the next connection, round robin, that can take one more request
@@ -245,14 +256,16 @@ static void pump(load *L, lconn *prefer)
 	/* a connection still connecting is flushed once it is connected */
 	if (last && last->in_use && !last->connecting)
 		lconn_flush(last);
-	/* Waiting for room, an answer calls pump() again; with nothing left to
-	 * send, nothing needs the timer. */
-	if (L->issued < L->total && L->issued >= due_by && !L->finished) {
-		uint64_t off = rate_due(L->rate, L->issued);
-		arm(L, off < UINT64_MAX - L->start_ns ? L->start_ns + off : UINT64_MAX - 1);
-	} else {
+	/* Waiting for room, an answer calls pump() again; with everything
+	 * sent, the timer marks the schedule's end. */
+	if (L->finished)
 		arm(L, 0);
-	}
+	else if (L->issued >= L->total)
+		arm(L, L->sched_end_ns);
+	else if (L->issued >= due_by)
+		arm(L, sched_at(L, rate_due(L->rate, L->issued)));
+	else
+		arm(L, 0);
 }
 
 static void timer_fired(el_loop *l, el_watch *w, int mask)
@@ -618,6 +631,7 @@ int cli_load(const cli_config *cfg)
 	if (L->rate && !L->finished) {
 		/* the schedule starts once the connections are under way */
 		L->start_ns = el_now_ns();
+		L->sched_end_ns = sched_at(L, rate_due(L->rate, L->total));
 		pump(L, NULL);
 	}
 	if (!L->finished && el_run(&L->loop) < 0) {

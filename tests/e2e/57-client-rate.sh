@@ -72,11 +72,12 @@ n=$(field requests "$out")
 [ "$(field errors "$out")" -eq 0 ] || fail "--rate 200: errors: $out"
 [ "$(field scheduled "$out")" -eq 400 ] && [ "$(field sent "$out")" -eq 400 ] || fail "--rate 200: schedule: $out"
 [ $(( $(sends) - s0 )) -eq 400 ] || fail "--rate 200: the server answered $(( $(sends) - s0 )), want 400"
-# spread over the 2 s: about half done after 1 s, and the run lasted 2 s
+# spread over the 2 s: about half done after 1 s, and the run lasted the
+# schedule's 2 s (not only to the last answer, 5 ms before its end)
 ok "m >= 100 && m <= 320" m="$mid" || fail "--rate 200: $mid of 400 answered after 1 s, want about 200"
-ok "s >= 1.95 && s <= 4" s="$(field seconds "$out")" || fail "--rate 200: ran $(field seconds "$out") s, want 2: $out"
-ok "w >= 1950" w=$((t1 - t0)) || fail "--rate 200: finished after $((t1 - t0)) ms"
-ok "r >= 100 && r <= 210" r="$(field requests_per_sec "$out")" || fail "--rate 200: $(field requests_per_sec "$out") requests/s"
+ok "s >= 2 && s <= 4" s="$(field seconds "$out")" || fail "--rate 200: ran $(field seconds "$out") s, want 2: $out"
+ok "w >= 2000" w=$((t1 - t0)) || fail "--rate 200: finished after $((t1 - t0)) ms"
+ok "r >= 100 && r <= 200" r="$(field requests_per_sec "$out")" || fail "--rate 200: $(field requests_per_sec "$out") requests/s"
 for k in min mean; do
 	[ -n "$(sub latency_us "$k" "$out")" ] || fail "--json has no latency $k: $out"
 done
@@ -138,7 +139,7 @@ out=$(timeout 30 "$JMSG" client --port "$sport" --load --rate 100 --duration 1 -
 	fail "one-shot --rate exited $?: $out"
 [ "$(field requests "$out")" -eq 100 ] && [ "$(field connections "$out")" -eq 100 ] || fail "one-shot --rate: $out"
 [ $(( $(grep -c '^Accepted connection' "$T/s.out") - a0 )) -eq 100 ] || fail "one-shot --rate: server accepted a different number"
-ok "s >= 0.95" s="$(field seconds "$out")" || fail "one-shot --rate 100 --duration 1 ran $(field seconds "$out") s"
+ok "s >= 1" s="$(field seconds "$out")" || fail "one-shot --rate 100 --duration 1 ran $(field seconds "$out") s"
 
 # pipelined keep-alive
 out=$(timeout 30 "$JMSG" client --port "$sport" --load --rate 500 --duration 1 --conns 2 --pipeline 8 --json) ||
