@@ -40,7 +40,8 @@ typedef struct cli_config {
 	unsigned conns;
 	uint64_t requests;       /* 0: run for duration_ms */
 	uint64_t duration_ms;
-	unsigned pipeline;
+	unsigned pipeline;       /* with rate: the in-flight limit per connection */
+	uint64_t rate;           /* requests per second, open loop; 0: closed loop */
 	bool json;
 	uint64_t max_content;
 } cli_config;

@@ -64,6 +64,16 @@ void hist_merge(hist *to, const hist *from)
 		to->max = from->max;
 }
 
+uint64_t hist_min(const hist *h)
+{
+	return h->count ? h->min : 0;
+}
+
+double hist_mean(const hist *h)
+{
+	return h->count ? (double)h->sum / (double)h->count : 0;
+}
+
 uint64_t hist_percentile(const hist *h, double p)
 {
 	if (!h->count)

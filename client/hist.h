@@ -39,6 +39,10 @@ void hist_merge(hist *to, const hist *from);
  * holding the sample of that rank, never above the recorded maximum.
  * 0 when empty. */
 uint64_t hist_percentile(const hist *h, double p);
+/* The smallest value recorded and the exact mean (from the running sum,
+ * not the buckets); both 0 when empty. */
+uint64_t hist_min(const hist *h);
+double hist_mean(const hist *h);
 /* Bucket index of a value, and the range of values a bucket holds. */
 unsigned hist_index(uint64_t v);
 uint64_t hist_bucket_low(unsigned i);

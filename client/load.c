@@ -7,6 +7,21 @@
  * request (responses come back in order).  One-shot connections carry one
  * request each, as the tutorial's client does: the latency then runs from
  * connect() to the response, and the rate is connections per second.
+ *
+ * That is a closed loop: a request goes out when an answer comes back, so a
+ * server that stalls also stalls the requests, and the wait never shows in
+ * the latencies (coordinated omission).  With --rate R the loop is open:
+ * requests go out on a fixed schedule (rate.h), R per second over all
+ * connections, whether or not answers have come back.  Each request's
+ * latency runs from the time it was due, so a request that waited in the
+ * client counts the wait.  A keep-alive connection holds at most
+ * `pipeline` requests in flight (a one-shot one holds one, and at most
+ * `conns` are open at once); a due request finds the next connection with
+ * room, round robin, and when none has room it waits in the client and is
+ * sent as soon as an answer makes room, still timed from when it was due.
+ * The run lasts its schedule (requests / R seconds) and every scheduled
+ * request is sent and awaited: a server that falls behind makes the run
+ * longer, it does not drop requests.
  */
 #include <errno.h>
 #include <signal.h>
@@ -15,10 +30,12 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "client/client.h"
 #include "client/hist.h"
+#include "client/rate.h"
 #include "server/answer.h"
 #include "server/evloop.h"
 #include "server/net.h"
@@ -32,7 +49,9 @@ typedef struct lconn {
 	bool in_use;
 	jm_decoder dec;
 	jm_buf out;
-	uint64_t *sent_ns;    /* ring of `pipeline` send times */
+	uint64_t *t0_ns;      /* ring of `pipeline` latency starts: when each
+	                         request was sent, or with --rate when it was due */
+	uint64_t *sent_ns;    /* --rate: ring of when each was actually sent */
 	unsigned head, inflight;
 	bool resp_error;      /* current response is {"error": ...} */
 } lconn;
@@ -47,6 +66,17 @@ struct load {
 	lconn *c;
 	unsigned nconn;
 	bool one_shot;
+	uint64_t total;       /* requests in the run; 0: until the deadline */
+	/* --rate: request `issued` is the next one in the schedule (rate.h),
+	 * which starts at start_ns */
+	uint64_t rate;
+	unsigned rr;          /* where the search for a connection with room starts */
+	el_watch timer;       /* a timerfd at the next due time */
+	uint64_t armed_at;    /* when the timer fires; 0: disarmed */
+	uint64_t sched_end_ns; /* the schedule's end: total / rate after start_ns */
+	uint64_t behind_max_ns; /* the most any request went out after it was due */
+	hist service;         /* --rate: latency from the actual send */
+	uint64_t inflight;    /* requests written or queued, not yet answered */
 	uint64_t issued, done, errors, conn_errors, server_errors, malformed;
 	uint64_t bytes_out, bytes_in, connects;
 	uint64_t start_ns, end_ns, last_progress_ms, deadline_ms;
@@ -63,8 +93,8 @@ static void on_int(int sig) { interrupted = 1; }
 
 static bool budget_left(load *L)
 {
-	if (L->cfg->requests)
-		return L->issued < L->cfg->requests;
+	if (L->total)
+		return L->issued < L->total;
 	return L->now_ns / 1000000u < L->deadline_ms;
 }
 
@@ -73,7 +103,10 @@ static void lconn_open(lconn *c);
 
 static void check_finished(load *L)
 {
-	if (L->cfg->requests && L->done + L->errors >= L->cfg->requests)
+	/* an open loop also runs to the end of its schedule, so that a run of
+	 * --duration S lasts S seconds (the timer fires then) */
+	if (L->total && L->done + L->errors >= L->total &&
+	    (!L->rate || el_now_ns() >= L->sched_end_ns))
 		L->finished = true;
 	if (L->finished) {
 		if (!L->end_ns)
@@ -93,6 +126,7 @@ static void lconn_close(lconn *c, bool failed)
 	if (failed) {
 		L->errors += c->inflight;
 	}
+	L->inflight -= c->inflight;
 	c->inflight = 0;
 	c->head = 0;
 	c->out.len = c->out.off = 0;
@@ -112,8 +146,9 @@ static void lconn_fill(lconn *c)
 			break;
 		unsigned slot = (c->head + c->inflight) % depth;
 		if (!L->one_shot)
-			c->sent_ns[slot] = now; /* one-shot timed from connect() */
+			c->t0_ns[slot] = now; /* one-shot timed from connect() */
 		c->inflight++;
+		L->inflight++;
 		L->issued++;
 	}
 }
@@ -141,6 +176,109 @@ static void lconn_flush(lconn *c)
 	el_watch_set(&L->loop, &c->w, EL_READ | (jm_buf_pending(&c->out) ? EL_WRITE : 0));
 }
 
+/* --rate: start_ns + off, saturated (never 0, which means disarmed) */
+static uint64_t sched_at(const load *L, uint64_t off)
+{
+	return off < UINT64_MAX - L->start_ns ? L->start_ns + off : UINT64_MAX - 1;
+}
+
+/* --rate: set the timer to fire at `when` (CLOCK_MONOTONIC ns, as
+ * el_now_ns()); 0 disarms it. */
+static void arm(load *L, uint64_t when)
+{
+	if (when == L->armed_at)
+		return;
+	struct itimerspec its = {{0, 0}, {(time_t)(when / 1000000000u), (long)(when % 1000000000u)}};
+	if (timerfd_settime(L->timer.fd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+		L->armed_at = when;
+}
+
+/* --rate: the next connection, round robin, that can take one more request
+ * now, opening it if it is closed; NULL when every one is full. */
+static lconn *with_room(load *L, unsigned depth)
+{
+	for (unsigned k = 0; k < L->nconn && !L->finished; k++) {
+		unsigned i = L->rr + k < L->nconn ? L->rr + k : L->rr + k - L->nconn;
+		lconn *c = &L->c[i];
+		if (!c->in_use)
+			lconn_open(c);
+		if (c->in_use && c->inflight < depth) {
+			L->rr = i + 1 < L->nconn ? i + 1 : 0;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * --rate: send every request that is due and has somewhere to go, then set
+ * the timer for the next one.  `prefer` (may be NULL) is a connection that
+ * was just answered: requests waiting in the client go there first.
+ *
+ * Requests past the in-flight limit are not written anywhere: they are
+ * only the schedule index `issued` lagging behind the clock, so the wait
+ * costs no memory, and each is timed from its due time when it goes.
+ */
+static void pump(load *L, lconn *prefer)
+{
+	if (!L->rate || L->finished)
+		return;
+	unsigned depth = L->one_shot ? 1 : L->cfg->pipeline;
+	uint64_t now = el_now_ns();
+	uint64_t due_by = rate_due_by(L->rate, now - L->start_ns);
+	if (due_by > L->total)
+		due_by = L->total;
+	lconn *last = NULL; /* written to, not yet flushed */
+	while (L->issued < due_by && L->inflight < (uint64_t)L->nconn * depth) {
+		lconn *c = prefer && prefer->in_use && prefer->inflight < depth ? prefer
+										  : with_room(L, depth);
+		if (!c)
+			break;
+		if (last && last != c && last->in_use && !last->connecting)
+			lconn_flush(last);
+		last = c;
+		if (jm_buf_append(&c->out, jm_buf_head(&L->req), jm_buf_pending(&L->req)) < 0) {
+			L->fatal = CLI_EXIT_INTERNAL;
+			L->fatal_why = "out of memory";
+			L->finished = true;
+			break;
+		}
+		uint64_t due = L->start_ns + rate_due(L->rate, L->issued);
+		unsigned slot = (c->head + c->inflight) % depth;
+		c->t0_ns[slot] = due;
+		c->sent_ns[slot] = now;
+		if (now - due > L->behind_max_ns)
+			L->behind_max_ns = now - due;
+		c->inflight++;
+		L->inflight++;
+		L->issued++;
+	}
+	/* a connection still connecting is flushed once it is connected */
+	if (last && last->in_use && !last->connecting)
+		lconn_flush(last);
+	/* Waiting for room, an answer calls pump() again; with everything
+	 * sent, the timer marks the schedule's end. */
+	if (L->finished)
+		arm(L, 0);
+	else if (L->issued >= L->total)
+		arm(L, L->sched_end_ns);
+	else if (L->issued >= due_by)
+		arm(L, sched_at(L, rate_due(L->rate, L->issued)));
+	else
+		arm(L, 0);
+}
+
+static void timer_fired(el_loop *l, el_watch *w, int mask)
+{
+	load *L = w->data;
+	uint64_t expirations;
+	ssize_t n = read(w->fd, &expirations, sizeof expirations);
+	(void)n; /* EAGAIN: nothing to clear */
+	L->armed_at = 0; /* an absolute one-shot timer disarms itself */
+	pump(L, NULL);
+	check_finished(L);
+}
+
 static int on_event(void *user, const jm_event *ev)
 {
 	lconn *c = user;
@@ -162,9 +300,11 @@ static int on_event(void *user, const jm_event *ev)
 		}
 		uint64_t now = L->now_ns;
 		unsigned depth = L->one_shot ? 1 : L->cfg->pipeline;
-		uint64_t t0 = c->sent_ns[c->head];
+		uint64_t t0 = c->t0_ns[c->head];
+		uint64_t sent = L->rate ? c->sent_ns[c->head] : t0;
 		c->head = (c->head + 1) % depth;
 		c->inflight--;
+		L->inflight--;
 		L->last_progress_ms = now / 1000000u;
 		if (c->resp_error) {
 			L->server_errors++;
@@ -172,6 +312,8 @@ static int on_event(void *user, const jm_event *ev)
 		} else {
 			L->done++;
 			hist_record(&L->h, now - t0);
+			if (L->rate)
+				hist_record(&L->service, now - sent);
 		}
 		break;
 	}
@@ -200,7 +342,7 @@ static void lconn_read(lconn *c)
 		} else if (L->one_shot && c->inflight == 0) {
 			/* the tutorial's client closes once it has its answer */
 			lconn_close(c, false);
-		} else {
+		} else if (!L->rate) {
 			lconn_fill(c);
 			lconn_flush(c);
 		}
@@ -210,8 +352,10 @@ static void lconn_read(lconn *c)
 			L->conn_errors++;
 		lconn_close(c, true);
 	}
+	/* open loop: answers made room for requests waiting in the client */
+	pump(L, c);
 	check_finished(L);
-	if (!c->in_use && !L->finished && budget_left(L))
+	if (!L->rate && !c->in_use && !L->finished && budget_left(L))
 		lconn_open(c);
 }
 
@@ -230,7 +374,7 @@ static void lconn_io(el_loop *l, el_watch *w, int mask)
 				L->finished = true;
 			}
 			check_finished(L);
-			if (!L->finished && budget_left(L))
+			if (!L->rate && !L->finished && budget_left(L))
 				lconn_open(c);
 			return;
 		}
@@ -254,8 +398,10 @@ static void lconn_open(lconn *c)
 	int fd = net_connect_start(&L->ss, L->sslen);
 	if (fd < 0) {
 		L->conn_errors++;
-		L->errors++;
-		L->issued++;
+		if (!L->rate) { /* with --rate the request waits for another connection */
+			L->errors++;
+			L->issued++;
+		}
 		if (!L->ever_connected) {
 			L->fatal = CLI_EXIT_CONNECT;
 			L->fatal_why = strerror(errno);
@@ -277,9 +423,11 @@ static void lconn_open(lconn *c)
 		L->finished = true;
 		return;
 	}
+	if (L->rate)
+		return; /* pump() gives it requests as they fall due */
 	lconn_fill(c);
 	if (L->one_shot)
-		c->sent_ns[0] = t0;
+		c->t0_ns[0] = t0;
 	if (!c->inflight)
 		lconn_close(c, false);
 }
@@ -292,8 +440,15 @@ static void tick(el_loop *l, void *data)
 		L->finished = true;
 		L->fatal_why = "interrupted";
 	}
-	if (!L->cfg->requests && now >= L->deadline_ms)
+	if (!L->total && now >= L->deadline_ms)
 		L->finished = true;
+	if (L->rate && !L->finished) {
+		pump(L, NULL); /* retries connections that could not be opened */
+		/* between due times with nothing in flight there is nothing to
+		 * wait for: --timeout counts only waits for an answer */
+		if (!L->inflight && L->armed_at)
+			L->last_progress_ms = now;
+	}
 	if (!L->finished && now - L->last_progress_ms >= L->cfg->timeout_ms) {
 		L->fatal = CLI_EXIT_TIMEOUT;
 		L->fatal_why = "no response within --timeout";
@@ -308,6 +463,32 @@ static void before_sleep(el_loop *l, void *data)
 	check_finished(L);
 }
 
+/* p50 p90 p99 p99.9 max min mean, in microseconds */
+enum { NPCT = 7 };
+static void latency_us(const hist *h, double us[NPCT])
+{
+	static const double pct[] = {50, 90, 99, 99.9};
+	for (unsigned i = 0; i < 4; i++)
+		us[i] = hist_percentile(h, pct[i]) / 1e3;
+	us[4] = hist_percentile(h, 100) / 1e3;
+	us[5] = hist_min(h) / 1e3;
+	us[6] = hist_mean(h) / 1e3;
+}
+
+static void print_latency_json(const char *name, const double us[NPCT])
+{
+	printf("\"%s\": {\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, \"p99.9\": %.1f, "
+	       "\"max\": %.1f, \"min\": %.1f, \"mean\": %.1f}",
+	       name, us[0], us[1], us[2], us[3], us[4], us[5], us[6]);
+}
+
+static void print_latency_text(const char *label, const double us[NPCT])
+{
+	printf("%-11sp50 %.1f us  p90 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us"
+	       "  min %.1f us  mean %.1f us\n",
+	       label, us[0], us[1], us[2], us[3], us[4], us[5], us[6]);
+}
+
 static void report(load *L)
 {
 	const cli_config *cfg = L->cfg;
@@ -315,29 +496,39 @@ static void report(load *L)
 	if (secs <= 0)
 		secs = 1e-9;
 	double rps = (double)L->done / secs;
-	double us[5] = {
-		hist_percentile(&L->h, 50) / 1e3, hist_percentile(&L->h, 90) / 1e3,
-		hist_percentile(&L->h, 99) / 1e3, hist_percentile(&L->h, 99.9) / 1e3, L->h.max / 1e3,
-	};
+	double us[NPCT], sus[NPCT];
+	latency_us(&L->h, us);
+	latency_us(&L->service, sus);
 	const char *mode = L->one_shot ? "one-shot" : "keep-alive";
 	if (cfg->json) {
 		printf("{\"mode\": \"%s\", \"conns\": %u, \"pipeline\": %u, \"requests\": %llu, "
 		       "\"errors\": %llu, \"connect_errors\": %llu, \"server_errors\": %llu, "
 		       "\"malformed\": %llu, \"connections\": %llu, \"seconds\": %.3f, "
 		       "\"requests_per_sec\": %.1f, \"bytes_sent\": %llu, \"bytes_received\": %llu, "
-		       "\"sent_bytes_per_sec\": %.1f, \"received_bytes_per_sec\": %.1f, "
-		       "\"latency_us\": {\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, \"p99.9\": %.1f, "
-		       "\"max\": %.1f}}\n",
+		       "\"sent_bytes_per_sec\": %.1f, \"received_bytes_per_sec\": %.1f, ",
 		       mode, L->nconn, L->one_shot ? 1 : cfg->pipeline, (unsigned long long)L->done,
 		       (unsigned long long)L->errors, (unsigned long long)L->conn_errors,
 		       (unsigned long long)L->server_errors, (unsigned long long)L->malformed,
 		       (unsigned long long)L->connects, secs, rps, (unsigned long long)L->bytes_out,
-		       (unsigned long long)L->bytes_in, L->bytes_out / secs, L->bytes_in / secs, us[0],
-		       us[1], us[2], us[3], us[4]);
+		       (unsigned long long)L->bytes_in, L->bytes_out / secs, L->bytes_in / secs);
+		print_latency_json("latency_us", us);
+		if (L->rate) {
+			printf(", \"rate\": %llu, \"scheduled\": %llu, \"sent\": %llu, "
+			       "\"behind_max_us\": %.1f, ",
+			       (unsigned long long)L->rate, (unsigned long long)L->total,
+			       (unsigned long long)L->issued, L->behind_max_ns / 1e3);
+			print_latency_json("from_send_us", sus);
+		}
+		printf("}\n");
 		return;
 	}
 	printf("%s load on %s: %u connections, %u in flight each\n", mode, L->where, L->nconn,
 	       L->one_shot ? 1 : cfg->pipeline);
+	if (L->rate)
+		printf("schedule:  %llu requests/s open loop, %llu of %llu sent, at most %.1f ms "
+		       "after they were due\n",
+		       (unsigned long long)L->rate, (unsigned long long)L->issued,
+		       (unsigned long long)L->total, L->behind_max_ns / 1e6);
 	printf("requests:  %llu in %.2f s = %.0f requests/s%s\n", (unsigned long long)L->done, secs, rps,
 	       L->one_shot ? " (one connection each)" : "");
 	printf("errors:    %llu (connect/reset %llu, server error responses %llu, malformed %llu)\n",
@@ -346,8 +537,10 @@ static void report(load *L)
 	printf("bytes:     sent %llu (%.1f MB/s), received %llu (%.1f MB/s)\n",
 	       (unsigned long long)L->bytes_out, L->bytes_out / secs / 1e6,
 	       (unsigned long long)L->bytes_in, L->bytes_in / secs / 1e6);
-	printf("latency:   p50 %.1f us  p90 %.1f us  p99 %.1f us  p99.9 %.1f us  max %.1f us\n", us[0],
-	       us[1], us[2], us[3], us[4]);
+	print_latency_text("latency:", us);
+	/* what a closed-loop measure would have reported for the same run */
+	if (L->rate)
+		print_latency_text("from send:", sus);
 }
 
 int cli_load(const cli_config *cfg)
@@ -361,7 +554,13 @@ int cli_load(const cli_config *cfg)
 	L->cfg = cfg;
 	L->one_shot = !cfg->keep_alive;
 	L->nconn = cfg->conns;
+	L->rate = cfg->rate;
+	L->total = cfg->requests;
+	if (L->rate && !L->total) /* --duration: the requests due within it */
+		L->total = rate_count(L->rate, cfg->duration_ms * 1000000u);
+	L->timer.fd = -1;
 	hist_init(&L->h);
+	hist_init(&L->service);
 	if (net_resolve(cfg->host, cfg->port, &L->ss, &L->sslen, err, sizeof err) < 0) {
 		fprintf(stderr, "jmsg client: %s\n", err);
 		return CLI_EXIT_CONNECT;
@@ -401,8 +600,10 @@ int cli_load(const cli_config *cfg)
 	for (unsigned i = 0; i < L->nconn; i++) {
 		lconn *c = &L->c[i];
 		c->L = L;
-		c->sent_ns = calloc(depth, sizeof *c->sent_ns);
-		if (!c->sent_ns)
+		c->t0_ns = calloc(depth, sizeof *c->t0_ns);
+		if (!c->t0_ns)
+			goto out;
+		if (L->rate && !(c->sent_ns = calloc(depth, sizeof *c->sent_ns)))
 			goto out;
 		/* Framing and headers are checked; each response's JSON is
 		 * not, so the generator's cost stays small beside the
@@ -410,12 +611,29 @@ int cli_load(const cli_config *cfg)
 		jm_decoder_config dc = {.max_content = cfg->max_content, .no_content_check = true};
 		jm_decoder_init(&c->dec, &dc, on_event, c);
 	}
+	if (L->rate) {
+		int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (tfd < 0 || el_watch_add(&L->loop, &L->timer, tfd, EL_READ, timer_fired, L) < 0) {
+			fprintf(stderr, "jmsg client: cannot make a timer: %s\n", strerror(errno));
+			if (tfd >= 0)
+				close(tfd);
+			L->timer.fd = -1;
+			goto out;
+		}
+	}
 	el_set_hooks(&L->loop, 100, tick, before_sleep, L);
 	L->start_ns = el_now_ns();
 	L->last_progress_ms = L->start_ns / 1000000u;
 	L->deadline_ms = L->last_progress_ms + cfg->duration_ms;
-	for (unsigned i = 0; i < L->nconn && !L->finished; i++)
+	/* With --rate, one-shot connections are opened as requests fall due. */
+	for (unsigned i = 0; i < L->nconn && !L->finished && !(L->rate && L->one_shot); i++)
 		lconn_open(&L->c[i]);
+	if (L->rate && !L->finished) {
+		/* the schedule starts once the connections are under way */
+		L->start_ns = el_now_ns();
+		L->sched_end_ns = sched_at(L, rate_due(L->rate, L->total));
+		pump(L, NULL);
+	}
 	if (!L->finished && el_run(&L->loop) < 0) {
 		fprintf(stderr, "jmsg client: event loop failed: %s\n", strerror(errno));
 		goto out;
@@ -428,7 +646,10 @@ int cli_load(const cli_config *cfg)
 		goto out;
 	}
 	report(L);
-	if (L->fatal == CLI_EXIT_TIMEOUT) {
+	if (L->fatal == CLI_EXIT_INTERNAL) {
+		fprintf(stderr, "jmsg client: stopped: %s\n", L->fatal_why);
+		rc = CLI_EXIT_INTERNAL;
+	} else if (L->fatal == CLI_EXIT_TIMEOUT) {
 		fprintf(stderr, "jmsg client: stopped: no response from %s for %.1f s\n", L->where,
 			cfg->timeout_ms / 1000.0);
 		rc = CLI_EXIT_TIMEOUT;
@@ -441,9 +662,14 @@ out:
 			lconn_close(&L->c[i], false);
 			jm_decoder_free(&L->c[i].dec);
 			jm_buf_free(&L->c[i].out);
+			free(L->c[i].t0_ns);
 			free(L->c[i].sent_ns);
 		}
 		free(L->c);
+	}
+	if (L->timer.fd >= 0) {
+		el_watch_del(&L->loop, &L->timer);
+		close(L->timer.fd);
 	}
 	jm_buf_free(&L->req);
 	el_free(&L->loop);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "client/client.h"
+#include "client/rate.h"
 #include "cmd/commands.h"
 #include "server/opts.h"
 #include "server/server.h"
@@ -15,7 +16,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: jmsg client [--host H] [--port P] [options] ACTION VALUE\n"
-"       jmsg client --load [--conns C] [--requests N | --duration S]\n"
+"       jmsg client --load [--conns C] [--requests N | --duration S] [--rate R]\n"
 "                   [--pipeline K] [--keep-alive | --one-shot] [--value V] [--json]\n"
 "       jmsg client --flood [--duration S] [ACTION VALUE]\n"
 "\n"
@@ -34,16 +35,37 @@ static void usage(FILE *f)
 "\n"
 "load mode (--load): C connections on one event loop send the request\n"
 "(default 'search morpheus') N times in all, or for S seconds, and report\n"
-"requests/s, bytes/s, errors and latency p50/p90/p99/p99.9/max:\n"
-"  --conns C         concurrent connections (default 50)\n"
-"  --requests N      requests in all (default 100000 unless --duration)\n"
+"requests/s, bytes/s, errors and latency p50/p90/p99/p99.9/max/min/mean:\n"
+"  --conns C         concurrent connections (default 50, at most 100000)\n"
+"  --requests N      requests in all (default 100000 unless --duration or\n"
+"                    --rate)\n"
 "  --duration S      run for S seconds instead\n"
-"  --pipeline K      requests in flight per connection (default 1)\n"
+"  --pipeline K      requests in flight per connection (default 1, at most\n"
+"                    4096)\n"
 "  --keep-alive      reuse connections (the default for --load)\n"
 "  --one-shot        a new connection per request, as the tutorial's client;\n"
 "                    the rate is then connections per second\n"
 "  --value V         search value (or use ACTION VALUE)\n"
 "  --json            print the report as one JSON object\n"
+"Without --rate the loop is closed: each connection sends its next request\n"
+"when an answer comes back.\n"
+"  --rate R          open loop: R requests per second in all (1 to %u),\n"
+"                    request i due at start + i/R over all connections,\n"
+"                    sent when due whether or not answers have come back;\n"
+"                    latency runs from when each request was due, so time\n"
+"                    spent waiting in the client counts.  Limits: at most K\n"
+"                    (--pipeline) requests in flight on each connection,\n"
+"                    C x K in all; one-shot, at most C connections open.\n"
+"                    A due request with no room waits in the client and is\n"
+"                    sent as soon as an answer makes room.  --duration S\n"
+"                    (default 10) schedules S x R requests, --requests N\n"
+"                    schedules N.  The run lasts its schedule and every\n"
+"                    request is sent and awaited, so a server that falls\n"
+"                    behind makes the run longer than S\n"
+"                    (--timeout S stops it when nothing is answered for S\n"
+"                    seconds).  The report adds the schedule and the latency\n"
+"                    from each request's actual send (what a closed loop\n"
+"                    would see).\n"
 "\n"
 "flood mode (--flood): the tutorial's app-client-test.  Send binary\n"
 "messages without reading, report when send() would block and how many\n"
@@ -52,13 +74,14 @@ static void usage(FILE *f)
 "exit status: 0 success; 1 internal error; 2 usage error; 3 connection\n"
 "refused, reset or unreachable; 4 timeout; 5 malformed response; 6 the\n"
 "server answered with an error; 7 load finished but some requests failed\n",
-		SRV_DEFAULT_HOST, JM_SPEC_DEFAULT_PORT, (unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN);
+		SRV_DEFAULT_HOST, JM_SPEC_DEFAULT_PORT, (unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN,
+		RATE_MAX);
 }
 
 int client_main(int argc, char **argv)
 {
 	enum { O_HOST = 256, O_PORT, O_TIMEOUT, O_KEEP, O_ONE, O_MAXC, O_LOAD, O_CONNS, O_REQS,
-	       O_DUR, O_PIPE, O_VALUE, O_JSON, O_FLOOD };
+	       O_DUR, O_PIPE, O_VALUE, O_JSON, O_FLOOD, O_RATE };
 	static const struct option longopts[] = {
 		{"host", required_argument, NULL, O_HOST},
 		{"port", required_argument, NULL, O_PORT},
@@ -71,6 +94,7 @@ int client_main(int argc, char **argv)
 		{"requests", required_argument, NULL, O_REQS},
 		{"duration", required_argument, NULL, O_DUR},
 		{"pipeline", required_argument, NULL, O_PIPE},
+		{"rate", required_argument, NULL, O_RATE},
 		{"value", required_argument, NULL, O_VALUE},
 		{"json", no_argument, NULL, O_JSON},
 		{"flood", no_argument, NULL, O_FLOOD},
@@ -142,6 +166,10 @@ int client_main(int argc, char **argv)
 				return CLI_EXIT_USAGE;
 			cfg.pipeline = (unsigned)v;
 			break;
+		case O_RATE:
+			if (opt_uint("client", "--rate", optarg, 1, RATE_MAX, &cfg.rate) < 0)
+				return CLI_EXIT_USAGE;
+			break;
 		case O_VALUE: value_opt = optarg; break;
 		case O_JSON: cfg.json = true; break;
 		case O_FLOOD: flood = true; break;
@@ -163,6 +191,10 @@ int client_main(int argc, char **argv)
 	}
 	if (keep && one) {
 		fprintf(stderr, "jmsg client: --keep-alive and --one-shot do not go together\n");
+		return CLI_EXIT_USAGE;
+	}
+	if (cfg.rate && !load) {
+		fprintf(stderr, "jmsg client: --rate goes with --load\n");
 		return CLI_EXIT_USAGE;
 	}
 	if (req_set && dur_set) {
@@ -193,7 +225,9 @@ int client_main(int argc, char **argv)
 	}
 	if (load) {
 		cfg.keep_alive = !one;
-		if (!dur_set && !req_set)
+		if (!dur_set && !req_set && cfg.rate)
+			cfg.duration_ms = 10000;
+		else if (!dur_set && !req_set)
 			cfg.requests = 100000;
 		if (dur_set && !cfg.duration_ms) {
 			fprintf(stderr, "jmsg client: --duration must be more than 0\n");

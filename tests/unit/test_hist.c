@@ -1,5 +1,5 @@
 /* Latency histogram: exact below 128, within 1/128 above, percentiles by
- * rank, bounded by the true maximum, merge adds up. */
+ * rank, bounded by the true maximum, exact minimum and mean, merge adds up. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -119,6 +119,23 @@ static void test_hours_resolved(void **state)
 	assert_true(hist_bucket_low(i) <= 24 * hour && 24 * hour <= hist_bucket_high(i));
 }
 
+static void test_min_and_mean(void **state)
+{
+	/* exact, from the running sum and minimum, not from the buckets
+	 * (1000001 and 1000002 share a bucket); 0 when nothing was recorded */
+	hist_init(&h);
+	assert_int_equal(hist_min(&h), 0);
+	assert_true(hist_mean(&h) == 0);
+	hist_record(&h, 1000002);
+	hist_record(&h, 1000001);
+	hist_record(&h, 1000003);
+	assert_int_equal(hist_min(&h), 1000001);
+	assert_true(hist_mean(&h) == 1000002.0);
+	hist_record(&h, 7);
+	assert_int_equal(hist_min(&h), 7);
+	assert_true(hist_mean(&h) == (3000006.0 + 7) / 4);
+}
+
 static void test_merge(void **state)
 {
 	hist_init(&h);
@@ -133,6 +150,8 @@ static void test_merge(void **state)
 	assert_int_equal(h.max, 100);
 	assert_int_equal(hist_percentile(&h, 50), 50);
 	assert_int_equal(h.sum, 5050);
+	assert_int_equal(hist_min(&h), 1);
+	assert_true(hist_mean(&h) == 50.5);
 }
 
 int main(void)
@@ -145,6 +164,7 @@ int main(void)
 		cmocka_unit_test(test_percentiles_within_error),
 		cmocka_unit_test(test_rank_at_exact_boundaries),
 		cmocka_unit_test(test_hours_resolved),
+		cmocka_unit_test(test_min_and_mean),
 		cmocka_unit_test(test_merge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
