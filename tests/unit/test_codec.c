@@ -559,6 +559,15 @@ static void test_header_at_limit(void **state)
 		free(h);
 		jm_buf_free(&b);
 	}
+	/* The least header: 1 byte is framed and read ("7" is JSON, but not an
+	 * object); 0 bytes is header_empty. */
+	struct got g;
+	decode_all("\x00\x01" "7", 3, NULL, &g, NULL);
+	assert_int_equal(g.errors, 1);
+	assert_string_equal(jm_error_id(g.err), "header_not_object");
+	decode_all("\x00\x00", 2, NULL, &g, NULL);
+	assert_int_equal(g.errors, 1);
+	assert_string_equal(jm_error_id(g.err), "header_empty");
 	/* Nesting inside a header: the spec's depth limit, at it and one past
 	 * (the header object is the first level). */
 	for (int past = 0; past < 2; past++) {
@@ -575,7 +584,6 @@ static void test_header_at_limit(void **state)
 		jm_buf_append(&hb, "}", 1);
 		jm_buf b = {0};
 		frame(&b, (const char *)hb.data, hb.len, 0);
-		struct got g;
 		decode_all(b.data, b.len, NULL, &g, NULL);
 		if (!past) {
 			if (g.errors)
