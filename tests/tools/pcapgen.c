@@ -333,6 +333,7 @@ static struct {
 	uint64_t packets;
 	bool list;
 	const char *stream_prefix;   /* -x PREFIX */
+	FILE *packets_to;            /* -t FILE */
 } G = {
 	.link = L_ETHERNET,
 	.snaplen = 262144,
@@ -523,6 +524,33 @@ static uint32_t raw_seq(const dir *d, int64_t off)
 	return (uint32_t)((uint64_t)d->isn + 1 + (uint64_t)off);
 }
 
+/* -t: one line per packet written, for tests that work out from the
+ * script alone when each byte reached the capture:
+ *   N TIME_NS CONN DIR SEQ LEN CAPLEN FLAGS
+ * N counts packets from 1, TIME_NS is the timestamp as the file holds it
+ * (microseconds unless tsresol nsec), in nanoseconds since 1970, CONN numbers
+ * connections by first packet from 0 (as -x and tshark do), DIR is c or
+ * s, SEQ the stream offset of the first payload byte (-1 for a SYN), LEN
+ * the payload bytes sent, CAPLEN those the snapshot length kept, FLAGS
+ * the TCP flags as letters (FSRPAUEC) or '.' for none. */
+static void list_packet(const conn *c, int di, const seg *s, size_t hdrs)
+{
+	static const char letters[] = "FSRPAUEC";
+	char fl[9];
+	int n = 0;
+	for (int i = 0; i < 8; i++)
+		if (s->flags & (1 << i))
+			fl[n++] = letters[i];
+	if (!n)
+		fl[n++] = '.';
+	fl[n] = 0;
+	size_t caplen = hdrs + s->len > G.snaplen ? G.snaplen : hdrs + s->len;
+	size_t cap_payload = caplen > hdrs ? caplen - hdrs : 0;
+	fprintf(G.packets_to, "%" PRIu64 " %" PRIu64 " %d %c %" PRId64 " %zu %zu %s\n",
+		G.packets + 1, G.nsec ? G.now_ns : G.now_ns / 1000 * 1000, c->order - 1, di ? 's' : 'c', s->seq_off, s->len,
+		cap_payload, fl);
+}
+
 static void emit(conn *c, int di, const seg *s)
 {
 	static uint8_t pkt[PKT_MAX];
@@ -693,6 +721,8 @@ static void emit(conn *c, int di, const seg *s)
 		memcpy(pkt + ll + il + tl, s->data, s->len);
 	if (!c->order)
 		c->order = ++n_conns_seen;
+	if (G.packets_to)
+		list_packet(c, di, s, ll + il + tl);
 	out_packet(pkt, ll + il + tl + s->len);
 }
 
@@ -1569,11 +1599,13 @@ static void run_script(FILE *f)
 static void usage(FILE *to)
 {
 	fprintf(to,
-		"usage: pcapgen [-l] [-x PREFIX] [-o OUT] SCRIPT\n"
+		"usage: pcapgen [-l] [-t FILE] [-x PREFIX] [-o OUT] SCRIPT\n"
 		"Writes the TCP conversation SCRIPT describes as a pcap or pcapng file.\n"
 		"  -o OUT  output file ('-' for stdout); default: SCRIPT with .script replaced\n"
 		"          by .pcap or .pcapng (stdout when SCRIPT is '-', standard input)\n"
 		"  -l      list each line's stream offsets and messages on stdout\n"
+		"  -t FILE list every packet written to FILE, one line each:\n"
+		"          N TIME_NS CONN DIR SEQ LEN CAPLEN FLAGS (see the source)\n"
 		"  -x PREFIX  also write each direction's bytes as the sender wrote them\n"
 		"          (first copy of each offset, dropped segments included) to\n"
 		"          PREFIX.N.CLIENTPORT.c and .s, N counting connections from 0\n"
@@ -1586,9 +1618,11 @@ int main(int argc, char **argv)
 {
 	const char *out = NULL;
 	int opt;
-	while ((opt = getopt(argc, argv, "lo:x:h")) != -1) {
+	const char *packets_path = NULL;
+	while ((opt = getopt(argc, argv, "lo:t:x:h")) != -1) {
 		switch (opt) {
 		case 'l': G.list = true; break;
+		case 't': packets_path = optarg; break;
 		case 'x': G.stream_prefix = optarg; break;
 		case 'o': out = optarg; break;
 		case 'h': usage(stdout); return 0;
@@ -1627,6 +1661,8 @@ int main(int argc, char **argv)
 		out = path;
 	}
 	G.out_path = out;
+	if (packets_path && !(G.packets_to = fopen(packets_path, "w")))
+		die_io("open", packets_path);
 	if (G.list)
 		printf("%s -> %s\n", g_script, out);
 	run_script(f);
@@ -1635,6 +1671,8 @@ int main(int argc, char **argv)
 	out_finish();
 	if (G.stream_prefix)
 		write_app_streams();
+	if (G.packets_to && fclose(G.packets_to) != 0)
+		die_io("write", packets_path);
 	if (G.list)
 		printf("%" PRIu64 " packets\n", G.packets);
 	free(path);

@@ -1,6 +1,11 @@
 /* Codec unit tests: the tutorial's messages, every split, every error kind,
  * the encoder, limits, resynchronisation, and the fuzzer's regressions. */
 #include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -383,6 +388,217 @@ static void test_limit_before_allocation(void **state)
 	jm_buf_free(&m);
 }
 
+/* ---------------------------------------------------------------- limits
+ *
+ * Each limit at its value and one past it: content-length == max_content
+ * is a message; max_content + 1 is content_length_too_large, its content
+ * skipped exactly, and the next message decoded.  The header's limit is
+ * the protoheader's 65535: a valid header of exactly that size decodes,
+ * however it is filled (whitespace or an extra member). */
+
+/* A message whose header is `hdr` (sized by the protoheader) and whose
+ * content is n bytes of 'c'. */
+static void frame(jm_buf *b, const char *hdr, size_t hlen, uint64_t n)
+{
+	uint8_t ph[2] = {(uint8_t)(hlen >> 8), (uint8_t)hlen};
+	assert_true(hlen <= 65535);
+	assert_int_equal(jm_buf_append(b, ph, 2), 0);
+	assert_int_equal(jm_buf_append(b, hdr, hlen), 0);
+	static uint8_t fill[65536];
+	memset(fill, 'c', sizeof fill);
+	for (uint64_t left = n; left;) {
+		size_t k = left < sizeof fill ? (size_t)left : sizeof fill;
+		assert_int_equal(jm_buf_append(b, fill, k), 0);
+		left -= k;
+	}
+}
+
+static void binary_header(char *h, size_t cap, uint64_t clen)
+{
+	snprintf(h, cap,
+		 "{\"byteorder\": \"little\", \"content-type\": \"binary/x\", "
+		 "\"content-encoding\": \"binary\", \"content-length\": %llu}",
+		 (unsigned long long)clen);
+}
+
+static void test_content_length_at_limit(void **state)
+{
+	static const uint64_t limits[] = {1, 50, 4096, 100000};
+	for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+		uint64_t max = limits[i];
+		for (int stream = 0; stream < 2; stream++) {
+			jm_decoder_config cfg = {.max_content = max, .stream_content = stream == 1};
+			char h[256];
+			struct got g;
+			bool clean;
+			jm_buf b = {0};
+			/* exactly the limit: a message, no error */
+			binary_header(h, sizeof h, max);
+			frame(&b, h, strlen(h), max);
+			binary_header(h, sizeof h, 1);
+			frame(&b, h, strlen(h), 1);
+			decode_all(b.data, b.len, &cfg, &g, &clean);
+			if (g.errors)
+				fail_msg("max_content %llu: content-length %llu refused (%s)",
+					 (unsigned long long)max, (unsigned long long)max, jm_error_id(g.err));
+			assert_true(clean);
+			assert_int_equal(g.messages, 2);
+			/* one past: refused, skipped, the next message decodes */
+			jm_buf_free(&b);
+			binary_header(h, sizeof h, max + 1);
+			frame(&b, h, strlen(h), max + 1);
+			size_t value_at = 2 + (size_t)(strstr(h, "\"content-length\": ") - h) + 18;
+			binary_header(h, sizeof h, 1);
+			frame(&b, h, strlen(h), 1);
+			decode_all(b.data, b.len, &cfg, &g, &clean);
+			assert_int_equal(g.errors, 1);
+			assert_string_equal(jm_error_id(g.err), "content_length_too_large");
+			assert_int_equal(g.err_offset, value_at);
+			assert_true(g.err_cont);
+			assert_int_equal(g.messages, 1);
+			assert_int_equal(g.clen, 1);
+			assert_true(clean);
+			jm_buf_free(&b);
+		}
+	}
+	/* The default limit (max_content 0), content streamed. */
+	jm_decoder_config cfg = {.stream_content = true};
+	uint64_t max = JM_SPEC_DEFAULT_MAX_CONTENT_LEN;
+	for (int past = 0; past < 2; past++) {
+		char h[256];
+		binary_header(h, sizeof h, max + (uint64_t)past);
+		jm_buf b = {0};
+		frame(&b, h, strlen(h), 0);
+		struct got g = {0};
+		jm_decoder d;
+		jm_decoder_init(&d, &cfg, got_cb, &g);
+		assert_int_equal(jm_decoder_feed(&d, b.data, b.len), b.len);
+		static uint8_t chunk[1 << 16];
+		for (uint64_t left = max + (uint64_t)past; left;) {
+			size_t k = left < sizeof chunk ? (size_t)left : sizeof chunk;
+			assert_int_equal(jm_decoder_feed(&d, chunk, k), k);
+			left -= k;
+		}
+		assert_true(jm_decoder_finish(&d));
+		if (!past) {
+			if (g.errors)
+				fail_msg("default limit: content-length %llu refused (%s)",
+					 (unsigned long long)max, jm_error_id(g.err));
+			assert_int_equal(g.messages, 1);
+			assert_int_equal(g.clen, max);
+		} else {
+			assert_int_equal(g.errors, 1);
+			assert_string_equal(jm_error_id(g.err), "content_length_too_large");
+			assert_int_equal(g.messages, 0);
+		}
+		jm_decoder_free(&d);
+		jm_buf_free(&b);
+	}
+}
+
+/* A valid header of exactly `len` bytes: the binary header, made longer
+ * by `how`: 0 spaces after the object, 1 spaces between members, 2 an
+ * extra member. */
+static char *header_of(size_t len, int how, uint64_t clen)
+{
+	char base[256];
+	binary_header(base, sizeof base, clen);
+	size_t bl = strlen(base);
+	char *h = malloc(len + 1);
+	assert_non_null(h);
+	if (how == 0) {
+		memcpy(h, base, bl);
+		memset(h + bl, ' ', len - bl);
+	} else if (how == 1) {
+		/* {"byteorder": "little",<spaces> "content-type": ... */
+		const char *cut = strchr(base, ',') + 1;
+		size_t head = (size_t)(cut - base), pad = len - bl;
+		memcpy(h, base, head);
+		memset(h + head, ' ', pad);
+		memcpy(h + head + pad, cut, bl - head);
+	} else {
+		/* ..., "pad": "xxx"} */
+		static const char key[] = ", \"pad\": \"";
+		size_t kl = sizeof key - 1;
+		assert_true(len >= bl + kl + 1);
+		memcpy(h, base, bl - 1);
+		memcpy(h + bl - 1, key, kl);
+		size_t x = len - (bl - 1) - kl - 2;
+		memset(h + bl - 1 + kl, 'x', x);
+		memcpy(h + len - 2, "\"}", 2);
+	}
+	h[len] = 0;
+	return h;
+}
+
+static void test_header_at_limit(void **state)
+{
+	for (int how = 0; how < 3; how++) {
+		char *h = header_of(JM_SPEC_MAX_HEADER_LEN, how, 5);
+		jm_buf b = {0};
+		frame(&b, h, JM_SPEC_MAX_HEADER_LEN, 5);
+		jm_buf_append(&b, RESP_MORPHEUS, sizeof RESP_MORPHEUS - 1);
+		assert_int_equal(b.data[0], 0xff);
+		assert_int_equal(b.data[1], 0xff);
+		struct got g;
+		bool clean;
+		decode_all(b.data, b.len, NULL, &g, &clean);
+		if (g.errors)
+			fail_msg("a valid 65535-byte header (%s) refused: %s",
+				 how == 0 ? "trailing spaces" : how == 1 ? "spaces inside" : "extra member",
+				 jm_error_id(g.err));
+		assert_true(clean);
+		assert_int_equal(g.messages, 2);
+		/* The same bytes split everywhere near the limit decode alike. */
+		size_t cuts[3] = {1, 2 + 65534, 2 + 65535};
+		char *whole = evlog_run(b.data, b.len, NULL, 0, NULL, NULL);
+		char *split = evlog_run(b.data, b.len, cuts, 3, NULL, NULL);
+		assert_string_equal(whole, split);
+		free(whole);
+		free(split);
+		free(h);
+		jm_buf_free(&b);
+	}
+	/* The least header: 1 byte is framed and read ("7" is JSON, but not an
+	 * object); 0 bytes is header_empty. */
+	struct got g;
+	decode_all("\x00\x01" "7", 3, NULL, &g, NULL);
+	assert_int_equal(g.errors, 1);
+	assert_string_equal(jm_error_id(g.err), "header_not_object");
+	decode_all("\x00\x00", 2, NULL, &g, NULL);
+	assert_int_equal(g.errors, 1);
+	assert_string_equal(jm_error_id(g.err), "header_empty");
+	/* Nesting inside a header: the spec's depth limit, at it and one past
+	 * (the header object is the first level). */
+	for (int past = 0; past < 2; past++) {
+		int depth = JM_SPEC_MAX_JSON_DEPTH + past;
+		char base[256];
+		binary_header(base, sizeof base, 0);
+		jm_buf hb = {0};
+		jm_buf_append(&hb, base, strlen(base) - 1);
+		jm_buf_append(&hb, ", \"deep\": ", 10);
+		for (int i = 1; i < depth; i++)
+			jm_buf_append(&hb, "[", 1);
+		for (int i = 1; i < depth; i++)
+			jm_buf_append(&hb, "]", 1);
+		jm_buf_append(&hb, "}", 1);
+		jm_buf b = {0};
+		frame(&b, (const char *)hb.data, hb.len, 0);
+		decode_all(b.data, b.len, NULL, &g, NULL);
+		if (!past) {
+			if (g.errors)
+				fail_msg("header nested %d deep refused: %s", depth, jm_error_id(g.err));
+			assert_int_equal(g.messages, 1);
+		} else {
+			assert_int_equal(g.errors, 1);
+			assert_string_equal(jm_error_id(g.err), "header_not_json");
+			assert_int_equal(g.messages, 0);
+		}
+		jm_buf_free(&hb);
+		jm_buf_free(&b);
+	}
+}
+
 static void test_encoder_round_trip(void **state)
 {
 	struct {
@@ -619,24 +835,79 @@ static void test_spec_tables(void **state)
 	assert_false(jm_field_specs[JM_FIELD_CONNECTION].required);
 }
 
+/* Is `root` this source tree: does it hold this file and fuzz/regressions? */
+static bool source_root(const char *root, char *dir, size_t cap)
+{
+	char probe[4096];
+	int n = snprintf(probe, sizeof probe, "%s/tests/unit/test_codec.c", root);
+	if (n < 0 || (size_t)n >= sizeof probe || access(probe, R_OK) != 0)
+		return false;
+	n = snprintf(dir, cap, "%s/fuzz/regressions", root);
+	return n > 0 && (size_t)n < cap;
+}
+
+/* The tree above `start` (a directory, or a file in one) that is the
+ * source tree. */
+static bool find_up(const char *start, char *dir, size_t cap)
+{
+	char p[4096];
+	if (!realpath(start, p))
+		return false;
+	for (;;) {
+		if (source_root(p, dir, cap))
+			return true;
+		char *slash = strrchr(p, '/');
+		if (!slash || slash == p)
+			return false;
+		*slash = 0;
+	}
+}
+
+/* Where fuzz/regressions is: $JMSG_FUZZ_REGRESSIONS if set; else found
+ * from this file's compile-time path (relative to where make ran), the
+ * working directory or the test binary's own path, whichever is inside
+ * the source tree.  False if none is. */
+static bool regressions_dir(char *dir, size_t cap)
+{
+	const char *env = getenv("JMSG_FUZZ_REGRESSIONS");
+	if (env && *env) {
+		snprintf(dir, cap, "%s", env);
+		return true;
+	}
+	char here[4096];
+	snprintf(here, sizeof here, "%s", __FILE__);
+	char *slash = strrchr(here, '/');
+	if (slash) {
+		*slash = 0;
+		strncat(here, "/../..", sizeof here - strlen(here) - 1);
+		if (find_up(here, dir, cap))
+			return true;
+	}
+	if (find_up(".", dir, cap))
+		return true;
+	return find_up("/proc/self/exe", dir, cap);
+}
+
 /* Every input the fuzzer ever crashed on is kept in fuzz/regressions/ and
- * must decode identically whole and byte by byte. */
+ * must decode identically whole and byte by byte.  Not finding them is a
+ * failure, not a pass: the test would prove nothing. */
 static void test_fuzz_regressions(void **state)
 {
-	const char *dir = getenv("JMSG_FUZZ_REGRESSIONS") ? getenv("JMSG_FUZZ_REGRESSIONS")
-							   : "fuzz/regressions";
+	char dir[4096];
+	if (!regressions_dir(dir, sizeof dir))
+		fail_msg("fuzz/regressions not found from %s, the working directory or the test "
+			 "binary; set JMSG_FUZZ_REGRESSIONS", __FILE__);
 	DIR *dp = opendir(dir);
-	if (!dp) {
-		print_message("  (no %s directory)\n", dir);
-		return;
-	}
+	if (!dp)
+		fail_msg("cannot open %s: %s", dir, strerror(errno));
 	struct dirent *de;
 	int n = 0;
 	while ((de = readdir(dp))) {
 		if (de->d_name[0] == '.')
 			continue;
-		char path[1024];
-		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		char path[8192];
+		int pl = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		assert_true(pl > 0 && (size_t)pl < sizeof path);
 		FILE *f = fopen(path, "rb");
 		assert_non_null(f);
 		uint8_t data[8192];
@@ -661,7 +932,9 @@ static void test_fuzz_regressions(void **state)
 		n++;
 	}
 	closedir(dp);
-	print_message("  %d regression input(s)\n", n);
+	print_message("  %d regression input(s) in %s\n", n, dir);
+	if (n == 0)
+		fail_msg("%s holds no regression inputs", dir);
 }
 
 int main(void)
@@ -673,6 +946,8 @@ int main(void)
 		cmocka_unit_test(test_error_kinds),
 		cmocka_unit_test(test_errors_split_independent),
 		cmocka_unit_test(test_limit_before_allocation),
+		cmocka_unit_test(test_content_length_at_limit),
+		cmocka_unit_test(test_header_at_limit),
 		cmocka_unit_test(test_encoder_round_trip),
 		cmocka_unit_test(test_encoder_header_limit),
 		cmocka_unit_test(test_duplicate_keys_last_wins),
