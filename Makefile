@@ -6,6 +6,8 @@
 #                   end-to-end tests on loopback, tshark tests
 #   make deps       install the Debian packages a fresh machine needs
 #   make fuzz FUZZ_SECONDS=N
+#   make soak SOAK_SECONDS=60 SOAK_RATE=2000   server, client and live analyzer
+#                   on lo (root): counts exact, no drops, RSS flat
 #   make bench      benchmarks, results in bench/RESULTS.md
 #   make install PREFIX=/usr/local DESTDIR=
 #   make install-dissector
@@ -17,6 +19,8 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
+SOAK_SECONDS ?= 60
+SOAK_RATE ?= 2000
 
 PKGS     := json-c libpcap
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -134,6 +138,12 @@ fuzz-smoke: $(FUZZ_BIN)
 	@mkdir -p $(BUILD)/fuzz/corpus
 	@echo "== fuzz_decoder for $(FUZZ_SMOKE_SECONDS)s"
 	@$(FUZZ_BIN) -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=4096 $(BUILD)/fuzz/corpus fuzz/seeds 2>&1 | tail -n 3
+
+# ---- soak: tests/soak.sh for SOAK_SECONDS at SOAK_RATE requests/s (make test
+# runs its 3-second form, tests/e2e/29-soak-short.sh)
+.PHONY: soak
+soak: $(BUILD)/jmsg
+	@JMSG=$(BUILD)/jmsg SOAK_SECONDS=$(SOAK_SECONDS) SOAK_RATE=$(SOAK_RATE) tests/soak.sh
 
 # ---- the main job, on loopback
 demo: all
