@@ -4,6 +4,9 @@
 #   make demo       server, live analyzer on lo and the tutorial's requests
 #   make test       unit tests (plain and under ASan+UBSan), fuzz smoke,
 #                   end-to-end tests on loopback, tshark tests
+#   make unit       the cmocka unit tests only (fast)
+#   make coverage   unit and end-to-end tests on a gcc --coverage tree, line and
+#                   branch coverage per folder (gcovr), fails below the targets
 #   make deps       install the Debian packages a fresh machine needs
 #   make fuzz FUZZ_SECONDS=N
 #   make soak SOAK_SECONDS=60 SOAK_RATE=2000   server, client and live analyzer
@@ -52,7 +55,7 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all demo test unit unit-asan e2e fuzz fuzz-smoke deps clean install install-dissector bench
+.PHONY: all demo test unit unit-asan e2e coverage fuzz fuzz-smoke deps clean install install-dissector bench
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/jmsg $(BUILD)/jmsg.lua $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
@@ -122,6 +125,41 @@ unit-asan:
 
 e2e: all unit-asan
 	@JMSG=$(BUILD)/jmsg JMSG_ASAN=$(BUILD)/asan/jmsg BUILD=$(BUILD) tests/run-e2e.sh
+
+# ---- coverage: a third tree built by gcc with --coverage -O0 (TESTING.md)
+# The unit tests, then the end-to-end tests (COVERAGE_E2E=0 leaves them out) run
+# on it; gcovr reads the counters, tests/coverage.py prints line and branch
+# coverage per folder and per file and fails if a target below is not met:
+# COVERAGE_MIN percent of the lines of each COVERAGE_TARGETS entry (a folder
+# counts all its files together).  The end-to-end scripts get the coverage
+# binary as JMSG_ASAN too, so their sanitizer-only checks pass trivially here.
+COV_BUILD := $(BUILD)/cov
+COV_MAKE = $(MAKE) --no-print-directory BUILD=$(COV_BUILD) CC=gcc OPT="-O0 -g" \
+           EXTRA_CFLAGS="--coverage" EXTRA_LDFLAGS="--coverage"
+COVERAGE_E2E ?= 1
+COVERAGE_MIN ?= 85
+COVERAGE_TARGETS ?= proto/ analyzer/capture.c analyzer/flow.c analyzer/reasm.c analyzer/stream.c
+COVERAGE_FILES ?= proto/ analyzer/capture.c analyzer/flow.c analyzer/reasm.c analyzer/stream.c
+
+coverage:
+	@command -v gcovr >/dev/null || { echo "coverage: gcovr is missing (Debian: apt-get install gcovr)"; exit 1; }
+	@$(COV_MAKE) all
+	@find $(COV_BUILD) -name '*.gcda' -delete; rm -rf $(COV_BUILD)/html; mkdir -p $(COV_BUILD)/html
+	@rc=0; \
+	$(COV_MAKE) unit || { echo "coverage: unit tests failed"; rc=1; }; \
+	if [ "$(COVERAGE_E2E)" = 1 ]; then \
+	  JMSG=$(COV_BUILD)/jmsg JMSG_ASAN=$(COV_BUILD)/jmsg BUILD=$(COV_BUILD) tests/run-e2e.sh \
+	    || { echo "coverage: end-to-end tests failed"; rc=1; }; \
+	else echo "coverage: end-to-end tests left out (COVERAGE_E2E=$(COVERAGE_E2E))"; fi; \
+	gcovr -r . --object-directory $(COV_BUILD) $(foreach d,$(LIB_DIRS) cmd,-f '$(d)/') \
+	  --json-summary-pretty -o $(COV_BUILD)/coverage.json \
+	  --txt $(COV_BUILD)/coverage.txt --html-details $(COV_BUILD)/html/index.html \
+	  || { echo "coverage: gcovr failed"; exit 1; }; \
+	python3 tests/coverage.py $(COV_BUILD)/coverage.json --min $(COVERAGE_MIN) \
+	  $(foreach t,$(COVERAGE_TARGETS),--target $(t)) $(foreach f,$(COVERAGE_FILES),--files $(f)) \
+	  || rc=1; \
+	echo "coverage: uncovered lines in $(COV_BUILD)/coverage.txt, annotated sources in $(COV_BUILD)/html/index.html"; \
+	exit $$rc
 
 # ---- fuzzing (libFuzzer, clang)
 FUZZ_BIN := $(BUILD)/fuzz/fuzz_decoder
