@@ -2,7 +2,8 @@
  * Table-driven tests of proto/decoder.c on its edges: a callback that stops
  * the decoder at each kind of event, headers the scanner rejects at each
  * place, content-length numbers too large for 64 bits, a content held across
- * feeds, where the stream ended, and jm_find_boundary's refusals.
+ * feeds, where the stream ended (and the whole text saying so), and
+ * jm_find_boundary's refusals.
  *
  * Each row is one or more messages (the protoheader is computed from the
  * header's length) and the events the decoder must report, written as
@@ -73,7 +74,7 @@ static const struct row rows[] = {
 	 {{"{\"byteorder\":\"middle\",\"content-type\":\"text/json\",\"content-encoding\":\"utf-8\","
 	   "\"content-length\":10}", "01234"}}, {0}, 0, 0,
 	 "P96 E:header_field_value@15+ | fed 103 E:truncated@103- F0",
-	 "stream ended in the content of a bad message", 0},
+	 "stream ended in the skipped content of the bad message at offset 0, 5 bytes short", 0},
 	{"the stream ends inside a header",
 	 {{JSON_HDR("2"), "{}"}}, {0}, 0, 0,
 	 "P95 | fed 50 E:truncated@50- F0",
@@ -81,7 +82,7 @@ static const struct row rows[] = {
 	{"the stream ends inside a protoheader",
 	 {{JSON_HDR("2"), "{}"}, {JSON_HDR("2"), "{}"}}, {0}, 0, 0,
 	 "P95 H C2 M | fed 100 E:truncated@100- F0",
-	 "stream ended in the protoheader of the message at offset 99, 1 bytes short", 100},
+	 "stream ended in the protoheader of the message at offset 99, 1 byte short", 100},
 	{"a field of the wrong type",
 	 {{"{\"byteorder\":\"little\",\"content-type\":5,\"content-encoding\":\"utf-8\",\"content-length\":2}",
 	   "{}"}}, {0}, 0, 0,
@@ -178,18 +179,24 @@ static int on_event(void *user, const jm_event *ev)
 	return ++r->events == r->stop_at ? JM_CB_STOP : JM_CB_OK;
 }
 
+/* The messages m[0..2] (hdr NULL: no more), each with its protoheader. */
+static void build(const struct msg *m, jm_buf *in)
+{
+	for (int i = 0; i < 3 && m[i].hdr; i++) {
+		size_t hl = strlen(m[i].hdr);
+		uint8_t ph[2] = {(uint8_t)(hl >> 8), (uint8_t)hl};
+		assert_int_equal(jm_buf_append(in, ph, 2), 0);
+		assert_int_equal(jm_buf_append(in, m[i].hdr, hl), 0);
+		if (m[i].content)
+			assert_int_equal(jm_buf_append(in, m[i].content, strlen(m[i].content)), 0);
+	}
+}
+
 static void test_row(void **state)
 {
 	const struct row *row = *state;
 	jm_buf in = {0};
-	for (int i = 0; i < 3 && row->m[i].hdr; i++) {
-		size_t hl = strlen(row->m[i].hdr);
-		uint8_t ph[2] = {(uint8_t)(hl >> 8), (uint8_t)hl};
-		assert_int_equal(jm_buf_append(&in, ph, 2), 0);
-		assert_int_equal(jm_buf_append(&in, row->m[i].hdr, hl), 0);
-		if (row->m[i].content)
-			assert_int_equal(jm_buf_append(&in, row->m[i].content, strlen(row->m[i].content)), 0);
-	}
+	build(row->m, &in);
 	struct rec r = {.stop_at = row->stop_at};
 	jm_decoder d;
 	jm_decoder_init(&d, &row->cfg, on_event, &r);
@@ -210,6 +217,98 @@ static void test_row(void **state)
 		fail_msg("%s: no error said \"%s\"; they said: %s", row->name, row->want_detail, r.details);
 	jm_decoder_free(&d);
 	jm_buf_free(&in);
+}
+
+/* ---------------------------------------------------------------- truncated */
+
+/* The whole detail of the truncated error jm_decoder_finish reports, for
+ * each place the stream can end in (protoheader, JSON header, content) and
+ * whether the message was bad (had an error, its content being skipped).
+ * A message is known to be bad only once its header is read, so there is
+ * no bad protoheader or JSON header to end in. */
+static const struct trunc {
+	const char *name;
+	struct msg m[3];
+	jm_decoder_config cfg;
+	size_t cut;               /* feed only this many bytes; 0: all */
+	const char *want;         /* the whole detail */
+} truncs[] = {
+	{"protoheader, its first byte only", {{JSON_HDR("2"), "{}"}}, {0}, 1,
+	 "stream ended in the protoheader of the message at offset 0, 1 byte short"},
+	{"protoheader of the second message", {{JSON_HDR("2"), "{}"}, {JSON_HDR("2"), "{}"}}, {0}, 100,
+	 "stream ended in the protoheader of the message at offset 99, 1 byte short"},
+	{"JSON header, none of it", {{JSON_HDR("2"), "{}"}}, {0}, 2,
+	 "stream ended in the JSON header of the message at offset 0, 95 bytes short"},
+	{"JSON header, its last byte missing", {{JSON_HDR("2"), "{}"}}, {0}, 96,
+	 "stream ended in the JSON header of the message at offset 0, 1 byte short"},
+	{"JSON header of the second message", {{JSON_HDR("2"), "{}"}, {JSON_HDR("2"), "{}"}}, {0}, 150,
+	 "stream ended in the JSON header of the message at offset 99, 46 bytes short"},
+	{"content, held", {{JSON_HDR("5"), "{}"}}, {0}, 0,
+	 "stream ended in the content of the message at offset 0, 3 bytes short"},
+	{"content, one byte missing", {{JSON_HDR("3"), "{}"}}, {0}, 0,
+	 "stream ended in the content of the message at offset 0, 1 byte short"},
+	{"content, streamed", {{HDR("binary/x", "binary", "10"), "abc"}}, {.stream_content = true}, 0,
+	 "stream ended in the content of the message at offset 0, 7 bytes short"},
+	{"content after the encoding warning (not bad)", {{HDR("text/json", "latin-1", "4"), "{}"}}, {0}, 0,
+	 "stream ended in the content of the message at offset 0, 2 bytes short"},
+	{"content of the second message", {{JSON_HDR("2"), "{}"}, {JSON_HDR("5"), "{}"}}, {0}, 0,
+	 "stream ended in the content of the message at offset 99, 3 bytes short"},
+	{"bad: a bad field value",
+	 {{"{\"byteorder\":\"middle\",\"content-type\":\"text/json\",\"content-encoding\":\"utf-8\","
+	   "\"content-length\":10}", "01234"}}, {0}, 0,
+	 "stream ended in the skipped content of the bad message at offset 0, 5 bytes short"},
+	{"bad: a bad field value, one byte missing",
+	 {{"{\"byteorder\":\"middle\",\"content-type\":\"text/json\",\"content-encoding\":\"utf-8\","
+	   "\"content-length\":10}", "012345678"}}, {0}, 0,
+	 "stream ended in the skipped content of the bad message at offset 0, 1 byte short"},
+	{"bad: content-length over the limit", {{JSON_HDR("5"), "{}"}}, {.max_content = 1}, 0,
+	 "stream ended in the skipped content of the bad message at offset 0, 3 bytes short"},
+	{"bad: the second message", {{JSON_HDR("2"), "{}"}, {JSON_HDR("5"), "{}"}}, {.max_content = 4}, 0,
+	 "stream ended in the skipped content of the bad message at offset 99, 3 bytes short"},
+};
+
+struct last_error {
+	jm_error error;
+	char detail[256];
+	int truncated;            /* how many truncated errors */
+};
+
+static int keep_error(void *user, const jm_event *ev)
+{
+	struct last_error *l = user;
+	if (ev->type == JM_EV_ERROR) {
+		l->error = ev->error;
+		snprintf(l->detail, sizeof l->detail, "%s", ev->detail);
+		l->truncated += ev->error == JM_ERR_TRUNCATED;
+	}
+	return JM_CB_OK;
+}
+
+static void test_truncated(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof truncs / sizeof truncs[0]; i++) {
+		const struct trunc *t = &truncs[i];
+		jm_buf in = {0};
+		build(t->m, &in);
+		if (t->cut)
+			in.len = t->cut;
+		struct last_error l = {.truncated = 0};
+		jm_decoder d;
+		jm_decoder_init(&d, &t->cfg, keep_error, &l);
+		assert_int_equal(jm_decoder_feed(&d, in.data, in.len), in.len);
+		if (l.truncated)
+			fail_msg("%s: truncated before the end", t->name);
+		if (jm_decoder_finish(&d))
+			fail_msg("%s: finish returned true", t->name);
+		if (l.truncated != 1 || l.error != JM_ERR_TRUNCATED)
+			fail_msg("%s: the last error is %s, %d truncated", t->name, jm_error_id(l.error),
+				 l.truncated);
+		if (strcmp(l.detail, t->want))
+			fail_msg("%s\n got: %s\nwant: %s", t->name, l.detail, t->want);
+		jm_decoder_free(&d);
+		jm_buf_free(&in);
+	}
 }
 
 /* ---------------------------------------------------------------- fields */
@@ -300,11 +399,12 @@ static void test_find_boundary(void **state)
 int main(void)
 {
 	enum { N = sizeof rows / sizeof rows[0] };
-	struct CMUnitTest tests[N + 2];
+	struct CMUnitTest tests[N + 3];
 	for (size_t i = 0; i < N; i++)
 		tests[i] = (struct CMUnitTest){.name = rows[i].name, .test_func = test_row,
 					       .initial_state = (void *)&rows[i]};
 	tests[N] = (struct CMUnitTest)cmocka_unit_test(test_escaped_fields);
 	tests[N + 1] = (struct CMUnitTest)cmocka_unit_test(test_find_boundary);
+	tests[N + 2] = (struct CMUnitTest)cmocka_unit_test(test_truncated);
 	return cmocka_run_group_tests_name("decoder edges", tests, NULL, NULL);
 }
