@@ -19,6 +19,8 @@
 #include <string.h>
 #include <strings.h>
 
+/* The products cannot overflow: a header is at most 65535 bytes, so it has
+ * fewer than 16384 members and members_cap never passes 16384. */
 static int grow_members(jm_header_scan *sc)
 {
 	jm_decoder *d = sc->owner;

@@ -2,8 +2,8 @@
  * Table-driven tests of proto/json.c, proto/encoder.c's byte buffer and
  * proto/spec.c: the strict JSON check (every refusal with its offset and
  * reason), UTF-8 (each kind of bad sequence), the quote and compact
- * writers, the buffer's compaction and its refusals, and the error table
- * lookups.
+ * writers (quote refusing a length its worst case cannot be computed for),
+ * the buffer's compaction and its refusals, and the error table lookups.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -150,6 +150,39 @@ static void test_quote(void **state)
 	}
 }
 
+/* A length whose worst case (6 bytes a byte, 2 quotes) does not fit in a
+ * size_t is refused before anything is reserved or read: `in` is 2 bytes,
+ * and most of these lengths wrap len * 6 + 2 round to a few bytes, which a
+ * buffer would have room for. */
+static void test_quote_too_long(void **state)
+{
+	static const char in[] = "x";
+	const size_t lim = (SIZE_MAX - 2) / 6;  /* the longest len accepted */
+	static const size_t past[] = {1, 2, 41, 1000};
+	for (size_t i = 0; i < sizeof past / sizeof past[0] + 1; i++) {
+		size_t len = i < sizeof past / sizeof past[0] ? lim + past[i] : SIZE_MAX;
+		/* an empty buffer: nothing allocated */
+		jm_buf e = {0};
+		if (jm_json_quote(&e, in, len) != -1)
+			fail_msg("len lim+%zu: accepted", len - lim);
+		assert_null(e.data);
+		assert_int_equal(e.len, 0);
+		assert_int_equal(e.cap, 0);
+		/* a buffer with room to spare: left as it was */
+		jm_buf b = {0};
+		assert_int_equal(jm_buf_append(&b, "abc", 3), 0);
+		uint8_t *data = b.data;
+		size_t cap = b.cap;
+		if (jm_json_quote(&b, in, len) != -1)
+			fail_msg("len lim+%zu: accepted after 3 bytes", len - lim);
+		assert_ptr_equal(b.data, data);
+		assert_int_equal(b.cap, cap);
+		assert_int_equal(b.len, 3);
+		assert_memory_equal(b.data, "abc", 3);
+		jm_buf_free(&b);
+	}
+}
+
 static void test_compact(void **state)
 {
 	static const struct {
@@ -275,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_json_valid),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_quote),
+		cmocka_unit_test(test_quote_too_long),
 		cmocka_unit_test(test_compact),
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_encode_refusals),
