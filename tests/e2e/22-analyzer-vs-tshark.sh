@@ -108,6 +108,7 @@ tcp-after-close                          prefix  3
 tcp-lost-segment                         prefix  5
 tcp-midstream                            prefix  2
 tcp-overlap-conflict                     prefix  2
+tcp-overlap-held-conflict                prefix  2
 tcp-rst                                  prefix  3
 stall-flood                              prefix  +
 '
