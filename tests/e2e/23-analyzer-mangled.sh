@@ -9,8 +9,12 @@ set -u
 cd "$(dirname "$0")/../.."
 : "${JMSG:=build/jmsg}" "${JMSG_ASAN:=}" "${BUILD:=build}"
 command -v python3 >/dev/null || { echo "skip: python3 is not installed"; exit 77; }
-bin=$JMSG
-[ -n "$JMSG_ASAN" ] && [ -x "$JMSG_ASAN" ] && bin=$JMSG_ASAN
+bin=$JMSG not_run=
+if [ -n "$JMSG_ASAN" ] && [ -x "$JMSG_ASAN" ]; then
+	bin=$JMSG_ASAN
+else
+	not_run="no ASan build of jmsg (JMSG_ASAN='$JMSG_ASAN'; make unit-asan): plain build only"
+fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -67,4 +71,5 @@ for f in "$tmp"/*.pcap; do
 done
 echo "mangled: $runs runs with $bin, $bad failed"
 [ $runs -gt 0 ] || { echo "FAIL: nothing was run"; exit 1; }
-[ $bad -eq 0 ]
+[ $bad -eq 0 ] || exit 1
+[ -z "$not_run" ] || { echo "skip: $not_run"; exit 77; }
