@@ -155,12 +155,27 @@ for h in 1 2; do
 done
 out=$(timeout 20 "$JMSG" client --port "$m_port" -q search ring) || fail "no room after the held clients left"
 grep -q "Got result: In the caves" <<<"$out" || fail "after max-conns: $out"
-# a flood of connections beyond the limit: all refused or answered, the
+# a flood of connections beyond the limit: every one answered or refused
+# with server_busy, then closed by the server (srv_rawsend exit 0); the
 # server stays up and serves afterwards
 flood=()
-for _ in $(seq 30); do timeout 20 "$RAW" -w 5 "$m_port" <"$T/good.req" >/dev/null & flood+=($!); done
-for j in "${flood[@]}"; do wait "$j"; done
+for i in $(seq 30); do timeout 20 "$RAW" -w 5 "$m_port" <"$T/good.req" >"$T/flood$i.resp" & flood+=($!); done
+i=0 answered=0 refused=0
+for j in "${flood[@]}"; do
+	i=$((i + 1))
+	wait "$j"
+	rc=$?
+	[ $rc -eq 0 ] || fail "flood connection $i: srv_rawsend exit $rc, want 0 (an answer, then the server closes)"
+	got=$("$DEC" <"$T/flood$i.resp")
+	case $got in
+	'text/json {"result": "Follow the white rabbit. 🐰"}') answered=$((answered + 1)) ;;
+	'text/json {"error": "server_busy", "detail": "'*) refused=$((refused + 1)) ;;
+	*) fail "flood connection $i: got [$got], want the answer or server_busy" ;;
+	esac
+done
+[ $answered -ge 1 ] || fail "flood: none of the 30 connections was served"
 out=$(timeout 20 "$JMSG" client --port "$m_port" -q search morpheus) || fail "server does not serve after a connection flood"
+grep -q "Got result: Follow the white rabbit" <<<"$out" || fail "after the flood: $out"
 stop_server m
-echo "ok: --max-conns refuses the extra connection and keeps serving"
+echo "ok: --max-conns refuses the extra connection and keeps serving; flood of 30: $answered answered, $refused refused"
 [ -z "$not_run" ] || { echo "skip: $not_run"; exit 77; }
