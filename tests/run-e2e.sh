@@ -34,7 +34,7 @@ for t in tests/e2e/*.sh; do
 	rc=$?
 	secs=$(( $(date +%s) - start ))
 	if [ $rc -eq 77 ]; then
-		why=$(grep -i '^skip' "$log" | tail -n 1 | sed 's/^[Ss][Kk][Ii][Pp]:* *//')
+		why=$(grep -iE '(^|[ :])skip:' "$log" | tail -n 1 | sed -E 's/^(.*[ :])?[Ss][Kk][Ii][Pp]: *//')
 		[ -n "$why" ] || why=$(tail -n 1 "$log")
 		[ -n "$why" ] || why="(no reason printed)"
 		skipped+=("$name: $why")
