@@ -172,10 +172,17 @@ fuzz: $(FUZZ_BIN)
 	@mkdir -p $(BUILD)/fuzz/corpus
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(BUILD)/fuzz/corpus fuzz/seeds
 
+# The whole log goes to $(BUILD)/fuzz/smoke.log and the make status is the
+# fuzzer's; a crashing input is written to $(BUILD)/fuzz/crash-*.
 fuzz-smoke: $(FUZZ_BIN)
 	@mkdir -p $(BUILD)/fuzz/corpus
-	@echo "== fuzz_decoder for $(FUZZ_SMOKE_SECONDS)s"
-	@$(FUZZ_BIN) -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=4096 $(BUILD)/fuzz/corpus fuzz/seeds 2>&1 | tail -n 3
+	@echo "== fuzz_decoder for $(FUZZ_SMOKE_SECONDS)s (log: $(BUILD)/fuzz/smoke.log)"
+	@$(FUZZ_BIN) -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=4096 -artifact_prefix=$(BUILD)/fuzz/ \
+	  $(BUILD)/fuzz/corpus fuzz/seeds >$(BUILD)/fuzz/smoke.log 2>&1; rc=$$?; \
+	if [ $$rc -eq 0 ]; then tail -n 3 $(BUILD)/fuzz/smoke.log; else \
+	  tail -n 40 $(BUILD)/fuzz/smoke.log; \
+	  echo "fuzz-smoke: fuzz_decoder exited $$rc (log: $(BUILD)/fuzz/smoke.log, input: $(BUILD)/fuzz/crash-*)"; \
+	fi; exit $$rc
 
 # ---- soak: tests/soak.sh for SOAK_SECONDS at SOAK_RATE requests/s (make test
 # runs its 3-second form, tests/e2e/29-soak-short.sh)
