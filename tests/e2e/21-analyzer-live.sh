@@ -26,12 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-# cap_denied FILE: the analyzer's start-up error in FILE says it may not
-# capture (analyzer/capture.c: pcap_activate's PCAP_ERROR_PERM_DENIED, or
-# libpcap's EPERM/EACCES text).
-cap_denied() {
-	grep -qE "^jmsg analyze: (capturing on '[^']*' needs the CAP_NET_RAW capability|cannot capture on '[^']*': .*(Operation not permitted|Permission denied))" "$1"
-}
+. tests/lib.sh
 "$JMSG" server --help >/dev/null 2>&1 || fail "jmsg server --help failed"
 
 timeout 60 "$JMSG" server --port 0 --port-file "$tmp/port" -q >"$tmp/server.log" 2>&1 &

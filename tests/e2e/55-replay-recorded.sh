@@ -17,13 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-# cap_denied FILE: the analyzer's start-up error in FILE says it may not
-# capture (analyzer/capture.c: pcap_activate's PCAP_ERROR_PERM_DENIED, or
-# libpcap's EPERM/EACCES text).  Only that is a reason to skip; any other
-# start-up failure fails the test.
-cap_denied() {
-	grep -qE "^jmsg analyze: (capturing on '[^']*' needs the CAP_NET_RAW capability|cannot capture on '[^']*': .*(Operation not permitted|Permission denied))" "$1"
-}
+. tests/lib.sh
 
 start_server() {  # start_server NAME ARGS...
 	local name=$1; shift
