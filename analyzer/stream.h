@@ -16,7 +16,11 @@
  * (proto/jmsg.h).  After a gap, a decoder failure or a mid-stream pickup
  * it hunts for the next plausible message boundary: a protoheader whose
  * whole JSON header is present and valid, and resumes there (problem
- * "resync").  Responses are paired with requests in order on each stream
+ * "resync").  A message's ts_first is the capture time of the segment
+ * that brought its first byte, however many segments the hunt held
+ * before it could prove the message.
+ *
+ * Responses are paired with requests in order on each stream
  * (pipelining included), which gives latency_ms.
  *
  * A stream ends with FINs from both sides, a reset (one whose sequence
@@ -31,7 +35,8 @@
  * Segments on other ports are passed over.
  *
  * Memory is bounded: held out-of-order bytes, buffered JSON contents and
- * bytes held while hunting for a boundary are counted per stream direction
+ * bytes held while hunting for a boundary (with the capture time of each
+ * segment among them) are counted per stream direction
  * (stream_memcap) and in total (memcap); when a cap would be passed the
  * data is dropped with a "memcap" problem.  (The codec's own header buffer,
  * at most 65535 bytes per direction, and the max_hex prefix are not
