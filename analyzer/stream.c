@@ -958,8 +958,13 @@ void an_engine_segment(an_engine *e, const cap_segment *seg)
 		return;
 	}
 	if (seg->payload_wire || (seg->flags & CAP_FIN)) {
-		if (!h->r.started)
+		if (!h->r.started) {
+			/* Picked up without its SYN: what this side sent
+			 * before the capture began is unknown, so it may
+			 * have lost messages (see stream.h, pairing). */
 			hunt_begin(h, HUNT_MIDSTREAM, 0);
+			pairing_loss(h);
+		}
 		h->seen = true;
 		reasm_push(&h->r, seq, seg->payload, seg->payload_len, seg->payload_wire,
 			   (seg->flags & CAP_FIN) != 0);

@@ -20,8 +20,25 @@
  * that brought its first byte, however many segments the hunt held
  * before it could prove the message.
  *
- * Responses are paired with requests in order on each stream
- * (pipelining included), which gives latency_ms.
+ * Pairing.  Responses answer requests in order on each stream (pipelining
+ * included); a paired response carries latency_ms, from its request's
+ * first byte to its own last byte.  That order is known only while every
+ * message of the stream since its SYN has been seen.  Once messages may
+ * have been lost in a direction (a gap, a message dropped for a memory
+ * cap, framing lost to a codec error, or a direction picked up without
+ * its SYN, whose earlier bytes the capture never saw) no later request is
+ * queued, and after a loss in the server's direction the queued ones are
+ * forgotten too: a response is paired only with a request queued before
+ * any loss, and otherwise carries no latency rather than a wrong one.  So
+ * nothing is paired on a stream picked up mid-stream.  How many requests
+ * were still unanswered when the capture began cannot be told from TCP:
+ * acknowledgment numbers and capture times can show that a response does
+ * not answer a captured request (it was sent before the server had all of
+ * it), never that it does.  A client that keeps requests in flight sends
+ * the first captured one while the server still owes answers to requests
+ * the capture missed, and the next answer, sent after the server got the
+ * captured request (its ACK covers it), answers one of those.  (Wireshark's
+ * generated dissector pairs in order from the first message it sees.)
  *
  * A stream ends with FINs from both sides, a reset (one whose sequence
  * number is near the sender's: a forged or stray one is passed over),
