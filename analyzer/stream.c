@@ -47,6 +47,14 @@ struct closed_slot {
 
 enum hunt_why { HUNT_MIDSTREAM, HUNT_GAP, HUNT_ERROR };
 
+/* When bytes arrived: from stream offset `off` on, at capture time `ts`
+ * (ns), until the next mark.  See "arrival times" below. */
+struct ts_mark {
+	uint64_t off;
+	int64_t ts;
+};
+#define MARKS_INLINE 2
+
 struct an_stream;
 
 /* Fields in the order a segment touches them: what every segment reads
@@ -59,8 +67,9 @@ struct an_half {
 	bool hunting;             /* looking for a message boundary */
 	jm_error warn;
 	uint64_t drop_left;       /* content bytes being dropped (memcap) */
-	int64_t ts, prev_ts;      /* capture time (ns) of this and the previous chunk */
-	uint64_t chunk_off;
+	struct ts_mark *tm_heap;  /* arrival times: this ring, or tm_in if NULL */
+	uint32_t tm_head, tm_len, tm_cap; /* tm_cap a power of two */
+	struct ts_mark tm_in[MARKS_INLINE];
 	int64_t msg_ts;           /* first byte of the current message (ns) */
 	const uint8_t *content;
 	size_t content_len;
@@ -187,14 +196,93 @@ static void release(struct an_half *h)
 	h->reserved = 0;
 }
 
+/* ---------------------------------------------------------------- arrival times
+ *
+ * A message's time is that of the chunk (on_data) its first byte came in,
+ * but the decoder may see that byte much later: the hunt holds the bytes
+ * of every chunk since the first undecided candidate until a whole JSON
+ * header is there, and the decoder holds a protoheader's first byte until
+ * its second comes.  So each direction keeps marks, oldest first, for the
+ * bytes it may still have to time: at most two (the previous chunk's last
+ * byte, this chunk) while decoding, held in tm_in; while hunting, one per
+ * chunk since the hunt's first pending byte, in a ring that grows on the
+ * heap and is counted with the hunt buffer against the caps (a header's
+ * worth of one-byte segments would otherwise hold 16 times its size
+ * uncounted).  A chunk with its predecessor's time adds no mark. */
+
+static struct ts_mark *mark_at(struct an_half *h, uint32_t i)
+{
+	struct ts_mark *t = h->tm_heap ? h->tm_heap : h->tm_in;
+	return &t[(h->tm_head + i) & (h->tm_cap - 1)];
+}
+
+/* Move the marks to a ring of `cap` (tm_in for MARKS_INLINE). */
+static bool marks_move(struct an_half *h, uint32_t cap)
+{
+	struct ts_mark *t = NULL;
+	if (cap > MARKS_INLINE && !(t = malloc(cap * sizeof *t)))
+		return false;
+	struct ts_mark *to = t ? t : h->tm_in;
+	for (uint32_t i = 0; i < h->tm_len; i++)
+		to[i] = *mark_at(h, i);
+	free(h->tm_heap);
+	h->tm_heap = t;
+	h->tm_cap = cap;
+	h->tm_head = 0;
+	return true;
+}
+
+static void mark_push(struct an_half *h, uint64_t off, int64_t ts)
+{
+	if (h->tm_len && mark_at(h, h->tm_len - 1)->ts == ts)
+		return;
+	if (h->tm_len == h->tm_cap && !marks_move(h, h->tm_cap * 2))
+		return; /* no memory: these bytes take the previous chunk's time */
+	*mark_at(h, h->tm_len++) = (struct ts_mark){off, ts};
+}
+
+/* When the byte at `off` arrived. */
+static int64_t mark_ts(struct an_half *h, uint64_t off)
+{
+	if (!h->tm_len)
+		return h->st->e->now_ns;
+	uint32_t lo = 0, hi = h->tm_len; /* the last mark at or before off */
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (mark_at(h, mid)->off <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return mark_at(h, lo)->ts;
+}
+
+/* Bytes before `from` will not be timed again: drop their marks. */
+static void marks_trim(struct an_half *h, uint64_t from)
+{
+	while (h->tm_len > 1 && mark_at(h, 1)->off <= from) {
+		h->tm_head = (h->tm_head + 1) & (h->tm_cap - 1);
+		h->tm_len--;
+	}
+	if (h->tm_heap && (uint64_t)h->tm_len * 4 <= h->tm_cap) {
+		uint32_t cap = h->tm_cap / 2;
+		while (cap > MARKS_INLINE && (uint64_t)h->tm_len * 4 <= cap)
+			cap /= 2;
+		marks_move(h, cap); /* no memory: keep the larger ring */
+	}
+}
+
 /* ---------------------------------------------------------------- decoding */
 
-/* Count the hunt buffer's pending bytes against the caps (they can reach
- * a whole header's worth while a candidate waits for its last byte).
- * False if growing to `want` would pass a cap. */
+/* Count the hunt buffer's pending bytes, and the marks kept for them,
+ * against the caps (the bytes can reach a whole header's worth while a
+ * candidate waits for its last byte).  False if growing to `want` pending
+ * bytes would pass a cap. */
 static bool hunt_account(struct an_half *h, size_t want)
 {
 	an_engine *e = h->st->e;
+	if (want && h->tm_heap)
+		want += (size_t)h->tm_cap * sizeof *h->tm_heap;
 	if (want > h->hunt_held) {
 		size_t more = want - h->hunt_held;
 		if (h->reserved + want + h->r.held_bytes > e->cfg.stream_memcap ||
@@ -402,11 +490,16 @@ static void half_bytes(struct an_half *h, uint64_t off, const uint8_t *p, size_t
 static void on_data(void *user, uint64_t off, const uint8_t *p, size_t n)
 {
 	struct an_half *h = user;
-	h->prev_ts = h->ts;
-	h->ts = h->st->e->now_ns;
-	h->chunk_off = off;
+	if (!n)
+		return;
+	mark_push(h, off, h->st->e->now_ns);
 	h->bytes += n;
 	half_bytes(h, off, p, n);
+	/* What may still need a time: the hunt's pending bytes, or a
+	 * protoheader's first byte. */
+	marks_trim(h, h->hunting ? h->hunt_off : off + n - 1);
+	if (h->hunting)
+		hunt_account(h, jm_buf_pending(&h->hunt)); /* no more than before */
 }
 
 static void on_gap(void *user, uint64_t off, uint64_t n, reasm_gap_why why)
@@ -514,7 +607,7 @@ static int on_event(void *user, const jm_event *ev)
 	an_engine *e = h->st->e;
 	switch (ev->type) {
 	case JM_EV_PROTOHEADER:
-		h->msg_ts = ev->msg_offset >= h->chunk_off ? h->ts : h->prev_ts;
+		h->msg_ts = mark_ts(h, ev->msg_offset);
 		h->warn = JM_ERR_NONE;
 		h->content = NULL;
 		h->content_len = 0;
@@ -591,6 +684,7 @@ static void stream_fini(flow *f, void *ext, void *user)
 		jm_buf_free(&h->hunt);
 		jm_buf_free(&h->feed);
 		free(h->prefix);
+		free(h->tm_heap);
 	}
 	free(s->rq);
 }
@@ -671,6 +765,7 @@ static void half_init(an_engine *e, struct an_stream *s, an_dir d)
 	struct an_half *h = &s->h[d];
 	h->st = s;
 	h->dir = d;
+	h->tm_cap = MARKS_INLINE;
 	size_t cap = e->cfg.stream_memcap;
 	reasm_init(&h->r, &half_ops, h, &e->mem, cap, e->cfg.overlap_history);
 	jm_decoder_config dc = {
@@ -863,8 +958,13 @@ void an_engine_segment(an_engine *e, const cap_segment *seg)
 		return;
 	}
 	if (seg->payload_wire || (seg->flags & CAP_FIN)) {
-		if (!h->r.started)
+		if (!h->r.started) {
+			/* Picked up without its SYN: what this side sent
+			 * before the capture began is unknown, so it may
+			 * have lost messages (see stream.h, pairing). */
 			hunt_begin(h, HUNT_MIDSTREAM, 0);
+			pairing_loss(h);
+		}
 		h->seen = true;
 		reasm_push(&h->r, seq, seg->payload, seg->payload_len, seg->payload_wire,
 			   (seg->flags & CAP_FIN) != 0);

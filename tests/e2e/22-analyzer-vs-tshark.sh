@@ -107,6 +107,8 @@ snaplen-96                               prefix  0
 tcp-after-close                          prefix  3
 tcp-lost-segment                         prefix  5
 tcp-midstream                            prefix  2
+tcp-midstream-pipelined                  prefix  3
+tcp-midstream-unanswered                 prefix  3
 tcp-overlap-conflict                     prefix  2
 tcp-overlap-held-conflict                prefix  2
 tcp-rst                                  prefix  3
