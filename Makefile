@@ -69,8 +69,16 @@ $(GEN)/jmsg_spec.h $(GEN)/jmsg_spec.c &: $(SPEC) $(BUILD)/jmsg-gen
 	@mkdir -p $(GEN)
 	$(BUILD)/jmsg-gen c $(SPEC) $(GEN)/jmsg_spec.h $(GEN)/jmsg_spec.c
 
-$(BUILD)/jmsg.lua: $(SPEC) $(BUILD)/jmsg-gen
-	$(BUILD)/jmsg-gen lua $(SPEC) $@
+# The dissector: dissector/jmsg.lua.in with the spec's tables written at its
+# marker line.  luac -p (Lua 5.2, Wireshark 4.0's) parses the template and the
+# result; a syntax error fails the build.
+LUA_TEMPLATE := dissector/jmsg.lua.in
+LUAC ?= $(shell command -v luac5.2 || command -v luac)
+
+$(BUILD)/jmsg.lua: $(SPEC) $(LUA_TEMPLATE) $(BUILD)/jmsg-gen
+	@[ -n "$(LUAC)" ] || { echo "make: no luac5.2 or luac to check $@ with (Debian: apt-get install lua5.2, or make deps)"; exit 1; }
+	$(BUILD)/jmsg-gen lua $(SPEC) $(LUA_TEMPLATE) $@
+	$(LUAC) -p $(LUA_TEMPLATE) $@
 
 # ---- library, binary
 $(BUILD)/obj/gen/jmsg_spec.o: $(GEN)/jmsg_spec.c $(GEN)/jmsg_spec.h
