@@ -16,6 +16,17 @@ static const char pairs[201] =
 	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	"8081828384858687888990919293949596979899";
 
+/* Each byte's two hex digits, so a byte is one load and one store. */
+static const char hex2[513] =
+	"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	"202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+	"404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+	"606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+	"808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+	"a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+	"c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+	"e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 static const uint64_t pow10[10] = {
 	1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
 };
@@ -200,10 +211,8 @@ void ob_hex(ob_writer *o, const uint8_t *p, size_t n)
 		if (k > n)
 			k = n;
 		char *d = o->buf + o->len;
-		for (size_t i = 0; i < k; i++) {
-			d[2 * i] = hexd[p[i] >> 4];
-			d[2 * i + 1] = hexd[p[i] & 15];
-		}
+		for (size_t i = 0; i < k; i++)
+			memcpy(d + 2 * i, hex2 + 2 * p[i], 2);
 		o->len += 2 * k;
 		p += k;
 		n -= k;
