@@ -2,14 +2,25 @@
 # Analyzer benchmark: wall time of jmsg analyze on a large generated capture
 # against the floor (a bare libpcap read loop), tcpflow, and tshark (plain,
 # and with the generated Lua dissector); then peak memory with 100,000
-# concurrent streams.  Prints a Markdown table for bench/RESULTS.md.
+# concurrent streams; then the cost of the output: -q, text and --json
+# against each other and the floor.  Prints Markdown tables for
+# bench/RESULTS.md.
 #
 #   bench/analyze.sh            (BUILD=build by default; make it first)
 #   RUNS=3 BUILD=build-x bench/analyze.sh
+#   ONLY=output bench/analyze.sh             just the output table
+#   BEFORE=/tmp/old/jmsg ONLY=output bench/analyze.sh
+#                               the output table for that binary too
+#   IR=1 ...                    the output table also counts instructions
+#                               (one run each under cachegrind: the
+#                               measure a busy machine does not move)
 #
 # The captures are generated under $BUILD/bench-data by bench/gen_capture
 # (deterministic: same flags, same bytes) and never committed.  Each fast
-# tool is timed RUNS times (best kept); tshark once, it is slow.
+# tool is timed RUNS times (best kept); tshark once, it is slow.  The output
+# table uses hyperfine when it is installed (median and min of RUNS rounds
+# that each run every command once; output to /dev/null), else the best
+# of RUNS.
 set -u
 cd "$(dirname "$0")/.."
 : "${BUILD:=build}" "${RUNS:=3}"
@@ -22,7 +33,7 @@ for b in "$JMSG" "$BUILD/bench/gen_capture" "$BUILD/bench/pcap_floor"; do
 	[ -x "$b" ] || { echo "bench/analyze.sh: $b is missing; run make BUILD=$BUILD first" >&2; exit 1; }
 done
 [ -f "$cap" ] || "$BUILD/bench/gen_capture" -o "$cap" >&2
-[ -f "$conc" ] || "$BUILD/bench/gen_capture" --concurrent -o "$conc" >&2
+[ -f "$conc" ] || [ "${ONLY:-}" = output ] || "$BUILD/bench/gen_capture" --concurrent -o "$conc" >&2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -50,6 +61,7 @@ packets=$("$BUILD/bench/pcap_floor" "$cap" | awk '{print $1}')
 streams=$("$JMSG" analyze -r "$cap" -q --json | tail -n 1 | sed 's/.*"streams":\([0-9]*\).*/\1/')
 echo "capture: $cap, $packets packets, $streams streams, $(du -mL "$cap" | cut -f1) MB" >&2
 
+if [ "${ONLY:-}" != output ]; then
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 t_floor=$(best "$BUILD/bench/pcap_floor" "$cap")
 t_jmsg=$(best "$JMSG" analyze -r "$cap" -q)
@@ -96,3 +108,89 @@ after: $load0 / $load1.  Peak memory with $conc_streams concurrent streams
 (\`$(basename "$conc")\`, each holding a partial message at the peak): $((mem / 1024)) MiB
 max RSS; that run took $(wall "$t_conc") s.
 EOF
+fi
+
+# ---- the output: -q (every message still decoded, nothing printed), text,
+# --json; each against -q and against the bare read.
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+names=("bare libpcap read (\`bench/pcap_floor\`)")
+cmds=("$BUILD/bench/pcap_floor $cap")
+for bin in ${BEFORE:+"$BEFORE"} "$JMSG"; do
+	tag=""
+	[ -n "${BEFORE:-}" ] && { [ "$bin" = "$BEFORE" ] && tag=" (before)" || tag=" (after)"; }
+	for mode in "-q" "" "--json"; do
+		names+=("\`jmsg analyze -r FILE${mode:+ $mode}\`$tag")
+		cmds+=("$bin analyze -r $cap${mode:+ $mode}")
+	done
+done
+if command -v hyperfine >/dev/null; then
+	# Round robin: each round runs every command once, so a change in the
+	# machine's load falls on all of them alike; round 0 is a warm-up.
+	for r in $(seq 0 "$RUNS"); do
+		hyperfine -N -r 1 --export-json "$tmp/hf.$r.json" "${cmds[@]}" >/dev/null 2>"$tmp/hf.err" ||
+			{ cat "$tmp/hf.err" >&2; exit 1; }
+	done
+	rm -f "$tmp/hf.0.json"
+	how="hyperfine -N, $RUNS rounds (after a warm-up round), each running every command once in turn; wall is the median (min), CPU the median user + system"
+	# one line per command: median min cpu
+	python3 -c 'import json,sys,statistics as st
+runs = [json.load(open(f))["results"] for f in sys.argv[1:]]
+for i in range(len(runs[0])):
+    w = [r[i]["mean"] for r in runs]
+    c = [r[i]["user"] + r[i]["system"] for r in runs]
+    print("%.3f %.3f %.3f" % (st.median(w), min(w), st.median(c)))' "$tmp"/hf.*.json > "$tmp/stats"
+else
+	how="hyperfine is not installed: best of $RUNS runs, wall and CPU of that run"
+	: > "$tmp/stats"
+	for c in "${cmds[@]}"; do
+		# shellcheck disable=SC2086 # the command is words
+		t=$(best $c)
+		[ "$t" = fail ] && { echo "bench/analyze.sh: $c failed" >&2; exit 1; }
+		echo "${t% *} ${t% *} ${t#* }" >> "$tmp/stats"
+	done
+fi
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
+mapfile -t st < "$tmp/stats"
+ir=()
+if [ "${IR:-0}" = 1 ]; then
+	command -v valgrind >/dev/null || { echo "bench/analyze.sh: IR=1 needs valgrind" >&2; exit 1; }
+	for c in "${cmds[@]}"; do
+		# shellcheck disable=SC2086 # the command is words
+		valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null $c \
+			>/dev/null 2>"$tmp/cg" || { cat "$tmp/cg" >&2; exit 1; }
+		ir+=("$(sed -n 's/.*I *refs: *//p' "$tmp/cg" | tr -d ,)")
+	done
+fi
+echo
+if [ ${#ir[@]} -gt 0 ]; then
+	echo "| run | wall (s) | CPU (s) | instructions (M) | wall / -q | CPU / -q | instructions / -q | wall / bare read | instructions / bare read |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+else
+	echo "| run | wall (s) | CPU (s) | wall / -q | CPU / -q | wall / bare read |"
+	echo "|---|---:|---:|---:|---:|---:|"
+fi
+q=1
+for i in "${!cmds[@]}"; do
+	read -r mean min cpu <<< "${st[$i]}"
+	case ${cmds[$i]} in *" -q") q=$i ;; esac
+	read -r qmean _ qcpu <<< "${st[$q]}"
+	read -r fmean _ _ <<< "${st[0]}"
+	if [ "$i" = 0 ]; then r1="" r2="" r3=1; else
+		r1=$(echo "$mean / $qmean" | bc -l | xargs printf '%.2f')
+		r2=$(echo "$cpu / $qcpu" | bc -l | xargs printf '%.2f')
+		r3=$(echo "$mean / $fmean" | bc -l | xargs printf '%.1f')
+	fi
+	wall="$mean ($min)"
+	if [ ${#ir[@]} -gt 0 ]; then
+		m=$(echo "${ir[$i]} / 1000000" | bc -l | xargs printf '%.0f')
+		if [ "$i" = 0 ]; then i1="" i2=1; else
+			i1=$(echo "${ir[$i]} / ${ir[$q]}" | bc -l | xargs printf '%.2f')
+			i2=$(echo "${ir[$i]} / ${ir[0]}" | bc -l | xargs printf '%.1f')
+		fi
+		echo "| ${names[$i]} | $wall | $cpu | $m | $r1 | $r2 | $i1 | $r3 | $i2 |"
+	else
+		echo "| ${names[$i]} | $wall | $cpu | $r1 | $r2 | $r3 |"
+	fi
+done
+echo
+echo "$how.  Output to /dev/null.  Load average before and after: $load0 / $load1."
