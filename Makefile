@@ -40,7 +40,7 @@ LDLIBS_ALL = $(PKG_LIBS) -lm $(EXTRA_LDFLAGS)
 GEN      := $(BUILD)/gen
 SPEC     := spec/jmsg.json
 DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev libjson-c-dev libpcap-dev \
-            libcmocka-dev tshark tcpdump python3 iproute2 valgrind tcpflow redis-server redis-tools libxml2-utils gcovr lua5.2
+            libcmocka-dev tshark tcpdump python3 iproute2 valgrind tcpflow redis-server redis-tools libxml2-utils gcovr lua5.2 hyperfine
 
 # Every .c in these folders goes into the library; each subcommand exports
 # NAME_main() and cmd/jmsg.c dispatches to it.
