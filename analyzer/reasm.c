@@ -69,21 +69,30 @@ static void mem_sub(reasm *r, size_t n)
 		r->mem->used -= n;
 }
 
-/* Rings kept for reuse; beyond this they go back to malloc. */
-#define POOL_MAX 4096
+/* Bytes of rings kept for reuse; beyond this they go back to malloc. */
+#define POOL_BYTES ((size_t)8 << 20)
 /* A ring starts this small and doubles as unacknowledged bytes pile up:
  * request/response traffic rarely has more than one message unacked, so
  * most directions never need the full window. */
 #define RING_MIN 256
 
+/* The pool class of a ring of `size` bytes (a power of two), or -1. */
+static int ring_class(uint32_t size)
+{
+	if (size < sizeof(void *) || size > (1u << (REASM_POOL_CLASSES - 1)))
+		return -1;
+	return __builtin_ctz(size);
+}
+
 static uint8_t *ring_get(reasm *r, uint32_t size)
 {
 	reasm_mem *m = r->mem;
+	int k = ring_class(size);
 	uint8_t *b;
-	if (m && m->pool && m->pool_ring == size) {
-		b = m->pool;
-		memcpy(&m->pool, b, sizeof(void *));
-		m->pooled--;
+	if (m && k >= 0 && m->pool[k]) {
+		b = m->pool[k];
+		memcpy(&m->pool[k], b, sizeof(void *));
+		m->pooled_bytes -= size;
 	} else {
 		b = malloc(size);
 	}
@@ -95,13 +104,12 @@ static uint8_t *ring_get(reasm *r, uint32_t size)
 static void ring_drop(reasm *r, uint8_t *b, uint32_t size)
 {
 	reasm_mem *m = r->mem;
+	int k = ring_class(size);
 	mem_sub(r, size);
-	if (m && m->pooled < POOL_MAX && size >= sizeof(void *) &&
-	    (!m->pooled || m->pool_ring == size)) {
-		m->pool_ring = size;
-		memcpy(b, &m->pool, sizeof(void *));
-		m->pool = b;
-		m->pooled++;
+	if (m && k >= 0 && m->pooled_bytes + size <= POOL_BYTES) {
+		memcpy(b, &m->pool[k], sizeof(void *));
+		m->pool[k] = b;
+		m->pooled_bytes += size;
 	} else {
 		free(b);
 	}
@@ -117,12 +125,14 @@ static void ring_put(reasm *r)
 
 void reasm_mem_release(reasm_mem *m)
 {
-	while (m->pool) {
-		void *b = m->pool;
-		memcpy(&m->pool, b, sizeof(void *));
-		free(b);
+	for (int k = 0; k < REASM_POOL_CLASSES; k++) {
+		while (m->pool[k]) {
+			void *b = m->pool[k];
+			memcpy(&m->pool[k], b, sizeof(void *));
+			free(b);
+		}
 	}
-	m->pooled = 0;
+	m->pooled_bytes = 0;
 }
 
 static void seg_free(reasm *r, struct reasm_seg *s)
@@ -194,9 +204,18 @@ static bool ring_fit(reasm *r, uint64_t need)
 	if (!b)
 		return false;
 	if (r->hist) {
+		/* The valid history, in runs that wrap in neither ring. */
 		uint32_t om = r->hist_cap - 1, nm = cap - 1;
-		for (uint64_t o = r->next - r->hist_fill; o < r->next; o++)
-			b[o & nm] = r->hist[o & om];
+		for (uint64_t o = r->next - r->hist_fill; o < r->next;) {
+			size_t from = (size_t)(o & om), to = (size_t)(o & nm);
+			size_t n = (size_t)(r->next - o);
+			if (n > r->hist_cap - from)
+				n = r->hist_cap - from;
+			if (n > cap - to)
+				n = cap - to;
+			memcpy(b + to, r->hist + from, n);
+			o += n;
+		}
 		ring_drop(r, r->hist, r->hist_cap);
 	}
 	r->hist = b;

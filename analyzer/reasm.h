@@ -58,16 +58,18 @@ typedef struct reasm_ops {
 
 /* Memory shared by many reassemblers (one analyzer run).  `cap` 0 means
  * no global cap.  History rings freed when their bytes are acknowledged
- * are kept on a short free list for the next direction that needs one,
- * so a busy capture does not malloc and free a ring per message; call
- * reasm_mem_release() when every reassembler sharing it is freed. */
+ * (or outgrown) are kept on free lists, one per size, for the next
+ * direction that needs one, so a busy capture does not malloc and free a
+ * ring per message; call reasm_mem_release() when every reassembler
+ * sharing it is freed. */
+#define REASM_POOL_CLASSES 17     /* by log2 of the size: rings of 8 B to 64 KiB */
 typedef struct reasm_mem {
 	size_t used;
 	size_t peak;
 	size_t cap;
-	void *pool;               /* free rings, linked through their first bytes */
-	size_t pooled;
-	uint32_t pool_ring;       /* size of the pooled rings */
+	void *pool[REASM_POOL_CLASSES]; /* free rings by log2 of their size,
+					 * linked through their first bytes */
+	size_t pooled_bytes;
 } reasm_mem;
 
 void reasm_mem_release(reasm_mem *mem);

@@ -29,6 +29,14 @@
  * close to where that side's bytes ended; one far from it is a new
  * connection whose handshake the capture missed (ISNs are random). */
 #define LATE_WINDOW ((int64_t)16 << 20)
+/* The codec's header buffers and the content prefixes of ended streams are
+ * kept for the next streams (most streams are short, and allocating them
+ * for each one was a tenth of the time): at most SPARES of each, and only
+ * decoder buffers of at most SPARE_MAX bytes and prefixes of at most
+ * SPARE_PREFIX_MAX. */
+#define SPARES 256
+#define SPARE_MAX (16u << 10)
+#define SPARE_PREFIX_MAX 4096
 
 struct closed_slot {
 	flow_key k;
@@ -113,6 +121,10 @@ struct an_engine {
 	char detail[256];
 	bool finishing;
 	struct closed_slot *closed; /* CLOSED_SLOTS, allocated at the first close */
+	jm_decoder_spare dec_spare[SPARES];
+	size_t n_dec_spare;
+	uint8_t *prefix_spare[SPARES];
+	size_t n_prefix_spare;
 };
 
 static const reasm_ops half_ops;
@@ -175,6 +187,13 @@ static void problem(struct an_half *h, bool is_codec, int kind, uint64_t off, ui
 }
 
 /* ---------------------------------------------------------------- memory */
+
+static uint8_t *prefix_new(an_engine *e)
+{
+	if (e->n_prefix_spare)
+		return e->prefix_spare[--e->n_prefix_spare];
+	return malloc(e->cfg.max_hex);
+}
 
 static bool reserve(struct an_half *h, size_t n)
 {
@@ -631,7 +650,7 @@ static int on_event(void *user, const jm_event *ev)
 	case JM_EV_CONTENT_CHUNK:
 		if (h->prefix_len < e->cfg.max_hex) {
 			if (!h->prefix)
-				h->prefix = malloc(e->cfg.max_hex);
+				h->prefix = prefix_new(e);
 			if (h->prefix) {
 				size_t k = e->cfg.max_hex - h->prefix_len;
 				if (k > ev->len)
@@ -648,7 +667,7 @@ static int on_event(void *user, const jm_event *ev)
 		} else {
 			size_t k = ev->len < e->cfg.max_hex ? ev->len : e->cfg.max_hex;
 			if (!h->prefix && e->cfg.max_hex)
-				h->prefix = malloc(e->cfg.max_hex);
+				h->prefix = prefix_new(e);
 			if (h->prefix) {
 				memcpy(h->prefix, ev->data, k);
 				h->prefix_len = k;
@@ -675,15 +694,28 @@ static int on_event(void *user, const jm_event *ev)
 static void stream_fini(flow *f, void *ext, void *user)
 {
 	struct an_stream *s = ext;
+	an_engine *e = user;
 	for (int i = 0; i < 2; i++) {
 		struct an_half *h = &s->h[i];
 		release(h);
 		hunt_account(h, 0);
 		reasm_free(&h->r);
-		jm_decoder_free(&h->dec);
+		if (e->n_dec_spare < SPARES) {
+			jm_decoder_spare *sp = &e->dec_spare[e->n_dec_spare];
+			jm_decoder_free_spare(&h->dec, sp);
+			if (jm_decoder_spare_bytes(sp) <= SPARE_MAX)
+				e->n_dec_spare++;
+			else
+				jm_decoder_spare_free(sp);
+		} else {
+			jm_decoder_free(&h->dec);
+		}
 		jm_buf_free(&h->hunt);
 		jm_buf_free(&h->feed);
-		free(h->prefix);
+		if (h->prefix && e->n_prefix_spare < SPARES && e->cfg.max_hex <= SPARE_PREFIX_MAX)
+			e->prefix_spare[e->n_prefix_spare++] = h->prefix;
+		else
+			free(h->prefix);
 		free(h->tm_heap);
 	}
 	free(s->rq);
@@ -773,7 +805,10 @@ static void half_init(an_engine *e, struct an_stream *s, an_dir d)
 		.stream_content = !e->cfg.full_content,
 		.no_content_check = false,
 	};
-	jm_decoder_init(&h->dec, &dc, on_event, h);
+	if (e->n_dec_spare)
+		jm_decoder_init_spare(&h->dec, &dc, on_event, h, &e->dec_spare[--e->n_dec_spare]);
+	else
+		jm_decoder_init(&h->dec, &dc, on_event, h);
 }
 
 an_engine *an_engine_new(const an_config *cfg, const an_sink *sink)
@@ -809,6 +844,10 @@ void an_engine_free(an_engine *e)
 		return;
 	flow_table_free(e->ft);
 	reasm_mem_release(&e->mem);
+	while (e->n_dec_spare)
+		jm_decoder_spare_free(&e->dec_spare[--e->n_dec_spare]);
+	while (e->n_prefix_spare)
+		free(e->prefix_spare[--e->n_prefix_spare]);
 	free(e->closed);
 	free(e);
 }

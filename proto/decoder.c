@@ -54,6 +54,45 @@ void jm_decoder_free(jm_decoder *d)
 	memset(d, 0, sizeof *d);
 }
 
+void jm_decoder_spare_free(jm_decoder_spare *sp)
+{
+	free(sp->hbuf);
+	free(sp->members);
+	free(sp->strs);
+	memset(sp, 0, sizeof *sp);
+}
+
+size_t jm_decoder_spare_bytes(const jm_decoder_spare *sp)
+{
+	return sp->hbuf_cap + sp->members_cap * sizeof(jm_member) + sp->strs_cap;
+}
+
+void jm_decoder_free_spare(jm_decoder *d, jm_decoder_spare *sp)
+{
+	jm_decoder_spare_free(sp);
+	sp->hbuf = d->hbuf;
+	sp->hbuf_cap = d->hbuf_cap;
+	sp->members = d->members;
+	sp->members_cap = d->members_cap;
+	sp->strs = d->strs;
+	sp->strs_cap = d->strs_cap;
+	free(d->buf);
+	memset(d, 0, sizeof *d);
+}
+
+void jm_decoder_init_spare(jm_decoder *d, const jm_decoder_config *cfg, jm_event_cb cb,
+			   void *user, jm_decoder_spare *sp)
+{
+	jm_decoder_init(d, cfg, cb, user);
+	d->hbuf = sp->hbuf;
+	d->hbuf_cap = sp->hbuf_cap;
+	d->members = sp->members;
+	d->members_cap = sp->members_cap;
+	d->strs = sp->strs;
+	d->strs_cap = sp->strs_cap;
+	memset(sp, 0, sizeof *sp);
+}
+
 void jm_decoder_reset(jm_decoder *d, uint64_t offset)
 {
 	d->state = JM_DS_PROTOHEADER;
@@ -272,15 +311,18 @@ static bool on_header(jm_decoder *d)
 		return emit_error(d, JM_ERR_HEADER_NOT_UTF8, hstart + bad, false, NULL, 0,
 				  "byte 0x%02x at header byte %zu is not valid UTF-8", d->hbuf[bad], bad);
 
-	/* Unescaped strings never outgrow their escaped form; one NUL each. */
+	/* Unescaped strings never outgrow their escaped form; one NUL each.
+	 * (Rounded up: the next header of the stream is seldom the same
+	 * length, and should not cost a realloc for a byte.) */
 	size_t need = 2 * n + 2;
 	if (d->strs_cap < need) {
-		char *s = realloc(d->strs, need);
+		size_t cap = (need + 511) & ~(size_t)511;
+		char *s = realloc(d->strs, cap);
 		if (!s)
 			return emit_error(d, JM_ERR_HEADER_NOT_JSON, hstart, false, NULL, 0,
 					  "out of memory for a %zu-byte header", n);
 		d->strs = s;
-		d->strs_cap = need;
+		d->strs_cap = cap;
 	}
 	jm_header_scan sc = {
 		.raw = (const char *)d->hbuf,
@@ -475,14 +517,16 @@ size_t jm_decoder_feed(jm_decoder *d, const uint8_t *buf, size_t len)
 				return pos;
 			}
 			if (d->hbuf_cap < d->header_len) {
-				uint8_t *b = realloc(d->hbuf, d->header_len);
+				/* Rounded up, as strs in on_header(). */
+				size_t cap = ((size_t)d->header_len + 255) & ~(size_t)255;
+				uint8_t *b = realloc(d->hbuf, cap);
 				if (!b) {
 					emit_error(d, JM_ERR_HEADER_NOT_JSON, d->offset, false, NULL, 0,
 						   "out of memory for a %u-byte header", d->header_len);
 					return pos;
 				}
 				d->hbuf = b;
-				d->hbuf_cap = d->header_len;
+				d->hbuf_cap = cap;
 			}
 			d->state = JM_DS_HEADER;
 			d->need = d->header_len;

@@ -166,6 +166,31 @@ void jm_decoder_init(jm_decoder *d, const jm_decoder_config *cfg,
 		     jm_event_cb cb, void *user);
 void jm_decoder_free(jm_decoder *d);
 
+/* The buffers a decoder keeps from message to message (the header, its
+ * member table, its unescaped strings), handed on from a decoder that is
+ * done to the next one, so a program that decodes many short streams (the
+ * analyzer) does not allocate them for each.  Start it zeroed; the fields
+ * are private to proto/, like the decoder's. */
+typedef struct jm_decoder_spare {
+	uint8_t *hbuf;
+	size_t hbuf_cap;
+	jm_member *members;
+	size_t members_cap;
+	char *strs;
+	size_t strs_cap;
+} jm_decoder_spare;
+
+/* jm_decoder_free(), except that the header buffers go to *sp, whose own
+ * are freed first. */
+void jm_decoder_free_spare(jm_decoder *d, jm_decoder_spare *sp);
+/* jm_decoder_init(), then the decoder takes the buffers of *sp (which is
+ * left empty). */
+void jm_decoder_init_spare(jm_decoder *d, const jm_decoder_config *cfg, jm_event_cb cb,
+			   void *user, jm_decoder_spare *sp);
+/* Bytes the spare holds. */
+size_t jm_decoder_spare_bytes(const jm_decoder_spare *sp);
+void jm_decoder_spare_free(jm_decoder_spare *sp);
+
 /* Forget any partial message and expect a message to start at stream
  * offset `offset` (after a gap, or to resynchronise). */
 void jm_decoder_reset(jm_decoder *d, uint64_t offset);
