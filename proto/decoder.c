@@ -307,10 +307,6 @@ static bool on_header(jm_decoder *d)
 	size_t n = d->header_len, bad;
 	memset(h, 0, sizeof *h);
 
-	if (!jm_utf8_valid(d->hbuf, n, &bad))
-		return emit_error(d, JM_ERR_HEADER_NOT_UTF8, hstart + bad, false, NULL, 0,
-				  "byte 0x%02x at header byte %zu is not valid UTF-8", d->hbuf[bad], bad);
-
 	/* Unescaped strings never outgrow their escaped form; one NUL each.
 	 * (Rounded up: the next header of the stream is seldom the same
 	 * length, and should not cost a realloc for a byte.) */
@@ -318,9 +314,14 @@ static bool on_header(jm_decoder *d)
 	if (d->strs_cap < need) {
 		size_t cap = (need + 511) & ~(size_t)511;
 		char *s = realloc(d->strs, cap);
-		if (!s)
+		if (!s) {
+			if (!jm_utf8_valid(d->hbuf, n, &bad))
+				return emit_error(d, JM_ERR_HEADER_NOT_UTF8, hstart + bad, false, NULL, 0,
+						  "byte 0x%02x at header byte %zu is not valid UTF-8",
+						  d->hbuf[bad], bad);
 			return emit_error(d, JM_ERR_HEADER_NOT_JSON, hstart, false, NULL, 0,
 					  "out of memory for a %zu-byte header", n);
+		}
 		d->strs = s;
 		d->strs_cap = cap;
 	}
@@ -332,8 +333,15 @@ static bool on_header(jm_decoder *d)
 		.grow = grow_members,
 		.owner = d,
 		.strs = d->strs,
+		.utf8 = true,
 	};
-	switch (jm_scan_header(&sc)) {
+	/* One pass checks the JSON and the UTF-8 (see jm_jp.utf8).  Should it
+	 * fail, a UTF-8 fault anywhere is the error to report. */
+	jm_scan_result scan = jm_scan_header(&sc);
+	if (scan != JM_SCAN_OK && !jm_utf8_valid(d->hbuf, n, &bad))
+		return emit_error(d, JM_ERR_HEADER_NOT_UTF8, hstart + bad, false, NULL, 0,
+				  "byte 0x%02x at header byte %zu is not valid UTF-8", d->hbuf[bad], bad);
+	switch (scan) {
 	case JM_SCAN_OK:
 		break;
 	case JM_SCAN_NOT_OBJECT:
@@ -419,6 +427,10 @@ jm_error jm_check_content(const jm_header *h, const uint8_t *data, size_t len, s
 {
 	const char *why;
 	if (!h->content_is_json)
+		return JM_ERR_NONE;
+	/* The usual case, valid content, in one pass; a fault is then looked
+	 * for as before: UTF-8 first. */
+	if (jm_json_valid_utf8((const char *)data, len))
 		return JM_ERR_NONE;
 	if (!jm_utf8_valid(data, len, err_at)) {
 		snprintf(detail, n, "byte 0x%02x at content byte %zu is not valid UTF-8", data[*err_at],

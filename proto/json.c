@@ -14,6 +14,40 @@
 
 /* ---------------------------------------------------------------- UTF-8 */
 
+/* The length of the UTF-8 sequence at s[i] (a byte >= 0x80), or 0 if it
+ * is not a valid one: the rules of jm_utf8_valid(). */
+static inline size_t utf8_seq(const uint8_t *s, size_t i, size_t len)
+{
+	uint8_t c = s[i];
+	size_t n;
+	uint8_t lo = 0x80, hi = 0xbf; /* range of the second byte */
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0; /* no overlongs */
+		else if (c == 0xed)
+			hi = 0x9f; /* no surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f; /* <= U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (n > len - i)
+		return 0;
+	if (s[i + 1] < lo || s[i + 1] > hi)
+		return 0;
+	for (size_t k = 2; k < n; k++)
+		if ((s[i + k] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
 bool jm_utf8_valid(const uint8_t *s, size_t len, size_t *err_at)
 {
 	size_t i = 0;
@@ -28,37 +62,13 @@ bool jm_utf8_valid(const uint8_t *s, size_t len, size_t *err_at)
 		}
 		if (i >= len)
 			break;
-		uint8_t c = s[i];
-		if (c < 0x80) {
+		if (s[i] < 0x80) {
 			i++;
 			continue;
 		}
-		size_t n;
-		uint8_t lo = 0x80, hi = 0xbf; /* range of the second byte */
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 2;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 3;
-			if (c == 0xe0)
-				lo = 0xa0; /* no overlongs */
-			else if (c == 0xed)
-				hi = 0x9f; /* no surrogates */
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 4;
-			if (c == 0xf0)
-				lo = 0x90;
-			else if (c == 0xf4)
-				hi = 0x8f; /* <= U+10FFFF */
-		} else {
+		size_t n = utf8_seq(s, i, len);
+		if (!n)
 			goto bad;
-		}
-		if (i + n > len)
-			goto bad;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			goto bad;
-		for (size_t k = 2; k < n; k++)
-			if ((s[i + k] & 0xc0) != 0x80)
-				goto bad;
 		i += n;
 	}
 	return true;
@@ -77,7 +87,9 @@ static inline bool is_ws(char c)
 
 static inline void skip_ws(jm_jp *p)
 {
-	while (p->pos < p->len && is_ws(p->s[p->pos]))
+	/* Every whitespace byte is <= ' ': one comparison settles the
+	 * usual case, a token right here. */
+	while (p->pos < p->len && (unsigned char)p->s[p->pos] <= ' ' && is_ws(p->s[p->pos]))
 		p->pos++;
 }
 
@@ -108,20 +120,35 @@ bool jm_jp_string(jm_jp *p, bool *escaped)
 	const char *s = p->s;
 	size_t i = p->pos + 1, len = p->len;
 	bool esc = false;
+	/* Bytes >= 0x80 stop the fast scan only when they are to be checked. */
+	bool u = p->utf8;
+	uint64_t high = u ? HIGHS : 0;
 	for (;;) {
 		/* Plain bytes are the common case: skip eight at a time while
-		 * none is '"', '\\' or a control character. */
+		 * none is '"', '\\' or a control character.  The lowest flag
+		 * of each test is exact (a false one can only follow a true
+		 * one), so the first byte to look at is found without going
+		 * back over the word byte by byte. */
 		while (i + 8 <= len) {
 			uint64_t w;
 			memcpy(&w, s + i, 8);
 			uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
-			if ((((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w)) & HIGHS)
+			uint64_t m = (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w) |
+				      (w & high)) & HIGHS;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			if (m) {
+				i += (size_t)__builtin_ctzll(m) >> 3;
 				break;
+			}
+#else
+			if (m)
+				break;
+#endif
 			i += 8;
 		}
 		while (i < len) {
 			unsigned char c = (unsigned char)s[i];
-			if (c == '"' || c == '\\' || c < 0x20)
+			if (c == '"' || c == '\\' || c < 0x20 || (c >= 0x80 && u))
 				break;
 			i++;
 		}
@@ -132,6 +159,13 @@ bool jm_jp_string(jm_jp *p, bool *escaped)
 			break;
 		if (c < 0x20)
 			return fail(p, i, "control character in string");
+		if (c >= 0x80) { /* only when checking UTF-8 */
+			size_t n = utf8_seq((const uint8_t *)s, i, len);
+			if (!n)
+				return fail(p, i, "invalid UTF-8");
+			i += n;
+			continue;
+		}
 		/* backslash */
 		esc = true;
 		if (i + 1 >= len)
@@ -275,9 +309,19 @@ bool jm_jp_value(jm_jp *p, int depth, jm_json_type *type)
 	}
 }
 
+bool jm_json_valid_utf8(const char *s, size_t len)
+{
+	jm_jp p = {s, len, 0, 0, NULL, true};
+	jm_json_type t;
+	if (!jm_jp_value(&p, 0, &t))
+		return false;
+	skip_ws(&p);
+	return p.pos == len;
+}
+
 bool jm_json_valid(const char *s, size_t len, size_t *err_at, const char **why)
 {
-	jm_jp p = {s, len, 0, 0, NULL};
+	jm_jp p = {s, len, 0, 0, NULL, false};
 	jm_json_type t;
 	bool ok = jm_jp_value(&p, 0, &t);
 	if (ok) {
@@ -330,7 +374,12 @@ size_t jm_json_unescape(const char *s, size_t len, char *out)
 	size_t o = 0;
 	for (size_t i = 0; i < len;) {
 		if (s[i] != '\\') {
-			out[o++] = s[i++];
+			/* Copy up to the next escape in one go. */
+			const char *bs = memchr(s + i, '\\', len - i);
+			size_t n = bs ? (size_t)(bs - (s + i)) : len - i;
+			memcpy(out + o, s + i, n);
+			o += n;
+			i += n;
 			continue;
 		}
 		char e = s[i + 1];
@@ -460,7 +509,7 @@ static bool parse_int64(const char *s, size_t len, int64_t *out)
 
 jm_scan_result jm_scan_header(jm_header_scan *sc)
 {
-	jm_jp p = {sc->raw, sc->raw_len, 0, 0, NULL};
+	jm_jp p = {sc->raw, sc->raw_len, 0, 0, NULL, sc->utf8};
 	size_t strs_used = 0;
 	sc->n_members = 0;
 	skip_ws(&p);

@@ -10,6 +10,12 @@ typedef struct jm_jp {
 	size_t pos;
 	size_t err_at;
 	const char *why;
+	/* Also check that strings are UTF-8 (a failure then says
+	 * "invalid UTF-8").  JSON puts every non-ASCII byte in a string, so
+	 * a text that passes is all UTF-8: one pass instead of two.  A text
+	 * that fails may have failed for either reason; callers that must
+	 * tell which run jm_utf8_valid() first on that rare path. */
+	bool utf8;
 } jm_jp;
 
 /* One JSON value at p->pos (after whitespace); pos ends after it. */
@@ -40,6 +46,7 @@ typedef struct jm_header_scan {
 	size_t n_members, members_cap;
 	int (*grow)(struct jm_header_scan *sc); /* makes members_cap larger */
 	void *owner;
+	bool utf8;        /* check strings are UTF-8 too, as jm_jp.utf8 */
 	char *strs;
 	size_t strs_used;
 	size_t err_at;
@@ -47,6 +54,10 @@ typedef struct jm_header_scan {
 } jm_header_scan;
 
 jm_scan_result jm_scan_header(jm_header_scan *sc);
+
+/* jm_json_valid() with jm_jp.utf8 set: true if `s` is valid JSON and
+ * valid UTF-8; when false, neither why nor where is told. */
+bool jm_json_valid_utf8(const char *s, size_t len);
 
 /* The member's value as an int64 (it must be a JSON integer); false if it
  * does not fit. */

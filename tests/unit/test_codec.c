@@ -237,6 +237,15 @@ static const struct err_case err_cases[] = {
 	{"zero-length header", S("\x00\x00{}"), JM_ERR_HEADER_EMPTY, 0, false},
 	{"header not UTF-8", S(PH("\x0a") "{\"a\": \"\xff\"}"), JM_ERR_HEADER_NOT_UTF8, 2 + 7, false},
 	{"header overlong UTF-8", S(PH("\x0b") "{\"a\": \"\xc0\xaf\"}"), JM_ERR_HEADER_NOT_UTF8, 2 + 7, false},
+	/* JSON and UTF-8 are checked in one pass: a JSON fault before a UTF-8
+	 * one must still be reported as the UTF-8 fault, as is one outside
+	 * any string. */
+	{"header not UTF-8 after a JSON fault", S(PH("\x11") "{\"a\" 1, \"b\": \"\xff\"}"),
+	 JM_ERR_HEADER_NOT_UTF8, 2 + 14, false},
+	{"header not UTF-8 outside a string", S(PH("\x09") "{\"a\": 1}\xc3"), JM_ERR_HEADER_NOT_UTF8,
+	 2 + 8, false},
+	{"header not UTF-8 in a key", S(PH("\x0a") "{\"\xed\xa0\x80\": 1}"), JM_ERR_HEADER_NOT_UTF8, 2 + 2,
+	 false},
 	{"header not JSON", S(PH("\x05") "{\"a\":"), JM_ERR_HEADER_NOT_JSON, 2 + 5, false},
 	{"header trailing garbage", S(PH("\x03") "{}x"), JM_ERR_HEADER_NOT_JSON, 2 + 2, false},
 	{"header single quotes", S(PH("\x08") "{'a': 1}"), JM_ERR_HEADER_NOT_JSON, 2 + 1, false},

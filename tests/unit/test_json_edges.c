@@ -121,6 +121,119 @@ static void test_utf8(void **state)
 	assert_false(jm_utf8_valid((const uint8_t *)"\xff", 1, NULL));
 }
 
+/* The string scan skips eight bytes at a time and finds the byte that
+ * stopped it inside the word: every special byte, at every position of a
+ * string and every alignment of the text, must be found exactly where a
+ * byte-by-byte reading finds it. */
+static void test_string_scan_positions(void **state)
+{
+	static const struct {
+		const char *ins;      /* put into the string's body */
+		bool ok;              /* jm_json_valid */
+		size_t at;            /* else: offset from the inserted byte */
+		const char *why;
+		bool utf8;            /* valid UTF-8 (jm_check_content) */
+	} rows[] = {
+		{"\x01", false, 0, "control character in string", true},
+		{"\x1f", false, 0, "control character in string", true},
+		{"\x20", true, 0, NULL, true},
+		{"\\x", false, 1, "invalid escape", true},
+		{"\\n", true, 0, NULL, true},
+		{"\\u00e9", true, 0, NULL, true},
+		{"\xc3\xa9", true, 0, NULL, true},
+		{"\xf0\x9f\x98\x80", true, 0, NULL, true},
+		{"\x80", true, 0, NULL, false},
+		{"\xff", true, 0, NULL, false},
+		{"\xc3\x28", true, 0, NULL, false},
+		{"\x7f", true, 0, NULL, true},
+	};
+	char text[128], detail[160];
+	jm_header h = {.content_is_json = true};
+	for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+		size_t il = strlen(rows[r].ins);
+		for (size_t lead = 0; lead < 8; lead++) {
+			for (size_t blen = 0; blen < 40; blen++) {
+				for (size_t k = 0; k <= blen; k++) {
+					size_t n = 0;
+					memset(text, ' ', lead);
+					n = lead;
+					text[n++] = '"';
+					for (size_t i = 0; i < k; i++)
+						text[n++] = (char)('a' + (i % 26));
+					memcpy(text + n, rows[r].ins, il);
+					size_t pos = n;
+					n += il;
+					for (size_t i = k; i < blen; i++)
+						text[n++] = (char)('A' + (i % 26));
+					text[n++] = '"';
+					size_t at = 999;
+					const char *why = NULL;
+					bool ok = jm_json_valid(text, n, &at, &why);
+					if (ok != rows[r].ok ||
+					    (!ok && (at != pos + rows[r].at || strcmp(why, rows[r].why))))
+						fail_msg("row %zu lead %zu len %zu at %zu: %s at %zu (%s)", r, lead,
+							 blen, k, ok ? "valid" : "invalid", at, why ? why : "");
+					jm_error e = jm_check_content(&h, (const uint8_t *)text, n, &at, detail,
+								      sizeof detail);
+					jm_error want = !rows[r].utf8 ? JM_ERR_CONTENT_NOT_UTF8
+							: !rows[r].ok ? JM_ERR_CONTENT_NOT_JSON : JM_ERR_NONE;
+					if (e != want || (e && at != pos + (rows[r].utf8 ? rows[r].at : 0)))
+						fail_msg("content row %zu lead %zu len %zu at %zu: error %d at %zu",
+							 r, lead, blen, k, (int)e, at);
+				}
+			}
+		}
+	}
+}
+
+/* jm_check_content checks JSON and UTF-8 in one pass, and looks again
+ * only when that fails: its answer (error, offset, detail) must be the
+ * two checks' in their order, UTF-8 first, for any bytes.  Mangled copies
+ * of a content that has strings, escapes, numbers and non-ASCII text. */
+static void test_check_content_one_pass(void **state)
+{
+	static const char base[] =
+		"{\"query\": \"caf\xc3\xa9 \\u00e9\\n\", \"n\": [1, -2.5e3, true, null],"
+		" \"\xe2\x82\xac\": {\"x\": \"\xf0\x9f\x98\x80 long enough to span words\"}}";
+	static const uint8_t bytes[] = {0x00, 0x01, 0x1f, ' ', '"', '\\', 'u', '{', '}', ',', ':',
+					0x7f, 0x80, 0xbf, 0xc0, 0xc3, 0xe2, 0xed, 0xf0, 0xf4, 0xff};
+	jm_header h = {.content_is_json = true};
+	uint8_t t[sizeof base + 8];
+	char d1[160], d2[160];
+	uint32_t x = 12345;
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t n = sizeof base - 1;
+		memcpy(t, base, n);
+		int edits = 1 + iter % 3;
+		for (int k = 0; k < edits; k++) {
+			x = x * 1103515245u + 12345u;
+			size_t at = (x >> 8) % n;
+			uint8_t b = bytes[(x >> 20) % sizeof bytes];
+			if ((x >> 4) % 4 == 0 && n > 1) { /* delete */
+				memmove(t + at, t + at + 1, n - at - 1);
+				n--;
+			} else {
+				t[at] = b;
+			}
+		}
+		size_t a1 = 0, a2 = 0;
+		jm_error e1 = jm_check_content(&h, t, n, &a1, d1, sizeof d1);
+		/* the definition: UTF-8, then JSON */
+		jm_error e2 = JM_ERR_NONE;
+		const char *why;
+		if (!jm_utf8_valid(t, n, &a2)) {
+			e2 = JM_ERR_CONTENT_NOT_UTF8;
+			snprintf(d2, sizeof d2, "byte 0x%02x at content byte %zu is not valid UTF-8", t[a2], a2);
+		} else if (!jm_json_valid((const char *)t, n, &a2, &why)) {
+			e2 = JM_ERR_CONTENT_NOT_JSON;
+			snprintf(d2, sizeof d2, "%s at content byte %zu", why, a2);
+		}
+		if (e1 != e2 || (e1 && (a1 != a2 || strcmp(d1, d2))))
+			fail_msg("iteration %d: %d at %zu (%s), want %d at %zu (%s)", iter, (int)e1, a1,
+				 e1 ? d1 : "", (int)e2, a2, e2 ? d2 : "");
+	}
+}
+
 static void test_quote(void **state)
 {
 	static const struct {
@@ -307,6 +420,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json_valid),
 		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_string_scan_positions),
+		cmocka_unit_test(test_check_content_one_pass),
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_quote_too_long),
 		cmocka_unit_test(test_compact),
