@@ -32,25 +32,25 @@ typedef struct rd {
 	uint32_t len;   /* bytes captured from p on */
 } rd;
 
-static bool rd_has(const rd *r, uint32_t off, uint32_t n)
+static inline __attribute__((always_inline)) bool rd_has(const rd *r, uint32_t off, uint32_t n)
 {
 	return off <= r->len && n <= r->len - off;
 }
-static bool rd_u8(const rd *r, uint32_t off, uint8_t *v)
+static inline __attribute__((always_inline)) bool rd_u8(const rd *r, uint32_t off, uint8_t *v)
 {
 	if (!rd_has(r, off, 1))
 		return false;
 	*v = r->p[off];
 	return true;
 }
-static bool rd_be16(const rd *r, uint32_t off, uint16_t *v)
+static inline __attribute__((always_inline)) bool rd_be16(const rd *r, uint32_t off, uint16_t *v)
 {
 	if (!rd_has(r, off, 2))
 		return false;
 	*v = (uint16_t)(r->p[off] << 8 | r->p[off + 1]);
 	return true;
 }
-static bool rd_be32(const rd *r, uint32_t off, uint32_t *v)
+static inline __attribute__((always_inline)) bool rd_be32(const rd *r, uint32_t off, uint32_t *v)
 {
 	if (!rd_has(r, off, 4))
 		return false;
@@ -58,7 +58,7 @@ static bool rd_be32(const rd *r, uint32_t off, uint32_t *v)
 	     (uint32_t)r->p[off + 2] << 8 | r->p[off + 3];
 	return true;
 }
-static bool rd_skip(rd *r, uint32_t n)
+static inline __attribute__((always_inline)) bool rd_skip(rd *r, uint32_t n)
 {
 	if (n > r->len)
 		return false;
@@ -113,10 +113,16 @@ static cap_result parse_tcp(rd r, uint32_t ip_payload, cap_segment *s)
 {
 	uint8_t off_flags, flags;
 	uint16_t sport, dport;
-	if (!rd_be16(&r, 0, &sport) || !rd_be16(&r, 2, &dport) || !rd_be32(&r, 4, &s->seq) ||
-	    !rd_be32(&r, 8, &s->ack) || !rd_u8(&r, 12, &off_flags) || !rd_u8(&r, 13, &flags) ||
-	    !rd_be16(&r, 14, &s->window))
+	/* The fixed fields read below end at byte 16: one check for all. */
+	if (!rd_has(&r, 0, 16))
 		return CAP_SHORT;
+	rd_be16(&r, 0, &sport);
+	rd_be16(&r, 2, &dport);
+	rd_be32(&r, 4, &s->seq);
+	rd_be32(&r, 8, &s->ack);
+	rd_u8(&r, 12, &off_flags);
+	rd_u8(&r, 13, &flags);
+	rd_be16(&r, 14, &s->window);
 	uint32_t hlen = (uint32_t)(off_flags >> 4) * 4;
 	if (hlen < 20)
 		return CAP_SHORT;
@@ -144,9 +150,12 @@ static cap_result parse_ipv4(rd r, cap_segment *s)
 {
 	uint8_t vihl, proto;
 	uint16_t total, frag;
-	if (!rd_u8(&r, 0, &vihl) || !rd_be16(&r, 2, &total) || !rd_be16(&r, 6, &frag) ||
-	    !rd_u8(&r, 9, &proto))
+	if (!rd_has(&r, 0, 10)) /* the fields read here end at byte 10 */
 		return CAP_SHORT;
+	rd_u8(&r, 0, &vihl);
+	rd_be16(&r, 2, &total);
+	rd_be16(&r, 6, &frag);
+	rd_u8(&r, 9, &proto);
 	uint32_t ihl = (uint32_t)(vihl & 0x0f) * 4;
 	if ((vihl >> 4) != 4 || ihl < 20 || !rd_has(&r, 0, ihl))
 		return CAP_SHORT;

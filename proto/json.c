@@ -11,6 +11,9 @@
 #include "json_internal.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* ---------------------------------------------------------------- UTF-8 */
 
@@ -88,9 +91,13 @@ static inline bool is_ws(char c)
 static inline void skip_ws(jm_jp *p)
 {
 	/* Every whitespace byte is <= ' ': one comparison settles the
-	 * usual case, a token right here. */
-	while (p->pos < p->len && (unsigned char)p->s[p->pos] <= ' ' && is_ws(p->s[p->pos]))
-		p->pos++;
+	 * usual case, a token right here.  (Locals: a char read may alias
+	 * p->pos, which would be reloaded at every byte.) */
+	const char *s = p->s;
+	size_t i = p->pos, n = p->len;
+	while (i < n && (unsigned char)s[i] <= ' ' && is_ws(s[i]))
+		i++;
+	p->pos = i;
 }
 
 static bool fail(jm_jp *p, size_t at, const char *why)
@@ -124,6 +131,26 @@ bool jm_jp_string(jm_jp *p, bool *escaped)
 	bool u = p->utf8;
 	uint64_t high = u ? HIGHS : 0;
 	for (;;) {
+#ifdef __SSE2__
+		/* Sixteen bytes at a time: one flag per byte that is '"', '\\',
+		 * a control character or (when checked) non-ASCII. */
+		{
+			const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+			const __m128i ctl = _mm_set1_epi8(0x1f);
+			int hmask = u ? 0xffff : 0;
+			while (i + 16 <= len) {
+				__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+				__m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash));
+				m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));
+				int bits = _mm_movemask_epi8(m) | (_mm_movemask_epi8(v) & hmask);
+				if (bits) {
+					i += (size_t)__builtin_ctz((unsigned)bits);
+					goto found;
+				}
+				i += 16;
+			}
+		}
+#endif
 		/* Plain bytes are the common case: skip eight at a time while
 		 * none is '"', '\\' or a control character.  The lowest flag
 		 * of each test is exact (a false one can only follow a true
@@ -138,7 +165,7 @@ bool jm_jp_string(jm_jp *p, bool *escaped)
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 			if (m) {
 				i += (size_t)__builtin_ctzll(m) >> 3;
-				break;
+				goto found;
 			}
 #else
 			if (m)
@@ -154,6 +181,7 @@ bool jm_jp_string(jm_jp *p, bool *escaped)
 		}
 		if (i >= len)
 			return fail(p, len, "unterminated string");
+	found:;
 		unsigned char c = (unsigned char)s[i];
 		if (c == '"')
 			break;
