@@ -61,6 +61,8 @@ int flow_table_add_ext(flow_table *ft, size_t size, flow_fini_fn fini, void *use
 static inline void *flow_ext_at(flow *f, size_t off) { return f->ext + off; }
 /* The extension's state in flow `f`. */
 void *flow_ext(const flow_table *ft, flow *f, int id);
+/* Where extension `id` is in every record, for flow_ext_at(). */
+size_t flow_table_ext_offset(const flow_table *ft, int id);
 
 /* Build the canonical key of a segment's endpoints.  Sets *a_is_lo to
  * whether endpoint `a` became key.lo. */

@@ -113,6 +113,7 @@ struct an_engine {
 	an_sink sink;
 	flow_table *ft;
 	int ext;
+	size_t ext_off;           /* flow_table_ext_offset(ft, ext) */
 	reasm_mem mem;
 	an_stats st;
 	double now, last_expire;
@@ -834,6 +835,7 @@ an_engine *an_engine_new(const an_config *cfg, const an_sink *sink)
 		return NULL;
 	}
 	e->ext = flow_table_add_ext(e->ft, sizeof(struct an_stream), stream_fini, e);
+	e->ext_off = e->ext >= 0 ? flow_table_ext_offset(e->ft, e->ext) : 0;
 	e->last_expire = -1;
 	return e;
 }
@@ -864,7 +866,7 @@ flow_table *an_engine_flows(an_engine *e)
 
 static struct an_stream *stream_of(an_engine *e, flow *f)
 {
-	return flow_ext(e->ft, f, e->ext);
+	return flow_ext_at(f, e->ext_off);
 }
 
 void an_engine_tick(an_engine *e, double now)

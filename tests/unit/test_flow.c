@@ -41,6 +41,36 @@ static void test_key_is_canonical(void **state)
 	assert_int_equal(k1.lo.port, 4);
 }
 
+/* The lower endpoint is the one whose address bytes compare lower
+ * (memcmp), then the lower port: for addresses that differ in any byte,
+ * IPv6 and IPv4-mapped alike. */
+static void test_key_order_is_bytewise(void **state)
+{
+	uint32_t x = 7;
+	for (int i = 0; i < 20000; i++) {
+		flow_ep a, b;
+		memset(&a, 0, sizeof a);
+		memset(&b, 0, sizeof b);
+		for (int k = 0; k < 16; k++) {
+			x = x * 1103515245u + 12345u;
+			a.addr[k] = (uint8_t)(x >> 16);
+			/* mostly equal bytes, so the first difference falls anywhere */
+			b.addr[k] = (x >> 28) < 3 ? (uint8_t)(x >> 8) : a.addr[k];
+		}
+		x = x * 1103515245u + 12345u;
+		a.port = (uint16_t)(x >> 4);
+		b.port = (x >> 30) ? (uint16_t)(x >> 12) : a.port;
+		int c = memcmp(a.addr, b.addr, 16);
+		bool want = c < 0 || (c == 0 && a.port <= b.port), a_lo;
+		flow_key k;
+		flow_key_make(&k, &a, &b, &a_lo);
+		if (a_lo != want)
+			fail_msg("case %d: a_is_lo %d, memcmp %d, ports %u %u", i, a_lo, c, a.port, b.port);
+		assert_memory_equal(&k.lo, want ? &a : &b, sizeof a);
+		assert_memory_equal(&k.hi, want ? &b : &a, sizeof a);
+	}
+}
+
 struct ext_a { int x; int fini_order; };
 struct ext_b { char s[40]; };
 static int fini_calls;
@@ -244,6 +274,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_key_is_canonical),
+		cmocka_unit_test(test_key_order_is_bytewise),
 		cmocka_unit_test(test_many_flows_and_extensions),
 		cmocka_unit_test(test_random_churn),
 		cmocka_unit_test(test_activity_order),
