@@ -121,67 +121,67 @@ static inline int hexval(char c)
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
 
+/* The first byte at or after s[i] that a string cannot simply hold: '"',
+ * '\\', a control character, or (when `u`, strings being checked for
+ * UTF-8) a byte >= 0x80; len if none. */
+static inline size_t str_stop(const char *s, size_t i, size_t len, bool u)
+{
+#ifdef __SSE2__
+	/* Sixteen bytes at a time: one flag per byte to stop at, the first
+	 * taken from the mask. */
+	{
+		const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+		const __m128i ctl = _mm_set1_epi8(0x1f);
+		int hmask = u ? 0xffff : 0;
+		while (i + 16 <= len) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+			__m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash));
+			m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));
+			int bits = _mm_movemask_epi8(m) | (_mm_movemask_epi8(v) & hmask);
+			if (bits)
+				return i + (size_t)__builtin_ctz((unsigned)bits);
+			i += 16;
+		}
+	}
+#endif
+	/* Eight at a time.  The lowest flag of each test is exact (a false
+	 * one can only follow a true one), so the byte is found without
+	 * going back over the word byte by byte. */
+	uint64_t high = u ? HIGHS : 0;
+	while (i + 8 <= len) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
+		uint64_t m = (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w) |
+			      (w & high)) & HIGHS;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		if (m)
+			return i + ((size_t)__builtin_ctzll(m) >> 3);
+#else
+		if (m)
+			break;
+#endif
+		i += 8;
+	}
+	for (; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\' || c < 0x20 || (c >= 0x80 && u))
+			break;
+	}
+	return i;
+}
+
 /* At the opening quote.  Leaves pos after the closing quote. */
 bool jm_jp_string(jm_jp *p, bool *escaped)
 {
 	const char *s = p->s;
 	size_t i = p->pos + 1, len = p->len;
 	bool esc = false;
-	/* Bytes >= 0x80 stop the fast scan only when they are to be checked. */
 	bool u = p->utf8;
-	uint64_t high = u ? HIGHS : 0;
 	for (;;) {
-#ifdef __SSE2__
-		/* Sixteen bytes at a time: one flag per byte that is '"', '\\',
-		 * a control character or (when checked) non-ASCII. */
-		{
-			const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-			const __m128i ctl = _mm_set1_epi8(0x1f);
-			int hmask = u ? 0xffff : 0;
-			while (i + 16 <= len) {
-				__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-				__m128i m = _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash));
-				m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl));
-				int bits = _mm_movemask_epi8(m) | (_mm_movemask_epi8(v) & hmask);
-				if (bits) {
-					i += (size_t)__builtin_ctz((unsigned)bits);
-					goto found;
-				}
-				i += 16;
-			}
-		}
-#endif
-		/* Plain bytes are the common case: skip eight at a time while
-		 * none is '"', '\\' or a control character.  The lowest flag
-		 * of each test is exact (a false one can only follow a true
-		 * one), so the first byte to look at is found without going
-		 * back over the word byte by byte. */
-		while (i + 8 <= len) {
-			uint64_t w;
-			memcpy(&w, s + i, 8);
-			uint64_t q = w ^ (ONES * '"'), b = w ^ (ONES * '\\');
-			uint64_t m = (((q - ONES) & ~q) | ((b - ONES) & ~b) | ((w - ONES * 0x20) & ~w) |
-				      (w & high)) & HIGHS;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-			if (m) {
-				i += (size_t)__builtin_ctzll(m) >> 3;
-				goto found;
-			}
-#else
-			if (m)
-				break;
-#endif
-			i += 8;
-		}
-		while (i < len) {
-			unsigned char c = (unsigned char)s[i];
-			if (c == '"' || c == '\\' || c < 0x20 || (c >= 0x80 && u))
-				break;
-			i++;
-		}
+		i = str_stop(s, i, len, u);
 		if (i >= len)
 			return fail(p, len, "unterminated string");
-	found:;
 		unsigned char c = (unsigned char)s[i];
 		if (c == '"')
 			break;
@@ -535,8 +535,96 @@ static bool parse_int64(const char *s, size_t len, int64_t *out)
 	return true;
 }
 
+/* The usual header, quickly: an object whose keys are plain strings and
+ * whose values are plain strings or integers (no escapes, no non-ASCII
+ * bytes, nothing nested).  Fills the members exactly as the full scan
+ * below would; returns false, having decided nothing, on anything else
+ * (the full scan then starts again from the first byte). */
+static bool scan_header_plain(jm_header_scan *sc)
+{
+	const char *s = sc->raw;
+	size_t len = sc->raw_len, i = 0, n = 0;
+#define WS() while (i < len && (unsigned char)s[i] <= ' ' && is_ws(s[i])) i++
+	WS();
+	if (i >= len || s[i] != '{')
+		return false;
+	i++;
+	WS();
+	if (i < len && s[i] == '}') {
+		i++;
+	} else {
+		for (;;) {
+			if (i >= len || s[i] != '"')
+				return false;
+			size_t kstart = ++i;
+			i = str_stop(s, i, len, true);
+			if (i >= len || s[i] != '"')
+				return false;
+			size_t kend = i++;
+			WS();
+			if (i >= len || s[i] != ':')
+				return false;
+			i++;
+			WS();
+			if (i >= len)
+				return false;
+			size_t vstart = i;
+			jm_json_type t;
+			if (s[i] == '"') {
+				i = str_stop(s, i + 1, len, true);
+				if (i >= len || s[i] != '"')
+					return false;
+				i++;
+				t = JM_JSON_STRING;
+			} else {
+				if (s[i] == '-')
+					i++;
+				if (i >= len || s[i] < '0' || s[i] > '9')
+					return false;
+				if (s[i] == '0')
+					i++;
+				else
+					while (i < len && s[i] >= '0' && s[i] <= '9')
+						i++;
+				/* A fraction or an exponent is not a ',' or a '}':
+				 * left to the full scan below. */
+				t = JM_JSON_INTEGER;
+			}
+			if (n == sc->members_cap && sc->grow(sc))
+				return false;
+			jm_member *m = &sc->members[n++];
+			m->key = s + kstart;
+			m->key_len = kend - kstart;
+			m->value = s + vstart;
+			m->value_len = i - vstart;
+			m->type = t;
+			WS();
+			if (i >= len)
+				return false;
+			if (s[i] == ',') {
+				i++;
+				WS();
+				continue;
+			}
+			if (s[i] != '}')
+				return false;
+			i++;
+			break;
+		}
+	}
+	WS();
+#undef WS
+	if (i != len)
+		return false;
+	sc->n_members = n;
+	sc->strs_used = 0;
+	return true;
+}
+
 jm_scan_result jm_scan_header(jm_header_scan *sc)
 {
+	if (!sc->full && scan_header_plain(sc))
+		return JM_SCAN_OK;
 	jm_jp p = {sc->raw, sc->raw_len, 0, 0, NULL, sc->utf8};
 	size_t strs_used = 0;
 	sc->n_members = 0;

@@ -47,6 +47,7 @@ typedef struct jm_header_scan {
 	int (*grow)(struct jm_header_scan *sc); /* makes members_cap larger */
 	void *owner;
 	bool utf8;        /* check strings are UTF-8 too, as jm_jp.utf8 */
+	bool full;        /* no quick path for the usual header (tests) */
 	char *strs;
 	size_t strs_used;
 	size_t err_at;

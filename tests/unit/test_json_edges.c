@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "jmsg.h"
+#include "json_internal.h"
 
 static void test_json_valid(void **state)
 {
@@ -234,6 +235,103 @@ static void test_check_content_one_pass(void **state)
 	}
 }
 
+static int scan_grow(jm_header_scan *sc)
+{
+	size_t cap = sc->members_cap ? sc->members_cap * 2 : 2;
+	jm_member *m = realloc(sc->members, cap * sizeof *m);
+	if (!m)
+		return -1;
+	sc->members = m;
+	sc->members_cap = cap;
+	return 0;
+}
+
+/* The header scan has a quick path for the usual header (plain string
+ * keys, plain string or integer values); whatever it accepts must come
+ * out exactly as the full scan has it, and whatever else must be left to
+ * the full scan: every result, member, offset and reason, for headers
+ * of many shapes and mangled copies of them. */
+static void test_scan_header_quick_path(void **state)
+{
+	static const char *const bases[] = {
+		"{\"byteorder\": \"little\", \"content-type\": \"text/json\", \"content-encoding\": \"utf-8\","
+		" \"content-length\": 45, \"connection\": \"keep-alive\"}",
+		"{\"byteorder\":\"big\",\"content-length\":0,\"content-type\":\"binary/x\",\"content-encoding\":\"binary\"}",
+		" \t{ \"a\" : -12 , \"b\":\"\" }\r\n",
+		"{}",
+		"{ }",
+		"{\"a\": 1.5, \"b\": 2}",
+		"{\"a\": 1e3}",
+		"{\"a\": 0, \"b\": -0, \"c\": 10}",
+		"{\"a\": 012}",
+		"{\"k\\u00e9y\": \"v\\n\", \"b\": 1}",
+		"{\"a\": \"caf\xc3\xa9\"}",
+		"{\"a\": [1, {\"b\": 2}], \"c\": true, \"d\": null, \"e\": false}",
+		"{\"a\": 1,}",
+		"{\"a\" 1}",
+		"{\"a\": 1} x",
+		"[1]",
+		"\"x\"",
+		"{\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\": \"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"}",
+	};
+	static const char bytes[] = {'"', '\\', ',', ':', '{', '}', '[', ' ', '\n', '0', '1', '-', '.', 'e',
+				     'x', 0x01, (char)0x80, (char)0xc3};
+	char t[256];
+	uint32_t x = 99;
+	for (size_t bi = 0; bi < sizeof bases / sizeof bases[0]; bi++) {
+		for (int iter = 0; iter < 3000; iter++) {
+			size_t n = strlen(bases[bi]);
+			memcpy(t, bases[bi], n);
+			int edits = iter == 0 ? 0 : 1 + iter % 2;
+			for (int k = 0; k < edits && n; k++) {
+				x = x * 1103515245u + 12345u;
+				size_t at = (x >> 8) % n;
+				char b = bytes[(x >> 20) % sizeof bytes];
+				switch ((x >> 4) % 3) {
+				case 0: t[at] = b; break;
+				case 1: memmove(t + at, t + at + 1, n - at - 1); n--; break;
+				default:
+					if (n + 1 < sizeof t) {
+						memmove(t + at + 1, t + at, n - at);
+						t[at] = b;
+						n++;
+					}
+				}
+			}
+			char strs[2][600];
+			jm_header_scan sc[2];
+			jm_scan_result r[2];
+			for (int w = 0; w < 2; w++) {
+				memset(&sc[w], 0, sizeof sc[w]);
+				sc[w].raw = t;
+				sc[w].raw_len = n;
+				sc[w].grow = scan_grow;
+				sc[w].strs = strs[w];
+				sc[w].utf8 = true;
+				sc[w].full = w == 1;
+				r[w] = jm_scan_header(&sc[w]);
+			}
+			bool same = r[0] == r[1];
+			if (same && r[0] == JM_SCAN_OK) {
+				same = sc[0].n_members == sc[1].n_members && sc[0].strs_used == sc[1].strs_used;
+				for (size_t m = 0; same && m < sc[0].n_members; m++) {
+					const jm_member *a = &sc[0].members[m], *b = &sc[1].members[m];
+					same = a->key_len == b->key_len && !memcmp(a->key, b->key, a->key_len) &&
+					       a->value == b->value && a->value_len == b->value_len &&
+					       a->type == b->type;
+				}
+			} else if (same) {
+				same = sc[0].err_at == sc[1].err_at && !strcmp(sc[0].why, sc[1].why);
+			}
+			if (!same)
+				fail_msg("base %zu iteration %d: '%.*s': quick %d, full %d", bi, iter, (int)n, t,
+					 (int)r[0], (int)r[1]);
+			free(sc[0].members);
+			free(sc[1].members);
+		}
+	}
+}
+
 static void test_quote(void **state)
 {
 	static const struct {
@@ -422,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_string_scan_positions),
 		cmocka_unit_test(test_check_content_one_pass),
+		cmocka_unit_test(test_scan_header_quick_path),
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_quote_too_long),
 		cmocka_unit_test(test_compact),
