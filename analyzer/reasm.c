@@ -46,11 +46,10 @@ void reasm_init(reasm *r, const reasm_ops *ops, void *user, reasm_mem *mem,
 	r->cap = cap;
 	/* A power of two, so the ring index is a mask. */
 	uint32_t h = 0;
-	if (history) {
-		h = 1;
-		while (h < history && h < (1u << 30))
-			h <<= 1;
-	}
+	if (history)
+		h = history > (1u << 30) ? 1u << 30
+		    : history == 1     ? 1
+				       : 1u << (32 - __builtin_clz(history - 1));
 	r->hist_size = h;
 }
 
