@@ -217,7 +217,8 @@ static bool is_json_encoding(const char *enc)
 /* Fills hdr.field[] from the members and checks them against the spec.
  * Returns JM_ERR_NONE or the first problem in spec field order, with
  * *at the offending member (or NULL) and d->detail written. */
-static jm_error check_fields(jm_decoder *d, char *strs, const jm_member **at, bool *length_known)
+static jm_error check_fields(jm_decoder *d, char *strs, bool plain, const jm_member **at,
+			     bool *length_known)
 {
 	jm_header *h = &d->hdr;
 	jm_error err = JM_ERR_NONE;
@@ -239,7 +240,13 @@ static jm_error check_fields(jm_decoder *d, char *strs, const jm_member **at, bo
 		f->type = m->type;
 		if (m->type == JM_JSON_STRING) {
 			f->str = strs;
-			f->str_len = jm_json_unescape(m->value + 1, m->value_len - 2, strs);
+			if (plain) { /* no escapes to undo */
+				f->str_len = m->value_len - 2;
+				memcpy(strs, m->value + 1, f->str_len);
+				strs[f->str_len] = 0;
+			} else {
+				f->str_len = jm_json_unescape(m->value + 1, m->value_len - 2, strs);
+			}
 			strs += f->str_len + 1;
 		} else if (m->type == JM_JSON_INTEGER) {
 			f->num_overflow = !jm_member_int(m, &f->num);
@@ -361,7 +368,7 @@ static bool on_header(jm_decoder *d)
 
 	const jm_member *at;
 	bool length_known;
-	jm_error err = check_fields(d, d->strs + sc.strs_used, &at, &length_known);
+	jm_error err = check_fields(d, d->strs + sc.strs_used, sc.plain, &at, &length_known);
 	uint64_t clen = length_known ? content_length_of(h) : 0;
 	if (err) {
 		uint64_t off = at ? hstart + (uint64_t)(at->value - h->raw) : hstart;

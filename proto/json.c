@@ -618,11 +618,13 @@ static bool scan_header_plain(jm_header_scan *sc)
 		return false;
 	sc->n_members = n;
 	sc->strs_used = 0;
+	sc->plain = true;
 	return true;
 }
 
 jm_scan_result jm_scan_header(jm_header_scan *sc)
 {
+	sc->plain = false;
 	if (!sc->full && scan_header_plain(sc))
 		return JM_SCAN_OK;
 	jm_jp p = {sc->raw, sc->raw_len, 0, 0, NULL, sc->utf8};

@@ -48,6 +48,7 @@ typedef struct jm_header_scan {
 	void *owner;
 	bool utf8;        /* check strings are UTF-8 too, as jm_jp.utf8 */
 	bool full;        /* no quick path for the usual header (tests) */
+	bool plain;       /* out: no string in it has an escape */
 	char *strs;
 	size_t strs_used;
 	size_t err_at;
