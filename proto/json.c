@@ -337,8 +337,109 @@ bool jm_jp_value(jm_jp *p, int depth, jm_json_type *type)
 	}
 }
 
+/* The usual JSON content, quickly: one object of members whose values are
+ * strings without escapes, numbers or literals.  True only if the text is
+ * valid JSON and valid UTF-8; false decides nothing (the full check
+ * follows). */
+static bool json_flat_valid_utf8(const char *s, size_t len)
+{
+	size_t i = 0;
+#define WS() while (i < len && (unsigned char)s[i] <= ' ' && is_ws(s[i])) i++
+#define DIGITS() while (i < len && s[i] >= '0' && s[i] <= '9') i++
+	/* A string at s[i] == '"' with no escape; i ends after it. */
+#define STRING()                                                                     \
+	for (i++;;) {                                                                \
+		i = str_stop(s, i, len, true);                                       \
+		if (i >= len)                                                        \
+			return false;                                                \
+		if (s[i] == '"')                                                     \
+			break;                                                       \
+		size_t n_ = (unsigned char)s[i] >= 0x80 ? utf8_seq((const uint8_t *)s, i, len) : 0; \
+		if (!n_)                                                             \
+			return false;                                                \
+		i += n_;                                                             \
+	}                                                                            \
+	i++
+	_Static_assert(JM_SPEC_MAX_JSON_DEPTH >= 1, "an object is one level deep");
+	WS();
+	if (i >= len || s[i] != '{')
+		return false;
+	i++;
+	WS();
+	if (i < len && s[i] == '}') {
+		i++;
+	} else {
+		for (;;) {
+			if (i >= len || s[i] != '"')
+				return false;
+			STRING();
+			WS();
+			if (i >= len || s[i] != ':')
+				return false;
+			i++;
+			WS();
+			if (i >= len)
+				return false;
+			char c = s[i];
+			if (c == '"') {
+				STRING();
+			} else if (c == '-' || (c >= '0' && c <= '9')) {
+				if (c == '-')
+					i++;
+				if (i >= len || s[i] < '0' || s[i] > '9')
+					return false;
+				if (s[i] == '0')
+					i++;
+				else
+					DIGITS();
+				if (i < len && s[i] == '.') {
+					i++;
+					if (i >= len || s[i] < '0' || s[i] > '9')
+						return false;
+					DIGITS();
+				}
+				if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+					i++;
+					if (i < len && (s[i] == '+' || s[i] == '-'))
+						i++;
+					if (i >= len || s[i] < '0' || s[i] > '9')
+						return false;
+					DIGITS();
+				}
+			} else if (c == 't' && len - i >= 4 && !memcmp(s + i, "true", 4)) {
+				i += 4;
+			} else if (c == 'f' && len - i >= 5 && !memcmp(s + i, "false", 5)) {
+				i += 5;
+			} else if (c == 'n' && len - i >= 4 && !memcmp(s + i, "null", 4)) {
+				i += 4;
+			} else {
+				return false;
+			}
+			WS();
+			if (i >= len)
+				return false;
+			if (s[i] == ',') {
+				i++;
+				WS();
+				continue;
+			}
+			if (s[i] != '}')
+				return false;
+			i++;
+			break;
+		}
+	}
+	WS();
+#undef WS
+#undef DIGITS
+#undef STRING
+	return i == len;
+}
+
 bool jm_json_valid_utf8(const char *s, size_t len)
 {
+	if (json_flat_valid_utf8(s, len))
+		return true;
 	jm_jp p = {s, len, 0, 0, NULL, true};
 	jm_json_type t;
 	if (!jm_jp_value(&p, 0, &t))

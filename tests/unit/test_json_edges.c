@@ -187,51 +187,67 @@ static void test_string_scan_positions(void **state)
 	}
 }
 
-/* jm_check_content checks JSON and UTF-8 in one pass, and looks again
- * only when that fails: its answer (error, offset, detail) must be the
- * two checks' in their order, UTF-8 first, for any bytes.  Mangled copies
- * of a content that has strings, escapes, numbers and non-ASCII text. */
+/* jm_check_content checks JSON and UTF-8 in one pass (after a quicker one
+ * for a flat object), and looks again only when that fails: its answer
+ * (error, offset, detail) must be the two checks' in their order, UTF-8
+ * first, for any bytes.  Mangled copies of contents with strings,
+ * escapes, numbers, literals and non-ASCII text, flat and nested. */
 static void test_check_content_one_pass(void **state)
 {
-	static const char base[] =
+	static const char *const bases[] = {
 		"{\"query\": \"caf\xc3\xa9 \\u00e9\\n\", \"n\": [1, -2.5e3, true, null],"
-		" \"\xe2\x82\xac\": {\"x\": \"\xf0\x9f\x98\x80 long enough to span words\"}}";
-	static const uint8_t bytes[] = {0x00, 0x01, 0x1f, ' ', '"', '\\', 'u', '{', '}', ',', ':',
-					0x7f, 0x80, 0xbf, 0xc0, 0xc3, 0xe2, 0xed, 0xf0, 0xf4, 0xff};
+		" \"\xe2\x82\xac\": {\"x\": \"\xf0\x9f\x98\x80 long enough to span words\"}}",
+		"{\"action\": \"search\", \"value\": \"morpheus\"}",
+		"{\"result\": \"Follow the white rabbit. \xf0\x9f\x90\xb0\"}",
+		"{\"a\": -0.5e+3, \"b\": true, \"c\": false, \"d\": null, \"e\": 10, \"f\": 0, \"g\": 1E-2}",
+		" { } ",
+		"{\"\xed\x9f\xbf\": \"\xf4\x8f\xbf\xbf\", \"k\": \"\xe0\xa0\x80\"}",
+	};
+	static const uint8_t bytes[] = {0x00, 0x01, 0x1f, ' ', '"', '\\', 'u', '{', '}', ',', ':', '.',
+					'e', '-', '+', '0', '5', 't', 'n', 0x7f, 0x80, 0xbf, 0xc0, 0xc3,
+					0xe2, 0xed, 0xf0, 0xf4, 0xff};
 	jm_header h = {.content_is_json = true};
-	uint8_t t[sizeof base + 8];
+	uint8_t t[256];
 	char d1[160], d2[160];
 	uint32_t x = 12345;
-	for (int iter = 0; iter < 20000; iter++) {
-		size_t n = sizeof base - 1;
-		memcpy(t, base, n);
-		int edits = 1 + iter % 3;
-		for (int k = 0; k < edits; k++) {
-			x = x * 1103515245u + 12345u;
-			size_t at = (x >> 8) % n;
-			uint8_t b = bytes[(x >> 20) % sizeof bytes];
-			if ((x >> 4) % 4 == 0 && n > 1) { /* delete */
-				memmove(t + at, t + at + 1, n - at - 1);
-				n--;
-			} else {
-				t[at] = b;
+	for (size_t bi = 0; bi < sizeof bases / sizeof bases[0]; bi++) {
+		for (int iter = 0; iter < 10000; iter++) {
+			size_t n = strlen(bases[bi]);
+			memcpy(t, bases[bi], n);
+			int edits = iter == 0 ? 0 : 1 + iter % 3;
+			for (int k = 0; k < edits && n > 1; k++) {
+				x = x * 1103515245u + 12345u;
+				size_t at = (x >> 8) % n;
+				uint8_t b = bytes[(x >> 20) % sizeof bytes];
+				switch ((x >> 4) % 4) {
+				case 0: memmove(t + at, t + at + 1, n - at - 1); n--; break;
+				case 1:
+					if (n + 1 < sizeof t) {
+						memmove(t + at + 1, t + at, n - at);
+						t[at] = b;
+						n++;
+					}
+					break;
+				default: t[at] = b;
+				}
 			}
+			size_t a1 = 0, a2 = 0;
+			jm_error e1 = jm_check_content(&h, t, n, &a1, d1, sizeof d1);
+			/* the definition: UTF-8, then JSON */
+			jm_error e2 = JM_ERR_NONE;
+			const char *why;
+			if (!jm_utf8_valid(t, n, &a2)) {
+				e2 = JM_ERR_CONTENT_NOT_UTF8;
+				snprintf(d2, sizeof d2, "byte 0x%02x at content byte %zu is not valid UTF-8", t[a2],
+					 a2);
+			} else if (!jm_json_valid((const char *)t, n, &a2, &why)) {
+				e2 = JM_ERR_CONTENT_NOT_JSON;
+				snprintf(d2, sizeof d2, "%s at content byte %zu", why, a2);
+			}
+			if (e1 != e2 || (e1 && (a1 != a2 || strcmp(d1, d2))))
+				fail_msg("base %zu iteration %d: %d at %zu (%s), want %d at %zu (%s)", bi, iter,
+					 (int)e1, a1, e1 ? d1 : "", (int)e2, a2, e2 ? d2 : "");
 		}
-		size_t a1 = 0, a2 = 0;
-		jm_error e1 = jm_check_content(&h, t, n, &a1, d1, sizeof d1);
-		/* the definition: UTF-8, then JSON */
-		jm_error e2 = JM_ERR_NONE;
-		const char *why;
-		if (!jm_utf8_valid(t, n, &a2)) {
-			e2 = JM_ERR_CONTENT_NOT_UTF8;
-			snprintf(d2, sizeof d2, "byte 0x%02x at content byte %zu is not valid UTF-8", t[a2], a2);
-		} else if (!jm_json_valid((const char *)t, n, &a2, &why)) {
-			e2 = JM_ERR_CONTENT_NOT_JSON;
-			snprintf(d2, sizeof d2, "%s at content byte %zu", why, a2);
-		}
-		if (e1 != e2 || (e1 && (a1 != a2 || strcmp(d1, d2))))
-			fail_msg("iteration %d: %d at %zu (%s), want %d at %zu (%s)", iter, (int)e1, a1,
-				 e1 ? d1 : "", (int)e2, a2, e2 ? d2 : "");
 	}
 }
 
