@@ -195,8 +195,8 @@ static void test_string_scan_positions(void **state)
 static void test_check_content_one_pass(void **state)
 {
 	static const char *const bases[] = {
-		"{\"query\": \"caf\xc3\xa9 \\u00e9\\n\", \"n\": [1, -2.5e3, true, null],"
-		" \"\xe2\x82\xac\": {\"x\": \"\xf0\x9f\x98\x80 long enough to span words\"}}",
+		("{\"query\": \"caf\xc3\xa9 \\u00e9\\n\", \"n\": [1, -2.5e3, true, null],"
+		 " \"\xe2\x82\xac\": {\"x\": \"\xf0\x9f\x98\x80 long enough to span words\"}}"),
 		"{\"action\": \"search\", \"value\": \"morpheus\"}",
 		"{\"result\": \"Follow the white rabbit. \xf0\x9f\x90\xb0\"}",
 		"{\"a\": -0.5e+3, \"b\": true, \"c\": false, \"d\": null, \"e\": 10, \"f\": 0, \"g\": 1E-2}",
@@ -270,8 +270,8 @@ static int scan_grow(jm_header_scan *sc)
 static void test_scan_header_quick_path(void **state)
 {
 	static const char *const bases[] = {
-		"{\"byteorder\": \"little\", \"content-type\": \"text/json\", \"content-encoding\": \"utf-8\","
-		" \"content-length\": 45, \"connection\": \"keep-alive\"}",
+		("{\"byteorder\": \"little\", \"content-type\": \"text/json\", \"content-encoding\": \"utf-8\","
+		 " \"content-length\": 45, \"connection\": \"keep-alive\"}"),
 		"{\"byteorder\":\"big\",\"content-length\":0,\"content-type\":\"binary/x\",\"content-encoding\":\"binary\"}",
 		" \t{ \"a\" : -12 , \"b\":\"\" }\r\n",
 		"{}",
