@@ -315,11 +315,12 @@ static bool on_header(jm_decoder *d)
 	memset(h, 0, sizeof *h);
 
 	/* Unescaped strings never outgrow their escaped form; one NUL each.
-	 * (Rounded up: the next header of the stream is seldom the same
-	 * length, and should not cost a realloc for a byte.) */
+	 * (Rounded up to malloc's own granule: a header a byte longer than
+	 * the last, as a longer content-length makes it, costs no realloc,
+	 * and no memory.) */
 	size_t need = 2 * n + 2;
 	if (d->strs_cap < need) {
-		size_t cap = (need + 511) & ~(size_t)511;
+		size_t cap = (need + 15) & ~(size_t)15;
 		char *s = realloc(d->strs, cap);
 		if (!s) {
 			if (!jm_utf8_valid(d->hbuf, n, &bad))
@@ -537,7 +538,7 @@ size_t jm_decoder_feed(jm_decoder *d, const uint8_t *buf, size_t len)
 			}
 			if (d->hbuf_cap < d->header_len) {
 				/* Rounded up, as strs in on_header(). */
-				size_t cap = ((size_t)d->header_len + 255) & ~(size_t)255;
+				size_t cap = ((size_t)d->header_len + 15) & ~(size_t)15;
 				uint8_t *b = realloc(d->hbuf, cap);
 				if (!b) {
 					emit_error(d, JM_ERR_HEADER_NOT_JSON, d->offset, false, NULL, 0,
