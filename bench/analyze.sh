@@ -14,6 +14,9 @@
 #   IR=1 ...                    the output table also counts instructions
 #                               (one run each under cachegrind: the
 #                               measure a busy machine does not move)
+#   PROFILE=1 ...               then where -q's time goes, per function:
+#                               instructions (cachegrind) and, when perf
+#                               can sample here, CPU time (perf record)
 #
 # The captures are generated under $BUILD/bench-data by bench/gen_capture
 # (deterministic: same flags, same bytes) and never committed.  Each fast
@@ -194,3 +197,46 @@ for i in "${!cmds[@]}"; do
 done
 echo
 echo "$how.  Output to /dev/null.  Load average before and after: $load0 / $load1."
+# -q's rate against the bare read's, from the medians above.
+for i in "${!cmds[@]}"; do
+	case ${cmds[$i]} in *" -q") ;; *) continue ;; esac
+	read -r mean _ _ <<< "${st[$i]}"
+	read -r fmean _ _ <<< "${st[0]}"
+	echo "${names[$i]} runs at $(echo "100 * $fmean / $mean" | bc -l | xargs printf '%.0f') % of the bare read's rate (median wall times)."
+done
+
+# ---- the profile of -q: the top functions by instructions (cachegrind,
+# exact and unmoved by the machine's load) and by CPU samples (perf; a
+# virtual machine may offer only its clock to sample with, which it then
+# uses).  Functions are named as the tools name them; ??? is libpcap's
+# own code (no symbols).
+if [ "${PROFILE:-0}" = 1 ]; then
+	command -v valgrind >/dev/null || { echo "bench/analyze.sh: PROFILE=1 needs valgrind" >&2; exit 1; }
+	valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file="$tmp/cg.out" \
+		"$JMSG" analyze -r "$cap" -q >/dev/null 2>"$tmp/cg" || { cat "$tmp/cg" >&2; exit 1; }
+	echo
+	echo "| function (\`-q\`, cachegrind) | file | instructions (M) | share | per packet |"
+	echo "|---|---|---:|---:|---:|"
+	cg_annotate "$tmp/cg.out" 2>/dev/null | awk -v pk="$packets" '
+		/file:function/ { on = 1; next }
+		on && seen && NF == 0 { exit }
+		on && $1 ~ /^[0-9,]+$/ && match($0, /\([ 0-9.]+%\)/) {
+			seen = 1
+			ir = $1; gsub(",", "", ir)
+			pct = substr($0, RSTART + 1, RLENGTH - 2); gsub(" ", "", pct)
+			n = split($NF, a, ":"); fn = a[n]; file = substr($NF, 1, length($NF) - length(fn) - 1)
+			sub(/.*\//, "", file)
+			if (++rows > 25) exit
+			printf "| `%s` | %s | %.0f | %s | %.0f |\n", fn, file, ir / 1e6, pct, ir / pk
+		}'
+	if command -v perf >/dev/null && perf record -q -F 10000 -o "$tmp/perf.data" "$JMSG" analyze -r "$cap" -q \
+		>/dev/null 2>"$tmp/perf.err"; then
+		echo
+		echo "| function (\`-q\`, perf) | where | share of CPU samples |"
+		echo "|---|---|---:|"
+		perf report -i "$tmp/perf.data" --no-children --sort dso,sym --stdio 2>/dev/null | awk '
+			/^#/ || NF < 4 { next }
+			$1 ~ /%$/ { if (++rows > 25) exit; sym = $4; for (i = 5; i <= NF; i++) sym = sym " " $i
+				    printf "| `%s` | %s | %s |\n", sym, $2 == "[kernel.kallsyms]" ? "kernel" : $2, $1 }'
+	fi
+fi
