@@ -396,15 +396,64 @@ static void test_find_boundary(void **state)
 	}
 }
 
+/* A decoder done with its stream hands its header buffers on
+ * (jm_decoder_free_spare) to the next (jm_decoder_init_spare), which
+ * decodes exactly as a new one would, in the same buffers, growing them
+ * when its headers are longer. */
+static void test_spare_buffers(void **state)
+{
+	jm_buf in = {0}, big = {0};
+	struct msg m[3] = {{JSON_HDR("2"), "{}"}, {HDR("binary/x", "binary", "3"), "abc"}, {NULL, NULL}};
+	build(m, &in);
+	struct msg mb[3] = {{"{\"byteorder\":\"little\",\"content-type\":\"text/json\",\"content-encoding\":"
+			     "\"utf-8\",\"content-length\":2,\"x\":\"" X100 X100 "\"}", "[]"},
+			    {NULL, NULL}};
+	build(mb, &big);
+	jm_decoder_config cfg = {.stream_content = true};
+	struct rec r1 = {0}, r2 = {0}, r3 = {0};
+	jm_decoder a, b, c;
+	jm_decoder_spare sp = {0};
+	jm_decoder_init(&a, &cfg, on_event, &r1);
+	assert_int_equal(jm_decoder_feed(&a, in.data, in.len), in.len);
+	const void *hbuf = a.hbuf, *members = a.members, *strs = a.strs;
+	assert_non_null(hbuf);
+	jm_decoder_free_spare(&a, &sp);
+	assert_true(jm_decoder_spare_bytes(&sp) >= a.hbuf_cap + 100); /* a is zeroed; sp has them */
+	assert_ptr_equal(sp.hbuf, hbuf);
+	jm_decoder_init_spare(&b, &cfg, on_event, &r2, &sp);
+	assert_null(sp.hbuf);
+	assert_null(sp.members);
+	assert_null(sp.strs);
+	assert_int_equal(jm_decoder_spare_bytes(&sp), 0);
+	assert_ptr_equal(b.hbuf, hbuf);
+	assert_ptr_equal(b.members, members);
+	assert_ptr_equal(b.strs, strs);
+	assert_int_equal(jm_decoder_feed(&b, in.data, in.len), in.len);
+	assert_string_equal(r1.log, r2.log);
+	assert_string_equal(r2.log, "P95 H C2 M P95 H c3 M ");
+	/* A longer header than the buffers held: they grow. */
+	assert_int_equal(jm_decoder_feed(&b, big.data, big.len), big.len);
+	jm_decoder_free_spare(&b, &sp);
+	jm_decoder_init_spare(&c, &cfg, on_event, &r3, &sp);
+	assert_int_equal(jm_decoder_feed(&c, big.data, big.len), big.len);
+	assert_true(jm_decoder_finish(&c));
+	assert_string_equal(r3.log, "P302 H C2 M ");
+	jm_decoder_free(&c);
+	jm_decoder_spare_free(&sp);
+	jm_buf_free(&in);
+	jm_buf_free(&big);
+}
+
 int main(void)
 {
 	enum { N = sizeof rows / sizeof rows[0] };
-	struct CMUnitTest tests[N + 3];
+	struct CMUnitTest tests[N + 4];
 	for (size_t i = 0; i < N; i++)
 		tests[i] = (struct CMUnitTest){.name = rows[i].name, .test_func = test_row,
 					       .initial_state = (void *)&rows[i]};
 	tests[N] = (struct CMUnitTest)cmocka_unit_test(test_escaped_fields);
 	tests[N + 1] = (struct CMUnitTest)cmocka_unit_test(test_find_boundary);
 	tests[N + 2] = (struct CMUnitTest)cmocka_unit_test(test_truncated);
+	tests[N + 3] = (struct CMUnitTest)cmocka_unit_test(test_spare_buffers);
 	return cmocka_run_group_tests_name("decoder edges", tests, NULL, NULL);
 }

@@ -209,6 +209,40 @@ static void test_history_grows(void **state)
 	fx_free(f);
 }
 
+static void test_ring_pool_by_size(void **state)
+{
+	/* Rings given back (outgrown, or all acknowledged) are kept by size
+	 * and handed to the next direction that needs that size; the pool
+	 * holds nothing the reassemblers count as used. */
+	struct fixture *f = fx_new(0, 65536, 2048);
+	uint8_t buf[1500];
+	memset(buf, 'a', sizeof buf);
+	reasm_push(&f->r, 0, buf, 100, 100, false);      /* a 256-byte ring */
+	assert_int_equal(f->r.hist_cap, 256);
+	reasm_push(&f->r, 100, buf, 1400, 1400, false);  /* grows to 2048 */
+	assert_int_equal(f->r.hist_cap, 2048);
+	assert_int_equal(f->mem.pooled_bytes, 256);      /* the outgrown one */
+	reasm_ack(&f->r, 1500);                          /* all acknowledged */
+	assert_null(f->r.hist);
+	assert_int_equal(f->mem.pooled_bytes, 256 + 2048);
+	assert_int_equal(f->mem.used, 0);
+	/* Another direction sharing the memory takes the 256-byte ring. */
+	struct rec rec2;
+	memset(&rec2, 0, sizeof rec2);
+	reasm r2;
+	reasm_init(&r2, &ops, &rec2, &f->mem, 65536, 2048);
+	reasm_start(&r2, 0);
+	void *pooled256 = f->mem.pool[8];
+	assert_non_null(pooled256);
+	reasm_push(&r2, 0, buf, 10, 10, false);
+	assert_ptr_equal(r2.hist, pooled256);
+	assert_int_equal(f->mem.pooled_bytes, 2048);
+	assert_int_equal(f->mem.used, 256);
+	reasm_free(&r2);
+	assert_int_equal(f->mem.pooled_bytes, 2048 + 256);
+	fx_free(f);
+}
+
 static void test_conflict_with_held(void **state)
 {
 	struct fixture *f = fx_new(0, 65536, 4096);
@@ -513,6 +547,7 @@ int main(void)
 		cmocka_unit_test(test_conflict_beyond_history),
 		cmocka_unit_test(test_history_until_acked),
 		cmocka_unit_test(test_history_grows),
+		cmocka_unit_test(test_ring_pool_by_size),
 		cmocka_unit_test(test_conflict_with_held),
 		cmocka_unit_test(test_in_order_over_held),
 		cmocka_unit_test(test_sequence_wrap),
