@@ -44,8 +44,8 @@ DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev libjson-c-dev li
 
 # Every .c in these folders goes into the library; each subcommand exports
 # NAME_main() and cmd/jmsg.c dispatches to it.
-LIB_DIRS := proto server client analyzer replay dissector
-LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
+LIB_DIRS := proto io app server client analyzer replay
+LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)) cmd/opts.c
 LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(BUILD)/obj/gen/jmsg_spec.o
 GEN_SRCS := $(wildcard spec/gen/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

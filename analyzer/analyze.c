@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "cmd/commands.h"
-#include "server/opts.h"
+#include "cmd/opts.h"
 #include "analyzer/capture.h"
 #include "analyzer/report.h"
 #include "analyzer/stall.h"
