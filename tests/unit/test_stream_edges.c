@@ -520,26 +520,52 @@ static void test_extension_and_defaults(void **state)
 static void test_requests_outstanding_bounded(void **state)
 {
 	/* A client that sends far more requests than it hears answers: the
-	 * engine remembers at most 1024 of them, so memory stays bounded and
-	 * no more than 1024 responses can be paired. */
+	 * engine remembers at most 1024 of them, so memory stays bounded.
+	 * With 1100 outstanding the oldest 76 are forgotten, and their
+	 * answers, the first 76 responses, carry no latency; every later
+	 * response still answers its own request.  Each message is a
+	 * segment of its own, 10 us after the one before, so request i is
+	 * sent at (i + 1) * 10 us and response j ends at (N + j + 1) * 10 us
+	 * after the handshake: paired with request i, response j has latency
+	 * (N + j - i) * 10 us, which is N * 10 us only if i == j. */
 	struct rig r;
 	rig_init(&r, NULL);
-	enum { N = 1100 };
+	enum { N = 1100, KEPT = 1024 };
 	static const struct step hs[] = {HANDSHAKE, END};
 	run_step(&r, &hs[0]);
-	for (int i = 0; i < N; i++)
+	struct step req = SEND(AN_C2S, 106), resp = SEND(AN_S2C, 106);
+	for (int i = 0; i < N; i++) {
 		assert_int_equal(jm_encode(&r.out[AN_C2S], "text/json", "utf-8", NULL, "{}", 2), 0);
-	struct step send_all = SEND(AN_C2S, 0);
-	run_step(&r, &send_all);
-	for (int i = 0; i < N; i++)
+		run_step(&r, &req);
+	}
+	for (int i = 0; i < N; i++) {
 		assert_int_equal(jm_encode(&r.out[AN_S2C], "text/json", "utf-8", NULL, "{}", 2), 0);
-	struct step answer = SEND(AN_S2C, 0);
-	run_step(&r, &answer);
+		run_step(&r, &resp);
+	}
 	an_engine_finish(r.e);
-	size_t paired = 0;
-	for (const char *p = r.log; (p = strstr(p, "+")); p++)
-		paired++;
-	assert_int_equal(paired, 1024);
+	/* The responses in the log, in order: "R<offset>#<index>:2/2j[+<us>us] " */
+	int j = 0;
+	for (const char *p = r.log; (p = strstr(p, " R")); j++) {
+		unsigned long long off, idx;
+		int n = 0;
+		assert_int_equal(sscanf(p, " R%llu#%llu:2/2j%n", &off, &idx, &n), 2);
+		assert_true(n > 0);
+		assert_int_equal(idx, j);
+		assert_int_equal(off, (unsigned long long)j * 106);
+		p += n;
+		if (j < N - KEPT) {
+			if (*p != ' ')
+				fail_msg("response %d answers a forgotten request, yet is paired: %.20s", j, p);
+			continue;
+		}
+		long us = -1;
+		if (sscanf(p, "+%ldus", &us) != 1)
+			fail_msg("response %d answers request %d, which was kept, yet is not paired", j, j);
+		if (us != (long)N * 10)
+			fail_msg("response %d: latency %ld us, not %ld (paired with request %ld)", j, us,
+				 (long)N * 10, j - (us / 10 - N));
+	}
+	assert_int_equal(j, N);
 	an_stats st;
 	an_engine_stats(r.e, &st);
 	assert_int_equal(st.requests, N);
