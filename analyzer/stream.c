@@ -372,13 +372,14 @@ static void maybe_shrink(struct an_half *h)
 	}
 }
 
-/* Messages may have been lost in h's direction (a gap, a dropped or
- * undecodable message).  Which response answers which request is then
- * unknown past the requests already queued: a lost request shifts every
- * later response onto the wrong request, a lost response every later
- * request.  So no more requests are queued on this stream, and after a
- * lost response the queued ones are forgotten too.  A response then gets
- * no latency rather than a wrong one. */
+/* Messages may have been lost in h's direction (a gap, lost framing,
+ * bytes dropped while hunting, a direction picked up without its SYN).
+ * Which response answers which request is then unknown past the requests
+ * already queued: a lost request shifts every later response onto the
+ * wrong request, a lost response every later request.  So no more
+ * requests are queued on this stream, and after a lost response the
+ * queued ones are forgotten too.  A response then gets no latency rather
+ * than a wrong one. */
 static void pairing_loss(struct an_half *h)
 {
 	struct an_stream *s = h->st;
@@ -649,7 +650,9 @@ static int on_event(void *user, const jm_event *ev)
 				 "the %llu-byte content of the message at offset %llu is over a memory cap; skipped",
 				 (unsigned long long)hd->content_length, (unsigned long long)ev->msg_offset);
 			problem(h, false, JM_PROB_MEMCAP, ev->msg_offset, hd->content_length, e->detail);
-			pairing_loss(h);
+			/* Its end is known: it still counts in pairing. */
+			double unused;
+			pairing_seen(h, h->msg_ts, h->msg_ts, &unused);
 			h->drop_left = hd->content_length;
 			return JM_CB_STOP;
 		}
@@ -688,10 +691,22 @@ static int on_event(void *user, const jm_event *ev)
 		break;
 	case JM_EV_ERROR:
 		problem(h, true, ev->error, ev->offset, 0, ev->detail);
-		if (ev->error == JM_ERR_CONTENT_ENCODING_UNSUPPORTED)
+		if (ev->error == JM_ERR_CONTENT_ENCODING_UNSUPPORTED) {
 			h->warn = ev->error;   /* a warning: the message goes on */
-		else
-			release(h);
+			break;
+		}
+		release(h);
+		if (ev->can_continue) {
+			/* A bad message whose end is known (the decoder skips
+			 * it) is still a request the server may answer, or a
+			 * response answering the oldest request: it counts in
+			 * pairing, unreported.  (jmsg's server answers a bad
+			 * request with an error and closes; the tutorial's
+			 * answers it or closes.)  Lost framing is a loss: see
+			 * half_bytes. */
+			double unused;
+			pairing_seen(h, h->msg_ts, h->msg_ts, &unused);
+		}
 		break;
 	}
 	return JM_CB_OK;

@@ -336,12 +336,31 @@ static void one_stream(an_config *c) { c->max_streams = 1; }
 #define X16 "xxxxxxxxxxxxxxxx"
 #define X64 X16 X16 X16 X16
 #define BIG "{\"k\":\"" X64 X64 X64 "\"}"
+/* A 99-byte message whose byteorder is not one of the spec's (its value
+ * at offset 15), every other field good: its length is known. */
+#define BAD_BYTEORDER                                                                      \
+	"\x00\x5f{\"byteorder\":\"middle\",\"content-type\":\"text/json\","                    \
+	"\"content-encoding\":\"utf-8\",\"content-length\":2}{}"
 
 static const struct row rows[] = {
-	{"invalid JSON content is reported; the next message is decoded and paired", NULL,
-	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, "{x}"), MSG(AN_C2S, "{}"), SEND(AN_C2S, 0),
-			       MSG(AN_S2C, "{}"), SEND(AN_S2C, 0), FINISH, END},
-	 "B0 content_not_json@c105 Q107#0:2/2j R0#0:2/2j+10us E0:open q1 r1 213/106 g0/0 ", NULL, NULL},
+	{"invalid JSON content is reported; the next message is decoded; the first answer is the bad one's",
+	 NULL,
+	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, "{x}"), SEND(AN_C2S, 0), MSG(AN_C2S, "{}"),
+			       SEND(AN_C2S, 0), MSG(AN_S2C, "{}"), SEND(AN_S2C, 0), MSG(AN_S2C, "{}"),
+			       SEND(AN_S2C, 0), FINISH, END},
+	 /* the bad request's end is known: it is a request all the same */
+	 "B0 content_not_json@c105 Q107#0:2/2j R0#0:2/2j+20us R106#1:2/2j+20us "
+	 "E0:open q1 r2 213/212 g0/0 ", NULL, NULL},
+	{"a header with a bad value but a known length is a request: its answer pairs with it", NULL,
+	 (const struct step[]){HANDSHAKE, RAW(AN_C2S, BAD_BYTEORDER), SEND(AN_C2S, 0), MSG(AN_C2S, "{}"),
+			       SEND(AN_C2S, 0), MSG(AN_S2C, "{}"), SEND(AN_S2C, 0), FINISH, END},
+	 "B0 header_field_value@c15 Q99#0:2/2j R0#0:2/2j+20us E0:open q1 r1 205/106 g0/0 ", NULL, NULL},
+	{"a response the codec rejects still answers the oldest request", NULL,
+	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, "{}"), SEND(AN_C2S, 0), MSG(AN_C2S, "{}"),
+			       SEND(AN_C2S, 0), MSG(AN_S2C, "{x}"), SEND(AN_S2C, 0), MSG(AN_S2C, "{}"),
+			       SEND(AN_S2C, 0), FINISH, END},
+	 "B0 Q0#0:2/2j Q106#1:2/2j content_not_json@s105 R107#0:2/2j+20us E0:open q2 r1 212/213 g0/0 ",
+	 NULL, NULL},
 	{"text/json in utf-16: a warning, and the content is kept as bytes", NULL,
 	 (const struct step[]){HANDSHAKE, MSGT(AN_C2S, "text/json", "utf-16", "{}"), SEND(AN_C2S, 0),
 			       FINISH, END},
@@ -358,8 +377,9 @@ static const struct row rows[] = {
 	{"a JSON content over the stream's memory cap is skipped, exactly", stream_cap_128,
 	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, BIG), MSG(AN_C2S, "{}"), SEND(AN_C2S, 150),
 			       SEND(AN_C2S, 0), MSG(AN_S2C, "{}"), SEND(AN_S2C, 0), FINISH, END},
-	 /* the response is not paired: a request was dropped */
-	 "B0 memcap@c0/200 Q306#0:2/2j R0#0:2/2j E0:open q1 r1 412/106 g0/0 ", NULL,
+	 /* the response answers the first request: its content was dropped,
+	  * but its end is known, so it is a request all the same */
+	 "B0 memcap@c0/200 Q306#0:2/2j R0#0:2/2j+20us E0:open q1 r1 412/106 g0/0 ", NULL,
 	 "the 200-byte content of the message at offset 0 is over a memory cap; skipped"},
 	{"a JSON content over the global memory cap is skipped", global_cap_128,
 	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, BIG), MSG(AN_C2S, "{}"), SEND(AN_C2S, 0), FINISH,
