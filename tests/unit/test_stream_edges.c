@@ -402,6 +402,14 @@ static const struct row rows[] = {
 	 (const struct step[]){HANDSHAKE, RAW(AN_C2S, "\x00\x00"), MSG(AN_C2S, "{}"), SEND(AN_C2S, 0),
 			       FINISH, END},
 	 "B0 header_empty@c0 resync@c2/0 Q2#0:2/2j E0:open q1 r0 108/0 g0/0 ", NULL, NULL},
+	{"a request whose framing is lost is where the loss begins: no answer after it is paired", NULL,
+	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, "{}"), SEND(AN_C2S, 0), RAW(AN_C2S, "\x00\x00"),
+			       MSG(AN_C2S, "{}"), SEND(AN_C2S, 0), MSG(AN_S2C, "{}"), SEND(AN_S2C, 0),
+			       MSG(AN_S2C, "{}"), SEND(AN_S2C, 0), MSG(AN_S2C, "{}"), SEND(AN_S2C, 0), FINISH,
+			       END},
+	 /* how many requests the resync passed over is unknown */
+	 "B0 Q0#0:2/2j header_empty@c106 resync@c108/0 Q108#1:2/2j R0#0:2/2j+20us R106#1:2/2j "
+	 "R212#2:2/2j E0:open q2 r3 214/318 g0/0 ", NULL, NULL},
 	{"a retransmission that differs: overlap conflict, the first copy kept", NULL,
 	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, "{}"), SEND(AN_C2S, 0), RESEND_ALTERED(AN_C2S, 4),
 			       FINISH, END},
