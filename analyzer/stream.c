@@ -10,8 +10,10 @@
 #include "analyzer/stream.h"
 
 /* Requests awaiting their response, per stream.  Beyond this the oldest
- * are forgotten (their responses get no latency) so a client that never
- * hears back cannot grow memory. */
+ * are forgotten, so a client that never hears back cannot grow memory:
+ * the engine counts them, and as many responses, the oldest, which answer
+ * them, get no latency; every later response still pairs with its own
+ * request. */
 #define MAX_OUTSTANDING 1024
 /* A decoder whose content buffer grew past this is rebuilt between
  * messages, so one huge message does not pin memory for the stream's life. */
@@ -95,6 +97,7 @@ struct an_stream {
 	bool midstream;
 	int64_t *rq;              /* first-byte times (ns) of unanswered requests */
 	size_t rq_head, rq_len, rq_cap;
+	uint64_t rq_forgot;       /* unanswered requests older than rq[], forgotten */
 	bool rq_closed;           /* messages were lost: queue no more requests */
 	uint64_t requests, responses;
 	struct an_half h[2];
@@ -369,19 +372,73 @@ static void maybe_shrink(struct an_half *h)
 	}
 }
 
-/* Messages may have been lost in h's direction (a gap, a dropped or
- * undecodable message).  Which response answers which request is then
- * unknown past the requests already queued: a lost request shifts every
- * later response onto the wrong request, a lost response every later
- * request.  So no more requests are queued on this stream, and after a
- * lost response the queued ones are forgotten too.  A response then gets
- * no latency rather than a wrong one. */
+/* Messages may have been lost in h's direction (a gap, lost framing,
+ * bytes dropped while hunting, a direction picked up without its SYN).
+ * Which response answers which request is then unknown past the requests
+ * already queued: a lost request shifts every later response onto the
+ * wrong request, a lost response every later request.  So no more
+ * requests are queued on this stream, and after a lost response the
+ * queued ones are forgotten too.  A response then gets no latency rather
+ * than a wrong one. */
 static void pairing_loss(struct an_half *h)
 {
 	struct an_stream *s = h->st;
 	s->rq_closed = true;
-	if (h->dir == AN_S2C)
+	if (h->dir == AN_S2C) {
 		s->rq_len = 0;
+		s->rq_forgot = 0;
+	}
+}
+
+/* A message of h's direction whose boundaries are known, from its first
+ * byte at first_ns to its last at last_ns, whether it is reported or not
+ * (a codec error or a memory cap may have rejected it): a request the
+ * server may answer, or a response that answers the oldest request.  A
+ * request is queued; a response takes the oldest queued request and
+ * returns true with *latency_ms, or false when its request is unknown:
+ * forgotten, or not queued after a loss. */
+static bool pairing_seen(struct an_half *h, int64_t first_ns, int64_t last_ns, double *latency_ms)
+{
+	struct an_stream *s = h->st;
+	if (h->dir == AN_C2S) {
+		if (s->rq_closed)
+			return false;
+		if (s->rq_len == MAX_OUTSTANDING) {
+			s->rq_head = (s->rq_head + 1) % s->rq_cap;
+			s->rq_len--;
+			s->rq_forgot++;
+		}
+		if (s->rq_len == s->rq_cap) {
+			size_t cap = s->rq_cap ? s->rq_cap * 2 : 4;
+			int64_t *q = malloc(cap * sizeof *q);
+			if (!q) {
+				/* This request cannot be queued: the ones
+				 * before it still pair, nothing after it. */
+				s->rq_closed = true;
+				return false;
+			}
+			for (size_t i = 0; i < s->rq_len; i++)
+				q[i] = s->rq[(s->rq_head + i) % s->rq_cap];
+			free(s->rq);
+			s->rq = q;
+			s->rq_cap = cap;
+			s->rq_head = 0;
+		}
+		s->rq[(s->rq_head + s->rq_len) % s->rq_cap] = first_ns;
+		s->rq_len++;
+		return false;
+	}
+	if (s->rq_forgot) {
+		s->rq_forgot--;
+		return false;
+	}
+	if (!s->rq_len)
+		return false;
+	int64_t t = s->rq[s->rq_head];
+	s->rq_head = (s->rq_head + 1) % s->rq_cap;
+	s->rq_len--;
+	*latency_ms = (double)(last_ns - t) / 1e6;
+	return true;
 }
 
 /* In-order bytes of one direction: into the decoder, or through the hunt
@@ -563,40 +620,11 @@ static void emit_message(struct an_half *h, const jm_event *ev)
 	if (h->dir == AN_C2S) {
 		e->st.requests++;
 		s->requests++;
-		if (s->rq_closed)
-			goto out;
-		if (s->rq_len == MAX_OUTSTANDING) {
-			s->rq_head = (s->rq_head + 1) % s->rq_cap;
-			s->rq_len--;
-		}
-		if (s->rq_len == s->rq_cap) {
-			size_t cap = s->rq_cap ? s->rq_cap * 2 : 4;
-			int64_t *q = malloc(cap * sizeof *q);
-			if (q) {
-				for (size_t i = 0; i < s->rq_len; i++)
-					q[i] = s->rq[(s->rq_head + i) % s->rq_cap];
-				free(s->rq);
-				s->rq = q;
-				s->rq_cap = cap;
-				s->rq_head = 0;
-			}
-		}
-		if (s->rq_len < s->rq_cap) {
-			s->rq[(s->rq_head + s->rq_len) % s->rq_cap] = m.ts_first_ns;
-			s->rq_len++;
-		}
 	} else {
 		e->st.responses++;
 		s->responses++;
-		if (s->rq_len) {
-			int64_t t = s->rq[s->rq_head];
-			s->rq_head = (s->rq_head + 1) % s->rq_cap;
-			s->rq_len--;
-			m.has_latency = true;
-			m.latency_ms = (double)(m.ts_last_ns - t) / 1e6;
-		}
 	}
-out:
+	m.has_latency = pairing_seen(h, m.ts_first_ns, m.ts_last_ns, &m.latency_ms);
 	if (e->sink.message)
 		e->sink.message(e->sink.user, &m);
 }
@@ -622,7 +650,9 @@ static int on_event(void *user, const jm_event *ev)
 				 "the %llu-byte content of the message at offset %llu is over a memory cap; skipped",
 				 (unsigned long long)hd->content_length, (unsigned long long)ev->msg_offset);
 			problem(h, false, JM_PROB_MEMCAP, ev->msg_offset, hd->content_length, e->detail);
-			pairing_loss(h);
+			/* Its end is known: it still counts in pairing. */
+			double unused;
+			pairing_seen(h, h->msg_ts, h->msg_ts, &unused);
 			h->drop_left = hd->content_length;
 			return JM_CB_STOP;
 		}
@@ -661,10 +691,22 @@ static int on_event(void *user, const jm_event *ev)
 		break;
 	case JM_EV_ERROR:
 		problem(h, true, ev->error, ev->offset, 0, ev->detail);
-		if (ev->error == JM_ERR_CONTENT_ENCODING_UNSUPPORTED)
+		if (ev->error == JM_ERR_CONTENT_ENCODING_UNSUPPORTED) {
 			h->warn = ev->error;   /* a warning: the message goes on */
-		else
-			release(h);
+			break;
+		}
+		release(h);
+		if (ev->can_continue) {
+			/* A bad message whose end is known (the decoder skips
+			 * it) is still a request the server may answer, or a
+			 * response answering the oldest request: it counts in
+			 * pairing, unreported.  (jmsg's server answers a bad
+			 * request with an error and closes; the tutorial's
+			 * answers it or closes.)  Lost framing is a loss: see
+			 * half_bytes. */
+			double unused;
+			pairing_seen(h, h->msg_ts, h->msg_ts, &unused);
+		}
 		break;
 	}
 	return JM_CB_OK;

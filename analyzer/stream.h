@@ -23,14 +23,24 @@
  * Pairing.  Responses answer requests in order on each stream (pipelining
  * included); a paired response carries latency_ms, from its request's
  * first byte to its own last byte.  That order is known only while every
- * message of the stream since its SYN has been seen.  Once messages may
- * have been lost in a direction (a gap, a message dropped for a memory
- * cap, framing lost to a codec error, or a direction picked up without
- * its SYN, whose earlier bytes the capture never saw) no later request is
- * queued, and after a loss in the server's direction the queued ones are
+ * message of the stream since its SYN has been seen.  A message whose
+ * boundaries are known counts in it even when it is not reported: one the
+ * codec rejects but skips whole (a bad header field with a readable
+ * content-length, content that is not JSON), or one whose content a
+ * memory cap dropped.  Such a request is one the server may answer (it
+ * answers it or closes; a server that passed over it silently and went on
+ * would be paired one off), and such a response answers the oldest
+ * request.  Once messages may have been lost in a direction (a gap,
+ * framing lost to a codec error, bytes held while hunting for a boundary
+ * dropped for a memory cap, or a direction picked up without its SYN,
+ * whose earlier bytes the capture never saw) no later request is queued,
+ * and after a loss in the server's direction the queued ones are
  * forgotten too: a response is paired only with a request queued before
  * any loss, and otherwise carries no latency rather than a wrong one.  So
- * nothing is paired on a stream picked up mid-stream.  How many requests
+ * nothing is paired on a stream picked up mid-stream.  At most 1024
+ * unanswered requests are kept per stream: beyond that the oldest are
+ * forgotten and counted, and as many responses, the oldest, which answer
+ * them, carry no latency; every later one pairs with its own request.  How many requests
  * were still unanswered when the capture began cannot be told from TCP:
  * acknowledgment numbers and capture times can show that a response does
  * not answer a captured request (it was sent before the server had all of
