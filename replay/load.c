@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "analyzer/capture.h"
-#include "analyzer/stream.h"
+#include "tcp/capture.h"
+#include "tcp/stream.h"
 #include "replay/conv.h"
 
 typedef struct loader {

@@ -1,5 +1,5 @@
 /*
- * Unit tests of analyzer/stall: synthetic segments straight into the
+ * Unit tests of stall/stall: synthetic segments straight into the
  * tracker (no pcap), one row per behaviour: a zero window with Linux
  * probes, one-byte probes, a short zero window (no stall), a midstream
  * pickup (scale unknown), a reset ending a stall, and kernel samples
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "analyzer/stall.h"
+#include "stall/stall.h"
 
 struct rec {
 	stall_event ev[8];

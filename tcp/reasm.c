@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyzer/reasm.h"
+#include "tcp/reasm.h"
 
 struct reasm_seg {
 	struct reasm_seg *next;

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "analyzer/capture.h"
+#include "tcp/capture.h"
 
 #ifndef DLT_LINUX_SLL2
 #define DLT_LINUX_SLL2 276

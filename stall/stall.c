@@ -5,7 +5,7 @@
  * Sides are indexed 0 = client, 1 = server; a data direction d (an_dir) is
  * sent by side d and received by side !d, so "the receiver of d" is !d.
  */
-#include "analyzer/stall.h"
+#include "stall/stall.h"
 
 #include <errno.h>
 #include <math.h>
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyzer/plot.h"
+#include "stall/plot.h"
 
 #define MAX_SPANS 64
 

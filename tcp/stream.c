@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyzer/reasm.h"
-#include "analyzer/stream.h"
+#include "tcp/reasm.h"
+#include "tcp/stream.h"
 
 /* Requests awaiting their response, per stream.  Beyond this the oldest
  * are forgotten, so a client that never hears back cannot grow memory:

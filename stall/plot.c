@@ -9,7 +9,7 @@
  * Axis ticks are "nice" numbers (1, 2, 5 x 10^k) so labels read cleanly;
  * byte axes pick B, KiB or MiB from the largest value shown.
  */
-#include "analyzer/plot.h"
+#include "stall/plot.h"
 
 #include <math.h>
 #include <stdbool.h>

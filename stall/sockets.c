@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "cmd/commands.h"
-#include "analyzer/sockdiag.h"
+#include "stall/sockdiag.h"
 #include "jmsg.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
