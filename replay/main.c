@@ -1,5 +1,5 @@
 /*
- * jmsg replay: options and help.  Loading is in load.c, the network in
+ * jmsg replay: options and help.  Loading is in conv_load.c, the network in
  * engine.c, comparing and printing in report.c.
  */
 #include <ctype.h>

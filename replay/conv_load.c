@@ -1,5 +1,5 @@
 /*
- * load: a capture file into the conversation model, through the analyzer
+ * conv_load: a capture file into the conversation model, through the analyzer
  * engine (capture -> flow -> reasm -> decoder), so replay sees exactly the
  * streams and messages `jmsg analyze` reports.  See conv.h.
  */
