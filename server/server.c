@@ -180,146 +180,179 @@ static void conn_finish(conn *c, bool linger)
 	c->linger = c->linger || linger;
 }
 
-static int on_event(void *user, const jm_event *ev);
+/* ------------------------------------------------------------ requests
+ *
+ * The decoder's events for one connection.  Each kind has its own handler
+ * and every handler returns what the decoder is to do next: JM_CB_OK to go
+ * on, JM_CB_STOP once the connection stops reading requests (it is
+ * closing, or reading paused for output). */
 
-/* The codec's content checks, done here only for content the answer cache
- * does not hold; a failure is answered as the codec's error would be. */
-static bool content_valid(conn *c, const jm_event *ev)
+/* Log the response just queued at out[before..], if there is one. */
+static void log_response(conn *c, size_t before)
 {
-	size_t at;
-	char detail[160];
-	jm_error e = jm_check_content(ev->header, ev->data, ev->len, &at, detail, sizeof detail);
-	if (e == JM_ERR_NONE)
-		return true;
-	jm_event err = *ev;
-	err.type = JM_EV_ERROR;
-	err.error = e;
-	err.detail = detail;
-	err.can_continue = true;
-	on_event(c, &err);
-	return false;
+	if (c->out.len > before)
+		log_sending(c->s, c, before);
+}
+
+/* A request the server will not answer: {"error": ID, "detail": ...}, ID
+ * the codec's error id, then close once it is written, draining whatever
+ * the peer still sends so that a reset does not destroy the response. */
+static int refuse(conn *c, jm_error e, const char *detail)
+{
+	size_t before = c->out.len;
+	const char *why = detail ? detail : jm_error_text(e);
+	log_line(c->s, 1, "Bad request from %s: %s: %s", c->peer, jm_error_id(e), why);
+	int rc = app_answer_error(&c->out, jm_error_id(e), why);
+	log_response(c, before);
+	if (rc < 0)
+		conn_close(c, "out of memory");
+	else
+		conn_finish(c, true);
+	return JM_CB_STOP;
+}
+
+static int on_header(conn *c, const jm_header *h)
+{
+	const char *ka = jm_header_str(h, JM_FIELD_CONNECTION);
+	c->keep_alive = ka && !strcmp(ka, APP_KEEP_ALIVE);
+	c->json = h->content_is_json;
+	c->answered = false;
+	c->nfirst = 0;
+	return JM_CB_OK;
+}
+
+/* Content not answered on its own: keep the first bytes, which a binary
+ * request's answer echoes. */
+static int keep_first_bytes(conn *c, const uint8_t *p, size_t n)
+{
+	if (c->nfirst < APP_BINARY_ECHO) {
+		size_t k = APP_BINARY_ECHO - c->nfirst;
+		if (k > n)
+			k = n;
+		if (k) {
+			memcpy(c->first + c->nfirst, p, k);
+			c->nfirst += k;
+		}
+	}
+	return JM_CB_OK;
+}
+
+/* JSON content is answered as soon as it is whole: from the cache if the
+ * same request was answered before, else checked and answered afresh.
+ * Whether the connection stays open is decided at the MESSAGE event. */
+static int on_json_content(conn *c, const jm_event *ev)
+{
+	srv *s = c->s;
+	size_t before = c->out.len;
+	int rc;
+
+	c->answered = true;
+	const jm_buf *hit = srv_cache_get(&s->cache, ev->data, ev->len, c->keep_alive);
+	if (hit) {
+		log_request_json(s, c, ev->data, ev->len);
+		rc = jm_buf_append(&c->out, jm_buf_head(hit), jm_buf_pending(hit));
+	} else {
+		/* Not seen before: check it as the codec would have (the
+		 * decoder skips the check so that cache hits, content already
+		 * found valid, are not checked again), and refuse it as the
+		 * codec's error would have been. */
+		size_t at;
+		char detail[160];
+		jm_error e = jm_check_content(ev->header, ev->data, ev->len, &at, detail, sizeof detail);
+		if (e != JM_ERR_NONE)
+			return refuse(c, e, detail);
+		log_request_json(s, c, ev->data, ev->len);
+		rc = app_answer_json(&c->out, &s->table, s->tok, ev->data, ev->len,
+				     c->keep_alive ? app_keep_alive_member() : NULL);
+		if (rc == 0)
+			srv_cache_put(&s->cache, ev->data, ev->len, c->keep_alive,
+				      c->out.data + before, c->out.len - before);
+	}
+	if (rc < 0) {
+		conn_close(c, "out of memory");
+		return JM_CB_STOP;
+	}
+	log_response(c, before);
+	if (rc == 1) { /* a bad_request error response: close */
+		conn_finish(c, true);
+		return JM_CB_STOP;
+	}
+	return JM_CB_OK;
+}
+
+static int on_content(conn *c, const jm_event *ev)
+{
+	if (c->json && !c->answered)
+		return on_json_content(c, ev);
+	return keep_first_bytes(c, ev->data, ev->len);
+}
+
+/* The answer to a request whose content did not answer it: binary content
+ * (from its first bytes), or JSON with no content event.  Returns as the
+ * app_answer functions do. */
+static int answer_at_end(conn *c, const jm_header *h)
+{
+	srv *s = c->s;
+	c->answered = true;
+	if (c->json)
+		return app_answer_json(&c->out, &s->table, s->tok, (const uint8_t *)"", 0, NULL);
+	const char *ct = h ? jm_header_str(h, JM_FIELD_CONTENT_TYPE) : NULL;
+	log_line(s, 1, "Received %s request from %s", ct ? ct : "binary", c->peer);
+	return app_answer_binary(&c->out, c->first, c->nfirst,
+				 c->keep_alive ? app_keep_alive_member() : NULL);
+}
+
+/* The request is whole and answered: close, pause, or read the next. */
+static int on_message(conn *c, const jm_header *h)
+{
+	srv *s = c->s;
+	size_t before = c->out.len;
+	int rc = c->answered ? 0 : answer_at_end(c, h);
+
+	log_response(c, before);
+	if (rc < 0) {
+		conn_close(c, "out of memory");
+		return JM_CB_STOP;
+	}
+	if (rc == 1 || !c->keep_alive) {
+		/* Bytes after a one-shot request are never read: drain them
+		 * rather than reset the connection under the response. */
+		conn_finish(c, rc == 1);
+		return JM_CB_STOP;
+	}
+	/* The next request begins no earlier than now. */
+	c->msg_start = s->loop.now_ms;
+	/* Over the mark, reading and decoding pause until the queue drains:
+	 * the bytes already read wait in c->in (see conn_feed).  Answering
+	 * the rest of a read instead let 64 KiB of small pipelined requests
+	 * for a large search result queue hundreds of megabytes. */
+	if (jm_buf_pending(&c->out) > SRV_OUT_HIGH) {
+		c->read_paused = true;
+		c->stop_for_output = true;
+		return JM_CB_STOP;
+	}
+	return JM_CB_OK;
 }
 
 static int on_event(void *user, const jm_event *ev)
 {
 	conn *c = user;
-	srv *s = c->s;
-	size_t before = c->out.len;
-	int rc = 0;
-
 	if (c->state != CONN_OPEN)
 		return JM_CB_STOP;
 	switch (ev->type) {
 	case JM_EV_PROTOHEADER:
 		return JM_CB_OK;
-	case JM_EV_HEADER: {
-		const char *ka = jm_header_str(ev->header, JM_FIELD_CONNECTION);
-		c->keep_alive = ka && !strcmp(ka, APP_KEEP_ALIVE);
-		c->json = ev->header->content_is_json;
-		c->answered = false;
-		c->nfirst = 0;
-		return JM_CB_OK;
-	}
+	case JM_EV_HEADER:
+		return on_header(c, ev->header);
 	case JM_EV_CONTENT_CHUNK:
+		return keep_first_bytes(c, ev->data, ev->len);
 	case JM_EV_CONTENT:
-		if (ev->type == JM_EV_CONTENT && c->json && !c->answered) {
-			c->answered = true;
-			const jm_buf *hit = srv_cache_get(&s->cache, ev->data, ev->len, c->keep_alive);
-			if (hit) {
-				log_request_json(s, c, ev->data, ev->len);
-				rc = jm_buf_append(&c->out, jm_buf_head(hit), jm_buf_pending(hit));
-				break;
-			}
-			/* Not seen before: check it as the codec would have (the
-			 * decoder skips the check so that cache hits, content
-			 * already found valid, are not checked again). */
-			if (!content_valid(c, ev))
-				return JM_CB_STOP;
-			log_request_json(s, c, ev->data, ev->len);
-			rc = app_answer_json(&c->out, &s->table, s->tok, ev->data, ev->len,
-					     c->keep_alive ? app_keep_alive_member() : NULL);
-			if (rc == 0)
-				srv_cache_put(&s->cache, ev->data, ev->len, c->keep_alive,
-					      c->out.data + before, c->out.len - before);
-			break;
-		}
-		if (c->nfirst < APP_BINARY_ECHO) {
-			size_t k = APP_BINARY_ECHO - c->nfirst;
-			if (k > ev->len)
-				k = ev->len;
-			if (k) {
-				memcpy(c->first + c->nfirst, ev->data, k);
-				c->nfirst += k;
-			}
-		}
-		return JM_CB_OK;
+		return on_content(c, ev);
 	case JM_EV_MESSAGE:
-		if (!c->answered) {
-			if (c->json) {
-				rc = app_answer_json(&c->out, &s->table, s->tok, (const uint8_t *)"", 0,
-						     NULL);
-			} else {
-				const char *ct = ev->header ? jm_header_str(ev->header, JM_FIELD_CONTENT_TYPE)
-							    : NULL;
-				log_line(s, 1, "Received %s request from %s", ct ? ct : "binary", c->peer);
-				rc = app_answer_binary(&c->out, c->first, c->nfirst,
-						       c->keep_alive ? app_keep_alive_member() : NULL);
-			}
-			c->answered = true;
-		}
-		if (c->out.len > before)
-			log_sending(s, c, before);
-		if (rc < 0) {
-			conn_close(c, "out of memory");
-			return JM_CB_STOP;
-		}
-		if (rc == 1 || !c->keep_alive) {
-			/* Bytes after a one-shot request are never read: drain
-			 * them rather than reset the connection under the
-			 * response. */
-			conn_finish(c, rc == 1);
-			return JM_CB_STOP;
-		}
-		/* The next request begins no earlier than now. */
-		c->msg_start = s->loop.now_ms;
-		/* Over the mark, reading and decoding pause until the queue
-		 * drains: the bytes already read wait in c->in (see conn_feed).
-		 * Answering the rest of a read instead let 64 KiB of small
-		 * pipelined requests for a large search result queue hundreds
-		 * of megabytes. */
-		if (jm_buf_pending(&c->out) > SRV_OUT_HIGH) {
-			c->read_paused = true;
-			c->stop_for_output = true;
-			return JM_CB_STOP;
-		}
-		return JM_CB_OK;
+		return on_message(c, ev->header);
 	case JM_EV_ERROR:
-		log_line(s, 1, "Bad request from %s: %s: %s", c->peer, jm_error_id(ev->error),
-			 ev->detail ? ev->detail : jm_error_text(ev->error));
-		rc = app_answer_error(&c->out, jm_error_id(ev->error),
-				      ev->detail ? ev->detail : jm_error_text(ev->error));
-		if (c->out.len > before)
-			log_sending(s, c, before);
-		if (rc < 0)
-			conn_close(c, "out of memory");
-		else
-			conn_finish(c, true);
-		return JM_CB_STOP;
+		return refuse(c, ev->error, ev->detail);
 	}
-	/* JSON content answered (or refused) before the MESSAGE event */
-	if (rc < 0) {
-		conn_close(c, "out of memory");
-		return JM_CB_STOP;
-	}
-	if (rc == 1) {
-		if (c->out.len > before)
-			log_sending(s, c, before);
-		conn_finish(c, true);
-		return JM_CB_STOP;
-	}
-	/* answered; whether to close is decided at the MESSAGE event */
-	if (c->out.len > before)
-		log_sending(s, c, before);
 	return JM_CB_OK;
 }
 
@@ -493,7 +526,7 @@ static conn *conn_new(srv *s, int fd, bool rejected)
 	c->last_ms = el_now_ms();
 	net_sock_str(fd, 1, c->peer, sizeof c->peer);
 	jm_decoder_config dc = {.max_content = s->cfg->max_content, .stream_content = true,
-				.no_content_check = true /* see content_valid() */};
+				.no_content_check = true /* see on_json_content() */};
 	jm_decoder_init(&c->dec, &dc, on_event, c);
 	c->w.fd = fd;
 	c->next = s->conns;
