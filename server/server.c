@@ -693,7 +693,7 @@ int srv_run(const srv_config *cfg)
 	static srv s0; /* holds the 64 KiB read buffer: not on the stack */
 	srv *s = &s0;
 	char err[256];
-	int rc = 1;
+	int rc = SRV_EXIT_START;
 
 	memset(s, 0, sizeof *s);
 	s->cfg = cfg;
@@ -702,7 +702,7 @@ int srv_run(const srv_config *cfg)
 	if (cfg->table_file ? app_table_load(&s->table, cfg->table_file, cfg->max_table, err, sizeof err)
 			    : app_table_default(&s->table)) {
 		fprintf(stderr, "jmsg server: %s\n", cfg->table_file ? err : "out of memory");
-		return 1;
+		return SRV_EXIT_START;
 	}
 	s->tok = json_tokener_new_ex(JM_SPEC_MAX_JSON_DEPTH + 1);
 	if (srv_cache_init(&s->cache) < 0) {
@@ -763,7 +763,7 @@ int srv_run(const srv_config *cfg)
 	}
 	before_sleep(&s->loop, s); /* free the last closed connections */
 	log_line(s, 1, "Stopped");
-	rc = 0;
+	rc = SRV_EXIT_OK;
 out:
 	while (s->conns)
 		conn_close(s->conns, NULL);
