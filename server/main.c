@@ -1,5 +1,6 @@
 /*
- * jmsg server: options and help.  The work is in server.c.
+ * jmsg server: options and help (srv_parse_args, see args.h), then
+ * srv_run().  The work is in server.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -10,7 +11,11 @@
 #include "cmd/commands.h"
 #include "cmd/opts.h"
 #include "io/net.h"
+#include "server/args.h"
 #include "server/server.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static void usage(FILE *f)
 {
@@ -57,94 +62,128 @@ static void usage(FILE *f)
 		APP_ERR_BAD_REQUEST);
 }
 
-int server_main(int argc, char **argv)
+enum { O_HOST = 256, O_PORT, O_PORT_FILE, O_TABLE, O_MAX_TABLE, O_MAX_CONTENT, O_MAX_CONNS, O_IDLE,
+       O_REQUEST, O_NO_READ };
+
+static const struct option longopts[] = {
+	{"host", required_argument, NULL, O_HOST},
+	{"port", required_argument, NULL, O_PORT},
+	{"port-file", required_argument, NULL, O_PORT_FILE},
+	{"search-table", required_argument, NULL, O_TABLE},
+	{"max-table", required_argument, NULL, O_MAX_TABLE},
+	{"max-content", required_argument, NULL, O_MAX_CONTENT},
+	{"max-conns", required_argument, NULL, O_MAX_CONNS},
+	{"idle-timeout", required_argument, NULL, O_IDLE},
+	{"request-timeout", required_argument, NULL, O_REQUEST},
+	{"no-read", no_argument, NULL, O_NO_READ},
+	{"quiet", no_argument, NULL, 'q'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+static const srv_config defaults = {
+	.host = NET_DEFAULT_HOST,
+	.port = STR(JM_SPEC_DEFAULT_PORT),
+	.max_content = SRV_DEFAULT_MAX_CONTENT,
+	.max_table = SRV_DEFAULT_MAX_TABLE,
+	.max_conns = SRV_DEFAULT_MAX_CONNS,
+	.idle_ms = SRV_DEFAULT_IDLE_MS,
+	.request_ms = SRV_DEFAULT_REQUEST_MS,
+	.verbosity = 1,
+};
+
+/* Option `opt` (getopt_long's answer) with its value `arg` into cfg.
+ * Returns 0, or -1 after one line on stderr saying what is wrong. */
+static int set_option(srv_config *cfg, int opt, const char *arg, char **argv)
 {
-	enum { O_HOST = 256, O_PORT, O_PORT_FILE, O_TABLE, O_MAX_TABLE, O_MAX_CONTENT, O_MAX_CONNS, O_IDLE, O_REQUEST, O_NO_READ };
-	static const struct option longopts[] = {
-		{"host", required_argument, NULL, O_HOST},
-		{"port", required_argument, NULL, O_PORT},
-		{"port-file", required_argument, NULL, O_PORT_FILE},
-		{"search-table", required_argument, NULL, O_TABLE},
-		{"max-table", required_argument, NULL, O_MAX_TABLE},
-		{"max-content", required_argument, NULL, O_MAX_CONTENT},
-		{"max-conns", required_argument, NULL, O_MAX_CONNS},
-		{"idle-timeout", required_argument, NULL, O_IDLE},
-		{"request-timeout", required_argument, NULL, O_REQUEST},
-		{"no-read", no_argument, NULL, O_NO_READ},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	static char portbuf[16];
-	srv_config cfg = {
-		.host = NET_DEFAULT_HOST,
-		.max_content = SRV_DEFAULT_MAX_CONTENT,
-		.max_table = SRV_DEFAULT_MAX_TABLE,
-		.max_conns = SRV_DEFAULT_MAX_CONNS,
-		.idle_ms = SRV_DEFAULT_IDLE_MS,
-		.request_ms = SRV_DEFAULT_REQUEST_MS,
-		.verbosity = 1,
-	};
-	snprintf(portbuf, sizeof portbuf, "%d", JM_SPEC_DEFAULT_PORT);
-	cfg.port = portbuf;
 	uint64_t v;
+	switch (opt) {
+	case O_HOST:
+		cfg->host = arg;
+		return 0;
+	case O_PORT:
+		if (opt_uint("server", "--port", arg, 0, 65535, &v) < 0)
+			return -1;
+		cfg->port = arg;
+		return 0;
+	case O_PORT_FILE:
+		cfg->port_file = arg;
+		return 0;
+	case O_TABLE:
+		cfg->table_file = arg;
+		return 0;
+	case O_MAX_TABLE:
+		return opt_size("server", "--max-table", arg, &cfg->max_table);
+	case O_MAX_CONTENT:
+		if (opt_size("server", "--max-content", arg, &cfg->max_content) < 0)
+			return -1;
+		if (!cfg->max_content) {
+			/* the codec would read 0 as "its default" */
+			fprintf(stderr, "jmsg server: --max-content must be at least 1\n");
+			return -1;
+		}
+		return 0;
+	case O_MAX_CONNS:
+		if (opt_uint("server", "--max-conns", arg, 1, 1000000, &v) < 0)
+			return -1;
+		cfg->max_conns = (unsigned)v;
+		return 0;
+	case O_IDLE:
+		return opt_seconds("server", "--idle-timeout", arg, &cfg->idle_ms);
+	case O_REQUEST:
+		return opt_seconds("server", "--request-timeout", arg, &cfg->request_ms);
+	case O_NO_READ:
+		cfg->no_read = true;
+		return 0;
+	case 'q':
+		cfg->verbosity = 0;
+		return 0;
+	case 'v':
+		cfg->verbosity = 2;
+		return 0;
+	case ':':
+		fprintf(stderr, "jmsg server: option '%s' needs a value (see --help)\n", argv[optind - 1]);
+		return -1;
+	default:
+		fprintf(stderr, "jmsg server: unknown option '%s' (see --help)\n", argv[optind - 1]);
+		return -1;
+	}
+}
+
+srv_args_result srv_parse_args(int argc, char **argv, srv_config *cfg)
+{
 	int opt;
 
-	optind = 1;
+	*cfg = defaults;
+	/* 0, not 1: glibc's getopt then forgets the previous parse, even one
+	 * that stopped inside a group of short options ("-xq"). */
+	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":qvh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case O_HOST: cfg.host = optarg; break;
-		case O_PORT:
-			if (opt_uint("server", "--port", optarg, 0, 65535, &v) < 0)
-				return SRV_EXIT_USAGE;
-			cfg.port = optarg;
-			break;
-		case O_PORT_FILE: cfg.port_file = optarg; break;
-		case O_TABLE: cfg.table_file = optarg; break;
-		case O_MAX_TABLE:
-			if (opt_size("server", "--max-table", optarg, &cfg.max_table) < 0)
-				return SRV_EXIT_USAGE;
-			break;
-		case O_MAX_CONTENT:
-			if (opt_size("server", "--max-content", optarg, &cfg.max_content) < 0)
-				return SRV_EXIT_USAGE;
-			if (!cfg.max_content) {
-				/* the codec would read 0 as "its default" */
-				fprintf(stderr, "jmsg server: --max-content must be at least 1\n");
-				return SRV_EXIT_USAGE;
-			}
-			break;
-		case O_MAX_CONNS:
-			if (opt_uint("server", "--max-conns", optarg, 1, 1000000, &v) < 0)
-				return SRV_EXIT_USAGE;
-			cfg.max_conns = (unsigned)v;
-			break;
-		case O_IDLE:
-			if (opt_seconds("server", "--idle-timeout", optarg, &cfg.idle_ms) < 0)
-				return SRV_EXIT_USAGE;
-			break;
-		case O_REQUEST:
-			if (opt_seconds("server", "--request-timeout", optarg, &cfg.request_ms) < 0)
-				return SRV_EXIT_USAGE;
-			break;
-		case O_NO_READ: cfg.no_read = true; break;
-		case 'q': cfg.verbosity = 0; break;
-		case 'v': cfg.verbosity = 2; break;
-		case 'h': usage(stdout); return SRV_EXIT_OK;
-		case ':':
-			fprintf(stderr, "jmsg server: option '%s' needs a value (see --help)\n", argv[optind - 1]);
-			return SRV_EXIT_USAGE;
-		default:
-			fprintf(stderr, "jmsg server: unknown option '%s' (see --help)\n", argv[optind - 1]);
-			return SRV_EXIT_USAGE;
-		}
+		if (opt == 'h')
+			return SRV_ARGS_HELP;
+		if (set_option(cfg, opt, optarg, argv) < 0)
+			return SRV_ARGS_USAGE;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "jmsg server: unexpected argument '%s' (see --help)\n", argv[optind]);
-		return SRV_EXIT_USAGE;
+		return SRV_ARGS_USAGE;
 	}
+	return SRV_ARGS_RUN;
+}
+
+int server_main(int argc, char **argv)
+{
+	srv_config cfg;
+	srv_args_result r = srv_parse_args(argc, argv, &cfg);
+
+	if (r == SRV_ARGS_HELP) {
+		usage(stdout);
+		return SRV_EXIT_OK;
+	}
+	if (r == SRV_ARGS_USAGE)
+		return SRV_EXIT_USAGE;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	return srv_run(&cfg);
 }
