@@ -688,83 +688,120 @@ static int write_port_file(const char *path, int port)
 	return 0;
 }
 
-int srv_run(const srv_config *cfg)
+/* The search table, from --search-table or the tutorial's.  -1 after a
+ * line on stderr. */
+static int load_table(srv *s)
 {
-	static srv s0; /* holds the 64 KiB read buffer: not on the stack */
-	srv *s = &s0;
+	const srv_config *cfg = s->cfg;
 	char err[256];
-	int rc = SRV_EXIT_START;
-
-	memset(s, 0, sizeof *s);
-	s->cfg = cfg;
-	s->lfd = -1;
-	s->loop.epfd = -1;
 	if (cfg->table_file ? app_table_load(&s->table, cfg->table_file, cfg->max_table, err, sizeof err)
 			    : app_table_default(&s->table)) {
 		fprintf(stderr, "jmsg server: %s\n", cfg->table_file ? err : "out of memory");
-		return SRV_EXIT_START;
+		return -1;
 	}
-	s->tok = json_tokener_new_ex(JM_SPEC_MAX_JSON_DEPTH + 1);
-	if (srv_cache_init(&s->cache) < 0) {
-		fprintf(stderr, "jmsg server: out of memory\n");
-		goto out;
-	}
+	return 0;
+}
+
+/* Room for --max-conns descriptors, or a warning that there is not. */
+static void check_fd_limit(const srv_config *cfg)
+{
 	net_raise_fd_limit(cfg->max_conns + MAX_REJECTING + 32);
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)cfg->max_conns + 32)
 		fprintf(stderr, "jmsg server: warning: the open-file limit (ulimit -n) is %llu, so fewer "
 			"than --max-conns %u connections can be accepted\n",
 			(unsigned long long)rl.rlim_cur, cfg->max_conns);
+}
 
+/* SIGINT and SIGTERM set stop_signal; `block` gets both, for the loop to
+ * hold them off everywhere but inside epoll_pwait(). */
+static void catch_stop_signals(sigset_t *block)
+{
 	struct sigaction sa = {.sa_handler = on_stop_signal};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	sigset_t block;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
+	sigemptyset(block);
+	sigaddset(block, SIGINT);
+	sigaddset(block, SIGTERM);
+}
 
+/* Everything but the listening socket: tokener, answer cache, descriptor
+ * limit, signals, event loop.  -1 after a line on stderr. */
+static int prepare(srv *s)
+{
+	s->tok = json_tokener_new_ex(JM_SPEC_MAX_JSON_DEPTH + 1);
+	if (srv_cache_init(&s->cache) < 0) {
+		fprintf(stderr, "jmsg server: out of memory\n");
+		return -1;
+	}
+	check_fd_limit(s->cfg);
+	sigset_t block;
+	catch_stop_signals(&block);
 	if (!s->tok || el_init(&s->loop, &block) < 0) {
 		fprintf(stderr, "jmsg server: cannot start the event loop: %s\n", strerror(errno));
-		goto out;
+		return -1;
 	}
+	return 0;
+}
+
+/* Listen, write --port-file, watch for connections, say where.  -1 after
+ * a line on stderr. */
+static int start_listening(srv *s)
+{
+	const srv_config *cfg = s->cfg;
+	char err[256];
 	s->lfd = net_listen(cfg->host, cfg->port, 511, err, sizeof err);
 	if (s->lfd < 0) {
 		fprintf(stderr, "jmsg server: %s\n", err);
-		goto out;
+		return -1;
 	}
 	char where[NET_ADDR_STRLEN];
 	net_sock_str(s->lfd, 0, where, sizeof where);
 	if (cfg->port_file && write_port_file(cfg->port_file, net_local_port(s->lfd)) < 0) {
 		fprintf(stderr, "jmsg server: cannot write port file '%s': %s\n", cfg->port_file,
 			strerror(errno));
-		goto out;
+		return -1;
 	}
 	if (el_watch_add(&s->loop, &s->listener, s->lfd, EL_READ, on_accept, s) < 0) {
 		fprintf(stderr, "jmsg server: cannot watch the listening socket: %s\n", strerror(errno));
-		goto out;
+		return -1;
 	}
 	/* Printed even with -q: scripts wait for it. */
 	printf("Listening on %s%s\n", where, cfg->no_read ? " (--no-read: requests are never read)" : "");
 	fflush(stdout);
+	return 0;
+}
 
-	/* A sweep per tick keeps timeouts O(connections) per tick. */
+/* A sweep per tick keeps timeouts O(connections) per tick: often enough
+ * for the shortest timeout to be checked four times over. */
+static int tick_interval(const srv_config *cfg)
+{
 	int tick_ms = 1000;
 	if (cfg->idle_ms && cfg->idle_ms / 4 < (uint64_t)tick_ms)
 		tick_ms = cfg->idle_ms / 4 < 20 ? 20 : (int)(cfg->idle_ms / 4);
 	if (cfg->request_ms && cfg->request_ms / 4 < (uint64_t)tick_ms)
 		tick_ms = cfg->request_ms / 4 < 20 ? 20 : (int)(cfg->request_ms / 4);
-	el_set_hooks(&s->loop, tick_ms, tick, before_sleep, s);
+	return tick_ms;
+}
+
+/* Run the loop until a stop signal's connections are finished.  -1 after
+ * a line on stderr. */
+static int serve(srv *s)
+{
+	el_set_hooks(&s->loop, tick_interval(s->cfg), tick, before_sleep, s);
 	if (el_run(&s->loop) < 0) {
 		fprintf(stderr, "jmsg server: event loop failed: %s\n", strerror(errno));
-		goto out;
+		return -1;
 	}
 	before_sleep(&s->loop, s); /* free the last closed connections */
 	log_line(s, 1, "Stopped");
-	rc = SRV_EXIT_OK;
-out:
+	return 0;
+}
+
+static void teardown(srv *s)
+{
 	while (s->conns)
 		conn_close(s->conns, NULL);
 	while (s->dead) {
@@ -782,5 +819,22 @@ out:
 	app_answer_cleanup();
 	jm_buf_free(&s->logbuf);
 	fflush(stdout);
+}
+
+int srv_run(const srv_config *cfg)
+{
+	static srv s0; /* holds the 64 KiB read buffer: not on the stack */
+	srv *s = &s0;
+
+	memset(s, 0, sizeof *s);
+	s->cfg = cfg;
+	s->lfd = -1;
+	s->loop.epfd = -1;
+	if (load_table(s) < 0)
+		return SRV_EXIT_START;
+	int rc = SRV_EXIT_START;
+	if (prepare(s) == 0 && start_listening(s) == 0 && serve(s) == 0)
+		rc = SRV_EXIT_OK;
+	teardown(s);
 	return rc;
 }
