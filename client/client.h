@@ -28,7 +28,14 @@ enum {
 	CLI_EXIT_LOAD_ERRORS = 7,  /* --load finished but some requests failed */
 };
 
+typedef enum cli_mode {
+	CLI_MODE_REQUEST,        /* one request: cli_request() */
+	CLI_MODE_LOAD,           /* --load: cli_load() */
+	CLI_MODE_FLOOD,          /* --flood: cli_flood() */
+} cli_mode;
+
 typedef struct cli_config {
+	cli_mode mode;
 	const char *host;
 	const char *port;
 	const char *action;

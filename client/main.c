@@ -1,17 +1,21 @@
 /*
- * jmsg client: options and help; the modes are in oneshot.c, load.c and
- * flood.c.
+ * jmsg client: options and help (cli_parse_args, see args.h), then the
+ * mode, in oneshot.c, load.c or flood.c.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "client/args.h"
 #include "client/client.h"
 #include "client/rate.h"
 #include "cmd/commands.h"
 #include "cmd/opts.h"
 #include "app/answer.h"
 #include "io/net.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static void usage(FILE *f)
 {
@@ -79,163 +83,219 @@ static void usage(FILE *f)
 		RATE_MAX);
 }
 
-int client_main(int argc, char **argv)
+enum { O_HOST = 256, O_PORT, O_TIMEOUT, O_KEEP, O_ONE, O_MAXC, O_LOAD, O_CONNS, O_REQS,
+       O_DUR, O_PIPE, O_VALUE, O_JSON, O_FLOOD, O_RATE };
+
+static const struct option longopts[] = {
+	{"host", required_argument, NULL, O_HOST},
+	{"port", required_argument, NULL, O_PORT},
+	{"timeout", required_argument, NULL, O_TIMEOUT},
+	{"keep-alive", no_argument, NULL, O_KEEP},
+	{"one-shot", no_argument, NULL, O_ONE},
+	{"max-content", required_argument, NULL, O_MAXC},
+	{"load", no_argument, NULL, O_LOAD},
+	{"conns", required_argument, NULL, O_CONNS},
+	{"requests", required_argument, NULL, O_REQS},
+	{"duration", required_argument, NULL, O_DUR},
+	{"pipeline", required_argument, NULL, O_PIPE},
+	{"rate", required_argument, NULL, O_RATE},
+	{"value", required_argument, NULL, O_VALUE},
+	{"json", no_argument, NULL, O_JSON},
+	{"flood", no_argument, NULL, O_FLOOD},
+	{"quiet", no_argument, NULL, 'q'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+static const cli_config defaults = {
+	.mode = CLI_MODE_REQUEST,
+	.host = NET_DEFAULT_HOST,
+	.port = STR(JM_SPEC_DEFAULT_PORT),
+	.timeout_ms = 10000,
+	.verbosity = 1,
+	.conns = 50,
+	.pipeline = 1,
+	.max_content = JM_SPEC_DEFAULT_MAX_CONTENT_LEN,
+};
+
+/* The command line as given, before the rules that tie options together. */
+typedef struct args {
+	cli_config *cfg;
+	bool load, flood, keep, one, dur_set, req_set;
+	const char *value_opt;
+} args;
+
+/* Option `opt` (getopt_long's answer) with its value `arg` into a.
+ * Returns 0, or -1 after one line on stderr saying what is wrong. */
+static int set_option(args *a, int opt, const char *arg, char **argv)
 {
-	enum { O_HOST = 256, O_PORT, O_TIMEOUT, O_KEEP, O_ONE, O_MAXC, O_LOAD, O_CONNS, O_REQS,
-	       O_DUR, O_PIPE, O_VALUE, O_JSON, O_FLOOD, O_RATE };
-	static const struct option longopts[] = {
-		{"host", required_argument, NULL, O_HOST},
-		{"port", required_argument, NULL, O_PORT},
-		{"timeout", required_argument, NULL, O_TIMEOUT},
-		{"keep-alive", no_argument, NULL, O_KEEP},
-		{"one-shot", no_argument, NULL, O_ONE},
-		{"max-content", required_argument, NULL, O_MAXC},
-		{"load", no_argument, NULL, O_LOAD},
-		{"conns", required_argument, NULL, O_CONNS},
-		{"requests", required_argument, NULL, O_REQS},
-		{"duration", required_argument, NULL, O_DUR},
-		{"pipeline", required_argument, NULL, O_PIPE},
-		{"rate", required_argument, NULL, O_RATE},
-		{"value", required_argument, NULL, O_VALUE},
-		{"json", no_argument, NULL, O_JSON},
-		{"flood", no_argument, NULL, O_FLOOD},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	static char portbuf[16];
-	snprintf(portbuf, sizeof portbuf, "%d", JM_SPEC_DEFAULT_PORT);
-	cli_config cfg = {
-		.host = NET_DEFAULT_HOST,
-		.port = portbuf,
-		.timeout_ms = 10000,
-		.verbosity = 1,
-		.conns = 50,
-		.pipeline = 1,
-		.max_content = JM_SPEC_DEFAULT_MAX_CONTENT_LEN,
-	};
-	bool load = false, flood = false, keep = false, one = false, dur_set = false, req_set = false;
-	const char *value_opt = NULL;
+	cli_config *cfg = a->cfg;
 	uint64_t v;
+	switch (opt) {
+	case O_HOST: cfg->host = arg; return 0;
+	case O_PORT:
+		if (opt_uint("client", "--port", arg, 1, 65535, &v) < 0)
+			return -1;
+		cfg->port = arg;
+		return 0;
+	case O_TIMEOUT:
+		if (opt_seconds("client", "--timeout", arg, &cfg->timeout_ms) < 0)
+			return -1;
+		if (!cfg->timeout_ms)
+			cfg->timeout_ms = 1;
+		return 0;
+	case O_KEEP: a->keep = true; return 0;
+	case O_ONE: a->one = true; return 0;
+	case O_MAXC:
+		if (opt_size("client", "--max-content", arg, &cfg->max_content) < 0)
+			return -1;
+		if (!cfg->max_content) {
+			fprintf(stderr, "jmsg client: --max-content must be at least 1\n");
+			return -1;
+		}
+		return 0;
+	case O_LOAD: a->load = true; return 0;
+	case O_CONNS:
+		if (opt_uint("client", "--conns", arg, 1, 100000, &v) < 0)
+			return -1;
+		cfg->conns = (unsigned)v;
+		return 0;
+	case O_REQS:
+		a->req_set = true;
+		return opt_uint("client", "--requests", arg, 1, UINT64_MAX >> 1, &cfg->requests);
+	case O_DUR:
+		a->dur_set = true;
+		return opt_seconds("client", "--duration", arg, &cfg->duration_ms);
+	case O_PIPE:
+		if (opt_uint("client", "--pipeline", arg, 1, 4096, &v) < 0)
+			return -1;
+		cfg->pipeline = (unsigned)v;
+		return 0;
+	case O_RATE:
+		return opt_uint("client", "--rate", arg, 1, RATE_MAX, &cfg->rate);
+	case O_VALUE: a->value_opt = arg; return 0;
+	case O_JSON: cfg->json = true; return 0;
+	case O_FLOOD: a->flood = true; return 0;
+	case 'q': cfg->verbosity = 0; return 0;
+	case 'v': cfg->verbosity = 2; return 0;
+	case ':':
+		fprintf(stderr, "jmsg client: option '%s' needs a value (see --help)\n", argv[optind - 1]);
+		return -1;
+	default:
+		fprintf(stderr, "jmsg client: unknown option '%s' (see --help)\n", argv[optind - 1]);
+		return -1;
+	}
+}
+
+/* Options that do not go together, and the count of ACTION VALUE words.
+ * Returns 0, or -1 after one line on stderr. */
+static int check_combination(const args *a, int npos)
+{
+	const char *why = NULL;
+	if (a->load && a->flood)
+		why = "--load and --flood do not go together";
+	else if (a->keep && a->one)
+		why = "--keep-alive and --one-shot do not go together";
+	else if (a->cfg->rate && !a->load)
+		why = "--rate goes with --load";
+	else if (a->req_set && a->dur_set)
+		why = "give --requests or --duration, not both";
+	else if ((a->load || a->flood) ? (npos != 0 && npos != 2) : npos != 2)
+		why = "expected ACTION VALUE (see --help)";
+	if (why)
+		fprintf(stderr, "jmsg client: %s\n", why);
+	return why ? -1 : 0;
+}
+
+/* ACTION and VALUE: the words `pos` if given (npos is 0 or 2), else the
+ * mode's defaults.  Returns 0, or -1 after one line on stderr. */
+static int set_request(const args *a, int npos, char **pos)
+{
+	cli_config *cfg = a->cfg;
+	size_t bad;
+	cfg->action = npos == 2 ? pos[0] : (a->flood ? "binary" : APP_SEARCH_ACTION);
+	cfg->value = npos == 2 ? pos[1] : (a->value_opt ? a->value_opt : (a->flood ? "test" : "morpheus"));
+	if (a->value_opt && npos == 2 && !a->load) {
+		fprintf(stderr, "jmsg client: give VALUE or --value, not both\n");
+		return -1;
+	}
+	if (!jm_utf8_valid((const uint8_t *)cfg->action, strlen(cfg->action), &bad) ||
+	    !jm_utf8_valid((const uint8_t *)cfg->value, strlen(cfg->value), &bad)) {
+		fprintf(stderr, "jmsg client: ACTION and VALUE must be UTF-8 text\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* The mode, and what it does when not told: --flood runs 10 s; --load
+ * keeps connections alive unless --one-shot, and runs 10 s with --rate or
+ * else 100000 requests.  Returns 0, or -1 after one line on stderr. */
+static int set_mode(const args *a)
+{
+	cli_config *cfg = a->cfg;
+	if (a->flood) {
+		cfg->mode = CLI_MODE_FLOOD;
+		if (!a->dur_set)
+			cfg->duration_ms = 10000;
+		return 0;
+	}
+	if (!a->load) {
+		cfg->mode = CLI_MODE_REQUEST;
+		cfg->keep_alive = a->keep;
+		return 0;
+	}
+	cfg->mode = CLI_MODE_LOAD;
+	cfg->keep_alive = !a->one;
+	if (!a->dur_set && !a->req_set && cfg->rate)
+		cfg->duration_ms = 10000;
+	else if (!a->dur_set && !a->req_set)
+		cfg->requests = 100000;
+	if (a->dur_set && !cfg->duration_ms) {
+		fprintf(stderr, "jmsg client: --duration must be more than 0\n");
+		return -1;
+	}
+	return 0;
+}
+
+cli_args_result cli_parse_args(int argc, char **argv, cli_config *cfg)
+{
+	args a = {.cfg = cfg};
 	int opt;
 
-	optind = 1;
+	*cfg = defaults;
+	/* 0, not 1: glibc's getopt then forgets the previous parse, even one
+	 * that stopped inside a group of short options ("-xq"). */
+	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":qvh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case O_HOST: cfg.host = optarg; break;
-		case O_PORT:
-			if (opt_uint("client", "--port", optarg, 1, 65535, &v) < 0)
-				return CLI_EXIT_USAGE;
-			cfg.port = optarg;
-			break;
-		case O_TIMEOUT:
-			if (opt_seconds("client", "--timeout", optarg, &cfg.timeout_ms) < 0)
-				return CLI_EXIT_USAGE;
-			if (!cfg.timeout_ms)
-				cfg.timeout_ms = 1;
-			break;
-		case O_KEEP: keep = true; break;
-		case O_ONE: one = true; break;
-		case O_MAXC:
-			if (opt_size("client", "--max-content", optarg, &cfg.max_content) < 0)
-				return CLI_EXIT_USAGE;
-			if (!cfg.max_content) {
-				fprintf(stderr, "jmsg client: --max-content must be at least 1\n");
-				return CLI_EXIT_USAGE;
-			}
-			break;
-		case O_LOAD: load = true; break;
-		case O_CONNS:
-			if (opt_uint("client", "--conns", optarg, 1, 100000, &v) < 0)
-				return CLI_EXIT_USAGE;
-			cfg.conns = (unsigned)v;
-			break;
-		case O_REQS:
-			if (opt_uint("client", "--requests", optarg, 1, UINT64_MAX >> 1, &cfg.requests) < 0)
-				return CLI_EXIT_USAGE;
-			req_set = true;
-			break;
-		case O_DUR:
-			if (opt_seconds("client", "--duration", optarg, &cfg.duration_ms) < 0)
-				return CLI_EXIT_USAGE;
-			dur_set = true;
-			break;
-		case O_PIPE:
-			if (opt_uint("client", "--pipeline", optarg, 1, 4096, &v) < 0)
-				return CLI_EXIT_USAGE;
-			cfg.pipeline = (unsigned)v;
-			break;
-		case O_RATE:
-			if (opt_uint("client", "--rate", optarg, 1, RATE_MAX, &cfg.rate) < 0)
-				return CLI_EXIT_USAGE;
-			break;
-		case O_VALUE: value_opt = optarg; break;
-		case O_JSON: cfg.json = true; break;
-		case O_FLOOD: flood = true; break;
-		case 'q': cfg.verbosity = 0; break;
-		case 'v': cfg.verbosity = 2; break;
-		case 'h': usage(stdout); return CLI_OK;
-		case ':':
-			fprintf(stderr, "jmsg client: option '%s' needs a value (see --help)\n", argv[optind - 1]);
-			return CLI_EXIT_USAGE;
-		default:
-			fprintf(stderr, "jmsg client: unknown option '%s' (see --help)\n", argv[optind - 1]);
-			return CLI_EXIT_USAGE;
-		}
+		if (opt == 'h')
+			return CLI_ARGS_HELP;
+		if (set_option(&a, opt, optarg, argv) < 0)
+			return CLI_ARGS_USAGE;
 	}
 	int npos = argc - optind;
-	if (load && flood) {
-		fprintf(stderr, "jmsg client: --load and --flood do not go together\n");
-		return CLI_EXIT_USAGE;
+	if (check_combination(&a, npos) < 0 || set_request(&a, npos, argv + optind) < 0 ||
+	    set_mode(&a) < 0)
+		return CLI_ARGS_USAGE;
+	return CLI_ARGS_RUN;
+}
+
+int client_main(int argc, char **argv)
+{
+	cli_config cfg;
+	cli_args_result r = cli_parse_args(argc, argv, &cfg);
+
+	if (r == CLI_ARGS_HELP) {
+		usage(stdout);
+		return CLI_OK;
 	}
-	if (keep && one) {
-		fprintf(stderr, "jmsg client: --keep-alive and --one-shot do not go together\n");
+	if (r == CLI_ARGS_USAGE)
 		return CLI_EXIT_USAGE;
-	}
-	if (cfg.rate && !load) {
-		fprintf(stderr, "jmsg client: --rate goes with --load\n");
-		return CLI_EXIT_USAGE;
-	}
-	if (req_set && dur_set) {
-		fprintf(stderr, "jmsg client: give --requests or --duration, not both\n");
-		return CLI_EXIT_USAGE;
-	}
-	if ((load || flood) ? (npos != 0 && npos != 2) : npos != 2) {
-		fprintf(stderr, "jmsg client: expected ACTION VALUE (see --help)\n");
-		return CLI_EXIT_USAGE;
-	}
-	cfg.action = npos == 2 ? argv[optind] : (flood ? "binary" : APP_SEARCH_ACTION);
-	cfg.value = npos == 2 ? argv[optind + 1] : (value_opt ? value_opt : (flood ? "test" : "morpheus"));
-	if (value_opt && npos == 2 && !load) {
-		fprintf(stderr, "jmsg client: give VALUE or --value, not both\n");
-		return CLI_EXIT_USAGE;
-	}
-	size_t bad;
-	if (!jm_utf8_valid((const uint8_t *)cfg.action, strlen(cfg.action), &bad) ||
-	    !jm_utf8_valid((const uint8_t *)cfg.value, strlen(cfg.value), &bad)) {
-		fprintf(stderr, "jmsg client: ACTION and VALUE must be UTF-8 text\n");
-		return CLI_EXIT_USAGE;
-	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (flood) {
-		if (!dur_set)
-			cfg.duration_ms = 10000;
+	if (cfg.mode == CLI_MODE_FLOOD)
 		return cli_flood(&cfg);
-	}
-	if (load) {
-		cfg.keep_alive = !one;
-		if (!dur_set && !req_set && cfg.rate)
-			cfg.duration_ms = 10000;
-		else if (!dur_set && !req_set)
-			cfg.requests = 100000;
-		if (dur_set && !cfg.duration_ms) {
-			fprintf(stderr, "jmsg client: --duration must be more than 0\n");
-			return CLI_EXIT_USAGE;
-		}
+	if (cfg.mode == CLI_MODE_LOAD)
 		return cli_load(&cfg);
-	}
-	cfg.keep_alive = keep;
 	return cli_request(&cfg);
 }

@@ -99,20 +99,14 @@ static int set_option(srv_config *cfg, int opt, const char *arg, char **argv)
 {
 	uint64_t v;
 	switch (opt) {
-	case O_HOST:
-		cfg->host = arg;
-		return 0;
+	case O_HOST: cfg->host = arg; return 0;
 	case O_PORT:
 		if (opt_uint("server", "--port", arg, 0, 65535, &v) < 0)
 			return -1;
 		cfg->port = arg;
 		return 0;
-	case O_PORT_FILE:
-		cfg->port_file = arg;
-		return 0;
-	case O_TABLE:
-		cfg->table_file = arg;
-		return 0;
+	case O_PORT_FILE: cfg->port_file = arg; return 0;
+	case O_TABLE: cfg->table_file = arg; return 0;
 	case O_MAX_TABLE:
 		return opt_size("server", "--max-table", arg, &cfg->max_table);
 	case O_MAX_CONTENT:
@@ -133,15 +127,9 @@ static int set_option(srv_config *cfg, int opt, const char *arg, char **argv)
 		return opt_seconds("server", "--idle-timeout", arg, &cfg->idle_ms);
 	case O_REQUEST:
 		return opt_seconds("server", "--request-timeout", arg, &cfg->request_ms);
-	case O_NO_READ:
-		cfg->no_read = true;
-		return 0;
-	case 'q':
-		cfg->verbosity = 0;
-		return 0;
-	case 'v':
-		cfg->verbosity = 2;
-		return 0;
+	case O_NO_READ: cfg->no_read = true; return 0;
+	case 'q': cfg->verbosity = 0; return 0;
+	case 'v': cfg->verbosity = 2; return 0;
 	case ':':
 		fprintf(stderr, "jmsg server: option '%s' needs a value (see --help)\n", argv[optind - 1]);
 		return -1;
