@@ -1,0 +1,217 @@
+/* `jmsg server`'s command line, one row per case: every option with good
+ * values and bad ones, a missing value, unknown options and words, --help.
+ * A good command line gives the whole srv_config and prints nothing; a
+ * bad one prints exactly the row's line on stderr, and server_main exits
+ * with the usage status after the same line.  --help makes server_main
+ * print the help on stdout and exit 0. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "args_check.h"
+#include "cmd/commands.h"
+#include "io/net.h"
+#include "server/args.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* A row's config is DEFAULTS with its own fields after them: a later
+ * designated initializer overrides an earlier one, which is the point.
+ * Rows leave out what their result does not use (cfg for USAGE, both for
+ * HELP). */
+#pragma GCC diagnostic ignored "-Woverride-init"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#define DEFAULTS                                                                     \
+	.host = NET_DEFAULT_HOST, .port = STR(JM_SPEC_DEFAULT_PORT),                 \
+	.max_content = SRV_DEFAULT_MAX_CONTENT, .max_table = SRV_DEFAULT_MAX_TABLE, \
+	.max_conns = SRV_DEFAULT_MAX_CONNS, .idle_ms = SRV_DEFAULT_IDLE_MS,         \
+	.request_ms = SRV_DEFAULT_REQUEST_MS, .verbosity = 1
+
+#define SECONDS_ERR(opt, v) \
+	"jmsg server: " opt " must be seconds from 0 to 86400 (e.g. 2.5), not '" v "'\n"
+#define SIZE_ERR(opt, v) \
+	"jmsg server: " opt " must be a byte count such as 65536 or 64k, not '" v "'\n"
+#define NEEDS(opt) "jmsg server: option '" opt "' needs a value (see --help)\n"
+#define UNKNOWN(opt) "jmsg server: unknown option '" opt "' (see --help)\n"
+
+typedef struct row {
+	const char *args[ARGS_MAX]; /* after "server" */
+	srv_args_result want;
+	const char *err;            /* USAGE: the line on stderr */
+	srv_config cfg;             /* RUN: the whole config */
+} row;
+
+static const row rows[] = {
+	{{NULL}, SRV_ARGS_RUN, NULL, {DEFAULTS}},
+	/* --host: any text, resolved only when the server starts */
+	{{"--host", "::1"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .host = "::1"}},
+	{{"--host", ""}, SRV_ARGS_RUN, NULL, {DEFAULTS, .host = ""}},
+	{{"--host"}, SRV_ARGS_USAGE, NEEDS("--host")},
+	/* --port: 0 to 65535, 0 picking a free port */
+	{{"--port", "0"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .port = "0"}},
+	{{"--port", "65535"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .port = "65535"}},
+	{{"--port=8080"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .port = "8080"}},
+	{{"--port", "65536"}, SRV_ARGS_USAGE,
+	 "jmsg server: --port must be a whole number from 0 to 65535, not '65536'\n"},
+	{{"--port", "-1"}, SRV_ARGS_USAGE,
+	 "jmsg server: --port must be a whole number from 0 to 65535, not '-1'\n"},
+	{{"--port", "http"}, SRV_ARGS_USAGE,
+	 "jmsg server: --port must be a whole number from 0 to 65535, not 'http'\n"},
+	{{"--port"}, SRV_ARGS_USAGE, NEEDS("--port")},
+	/* files: names only, opened when the server starts */
+	{{"--port-file", "p"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .port_file = "p"}},
+	{{"--port-file"}, SRV_ARGS_USAGE, NEEDS("--port-file")},
+	{{"--search-table", "t.json"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .table_file = "t.json"}},
+	{{"--search-table"}, SRV_ARGS_USAGE, NEEDS("--search-table")},
+	/* sizes */
+	{{"--max-table", "1k"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .max_table = 1024}},
+	{{"--max-table", "0"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .max_table = 0}},
+	{{"--max-table", "1q"}, SRV_ARGS_USAGE, SIZE_ERR("--max-table", "1q")},
+	{{"--max-table"}, SRV_ARGS_USAGE, NEEDS("--max-table")},
+	{{"--max-content", "1"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .max_content = 1}},
+	{{"--max-content", "2m"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .max_content = 2u << 20}},
+	{{"--max-content", "0"}, SRV_ARGS_USAGE, "jmsg server: --max-content must be at least 1\n"},
+	{{"--max-content", "abc"}, SRV_ARGS_USAGE, SIZE_ERR("--max-content", "abc")},
+	{{"--max-content", "-5"}, SRV_ARGS_USAGE, SIZE_ERR("--max-content", "-5")},
+	{{"--max-content"}, SRV_ARGS_USAGE, NEEDS("--max-content")},
+	/* --max-conns: 1 to 1000000 */
+	{{"--max-conns", "1"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .max_conns = 1}},
+	{{"--max-conns", "1000000"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .max_conns = 1000000}},
+	{{"--max-conns", "0"}, SRV_ARGS_USAGE,
+	 "jmsg server: --max-conns must be a whole number from 1 to 1000000, not '0'\n"},
+	{{"--max-conns", "1000001"}, SRV_ARGS_USAGE,
+	 "jmsg server: --max-conns must be a whole number from 1 to 1000000, not '1000001'\n"},
+	{{"--max-conns"}, SRV_ARGS_USAGE, NEEDS("--max-conns")},
+	/* timeouts: seconds, 0 never, a positive value at least 1 ms */
+	{{"--idle-timeout", "0"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .idle_ms = 0}},
+	{{"--idle-timeout", "2.5"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .idle_ms = 2500}},
+	{{"--idle-timeout", "0.0001"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .idle_ms = 1}},
+	{{"--idle-timeout", "86400"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .idle_ms = 86400000}},
+	{{"--idle-timeout", "86401"}, SRV_ARGS_USAGE, SECONDS_ERR("--idle-timeout", "86401")},
+	{{"--idle-timeout", "x"}, SRV_ARGS_USAGE, SECONDS_ERR("--idle-timeout", "x")},
+	{{"--idle-timeout"}, SRV_ARGS_USAGE, NEEDS("--idle-timeout")},
+	{{"--idle", "5"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .idle_ms = 5000}}, /* a unique prefix */
+	{{"--request-timeout", "10"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .request_ms = 10000}},
+	{{"--request-timeout", "0"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .request_ms = 0}},
+	{{"--request-timeout", "-1"}, SRV_ARGS_USAGE, SECONDS_ERR("--request-timeout", "-1")},
+	{{"--request-timeout"}, SRV_ARGS_USAGE, NEEDS("--request-timeout")},
+	/* flags */
+	{{"--no-read"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .no_read = true}},
+	{{"--no-read=1"}, SRV_ARGS_USAGE, UNKNOWN("--no-read=1")},
+	{{"-q"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .verbosity = 0}},
+	{{"--quiet"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .verbosity = 0}},
+	{{"-v"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .verbosity = 2}},
+	{{"--verbose"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .verbosity = 2}},
+	{{"-qv"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .verbosity = 2}}, /* the last one counts */
+	{{"-v", "-q"}, SRV_ARGS_RUN, NULL, {DEFAULTS, .verbosity = 0}},
+	/* everything at once */
+	{{"--host", "0.0.0.0", "--port", "1", "--port-file", "p", "--search-table", "t", "--max-table",
+	  "2k", "--max-content", "3k", "--max-conns", "4", "--idle-timeout", "5", "--request-timeout",
+	  "6", "--no-read", "-v"},
+	 SRV_ARGS_RUN, NULL,
+	 {.host = "0.0.0.0", .port = "1", .port_file = "p", .table_file = "t", .max_table = 2048,
+	  .max_content = 3072, .max_conns = 4, .idle_ms = 5000, .request_ms = 6000, .no_read = true,
+	  .verbosity = 2}},
+	/* --help wins over what follows, not over an error before it */
+	{{"-h"}, SRV_ARGS_HELP},
+	{{"--help"}, SRV_ARGS_HELP},
+	{{"--port", "1", "-h", "--bogus"}, SRV_ARGS_HELP},
+	{{"--port", "x", "-h"}, SRV_ARGS_USAGE,
+	 "jmsg server: --port must be a whole number from 0 to 65535, not 'x'\n"},
+	/* what is not an option */
+	{{"--bogus"}, SRV_ARGS_USAGE, UNKNOWN("--bogus")},
+	{{"--max-co", "5"}, SRV_ARGS_USAGE, UNKNOWN("--max-co")}, /* max-content or max-conns */
+	{{"-x"}, SRV_ARGS_USAGE, UNKNOWN("-x")},
+	{{"-qx"}, SRV_ARGS_USAGE, UNKNOWN("-qx")},
+	{{"extra"}, SRV_ARGS_USAGE, "jmsg server: unexpected argument 'extra' (see --help)\n"},
+	{{"-q", "a", "b"}, SRV_ARGS_USAGE, "jmsg server: unexpected argument 'a' (see --help)\n"},
+	/* the first mistake is the one reported */
+	{{"--max-conns", "0", "--port", "x"}, SRV_ARGS_USAGE,
+	 "jmsg server: --max-conns must be a whole number from 1 to 1000000, not '0'\n"},
+};
+
+static void check_cfg(const char *desc, const srv_config *got, const srv_config *want)
+{
+	check_str(desc, "host", got->host, want->host);
+	check_str(desc, "port", got->port, want->port);
+	check_str(desc, "port_file", got->port_file, want->port_file);
+	check_str(desc, "table_file", got->table_file, want->table_file);
+	check_num(desc, "max_content", got->max_content, want->max_content);
+	check_num(desc, "max_table", got->max_table, want->max_table);
+	check_num(desc, "max_conns", got->max_conns, want->max_conns);
+	check_num(desc, "idle_ms", got->idle_ms, want->idle_ms);
+	check_num(desc, "request_ms", got->request_ms, want->request_ms);
+	check_num(desc, "no_read", got->no_read, want->no_read);
+	check_num(desc, "verbosity", got->verbosity, want->verbosity);
+}
+
+static void test_rows(void **state)
+{
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		const row *r = &rows[i];
+		args_vec v;
+		char desc[512], err[4096];
+		args_make(&v, "server", r->args, desc, sizeof desc);
+
+		capture c;
+		capture_begin(&c, 2);
+		srv_config cfg;
+		srv_args_result got = srv_parse_args(v.argc, v.argv, &cfg);
+		capture_end(&c, err, sizeof err);
+		check_num(desc, "srv_parse_args", got, r->want);
+		check_str(desc, "stderr", err, r->want == SRV_ARGS_USAGE ? r->err : "");
+		if (r->want == SRV_ARGS_RUN)
+			check_cfg(desc, &cfg, &r->cfg);
+		if (r->want != SRV_ARGS_USAGE)
+			continue;
+
+		/* server_main stops at the same line, with the usage status */
+		args_make(&v, "server", r->args, desc, sizeof desc);
+		capture_begin(&c, 2);
+		int status = server_main(v.argc, v.argv);
+		capture_end(&c, err, sizeof err);
+		check_num(desc, "server_main's exit status", status, 2);
+		check_str(desc, "server_main's stderr", err, r->err);
+	}
+}
+
+static void test_help(void **state)
+{
+	static const char *const helps[][ARGS_MAX] = {{"-h"}, {"--help"}, {"--port", "1", "-h"}};
+	for (size_t i = 0; i < sizeof helps / sizeof helps[0]; i++) {
+		args_vec v;
+		char desc[512], out[8192], err[4096];
+		args_make(&v, "server", helps[i], desc, sizeof desc);
+		capture c, ce;
+		capture_begin(&c, 1);
+		capture_begin(&ce, 2);
+		int status = server_main(v.argc, v.argv);
+		capture_end(&ce, err, sizeof err);
+		capture_end(&c, out, sizeof out);
+		check_num(desc, "server_main's exit status", status, 0);
+		check_str(desc, "stderr", err, "");
+		check_prefix(desc, "stdout", out, "usage: jmsg server [--host H]");
+		/* the statuses the help promises are the ones returned */
+		if (!strstr(out, "exit status: 0 stopped by SIGINT/SIGTERM, 1 could not start") ||
+		    !strstr(out, "2 usage error\n"))
+			fail_msg("%s: the help does not list the exit statuses:\n%s", desc, out);
+	}
+	assert_int_equal(SRV_EXIT_OK, 0);
+	assert_int_equal(SRV_EXIT_START, 1);
+	assert_int_equal(SRV_EXIT_USAGE, 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rows),
+		cmocka_unit_test(test_help),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
