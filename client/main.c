@@ -126,6 +126,19 @@ typedef struct args {
 	const char *value_opt;
 } args;
 
+/* getopt_long's '?': an option that is not one.  A short one is named by
+ * optopt alone, as it may sit inside a group ("-xq", where argv[optind - 1]
+ * is the word before the group); for a long one optopt is 0, or the
+ * option's own value when it was given a value it does not take
+ * ("--quiet=1"): then the word names it. */
+static void say_unknown(char **argv)
+{
+	if (optopt > 0 && optopt < 256 && !strchr("qvh", optopt))
+		fprintf(stderr, "jmsg client: unknown option '-%c' (see --help)\n", optopt);
+	else
+		fprintf(stderr, "jmsg client: unknown option '%s' (see --help)\n", argv[optind - 1]);
+}
+
 /* Option `opt` (getopt_long's answer) with its value `arg` into a.
  * Returns 0, or -1 after one line on stderr saying what is wrong. */
 static int set_option(args *a, int opt, const char *arg, char **argv)
@@ -183,7 +196,7 @@ static int set_option(args *a, int opt, const char *arg, char **argv)
 		fprintf(stderr, "jmsg client: option '%s' needs a value (see --help)\n", argv[optind - 1]);
 		return -1;
 	default:
-		fprintf(stderr, "jmsg client: unknown option '%s' (see --help)\n", argv[optind - 1]);
+		say_unknown(argv);
 		return -1;
 	}
 }

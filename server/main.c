@@ -93,6 +93,19 @@ static const srv_config defaults = {
 	.verbosity = 1,
 };
 
+/* getopt_long's '?': an option that is not one.  A short one is named by
+ * optopt alone, as it may sit inside a group ("-xq", where argv[optind - 1]
+ * is the word before the group); for a long one optopt is 0, or the
+ * option's own value when it was given a value it does not take
+ * ("--quiet=1"): then the word names it. */
+static void say_unknown(char **argv)
+{
+	if (optopt > 0 && optopt < 256 && !strchr("qvh", optopt))
+		fprintf(stderr, "jmsg server: unknown option '-%c' (see --help)\n", optopt);
+	else
+		fprintf(stderr, "jmsg server: unknown option '%s' (see --help)\n", argv[optind - 1]);
+}
+
 /* Option `opt` (getopt_long's answer) with its value `arg` into cfg.
  * Returns 0, or -1 after one line on stderr saying what is wrong. */
 static int set_option(srv_config *cfg, int opt, const char *arg, char **argv)
@@ -134,7 +147,7 @@ static int set_option(srv_config *cfg, int opt, const char *arg, char **argv)
 		fprintf(stderr, "jmsg server: option '%s' needs a value (see --help)\n", argv[optind - 1]);
 		return -1;
 	default:
-		fprintf(stderr, "jmsg server: unknown option '%s' (see --help)\n", argv[optind - 1]);
+		say_unknown(argv);
 		return -1;
 	}
 }

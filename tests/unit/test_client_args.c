@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "args_check.h"
 #include "client/args.h"
@@ -177,6 +178,11 @@ static const row rows[] = {
 	/* what is not an option */
 	{{"--bogus", "search", "x"}, CLI_ARGS_USAGE, UNKNOWN("--bogus")},
 	{{"-x"}, CLI_ARGS_USAGE, UNKNOWN("-x")},
+	/* stopped inside a group: named by the letter, and the next parse
+	 * (the next row) starts afresh rather than at the 'q' left over */
+	{{"-vxq", "search", "x"}, CLI_ARGS_USAGE, UNKNOWN("-x")},
+	{{"search", "y"}, CLI_ARGS_RUN, NULL, {REQUEST("search", "y")}},
+	{{"--verbose=2", "search", "x"}, CLI_ARGS_USAGE, UNKNOWN("--verbose=2")},
 	{{"--one", "search", "x"}, CLI_ARGS_RUN, NULL, {REQUEST("search", "x")}}, /* a unique prefix */
 	/* the first mistake is the one reported, options before combinations */
 	{{"--load", "--flood", "--keep-alive", "--one-shot", "--rate", "0"}, CLI_ARGS_USAGE,
@@ -219,17 +225,19 @@ static void test_rows(void **state)
 		const row *r = &rows[i];
 		args_vec v;
 		char desc[512], err[4096];
-		args_make(&v, "client", r->args, desc, sizeof desc);
-
 		capture c;
-		capture_begin(&c, 2);
-		cli_config cfg;
-		cli_args_result got = cli_parse_args(v.argc, v.argv, &cfg);
-		capture_end(&c, err, sizeof err);
-		check_num(desc, "cli_parse_args", got, r->want);
-		check_str(desc, "stderr", err, r->want == CLI_ARGS_USAGE ? r->err : "");
-		if (r->want == CLI_ARGS_RUN)
-			check_cfg(desc, &cfg, &r->cfg);
+		/* twice: a parse does not depend on the one before it */
+		for (int k = 0; k < 2; k++) {
+			args_make(&v, "client", r->args, desc, sizeof desc);
+			capture_begin(&c, 2);
+			cli_config cfg;
+			cli_args_result got = cli_parse_args(v.argc, v.argv, &cfg);
+			capture_end(&c, err, sizeof err);
+			check_num(desc, k ? "a second cli_parse_args" : "cli_parse_args", got, r->want);
+			check_str(desc, "stderr", err, r->want == CLI_ARGS_USAGE ? r->err : "");
+			if (r->want == CLI_ARGS_RUN)
+				check_cfg(desc, &cfg, &r->cfg);
+		}
 		if (r->want != CLI_ARGS_USAGE)
 			continue;
 
@@ -268,6 +276,9 @@ static void test_help(void **state)
 
 int main(void)
 {
+	/* A command line parsed wrongly as good would run the load or request: stop
+	 * rather than wait for it. */
+	alarm(60);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rows),
 		cmocka_unit_test(test_help),
