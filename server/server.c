@@ -99,13 +99,15 @@ static void log_line(srv *s, int level, const char *fmt, ...)
 	fputc('\n', stdout);
 }
 
-/* The tutorial prints the bytes it sends with -v; otherwise a summary. */
+/* The tutorial prints the bytes it sends with -v; otherwise a summary.
+ * The response is the output queue's bytes after the first `from`
+ * pending ones. */
 static void log_sending(srv *s, conn *c, size_t from)
 {
 	if (s->cfg->verbosity < 1)
 		return;
-	const uint8_t *msg = c->out.data + from;
-	size_t n = c->out.len - from;
+	const uint8_t *msg = jm_buf_head(&c->out) + from;
+	size_t n = jm_buf_pending(&c->out) - from;
 	if (s->cfg->verbosity >= 2) {
 		s->logbuf.len = s->logbuf.off = 0;
 		app_bytes_repr(&s->logbuf, msg, n);
@@ -187,11 +189,20 @@ static void conn_finish(conn *c, bool linger)
  * on, JM_CB_STOP once the connection stops reading requests (it is
  * closing, or reading paused for output). */
 
-/* Log the response just queued at out[before..], if there is one. */
-static void log_response(conn *c, size_t before)
+/* Where a response is about to be queued: the count of bytes pending
+ * before it.  Not out.len: appending may move the pending bytes to the
+ * front of the buffer (jm_buf_reserve), which changes len but not what
+ * is pending ahead of the new response. */
+static size_t out_mark(const conn *c)
 {
-	if (c->out.len > before)
-		log_sending(c->s, c, before);
+	return jm_buf_pending(&c->out);
+}
+
+/* Log the response just queued after `mark`, if there is one. */
+static void log_response(conn *c, size_t mark)
+{
+	if (jm_buf_pending(&c->out) > mark)
+		log_sending(c->s, c, mark);
 }
 
 /* A request the server will not answer: {"error": ID, "detail": ...}, ID
@@ -199,11 +210,11 @@ static void log_response(conn *c, size_t before)
  * the peer still sends so that a reset does not destroy the response. */
 static int refuse(conn *c, jm_error e, const char *detail)
 {
-	size_t before = c->out.len;
+	size_t mark = out_mark(c);
 	const char *why = detail ? detail : jm_error_text(e);
 	log_line(c->s, 1, "Bad request from %s: %s: %s", c->peer, jm_error_id(e), why);
 	int rc = app_answer_error(&c->out, jm_error_id(e), why);
-	log_response(c, before);
+	log_response(c, mark);
 	if (rc < 0)
 		conn_close(c, "out of memory");
 	else
@@ -243,7 +254,7 @@ static int keep_first_bytes(conn *c, const uint8_t *p, size_t n)
 static int on_json_content(conn *c, const jm_event *ev)
 {
 	srv *s = c->s;
-	size_t before = c->out.len;
+	size_t mark = out_mark(c);
 	int rc;
 
 	c->answered = true;
@@ -266,13 +277,13 @@ static int on_json_content(conn *c, const jm_event *ev)
 				     c->keep_alive ? app_keep_alive_member() : NULL);
 		if (rc == 0)
 			srv_cache_put(&s->cache, ev->data, ev->len, c->keep_alive,
-				      c->out.data + before, c->out.len - before);
+				      jm_buf_head(&c->out) + mark, jm_buf_pending(&c->out) - mark);
 	}
 	if (rc < 0) {
 		conn_close(c, "out of memory");
 		return JM_CB_STOP;
 	}
-	log_response(c, before);
+	log_response(c, mark);
 	if (rc == 1) { /* a bad_request error response: close */
 		conn_finish(c, true);
 		return JM_CB_STOP;
@@ -306,10 +317,10 @@ static int answer_at_end(conn *c, const jm_header *h)
 static int on_message(conn *c, const jm_header *h)
 {
 	srv *s = c->s;
-	size_t before = c->out.len;
+	size_t mark = out_mark(c);
 	int rc = c->answered ? 0 : answer_at_end(c, h);
 
-	log_response(c, before);
+	log_response(c, mark);
 	if (rc < 0) {
 		conn_close(c, "out of memory");
 		return JM_CB_STOP;
