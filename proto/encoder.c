@@ -76,7 +76,11 @@ static int append_key(jm_buf *b, jm_field_id id)
 int jm_encode(jm_buf *out, const char *content_type, const char *content_encoding,
 	      const char *extra, const void *content, size_t content_len)
 {
-	size_t start = out->len, off = out->off;
+	/* Where the message begins, counted from the head of what is
+	 * pending: any append below may first move the pending bytes to the
+	 * front of the buffer (jm_buf_reserve reclaims what was consumed),
+	 * which changes out->len but not this. */
+	size_t at = jm_buf_pending(out);
 	char num[24];
 	snprintf(num, sizeof num, "%zu", content_len);
 	const char *bo = jm_host_byteorder();
@@ -92,18 +96,16 @@ int jm_encode(jm_buf *out, const char *content_type, const char *content_encodin
 		bad = append_str(out, ", ") || append_str(out, extra);
 	if (!bad)
 		bad = append_str(out, "}");
-	/* jm_buf_reserve may have compacted: recompute where we began. */
-	start -= off - out->off;
-	size_t hlen = out->len - start - JM_SPEC_PROTOHEADER_SIZE;
+	size_t hlen = jm_buf_pending(out) - at - JM_SPEC_PROTOHEADER_SIZE;
 	if (!bad && hlen > JM_SPEC_MAX_HEADER_LEN)
 		bad = 1;
 	if (!bad)
 		bad = jm_buf_append(out, content, content_len);
 	if (bad) {
-		out->len = start;
+		out->len = out->off + at;
 		return -1;
 	}
-	out->data[start] = (uint8_t)(hlen >> 8);
-	out->data[start + 1] = (uint8_t)hlen;
+	out->data[out->off + at] = (uint8_t)(hlen >> 8);
+	out->data[out->off + at + 1] = (uint8_t)hlen;
 	return 0;
 }
