@@ -318,6 +318,7 @@ struct cap_source {
 	cap_segment_fn seg_fn;
 	cap_packet_fn pkt_fn;
 	void *user;
+	cap_batch_fn batch_fn;
 	/* live drop reports */
 	cap_drops_fn drops_fn;
 	int64_t drops_checked_ms;
@@ -501,6 +502,11 @@ void cap_on_drops(cap_source *c, cap_drops_fn fn)
 	c->drops_fn = fn;
 }
 
+void cap_on_batch(cap_source *c, cap_batch_fn fn)
+{
+	c->batch_fn = fn;
+}
+
 /* Reading the counters is a system call, so at most every
  * CAP_DROP_CHECK_MS; the kernel keeps counting in between. */
 static void check_drops(cap_source *c, int64_t now_ns)
@@ -553,6 +559,8 @@ int cap_run(cap_source *c, uint64_t count, cap_segment_fn seg_fn, cap_packet_fn 
 			rc = pcap_dispatch(c->p, -1, on_packet, (u_char *)c);
 			if (rc < 0 || (c->count && c->st.packets >= c->count))
 				break;
+			if (c->batch_fn)
+				c->batch_fn(user);
 			struct timespec now;
 			clock_gettime(CLOCK_REALTIME, &now);
 			if (pkt_fn)

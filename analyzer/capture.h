@@ -105,6 +105,13 @@ typedef void (*cap_drops_fn)(void *user, int64_t now_ns, const cap_stats *s);
 #define CAP_DROP_CHECK_MS 200
 void cap_on_drops(cap_source *c, cap_drops_fn fn);
 
+/* Live: fn runs after each batch of packets cap_run() reads (a block from
+ * the kernel ring, or none when CAP_BLOCK_TIMEOUT_MS passed without one),
+ * before the clock goes to pkt_fn: a caller that hands packets to other
+ * threads passes them on there rather than waiting for more. */
+typedef void (*cap_batch_fn)(void *user);
+void cap_on_batch(cap_source *c, cap_batch_fn fn);
+
 /* Read until the end of the file, cap_break(), or `count` packets (0: no
  * limit).  seg_fn gets each TCP segment; pkt_fn (may be NULL) gets every
  * packet's time first, so the caller can expire idle flows (live, it is

@@ -16,8 +16,7 @@
 /* A decoder whose content buffer grew past this is rebuilt between
  * messages, so one huge message does not pin memory for the stream's life. */
 #define DECODER_SHRINK (1u << 20)
-/* Expiry runs at most this often (capture time, seconds). */
-#define EXPIRE_EVERY 1.0
+#define EXPIRE_EVERY AN_EXPIRE_EVERY
 /* Four-tuples of streams that ended with FINs or a reset are remembered
  * this long (capture time; Linux's TIME_WAIT), so that their late segments
  * (the rest of a response in flight when the reset went out, a
@@ -731,6 +730,12 @@ flow_table *an_engine_flows(an_engine *e)
 static struct an_stream *stream_of(an_engine *e, flow *f)
 {
 	return flow_ext(e->ft, f, e->ext);
+}
+
+void an_engine_clock(an_engine *e, double now, int64_t now_ns)
+{
+	e->now = now;
+	e->now_ns = now_ns;
 }
 
 void an_engine_tick(an_engine *e, double now)
