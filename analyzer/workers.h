@@ -34,7 +34,11 @@
  * What differs from one engine: --memcap and --max-streams are shared out
  * evenly (each worker gets 1/N of them), so once a limit is reached the
  * stream that gives way is the least recently active of its worker, not of
- * the capture.  The kernel view of stalls (live socket sampling) and
+ * the capture; so is the table of recently closed four-tuples (stream.c's
+ * CLOSED_SLOTS), whose collisions differ.  One engine's expiry stops at the
+ * first stream, oldest activity first, that is not idle yet; a worker does
+ * not see the others' streams, so when capture times go backwards a stream
+ * behind such a one can end at an earlier tick than with one engine.  The kernel view of stalls (live socket sampling) and
  * --plot need one tracker for all streams: analyze.c refuses --plot and
  * --plot-stream with workers and turns the kernel view off.  Live, output
  * lags the packets by up to one block timeout (CAP_BLOCK_TIMEOUT_MS).
