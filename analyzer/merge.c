@@ -24,7 +24,7 @@ int merge_chunk_append(merge_chunk **c, const void *p, size_t n)
 {
 	merge_chunk *k = *c;
 	if (n > k->cap - k->len) {
-		size_t cap = k->cap ? k->cap : 256;
+		size_t cap = k->cap ? k->cap : 512;
 		while (cap - k->len < n)
 			cap *= 2;
 		k = realloc(k, sizeof *k + cap);

@@ -6,12 +6,12 @@
  * the buffer that a record too big for it left behind.
  *
  * Sleeping without losing a wake-up: the sleeper counts itself in
- * `waiters`, reads the futex word, checks its condition once more and
- * sleeps only if the word has not moved; the other side publishes its
- * position, then reads `waiters` (every access sequentially consistent,
- * so one of the two sees the other) and bumps the word before waking.
+ * `waiters` and then reads the other side's position (both sequentially
+ * consistent), and sleeps only if its condition still fails and the futex
+ * word has not moved; the other side publishes its position, then, past a
+ * sequentially consistent fence, reads `waiters` and bumps the word before
+ * waking.  One of the two always sees the other.
  */
-#include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <stdlib.h>
@@ -23,28 +23,24 @@
 
 #define HDR 8u
 #define SKIP 1u
-#define SPINS 200
 
 struct hdr {
 	uint32_t size;
 	uint32_t flags;
 };
 
-static void cpu_relax(void)
+/* After publishing a position: does the other side sleep, or is it about
+ * to? */
+static bool sleeping(ring_wake *w)
 {
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
+	atomic_thread_fence(memory_order_seq_cst);
+	return atomic_load_explicit(&w->waiters, memory_order_relaxed) != 0;
 }
 
 static void wake(ring_wake *w)
 {
-	if (atomic_load(&w->waiters)) {
-		atomic_fetch_add(&w->seq, 1);
-		syscall(SYS_futex, &w->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-	}
+	atomic_fetch_add(&w->seq, 1);
+	syscall(SYS_futex, &w->seq, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
 /* The caller checks its condition once more between sleep_begin() and
@@ -101,7 +97,7 @@ void *ring_try_reserve(ring *r, size_t size)
 	if (size > ring_max_record(r))
 		return NULL;
 	uint32_t total = (uint32_t)(HDR + ((size + 7) & ~(size_t)7));
-	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	uint64_t head = r->p_head;
 	uint64_t need = needed(r, head, total);
 	if (r->cap - (head - r->p_tail) < need) {
 		r->p_tail = atomic_load(&r->tail);
@@ -127,12 +123,8 @@ void *ring_reserve(ring *r, size_t size)
 	while (!(p = ring_try_reserve(r, size))) {
 		if (size > ring_max_record(r))
 			return NULL;
-		/* The consumer may be asleep on records not yet announced. */
+		/* Full: the consumer has plenty to do, let it have the CPU. */
 		ring_flush(r);
-		for (int i = 0; i < SPINS && !(p = ring_try_reserve(r, size)); i++)
-			cpu_relax();
-		if (p)
-			break;
 		uint32_t seq = sleep_begin(&r->space);
 		p = ring_try_reserve(r, size);
 		sleep_end(&r->space, seq, !p);
@@ -144,20 +136,24 @@ void *ring_reserve(ring *r, size_t size)
 
 void ring_commit(ring *r)
 {
-	uint64_t head = r->p_res + r->p_res_size;
-	atomic_store(&r->head, head);
-	if (head - r->p_woken >= RING_BATCH) {
-		r->p_woken = head;
-		wake(&r->data);
+	r->p_head = r->p_res + r->p_res_size;
+	if (r->p_head - atomic_load_explicit(&r->head, memory_order_relaxed) >= RING_PUBLISH) {
+		atomic_store_explicit(&r->head, r->p_head, memory_order_release);
+		if (r->p_head - r->p_woken >= RING_BATCH) {
+			r->p_woken = r->p_head;
+			if (sleeping(&r->data))
+				wake(&r->data);
+		}
 	}
 }
 
 void ring_flush(ring *r)
 {
-	uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-	if (head != r->p_woken) {
-		r->p_woken = head;
-		wake(&r->data);
+	atomic_store_explicit(&r->head, r->p_head, memory_order_release);
+	if (r->p_head != r->p_woken) {
+		r->p_woken = r->p_head;
+		if (sleeping(&r->data))
+			wake(&r->data);
 	}
 }
 
@@ -165,14 +161,13 @@ void ring_flush(ring *r)
 
 void *ring_peek(ring *r, size_t *size)
 {
-	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
 	for (;;) {
-		if (tail == r->c_head) {
+		if (r->c_tail == r->c_head) {
 			r->c_head = atomic_load(&r->head);
-			if (tail == r->c_head)
+			if (r->c_tail == r->c_head)
 				return NULL;
 		}
-		uint64_t pos = tail & (r->cap - 1);
+		uint64_t pos = r->c_tail & (r->cap - 1);
 		struct hdr h;
 		memcpy(&h, r->buf + pos, sizeof h);
 		if (!(h.flags & SKIP)) {
@@ -180,8 +175,7 @@ void *ring_peek(ring *r, size_t *size)
 			return r->buf + pos + HDR;
 		}
 		/* The end of the buffer was skipped: the record is at its start. */
-		tail += h.size;
-		atomic_store_explicit(&r->tail, tail, memory_order_release);
+		r->c_tail += h.size;
 	}
 }
 
@@ -189,10 +183,13 @@ void *ring_wait(ring *r, size_t *size)
 {
 	void *p;
 	while (!(p = ring_peek(r, size))) {
-		for (int i = 0; i < SPINS && !(p = ring_peek(r, size)); i++)
-			cpu_relax();
-		if (p)
-			break;
+		/* Empty: give back what was used before sleeping, so a producer
+		 * waiting for room is not left waiting too. */
+		if (atomic_load_explicit(&r->tail, memory_order_relaxed) != r->c_tail) {
+			atomic_store_explicit(&r->tail, r->c_tail, memory_order_release);
+			if (sleeping(&r->space))
+				wake(&r->space);
+		}
 		uint32_t seq = sleep_begin(&r->data);
 		p = ring_peek(r, size);
 		sleep_end(&r->data, seq, !p);
@@ -204,14 +201,14 @@ void *ring_wait(ring *r, size_t *size)
 
 void ring_release(ring *r)
 {
-	uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
 	struct hdr h;
-	memcpy(&h, r->buf + (tail & (r->cap - 1)), sizeof h);
-	tail += h.size;
-	atomic_store(&r->tail, tail);
-	if (atomic_load(&r->space.waiters)) {
-		uint64_t head = atomic_load(&r->head);
-		if (r->cap - (head - tail) >= r->cap / 2)
+	memcpy(&h, r->buf + (r->c_tail & (r->cap - 1)), sizeof h);
+	r->c_tail += h.size;
+	if (r->c_tail - atomic_load_explicit(&r->tail, memory_order_relaxed) >= RING_PUBLISH) {
+		atomic_store_explicit(&r->tail, r->c_tail, memory_order_release);
+		/* A producer waits for half the ring, not for each record. */
+		if (sleeping(&r->space) &&
+		    r->cap - (atomic_load(&r->head) - r->c_tail) >= r->cap / 2)
 			wake(&r->space);
 	}
 }

@@ -11,16 +11,17 @@
  * most a quarter of the buffer.
  *
  * Positions are 64-bit byte counts (head: committed, tail: released),
- * published with C11 atomics; each side keeps a private copy of the other's
- * position and reloads it only when the ring looks full or empty.
+ * published with C11 atomics every RING_PUBLISH bytes (not every record:
+ * the other side's core would fetch the cache line each time); each side
+ * reloads the other's position only when the ring looks full or empty.
  *
  * Waiting.  Either side can block (a Linux futex) until the other has done
- * something: the consumer until a record is there, the producer until a
- * quarter of the buffer is free.  To spare a system call per record, the
- * producer wakes a sleeping consumer only once RING_BATCH bytes have been
- * committed since the last wake-up, or when it calls ring_flush(): call it
- * whenever the consumer must not wait for more (end of input, a live
- * capture's quiet moment).
+ * something: the consumer until a record is there, the producer until half
+ * the buffer is free (or the consumer ran dry).  To spare system calls, the producer wakes a sleeping
+ * consumer only once RING_BATCH bytes have been committed since the last
+ * wake-up, or when it calls ring_flush(): call it whenever the consumer
+ * must not wait for more (end of input, a live capture's quiet moment).
+ * A consumer may thus sleep while records wait; that is the point.
  */
 #ifndef JM_RING_H
 #define JM_RING_H
@@ -30,7 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RING_BATCH (64u << 10)
+#define RING_PUBLISH (16u << 10)
+#define RING_BATCH (256u << 10)
 #define RING_MIN (64u << 10)
 
 /* A futex word and the count of threads that may sleep on it. */
@@ -44,13 +46,15 @@ typedef struct ring {
 	size_t cap;                   /* bytes, a power of two */
 	/* producer side */
 	_Alignas(64) _Atomic uint64_t head;
+	uint64_t p_head;              /* committed; head lags by < RING_PUBLISH */
 	uint64_t p_tail;              /* the consumer's tail, as last seen */
-	uint64_t p_woken;             /* head at the last wake-up */
+	uint64_t p_woken;             /* p_head at the last wake-up */
 	uint64_t p_res;               /* reserved record: start, size */
 	uint32_t p_res_size;
 	ring_wake data;
 	/* consumer side */
 	_Alignas(64) _Atomic uint64_t tail;
+	uint64_t c_tail;              /* released; tail lags by < RING_PUBLISH */
 	uint64_t c_head;              /* the producer's head, as last seen */
 	ring_wake space;
 } ring;
@@ -67,9 +71,10 @@ size_t ring_max_record(const ring *r);
 void *ring_try_reserve(ring *r, size_t size);
 /* The same, waiting until a quarter of the ring is free when it is full. */
 void *ring_reserve(ring *r, size_t size);
-/* Publish the reserved record. */
+/* Commit the reserved record: the consumer sees it once RING_PUBLISH
+ * bytes are committed, or at the next ring_flush(). */
 void ring_commit(ring *r);
-/* Wake the consumer if it sleeps while records wait. */
+/* Publish what was committed, and wake the consumer if it sleeps. */
 void ring_flush(ring *r);
 
 /* Consumer.  The oldest record (its size in *size) or NULL if none. */

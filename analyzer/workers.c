@@ -150,7 +150,7 @@ unsigned wk_pick(const flow_ep *a, const flow_ep *b, unsigned n)
 static merge_chunk *chunk(struct worker *w)
 {
 	if (!w->cur)
-		w->cur = merge_chunk_new(w->seq, w->sub, 512);
+		w->cur = merge_chunk_new(w->seq, w->sub, 0); /* grows as written */
 	return w->cur;
 }
 
@@ -351,16 +351,14 @@ static void *worker_main(void *arg)
 		w->seq = r->seq;
 		w->sub = 0;
 		switch (r->type) {
-		case REC_SEG: {
-			cap_segment seg = r->seg;
+		case REC_SEG:
 			if (!r->external)
-				seg.payload = (const uint8_t *)(r + 1);
+				r->seg.payload = (const uint8_t *)(r + 1);
 			an_engine_clock(w->e, r->now, r->now_ns);
-			an_engine_segment(w->e, &seg);
+			an_engine_segment(w->e, &r->seg);
 			if (r->external)
 				free((void *)r->seg.payload);
 			break;
-		}
 		case REC_TICK:
 			an_engine_clock(w->e, r->now, r->now_ns);
 			an_engine_tick(w->e, r->now);
