@@ -288,6 +288,7 @@ int analyze_main(int argc, char **argv)
 		free(filter);
 		return bad("%s%s", err, "");
 	}
+	co.map = workers > 1; /* workers.h: the payloads are not copied */
 	cap_source *src = file ? cap_open_file(file, &co, err, sizeof err)
 			       : cap_open_live(iface, &co, err, sizeof err);
 	if (!src) {

@@ -47,10 +47,13 @@
 #define WK_FLUSH_RECORDS 4096
 
 enum { REC_SEG = 1, REC_TICK, REC_STALL_END, REC_FINISH };
+/* Where a segment's payload is: after the record, in the capture's map
+ * (cap_stable: no copy at all), or in an allocation of its own. */
+enum { PAY_HERE, PAY_MAPPED, PAY_HEAP };
 
 struct rec {
 	uint8_t type;
-	bool external;                /* payload in its own allocation */
+	uint8_t payload_at;
 	uint64_t seq;
 	double now;                   /* the engine's clock before this record */
 	int64_t now_ns;
@@ -352,11 +355,11 @@ static void *worker_main(void *arg)
 		w->sub = 0;
 		switch (r->type) {
 		case REC_SEG:
-			if (!r->external)
+			if (r->payload_at == PAY_HERE)
 				r->seg.payload = (const uint8_t *)(r + 1);
 			an_engine_clock(w->e, r->now, r->now_ns);
 			an_engine_segment(w->e, &r->seg);
-			if (r->external)
+			if (r->payload_at == PAY_HEAP)
 				free((void *)r->seg.payload);
 			break;
 		case REC_TICK:
@@ -476,7 +479,7 @@ static void send_all(struct wk_run *k, uint8_t type, double now)
 	for (unsigned i = 0; i < k->n; i++) {
 		struct rec *r = reserve(k, &k->w[i], REC_SMALL);
 		r->type = type;
-		r->external = false;
+		r->payload_at = PAY_HERE;
 		r->seq = k->seq;
 		r->now = now;
 		r->now_ns = k->now_ns;
@@ -523,24 +526,24 @@ static void seg_cb(void *user, const cap_segment *seg)
 	}
 	struct worker *w = &k->w[wk_pick(&seg->src, &seg->dst, k->n)];
 	size_t len = seg->payload_len;
-	bool external = sizeof(struct rec) + len > ring_max_record(&w->ring);
-	struct rec *r = reserve(k, w, sizeof(struct rec) + (external ? 0 : len));
+	uint8_t at = cap_stable(k->src, seg->payload) ? PAY_MAPPED
+		   : sizeof(struct rec) + len > ring_max_record(&w->ring) ? PAY_HEAP : PAY_HERE;
+	struct rec *r = reserve(k, w, sizeof(struct rec) + (at == PAY_HERE ? len : 0));
 	r->type = REC_SEG;
-	r->external = external;
+	r->payload_at = at;
 	r->seq = ++k->seq;
 	r->now = k->now;
 	r->now_ns = k->now_ns;
 	r->seg = *seg;
-	if (external) {
+	if (at == PAY_HEAP) {
 		uint8_t *p = malloc(len ? len : 1);
 		if (p)
 			memcpy(p, seg->payload, len);
 		else
 			r->seg.payload_len = 0; /* no memory: as if the snapshot cut it */
 		r->seg.payload = p;
-	} else {
+	} else if (at == PAY_HERE) {
 		memcpy(r + 1, seg->payload, len);
-		r->seg.payload = NULL;
 	}
 	commit(w, k->seq);
 	/* What an_engine_segment() does to the clock. */
@@ -670,7 +673,9 @@ int wk_run(cap_source *src, const wk_options *o, char *err, size_t errlen)
 		/* Those running end at once: a finish with nothing to finish. */
 		for (unsigned i = 0; i < started; i++) {
 			struct rec *r = ring_reserve(&k->w[i].ring, REC_SMALL);
-			*r = (struct rec){.type = REC_FINISH, .seq = 1};
+			r->type = REC_FINISH;
+			r->payload_at = PAY_HERE;
+			r->seq = 1;
 			ring_commit(&k->w[i].ring);
 			ring_flush(&k->w[i].ring);
 		}

@@ -5,8 +5,10 @@
  * segment to a worker chosen by a hash of its two endpoints that does not
  * depend on their order, so both directions of a stream meet in one
  * worker.  Segments travel through one bounded ring per worker (ring.h),
- * copied with their payload; when a ring is full the reader waits (live,
- * the kernel's capture ring holds the packets meanwhile).  Each worker owns
+ * copied with their payload, or pointing into the file when it is mapped
+ * (cap_options.map, cap_stable: analyze.c maps files for workers); when a
+ * ring is full the reader waits (live, the kernel's capture ring holds the
+ * packets meanwhile).  Each worker owns
  * an engine (stream.h), a stall tracker (stall.h, the wire view) and a
  * report (report.h) that writes into chunks tagged with the record being
  * processed; the reader merges the chunks back into capture order

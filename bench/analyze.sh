@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Analyzer benchmark: wall time of jmsg analyze on a large generated capture
 # against the floor (a bare libpcap read loop), tcpflow, and tshark (plain,
-# and with the generated Lua dissector); then peak memory with 100,000
-# concurrent streams.  Prints a Markdown table for bench/RESULTS.md.
+# and with the generated Lua dissector); jmsg analyze --workers 2 against
+# --workers 1; then peak memory with 100,000 concurrent streams.  Prints a
+# Markdown table for bench/RESULTS.md.
 #
 #   bench/analyze.sh            (BUILD=build by default; make it first)
 #   RUNS=3 BUILD=build-x bench/analyze.sh
@@ -53,6 +54,9 @@ echo "capture: $cap, $packets packets, $streams streams, $(du -mL "$cap" | cut -
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 t_floor=$(best "$BUILD/bench/pcap_floor" "$cap")
 t_jmsg=$(best "$JMSG" analyze -r "$cap" -q)
+t_w2=$(best "$JMSG" analyze -r "$cap" -q --workers 2)
+t_json1=$(best "$JMSG" analyze -r "$cap" --json --workers 1)
+t_json2=$(best "$JMSG" analyze -r "$cap" --json --workers 2)
 rm -rf "$tmp/flow"; mkdir -p "$tmp/flow"
 t_tcpflow=$(secs tcpflow -r "$cap" -o "$tmp/flow")
 rm -rf "$tmp/flow"
@@ -75,6 +79,11 @@ ratio() { # wall a / wall b, or n/a
 	a=$(wall "$1"); b=$(wall "$2")
 	if [ "$a" = fail ] || [ "$b" = fail ]; then echo n/a; else echo "$a / $b" | bc -l | xargs printf '%.1f'; fi
 }
+speedup() { # wall a / wall b, two decimals, or n/a
+	local a b
+	a=$(wall "$1"); b=$(wall "$2")
+	if [ "$a" = fail ] || [ "$b" = fail ]; then echo n/a; else echo "$a / $b" | bc -l | xargs printf '%.2f'; fi
+}
 rate() { # packets per second of wall time
 	local a
 	a=$(wall "$1")
@@ -91,8 +100,15 @@ cat <<EOF
 | \`tshark -r FILE -T fields -e tcp.stream -e tcp.len\` | $(wall "$t_tshark") | $(cpu "$t_tshark") | $(rate "$t_tshark") | $(ratio "$t_tshark" "$t_jmsg")x |
 | \`tshark -X lua_script:jmsg.lua ... -e jmsg.content_length\` | $(wall "$t_dis") | $(cpu "$t_dis") | $(rate "$t_dis") | $(ratio "$t_dis" "$t_jmsg")x |
 
-Best of $RUNS runs for the first two, one run for the others.  Load average before and
-after: $load0 / $load1.  Peak memory with $conc_streams concurrent streams
+| threads (\`jmsg analyze -r FILE ...\`) | wall (s) | CPU (s) | packets/s (wall) | --workers 2 is faster by |
+|---|---:|---:|---:|---:|
+| \`-q --workers 1\` (the default) | $(wall "$t_jmsg") | $(cpu "$t_jmsg") | $(rate "$t_jmsg") | |
+| \`-q --workers 2\` | $(wall "$t_w2") | $(cpu "$t_w2") | $(rate "$t_w2") | $(speedup "$t_jmsg" "$t_w2")x |
+| \`--json --workers 1\` (output to /dev/null) | $(wall "$t_json1") | $(cpu "$t_json1") | $(rate "$t_json1") | |
+| \`--json --workers 2\` | $(wall "$t_json2") | $(cpu "$t_json2") | $(rate "$t_json2") | $(speedup "$t_json1" "$t_json2")x |
+
+Best of $RUNS runs for the first two and the thread rows, one run for the others.  Load
+average before and after: $load0 / $load1.  Peak memory with $conc_streams concurrent streams
 (\`$(basename "$conc")\`, each holding a partial message at the peak): $((mem / 1024)) MiB
 max RSS; that run took $(wall "$t_conc") s.
 EOF

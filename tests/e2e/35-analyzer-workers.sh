@@ -10,6 +10,10 @@
 #     down so hundreds expire at shared ticks, or with capture times that
 #     go backwards now and then; 2000 streams open at once, and still open
 #     when the capture ends;
+#   - files read through a map (workers do): both byte orders, micro- and
+#     nanosecond times, and the records libpcap reads its own way (a file
+#     cut short, caplen past the snapshot length, times past 2038 or out
+#     of range, version 2.2): the same events, exit status and error;
 #   - -c N, -w FILE (the same pcap), usage errors, the ASan+UBSan build;
 #   - live on lo (root): analyzers with --workers 1 and 2 on the same
 #     traffic, then SIGINT: all exit 0 with the same events and summary.
@@ -233,7 +237,57 @@ else
 	echo "note: no $BUILD/bench/gen_capture, generated traffic not checked"
 fi
 
-# 4. -c N and -w FILE.
+# 4. Files read through the map, against libpcap's reading.
+mkdir -p "$tmp/edge"
+python3 - "$fx/basic-search.pcap" "$tmp/edge" <<'PY' || fail "cannot write the edge captures"
+import struct, sys
+src, out = open(sys.argv[1], 'rb').read(), sys.argv[2]
+magic, vmaj, vmin, tz, sig, snap, lt = struct.unpack('<IHHiIII', src[:24])
+recs, off = [], 24
+while off + 16 <= len(src):
+    s, us, incl, orig = struct.unpack('<IIII', src[off:off + 16])
+    recs.append([s, us, incl, orig, src[off + 16:off + 16 + incl]])
+    off += 16 + incl
+def write(name, e='<', nsec=False, snaplen=snap, ver=(2, 4), cut=0, fix=None):
+    o = [struct.pack(e + 'IHHiIII', 0xa1b23c4d if nsec else 0xa1b2c3d4, ver[0], ver[1], 0, 0, snaplen, lt)]
+    for i, r in enumerate(recs):
+        r = list(r)
+        if nsec:
+            r[1] = r[1] * 1000 + 7
+        if fix:
+            fix(i, r)
+        o.append(struct.pack(e + 'IIII', *r[:4]) + r[4])
+    data = b''.join(o)
+    open(f'{out}/{name}.pcap', 'wb').write(data[:len(data) - cut])
+write('le'); write('be', e='>'); write('nsec', nsec=True); write('be-nsec', e='>', nsec=True)
+write('cut5', cut=5); write('cut20', cut=20); write('snaplen60', snaplen=60); write('v2.2', ver=(2, 2))
+write('empty', cut=len(src) - 24)
+write('y2038', fix=lambda i, r: r.__setitem__(0, r[0] + 0x80000000) if i >= 4 else None)
+write('usec-1500000', fix=lambda i, r: r.__setitem__(1, 1500000) if i == 3 else None)
+write('caplen-gt-len', fix=lambda i, r: r.__setitem__(3, r[2] - 1) if i == 2 else None)
+PY
+nedge=0
+for pcap in "$tmp"/edge/*.pcap; do
+	for mode in --json "--json -c 3" "--json tcp port 65432 and tcp[13] & 2 != 0"; do
+		# shellcheck disable=SC2086
+		"$JMSG" analyze -r "$pcap" $mode >"$tmp/one" 2>"$tmp/one.err"
+		rc1=$?
+		# shellcheck disable=SC2086
+		"$JMSG" analyze --workers 2 -r "$pcap" $mode >"$tmp/out/$nedge" 2>"$tmp/two.err"
+		rc2=$?
+		[ $rc1 -eq $rc2 ] && cmp -s "$tmp/one.err" "$tmp/two.err" ||
+			fail "$(basename "$pcap") $mode: exit $rc1, $(cat "$tmp/one.err") / with workers exit $rc2, $(cat "$tmp/two.err")"
+		mv "$tmp/one" "$tmp/out/$nedge.1"
+		echo "$tmp/out/$nedge.1 $tmp/out/$nedge $(basename "$pcap") $mode" >> "$tmp/pairs"
+		nedge=$((nedge + 1))
+	done
+done
+"$JMSG" analyze --workers 2 -r "$tmp/edge/cut5.pcap" >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "truncated dump file" "$tmp/err" || fail "cut5 with workers: exit $rc, $(cat "$tmp/err")"
+compare_all "mapped reading ($(ls "$tmp"/edge | wc -l) captures)"
+
+# 5. -c N and -w FILE.
 check "mixed -c" "$JMSG" "$mix" 2 --json -c 700 "${ports[@]}"
 compare_all "-c 700"
 "$JMSG" analyze -r "$mix" --json -c 700 --workers 2 "${ports[@]}" | tail -n 1 | grep -q '"packets":700,' ||
@@ -243,7 +297,7 @@ compare_all "-c 700"
 cmp -s "$tmp/w1.pcap" "$tmp/w2.pcap" || fail "-w writes another pcap with --workers 2"
 echo "-w: the same pcap"
 
-# 5. Usage errors.
+# 6. Usage errors.
 for bad in 0 65 x 2k -1; do
 	"$JMSG" analyze -r "$mix" --workers "$bad" >"$tmp/o" 2>"$tmp/e"
 	rc=$?
@@ -258,7 +312,7 @@ rc=$?
 "$JMSG" analyze -r "$mix" --workers 64 -q "${ports[@]}" >/dev/null || fail "--workers 64"
 echo "usage: checked"
 
-# 6. ASan+UBSan.
+# 7. ASan+UBSan.
 if [ -n "$JMSG_ASAN" ] && [ -x "$JMSG_ASAN" ]; then
 	check "mixed (ASan)" "$JMSG_ASAN" "$mix" 3 --json --idle-timeout 0.1 "${ports[@]}"
 	check "mixed (ASan)" "$JMSG_ASAN" "$mix" 2 "${ports[@]}"
@@ -270,7 +324,7 @@ else
 	echo "note: no ASan build (JMSG_ASAN), plain build only"
 fi
 
-# 7. Live with --workers 2, JSON and text, and -w: the output must be what
+# 8. Live with --workers 2, JSON and text, and -w: the output must be what
 # --workers 1 makes of the packets written (but for the kernel's counters).
 # (Two live analyzers do not compare: each capture socket stamps packets
 # with its own clock reading.)
