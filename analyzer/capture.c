@@ -592,17 +592,16 @@ static uint32_t map_u32(const cap_source *c, const uint8_t *p)
 
 /* The mapped file's packets, as pcap_loop() would give them, straight from
  * the map.  At a record libpcap may treat specially (cut short by the end
- * of the file, longer than the snapshot length, a time past 2038 or with a
+ * of the map, longer than the snapshot length, a time past 2038 or with a
  * fraction of a second out of range) the rest goes to libpcap, from that
- * record on, so those cases read exactly as without the map.  Returns what
+ * record on, so those cases read exactly as without the map; so does
+ * whatever was appended to the file since it was mapped.  Returns what
  * pcap_loop() would. */
 static int read_mapped(cap_source *c)
 {
 	size_t off = 24;
 	uint32_t snap = (uint32_t)pcap_snapshot(c->p);
 	while (!c->stop && !(c->count && c->st.packets >= c->count)) {
-		if (off == c->map_len)
-			return 0;
 		if (c->map_len - off < 16)
 			break;
 		const uint8_t *h = c->map + off;
