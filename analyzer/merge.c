@@ -41,15 +41,28 @@ int merge_chunk_append(merge_chunk **c, const void *p, size_t n)
 int merge_queue_init(merge_queue *q)
 {
 	q->first = q->last = merge_chunk_new(0, 0, 0);
-	return q->first ? 0 : -1;
+	q->spare = q->spare_last = merge_chunk_new(0, 0, 0);
+	if (q->first && q->spare)
+		return 0;
+	free(q->first);
+	free(q->spare);
+	return -1;
+}
+
+static void free_list(merge_chunk *c)
+{
+	while (c) {
+		merge_chunk *n = atomic_load_explicit(&c->next, memory_order_relaxed);
+		free(c);
+		c = n;
+	}
 }
 
 void merge_queue_free(merge_queue *q)
 {
-	while (merge_head(q))
-		merge_pop(q);
-	free(q->first);
-	q->first = q->last = NULL;
+	free_list(q->first);
+	free_list(q->spare);
+	q->first = q->last = q->spare = q->spare_last = NULL;
 }
 
 void merge_push(merge_queue *q, merge_chunk *c)
@@ -60,18 +73,42 @@ void merge_push(merge_queue *q, merge_chunk *c)
 	q->last = c;
 }
 
+merge_chunk *merge_take(merge_queue *q, uint64_t seq, uint64_t sub)
+{
+	/* The spare list's stub is ours once the consumer has linked another
+	 * chunk after it; that one becomes the stub. */
+	merge_chunk *n = atomic_load_explicit(&q->spare->next, memory_order_acquire);
+	if (!n)
+		return merge_chunk_new(seq, sub, 0);
+	merge_chunk *c = q->spare;
+	q->spare = n;
+	atomic_init(&c->next, NULL);
+	c->seq = seq;
+	c->sub = sub;
+	c->delta = c->rise = 0;
+	c->len = 0;
+	return c;
+}
+
 merge_chunk *merge_head(merge_queue *q)
 {
 	return atomic_load_explicit(&q->first->next, memory_order_acquire);
 }
 
-/* The spent stub goes; the head becomes the stub.  The producer is done
- * with the stub: it wrote the stub's next, which is how we got here. */
+/* The spent stub goes back to the producer (or, if big, to free()); the
+ * head becomes the stub.  The producer is done with the stub: it wrote the
+ * stub's next, which is how we got here. */
 void merge_pop(merge_queue *q)
 {
-	merge_chunk *h = merge_head(q);
-	free(q->first);
+	merge_chunk *h = merge_head(q), *spent = q->first;
 	q->first = h;
+	if (spent->cap > MERGE_RECYCLE) {
+		free(spent);
+		return;
+	}
+	atomic_store_explicit(&spent->next, NULL, memory_order_relaxed);
+	atomic_store_explicit(&q->spare_last->next, spent, memory_order_release);
+	q->spare_last = spent;
 }
 
 int merger_init(merger *m, size_t nqueues, FILE *out)

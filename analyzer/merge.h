@@ -21,7 +21,9 @@
  * one engine's flow table would have seen.
  *
  * Queues are single-producer, single-consumer linked lists (one source
- * thread pushes, the merger's thread pops), with no lock.
+ * thread pushes, the merger's thread pops), with no lock.  Spent chunks go
+ * back to the source the same way (up to MERGE_RECYCLE bytes of room), so
+ * chunks are not freed on one thread and allocated on another.
  */
 #ifndef JM_MERGE_H
 #define JM_MERGE_H
@@ -39,9 +41,13 @@ typedef struct merge_chunk {
 	char data[];
 } merge_chunk;
 
+#define MERGE_RECYCLE (64u << 10)
+
 typedef struct merge_queue {
 	merge_chunk *last;                 /* producer: the newest chunk */
+	merge_chunk *spare;                /* producer: spent; its next, reusable */
 	_Alignas(64) merge_chunk *first;   /* consumer: spent; its next is the head */
+	merge_chunk *spare_last;           /* consumer: the newest chunk given back */
 } merge_queue;
 
 /* A chunk for record (seq, sub) with room for cap bytes, or NULL. */
@@ -54,6 +60,9 @@ int merge_queue_init(merge_queue *q);
 void merge_queue_free(merge_queue *q);
 /* Producer: hand c over; the queue owns it from now on. */
 void merge_push(merge_queue *q, merge_chunk *c);
+/* Producer: a chunk for (seq, sub), empty: one given back, or a new one
+ * (NULL on no memory). */
+merge_chunk *merge_take(merge_queue *q, uint64_t seq, uint64_t sub);
 /* Consumer: the oldest chunk, or NULL. */
 merge_chunk *merge_head(merge_queue *q);
 /* Consumer: drop the head. */

@@ -133,18 +133,22 @@ static uint64_t mix64(uint64_t x)
 	return x;
 }
 
-static uint64_t ep_hash(const flow_ep *e)
+/* An endpoint folded to 64 bits: address halves and port, each spread
+ * over the word by an odd multiplier so that a change in any byte moves
+ * many bits. */
+static uint64_t ep_fold(const flow_ep *e)
 {
 	uint64_t a, b;
 	memcpy(&a, e->addr, 8);
 	memcpy(&b, e->addr + 8, 8);
-	return mix64(a ^ mix64(b ^ e->port));
+	return a * 0x9e3779b97f4a7c15ull ^ b * 0xc2b2ae3d27d4eb4full ^
+	       (uint64_t)e->port * 0x165667b19e3779f9ull;
 }
 
 unsigned wk_pick(const flow_ep *a, const flow_ep *b, unsigned n)
 {
 	/* A sum does not care which endpoint is which. */
-	uint64_t h = mix64(ep_hash(a) + ep_hash(b));
+	uint64_t h = mix64(ep_fold(a) + ep_fold(b));
 	return (unsigned)(((h >> 32) * n) >> 32);
 }
 
@@ -153,7 +157,7 @@ unsigned wk_pick(const flow_ep *a, const flow_ep *b, unsigned n)
 static merge_chunk *chunk(struct worker *w)
 {
 	if (!w->cur)
-		w->cur = merge_chunk_new(w->seq, w->sub, 0); /* grows as written */
+		w->cur = merge_take(w->q, w->seq, w->sub); /* grows as written */
 	return w->cur;
 }
 
