@@ -4,8 +4,13 @@
 #   make demo       server, live analyzer on lo and the tutorial's requests
 #   make test       unit tests (plain and under ASan+UBSan), fuzz smoke,
 #                   end-to-end tests on loopback, tshark tests
+#   make unit       the cmocka unit tests only (fast)
+#   make coverage   unit and end-to-end tests on a gcc --coverage tree, line and
+#                   branch coverage per folder (gcovr), fails below the targets
 #   make deps       install the Debian packages a fresh machine needs
 #   make fuzz FUZZ_SECONDS=N
+#   make soak SOAK_SECONDS=60 SOAK_RATE=2000   server, client and live analyzer
+#                   on lo (root): counts exact, no drops, RSS flat
 #   make bench      benchmarks, results in bench/RESULTS.md
 #   make install PREFIX=/usr/local DESTDIR=
 #   make install-dissector
@@ -17,6 +22,8 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
+SOAK_SECONDS ?= 60
+SOAK_RATE ?= 2000
 
 PKGS     := json-c libpcap
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -33,12 +40,12 @@ LDLIBS_ALL = $(PKG_LIBS) -lm -pthread $(EXTRA_LDFLAGS)
 GEN      := $(BUILD)/gen
 SPEC     := spec/jmsg.json
 DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev libjson-c-dev libpcap-dev \
-            libcmocka-dev tshark tcpdump python3 iproute2 valgrind tcpflow redis-server redis-tools libxml2-utils
+            libcmocka-dev tshark tcpdump python3 iproute2 valgrind tcpflow redis-server redis-tools libxml2-utils gcovr lua5.2 hyperfine
 
 # Every .c in these folders goes into the library; each subcommand exports
 # NAME_main() and cmd/jmsg.c dispatches to it.
-LIB_DIRS := proto server client analyzer replay dissector
-LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
+LIB_DIRS := proto io app server client analyzer replay
+LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)) cmd/opts.c
 LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(BUILD)/obj/gen/jmsg_spec.o
 GEN_SRCS := $(wildcard spec/gen/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -48,7 +55,7 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all demo test unit unit-asan e2e fuzz fuzz-smoke deps clean install install-dissector bench
+.PHONY: all demo test unit unit-asan e2e coverage fuzz fuzz-smoke deps clean install install-dissector bench
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/jmsg $(BUILD)/jmsg.lua $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
@@ -62,8 +69,16 @@ $(GEN)/jmsg_spec.h $(GEN)/jmsg_spec.c &: $(SPEC) $(BUILD)/jmsg-gen
 	@mkdir -p $(GEN)
 	$(BUILD)/jmsg-gen c $(SPEC) $(GEN)/jmsg_spec.h $(GEN)/jmsg_spec.c
 
-$(BUILD)/jmsg.lua: $(SPEC) $(BUILD)/jmsg-gen
-	$(BUILD)/jmsg-gen lua $(SPEC) $@
+# The dissector: dissector/jmsg.lua.in with the spec's tables written at its
+# marker line.  luac -p (Lua 5.2, Wireshark 4.0's) parses the template and the
+# result; a syntax error fails the build.
+LUA_TEMPLATE := dissector/jmsg.lua.in
+LUAC ?= $(shell command -v luac5.2 || command -v luac)
+
+$(BUILD)/jmsg.lua: $(SPEC) $(LUA_TEMPLATE) $(BUILD)/jmsg-gen
+	@[ -n "$(LUAC)" ] || { echo "make: no luac5.2 or luac to check $@ with (Debian: apt-get install lua5.2, or make deps)"; exit 1; }
+	$(BUILD)/jmsg-gen lua $(SPEC) $(LUA_TEMPLATE) $@
+	$(LUAC) -p $(LUA_TEMPLATE) $@
 
 # ---- library, binary
 $(BUILD)/obj/gen/jmsg_spec.o: $(GEN)/jmsg_spec.c $(GEN)/jmsg_spec.h
@@ -119,6 +134,41 @@ unit-asan:
 e2e: all unit-asan
 	@JMSG=$(BUILD)/jmsg JMSG_ASAN=$(BUILD)/asan/jmsg BUILD=$(BUILD) tests/run-e2e.sh
 
+# ---- coverage: a third tree built by gcc with --coverage -O0 (TESTING.md)
+# The unit tests, then the end-to-end tests (COVERAGE_E2E=0 leaves them out) run
+# on it; gcovr reads the counters, tests/coverage.py prints line and branch
+# coverage per folder and per file and fails if a target below is not met:
+# COVERAGE_MIN percent of the lines of each COVERAGE_TARGETS entry (a folder
+# counts all its files together).  The end-to-end scripts get the coverage
+# binary as JMSG_ASAN too, so their sanitizer-only checks pass trivially here.
+COV_BUILD := $(BUILD)/cov
+COV_MAKE = $(MAKE) --no-print-directory BUILD=$(COV_BUILD) CC=gcc OPT="-O0 -g" \
+           EXTRA_CFLAGS="--coverage" EXTRA_LDFLAGS="--coverage"
+COVERAGE_E2E ?= 1
+COVERAGE_MIN ?= 85
+COVERAGE_TARGETS ?= proto/ analyzer/capture.c analyzer/flow.c analyzer/reasm.c analyzer/stream.c
+COVERAGE_FILES ?= proto/ analyzer/capture.c analyzer/flow.c analyzer/reasm.c analyzer/stream.c
+
+coverage:
+	@command -v gcovr >/dev/null || { echo "coverage: gcovr is missing (Debian: apt-get install gcovr)"; exit 1; }
+	@$(COV_MAKE) all
+	@find $(COV_BUILD) -name '*.gcda' -delete; rm -rf $(COV_BUILD)/html; mkdir -p $(COV_BUILD)/html
+	@rc=0; \
+	$(COV_MAKE) unit || { echo "coverage: unit tests failed"; rc=1; }; \
+	if [ "$(COVERAGE_E2E)" = 1 ]; then \
+	  JMSG=$(COV_BUILD)/jmsg JMSG_ASAN=$(COV_BUILD)/jmsg BUILD=$(COV_BUILD) tests/run-e2e.sh \
+	    || { echo "coverage: end-to-end tests failed"; rc=1; }; \
+	else echo "coverage: end-to-end tests left out (COVERAGE_E2E=$(COVERAGE_E2E))"; fi; \
+	gcovr -r . --object-directory $(COV_BUILD) $(foreach d,$(LIB_DIRS) cmd,-f '$(d)/') \
+	  --json-summary-pretty -o $(COV_BUILD)/coverage.json \
+	  --txt $(COV_BUILD)/coverage.txt --html-details $(COV_BUILD)/html/index.html \
+	  || { echo "coverage: gcovr failed"; exit 1; }; \
+	python3 tests/coverage.py $(COV_BUILD)/coverage.json --min $(COVERAGE_MIN) \
+	  $(foreach t,$(COVERAGE_TARGETS),--target $(t)) $(foreach f,$(COVERAGE_FILES),--files $(f)) \
+	  || rc=1; \
+	echo "coverage: uncovered lines in $(COV_BUILD)/coverage.txt, annotated sources in $(COV_BUILD)/html/index.html"; \
+	exit $$rc
+
 # ---- fuzzing (libFuzzer, clang)
 FUZZ_BIN := $(BUILD)/fuzz/fuzz_decoder
 $(FUZZ_BIN): fuzz/fuzz_decoder.c tests/unit/codec_check.h $(wildcard proto/*.c proto/*.h) $(GEN)/jmsg_spec.c
@@ -130,10 +180,23 @@ fuzz: $(FUZZ_BIN)
 	@mkdir -p $(BUILD)/fuzz/corpus
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(BUILD)/fuzz/corpus fuzz/seeds
 
+# The whole log goes to $(BUILD)/fuzz/smoke.log and the make status is the
+# fuzzer's; a crashing input is written to $(BUILD)/fuzz/crash-*.
 fuzz-smoke: $(FUZZ_BIN)
 	@mkdir -p $(BUILD)/fuzz/corpus
-	@echo "== fuzz_decoder for $(FUZZ_SMOKE_SECONDS)s"
-	@$(FUZZ_BIN) -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=4096 $(BUILD)/fuzz/corpus fuzz/seeds 2>&1 | tail -n 3
+	@echo "== fuzz_decoder for $(FUZZ_SMOKE_SECONDS)s (log: $(BUILD)/fuzz/smoke.log)"
+	@$(FUZZ_BIN) -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=4096 -artifact_prefix=$(BUILD)/fuzz/ \
+	  $(BUILD)/fuzz/corpus fuzz/seeds >$(BUILD)/fuzz/smoke.log 2>&1; rc=$$?; \
+	if [ $$rc -eq 0 ]; then tail -n 3 $(BUILD)/fuzz/smoke.log; else \
+	  tail -n 40 $(BUILD)/fuzz/smoke.log; \
+	  echo "fuzz-smoke: fuzz_decoder exited $$rc (log: $(BUILD)/fuzz/smoke.log, input: $(BUILD)/fuzz/crash-*)"; \
+	fi; exit $$rc
+
+# ---- soak: tests/soak.sh for SOAK_SECONDS at SOAK_RATE requests/s (make test
+# runs its 3-second form, tests/e2e/29-soak-short.sh)
+.PHONY: soak
+soak: $(BUILD)/jmsg
+	@JMSG=$(BUILD)/jmsg SOAK_SECONDS=$(SOAK_SECONDS) SOAK_RATE=$(SOAK_RATE) tests/soak.sh
 
 # ---- the main job, on loopback
 demo: all

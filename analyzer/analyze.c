@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "cmd/commands.h"
-#include "server/opts.h"
+#include "cmd/opts.h"
 #include "analyzer/capture.h"
 #include "analyzer/report.h"
 #include "analyzer/stall.h"
@@ -61,6 +61,8 @@ static void usage(FILE *f)
 "output:\n"
 "  --json                JSON lines: message, error, stream events, summary\n"
 "  -q                    only problems and the summary\n"
+"  -l                    write each event line as soon as it is made (live\n"
+"                        captures always do; default for files: 64 KiB blocks)\n"
 "  --max-hex BYTES       non-JSON content bytes shown per message (default 1024)\n"
 "\n"
 "threads:\n"
@@ -168,7 +170,7 @@ int analyze_main(int argc, char **argv)
 	an_config_defaults(&cfg);
 	cap_options co = {0};
 	const char *iface = NULL, *file = NULL;
-	bool json = false, quiet = false;
+	bool json = false, quiet = false, linebuf = false;
 	unsigned long long count = 0, v, workers = 1;
 	int c, li = 0;
 	char serr[200];
@@ -176,12 +178,13 @@ int analyze_main(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+i:r:w:c:qs:B:h", longopts, &li)) != -1) {
+	while ((c = getopt_long(argc, argv, "+i:r:w:c:qls:B:h", longopts, &li)) != -1) {
 		switch (c) {
 		case 'i': iface = optarg; break;
 		case 'r': file = optarg; break;
 		case 'w': co.dump_path = optarg; break;
 		case 'q': quiet = true; break;
+		case 'l': linebuf = true; break;
 		case O_JSON: json = true; break;
 		case O_IMMEDIATE: co.immediate = true; break;
 		case 'h': usage(stdout); return EXIT_OK;
@@ -298,7 +301,7 @@ int analyze_main(int argc, char **argv)
 	}
 
 	static char outbuf[1 << 16];
-	if (iface)
+	if (iface || linebuf)
 		setvbuf(stdout, NULL, _IOLBF, 0); /* a person is watching */
 	else
 		setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);

@@ -313,6 +313,7 @@ struct cap_source {
 	pcap_t *p;
 	pcap_dumper_t *dump;
 	bool live;
+	bool immediate;
 	volatile sig_atomic_t stop; /* cap_break(), from a signal handler */
 	int dlt;
 	cap_stats st;
@@ -478,7 +479,8 @@ cap_source *cap_open_live(const char *iface, const cap_options *o, char *err, si
 	 * one wakeup per packet.  Without it, Linux gives TPACKET_V3, whose
 	 * blocks are handed over full or after the timeout, as tcpdump -w and
 	 * tshark read them. */
-	pcap_set_immediate_mode(c->p, o && o->immediate);
+	c->immediate = o && o->immediate;
+	pcap_set_immediate_mode(c->p, c->immediate);
 	pcap_set_timeout(c->p, CAP_BLOCK_TIMEOUT_MS);
 	pcap_set_tstamp_precision(c->p, PCAP_TSTAMP_PRECISION_NANO);
 	int rc = pcap_activate(c->p);
@@ -583,6 +585,36 @@ static void check_drops(cap_source *c, int64_t now_ns)
 	c->drops_fn(c->user, now_ns, &s);
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Interrupted: what the kernel already captured is still read.  In block
+ * mode the last block is handed over at most CAP_BLOCK_TIMEOUT_MS after
+ * its first packet, so reading goes on that long (and a little more), then
+ * stops even if traffic goes on. */
+static void drain(cap_source *c)
+{
+	int fd = pcap_get_selectable_fd(c->p);
+	int64_t end = mono_ms() + (c->immediate ? 0 : CAP_BLOCK_TIMEOUT_MS + 50);
+	for (;;) {
+		int rc = pcap_dispatch(c->p, -1, on_packet, (u_char *)c);
+		if (rc == -2) /* the break that stopped the loop, once */
+			rc = pcap_dispatch(c->p, -1, on_packet, (u_char *)c);
+		if (rc < 0 || (c->count && c->st.packets >= c->count))
+			return;
+		int64_t left = end - mono_ms();
+		if (left <= 0)
+			return;
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			return;
+	}
+}
+
 static uint32_t map_u32(const cap_source *c, const uint8_t *p)
 {
 	uint32_t v;
@@ -651,6 +683,7 @@ int cap_run(cap_source *c, uint64_t count, cap_segment_fn seg_fn, cap_packet_fn 
 		}
 		for (;;) {
 			if (c->stop) {
+				drain(c);
 				rc = -2;
 				break;
 			}

@@ -2,7 +2,8 @@
  * report: the analyzer's output, as text lines (tshark-like) or JSON lines.
  *
  * report_sink() fills an an_sink (stream.h) whose callbacks write to the
- * report's FILE.  JSON lines carry one object per event:
+ * report's FILE, each event line with one fwrite (outbuf.h), so other
+ * writers to the same FILE (stall events) interleave by whole lines.  JSON lines carry one object per event:
  *
  *   {"event":"message", "ts" (first byte), "stream", "client", "server",
  *    "dir", "offset", "index" (n-th message of its direction), "header_len",
@@ -37,17 +38,17 @@
 #include <stdio.h>
 
 #include "analyzer/capture.h"
+#include "analyzer/outbuf.h"
 #include "analyzer/stream.h"
 
 #define REPORT_TEXT_CONTENT 256   /* content bytes shown on a text line */
 
 typedef struct report {
-	FILE *out;
 	bool json;
 	bool quiet;               /* problems and the summary only */
 	bool have_t0;
 	int64_t t0;               /* text times are relative to the first event (ns) */
-	jm_buf line;
+	ob_writer ob;               /* each event line goes to the FILE whole */
 } report;
 
 void report_init(report *r, FILE *out, bool json, bool quiet);

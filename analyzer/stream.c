@@ -10,8 +10,10 @@
 #include "analyzer/stream.h"
 
 /* Requests awaiting their response, per stream.  Beyond this the oldest
- * are forgotten (their responses get no latency) so a client that never
- * hears back cannot grow memory. */
+ * are forgotten, so a client that never hears back cannot grow memory:
+ * the engine counts them, and as many responses, the oldest, which answer
+ * them, get no latency; every later response still pairs with its own
+ * request. */
 #define MAX_OUTSTANDING 1024
 /* A decoder whose content buffer grew past this is rebuilt between
  * messages, so one huge message does not pin memory for the stream's life. */
@@ -46,6 +48,14 @@ struct closed_slot {
 
 enum hunt_why { HUNT_MIDSTREAM, HUNT_GAP, HUNT_ERROR };
 
+/* When bytes arrived: from stream offset `off` on, at capture time `ts`
+ * (ns), until the next mark.  See "arrival times" below. */
+struct ts_mark {
+	uint64_t off;
+	int64_t ts;
+};
+#define MARKS_INLINE 2
+
 struct an_stream;
 
 /* Fields in the order a segment touches them: what every segment reads
@@ -58,8 +68,9 @@ struct an_half {
 	bool hunting;             /* looking for a message boundary */
 	jm_error warn;
 	uint64_t drop_left;       /* content bytes being dropped (memcap) */
-	int64_t ts, prev_ts;      /* capture time (ns) of this and the previous chunk */
-	uint64_t chunk_off;
+	struct ts_mark *tm_heap;  /* arrival times: this ring, or tm_in if NULL */
+	uint32_t tm_head, tm_len, tm_cap; /* tm_cap a power of two */
+	struct ts_mark tm_in[MARKS_INLINE];
 	int64_t msg_ts;           /* first byte of the current message (ns) */
 	const uint8_t *content;
 	size_t content_len;
@@ -85,6 +96,7 @@ struct an_stream {
 	bool midstream;
 	int64_t *rq;              /* first-byte times (ns) of unanswered requests */
 	size_t rq_head, rq_len, rq_cap;
+	uint64_t rq_forgot;       /* unanswered requests older than rq[], forgotten */
 	bool rq_closed;           /* messages were lost: queue no more requests */
 	uint64_t requests, responses;
 	struct an_half h[2];
@@ -186,14 +198,93 @@ static void release(struct an_half *h)
 	h->reserved = 0;
 }
 
+/* ---------------------------------------------------------------- arrival times
+ *
+ * A message's time is that of the chunk (on_data) its first byte came in,
+ * but the decoder may see that byte much later: the hunt holds the bytes
+ * of every chunk since the first undecided candidate until a whole JSON
+ * header is there, and the decoder holds a protoheader's first byte until
+ * its second comes.  So each direction keeps marks, oldest first, for the
+ * bytes it may still have to time: at most two (the previous chunk's last
+ * byte, this chunk) while decoding, held in tm_in; while hunting, one per
+ * chunk since the hunt's first pending byte, in a ring that grows on the
+ * heap and is counted with the hunt buffer against the caps (a header's
+ * worth of one-byte segments would otherwise hold 16 times its size
+ * uncounted).  A chunk with its predecessor's time adds no mark. */
+
+static struct ts_mark *mark_at(struct an_half *h, uint32_t i)
+{
+	struct ts_mark *t = h->tm_heap ? h->tm_heap : h->tm_in;
+	return &t[(h->tm_head + i) & (h->tm_cap - 1)];
+}
+
+/* Move the marks to a ring of `cap` (tm_in for MARKS_INLINE). */
+static bool marks_move(struct an_half *h, uint32_t cap)
+{
+	struct ts_mark *t = NULL;
+	if (cap > MARKS_INLINE && !(t = malloc(cap * sizeof *t)))
+		return false;
+	struct ts_mark *to = t ? t : h->tm_in;
+	for (uint32_t i = 0; i < h->tm_len; i++)
+		to[i] = *mark_at(h, i);
+	free(h->tm_heap);
+	h->tm_heap = t;
+	h->tm_cap = cap;
+	h->tm_head = 0;
+	return true;
+}
+
+static void mark_push(struct an_half *h, uint64_t off, int64_t ts)
+{
+	if (h->tm_len && mark_at(h, h->tm_len - 1)->ts == ts)
+		return;
+	if (h->tm_len == h->tm_cap && !marks_move(h, h->tm_cap * 2))
+		return; /* no memory: these bytes take the previous chunk's time */
+	*mark_at(h, h->tm_len++) = (struct ts_mark){off, ts};
+}
+
+/* When the byte at `off` arrived. */
+static int64_t mark_ts(struct an_half *h, uint64_t off)
+{
+	if (!h->tm_len)
+		return h->st->e->now_ns;
+	uint32_t lo = 0, hi = h->tm_len; /* the last mark at or before off */
+	while (hi - lo > 1) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (mark_at(h, mid)->off <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return mark_at(h, lo)->ts;
+}
+
+/* Bytes before `from` will not be timed again: drop their marks. */
+static void marks_trim(struct an_half *h, uint64_t from)
+{
+	while (h->tm_len > 1 && mark_at(h, 1)->off <= from) {
+		h->tm_head = (h->tm_head + 1) & (h->tm_cap - 1);
+		h->tm_len--;
+	}
+	if (h->tm_heap && (uint64_t)h->tm_len * 4 <= h->tm_cap) {
+		uint32_t cap = h->tm_cap / 2;
+		while (cap > MARKS_INLINE && (uint64_t)h->tm_len * 4 <= cap)
+			cap /= 2;
+		marks_move(h, cap); /* no memory: keep the larger ring */
+	}
+}
+
 /* ---------------------------------------------------------------- decoding */
 
-/* Count the hunt buffer's pending bytes against the caps (they can reach
- * a whole header's worth while a candidate waits for its last byte).
- * False if growing to `want` would pass a cap. */
+/* Count the hunt buffer's pending bytes, and the marks kept for them,
+ * against the caps (the bytes can reach a whole header's worth while a
+ * candidate waits for its last byte).  False if growing to `want` pending
+ * bytes would pass a cap. */
 static bool hunt_account(struct an_half *h, size_t want)
 {
 	an_engine *e = h->st->e;
+	if (want && h->tm_heap)
+		want += (size_t)h->tm_cap * sizeof *h->tm_heap;
 	if (want > h->hunt_held) {
 		size_t more = want - h->hunt_held;
 		if (h->reserved + want + h->r.held_bytes > e->cfg.stream_memcap ||
@@ -280,19 +371,73 @@ static void maybe_shrink(struct an_half *h)
 	}
 }
 
-/* Messages may have been lost in h's direction (a gap, a dropped or
- * undecodable message).  Which response answers which request is then
- * unknown past the requests already queued: a lost request shifts every
- * later response onto the wrong request, a lost response every later
- * request.  So no more requests are queued on this stream, and after a
- * lost response the queued ones are forgotten too.  A response then gets
- * no latency rather than a wrong one. */
+/* Messages may have been lost in h's direction (a gap, lost framing,
+ * bytes dropped while hunting, a direction picked up without its SYN).
+ * Which response answers which request is then unknown past the requests
+ * already queued: a lost request shifts every later response onto the
+ * wrong request, a lost response every later request.  So no more
+ * requests are queued on this stream, and after a lost response the
+ * queued ones are forgotten too.  A response then gets no latency rather
+ * than a wrong one. */
 static void pairing_loss(struct an_half *h)
 {
 	struct an_stream *s = h->st;
 	s->rq_closed = true;
-	if (h->dir == AN_S2C)
+	if (h->dir == AN_S2C) {
 		s->rq_len = 0;
+		s->rq_forgot = 0;
+	}
+}
+
+/* A message of h's direction whose boundaries are known, from its first
+ * byte at first_ns to its last at last_ns, whether it is reported or not
+ * (a codec error or a memory cap may have rejected it): a request the
+ * server may answer, or a response that answers the oldest request.  A
+ * request is queued; a response takes the oldest queued request and
+ * returns true with *latency_ms, or false when its request is unknown:
+ * forgotten, or not queued after a loss. */
+static bool pairing_seen(struct an_half *h, int64_t first_ns, int64_t last_ns, double *latency_ms)
+{
+	struct an_stream *s = h->st;
+	if (h->dir == AN_C2S) {
+		if (s->rq_closed)
+			return false;
+		if (s->rq_len == MAX_OUTSTANDING) {
+			s->rq_head = (s->rq_head + 1) % s->rq_cap;
+			s->rq_len--;
+			s->rq_forgot++;
+		}
+		if (s->rq_len == s->rq_cap) {
+			size_t cap = s->rq_cap ? s->rq_cap * 2 : 4;
+			int64_t *q = malloc(cap * sizeof *q);
+			if (!q) {
+				/* This request cannot be queued: the ones
+				 * before it still pair, nothing after it. */
+				s->rq_closed = true;
+				return false;
+			}
+			for (size_t i = 0; i < s->rq_len; i++)
+				q[i] = s->rq[(s->rq_head + i) % s->rq_cap];
+			free(s->rq);
+			s->rq = q;
+			s->rq_cap = cap;
+			s->rq_head = 0;
+		}
+		s->rq[(s->rq_head + s->rq_len) % s->rq_cap] = first_ns;
+		s->rq_len++;
+		return false;
+	}
+	if (s->rq_forgot) {
+		s->rq_forgot--;
+		return false;
+	}
+	if (!s->rq_len)
+		return false;
+	int64_t t = s->rq[s->rq_head];
+	s->rq_head = (s->rq_head + 1) % s->rq_cap;
+	s->rq_len--;
+	*latency_ms = (double)(last_ns - t) / 1e6;
+	return true;
 }
 
 /* In-order bytes of one direction: into the decoder, or through the hunt
@@ -401,11 +546,16 @@ static void half_bytes(struct an_half *h, uint64_t off, const uint8_t *p, size_t
 static void on_data(void *user, uint64_t off, const uint8_t *p, size_t n)
 {
 	struct an_half *h = user;
-	h->prev_ts = h->ts;
-	h->ts = h->st->e->now_ns;
-	h->chunk_off = off;
+	if (!n)
+		return;
+	mark_push(h, off, h->st->e->now_ns);
 	h->bytes += n;
 	half_bytes(h, off, p, n);
+	/* What may still need a time: the hunt's pending bytes, or a
+	 * protoheader's first byte. */
+	marks_trim(h, h->hunting ? h->hunt_off : off + n - 1);
+	if (h->hunting)
+		hunt_account(h, jm_buf_pending(&h->hunt)); /* no more than before */
 }
 
 static void on_gap(void *user, uint64_t off, uint64_t n, reasm_gap_why why)
@@ -469,40 +619,11 @@ static void emit_message(struct an_half *h, const jm_event *ev)
 	if (h->dir == AN_C2S) {
 		e->st.requests++;
 		s->requests++;
-		if (s->rq_closed)
-			goto out;
-		if (s->rq_len == MAX_OUTSTANDING) {
-			s->rq_head = (s->rq_head + 1) % s->rq_cap;
-			s->rq_len--;
-		}
-		if (s->rq_len == s->rq_cap) {
-			size_t cap = s->rq_cap ? s->rq_cap * 2 : 4;
-			int64_t *q = malloc(cap * sizeof *q);
-			if (q) {
-				for (size_t i = 0; i < s->rq_len; i++)
-					q[i] = s->rq[(s->rq_head + i) % s->rq_cap];
-				free(s->rq);
-				s->rq = q;
-				s->rq_cap = cap;
-				s->rq_head = 0;
-			}
-		}
-		if (s->rq_len < s->rq_cap) {
-			s->rq[(s->rq_head + s->rq_len) % s->rq_cap] = m.ts_first_ns;
-			s->rq_len++;
-		}
 	} else {
 		e->st.responses++;
 		s->responses++;
-		if (s->rq_len) {
-			int64_t t = s->rq[s->rq_head];
-			s->rq_head = (s->rq_head + 1) % s->rq_cap;
-			s->rq_len--;
-			m.has_latency = true;
-			m.latency_ms = (double)(m.ts_last_ns - t) / 1e6;
-		}
 	}
-out:
+	m.has_latency = pairing_seen(h, m.ts_first_ns, m.ts_last_ns, &m.latency_ms);
 	if (e->sink.message)
 		e->sink.message(e->sink.user, &m);
 }
@@ -513,7 +634,7 @@ static int on_event(void *user, const jm_event *ev)
 	an_engine *e = h->st->e;
 	switch (ev->type) {
 	case JM_EV_PROTOHEADER:
-		h->msg_ts = ev->msg_offset >= h->chunk_off ? h->ts : h->prev_ts;
+		h->msg_ts = mark_ts(h, ev->msg_offset);
 		h->warn = JM_ERR_NONE;
 		h->content = NULL;
 		h->content_len = 0;
@@ -528,7 +649,9 @@ static int on_event(void *user, const jm_event *ev)
 				 "the %llu-byte content of the message at offset %llu is over a memory cap; skipped",
 				 (unsigned long long)hd->content_length, (unsigned long long)ev->msg_offset);
 			problem(h, false, JM_PROB_MEMCAP, ev->msg_offset, hd->content_length, e->detail);
-			pairing_loss(h);
+			/* Its end is known: it still counts in pairing. */
+			double unused;
+			pairing_seen(h, h->msg_ts, h->msg_ts, &unused);
 			h->drop_left = hd->content_length;
 			return JM_CB_STOP;
 		}
@@ -567,10 +690,22 @@ static int on_event(void *user, const jm_event *ev)
 		break;
 	case JM_EV_ERROR:
 		problem(h, true, ev->error, ev->offset, 0, ev->detail);
-		if (ev->error == JM_ERR_CONTENT_ENCODING_UNSUPPORTED)
+		if (ev->error == JM_ERR_CONTENT_ENCODING_UNSUPPORTED) {
 			h->warn = ev->error;   /* a warning: the message goes on */
-		else
-			release(h);
+			break;
+		}
+		release(h);
+		if (ev->can_continue) {
+			/* A bad message whose end is known (the decoder skips
+			 * it) is still a request the server may answer, or a
+			 * response answering the oldest request: it counts in
+			 * pairing, unreported.  (jmsg's server answers a bad
+			 * request with an error and closes; the tutorial's
+			 * answers it or closes.)  Lost framing is a loss: see
+			 * half_bytes. */
+			double unused;
+			pairing_seen(h, h->msg_ts, h->msg_ts, &unused);
+		}
 		break;
 	}
 	return JM_CB_OK;
@@ -590,6 +725,7 @@ static void stream_fini(flow *f, void *ext, void *user)
 		jm_buf_free(&h->hunt);
 		jm_buf_free(&h->feed);
 		free(h->prefix);
+		free(h->tm_heap);
 	}
 	free(s->rq);
 }
@@ -670,6 +806,7 @@ static void half_init(an_engine *e, struct an_stream *s, an_dir d)
 	struct an_half *h = &s->h[d];
 	h->st = s;
 	h->dir = d;
+	h->tm_cap = MARKS_INLINE;
 	size_t cap = e->cfg.stream_memcap;
 	reasm_init(&h->r, &half_ops, h, &e->mem, cap, e->cfg.overlap_history);
 	jm_decoder_config dc = {
@@ -868,8 +1005,13 @@ void an_engine_segment(an_engine *e, const cap_segment *seg)
 		return;
 	}
 	if (seg->payload_wire || (seg->flags & CAP_FIN)) {
-		if (!h->r.started)
+		if (!h->r.started) {
+			/* Picked up without its SYN: what this side sent
+			 * before the capture began is unknown, so it may
+			 * have lost messages (see stream.h, pairing). */
 			hunt_begin(h, HUNT_MIDSTREAM, 0);
+			pairing_loss(h);
+		}
 		h->seen = true;
 		reasm_push(&h->r, seq, seg->payload, seg->payload_len, seg->payload_wire,
 			   (seg->flags & CAP_FIN) != 0);

@@ -16,8 +16,39 @@
  * (proto/jmsg.h).  After a gap, a decoder failure or a mid-stream pickup
  * it hunts for the next plausible message boundary: a protoheader whose
  * whole JSON header is present and valid, and resumes there (problem
- * "resync").  Responses are paired with requests in order on each stream
- * (pipelining included), which gives latency_ms.
+ * "resync").  A message's ts_first is the capture time of the segment
+ * that brought its first byte, however many segments the hunt held
+ * before it could prove the message.
+ *
+ * Pairing.  Responses answer requests in order on each stream (pipelining
+ * included); a paired response carries latency_ms, from its request's
+ * first byte to its own last byte.  That order is known only while every
+ * message of the stream since its SYN has been seen.  A message whose
+ * boundaries are known counts in it even when it is not reported: one the
+ * codec rejects but skips whole (a bad header field with a readable
+ * content-length, content that is not JSON), or one whose content a
+ * memory cap dropped.  Such a request is one the server may answer (it
+ * answers it or closes; a server that passed over it silently and went on
+ * would be paired one off), and such a response answers the oldest
+ * request.  Once messages may have been lost in a direction (a gap,
+ * framing lost to a codec error, bytes held while hunting for a boundary
+ * dropped for a memory cap, or a direction picked up without its SYN,
+ * whose earlier bytes the capture never saw) no later request is queued,
+ * and after a loss in the server's direction the queued ones are
+ * forgotten too: a response is paired only with a request queued before
+ * any loss, and otherwise carries no latency rather than a wrong one.  So
+ * nothing is paired on a stream picked up mid-stream.  At most 1024
+ * unanswered requests are kept per stream: beyond that the oldest are
+ * forgotten and counted, and as many responses, the oldest, which answer
+ * them, carry no latency; every later one pairs with its own request.  How many requests
+ * were still unanswered when the capture began cannot be told from TCP:
+ * acknowledgment numbers and capture times can show that a response does
+ * not answer a captured request (it was sent before the server had all of
+ * it), never that it does.  A client that keeps requests in flight sends
+ * the first captured one while the server still owes answers to requests
+ * the capture missed, and the next answer, sent after the server got the
+ * captured request (its ACK covers it), answers one of those.  (Wireshark's
+ * generated dissector pairs in order from the first message it sees.)
  *
  * A stream ends with FINs from both sides, a reset (one whose sequence
  * number is near the sender's: a forged or stray one is passed over),
@@ -31,7 +62,8 @@
  * Segments on other ports are passed over.
  *
  * Memory is bounded: held out-of-order bytes, buffered JSON contents and
- * bytes held while hunting for a boundary are counted per stream direction
+ * bytes held while hunting for a boundary (with the capture time of each
+ * segment among them) are counted per stream direction
  * (stream_memcap) and in total (memcap); when a cap would be passed the
  * data is dropped with a "memcap" problem.  (The codec's own header buffer,
  * at most 65535 bytes per direction, and the max_hex prefix are not

@@ -46,11 +46,6 @@ typedef struct cli_config {
 	uint64_t max_content;
 } cli_config;
 
-/* Append the request the tutorial's client sends for ACTION VALUE: "search"
- * is text/json {"action": "search", "value": V}; any other action is
- * binary/custom-client-binary-type whose content is ACTION then VALUE.
- * With keep_alive the header also asks to keep the connection. */
-int cli_build_request(jm_buf *out, const char *action, const char *value, bool keep_alive);
 
 int cli_request(const cli_config *cfg);
 int cli_load(const cli_config *cfg);

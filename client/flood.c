@@ -16,9 +16,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "app/request.h"
 #include "client/client.h"
-#include "server/evloop.h"
-#include "server/net.h"
+#include "io/evloop.h"
+#include "io/net.h"
 
 static int send_q(int fd)
 {
@@ -41,7 +42,7 @@ int cli_flood(const cli_config *cfg)
 	jm_buf msg = {0};
 	/* Binary, as the tutorial's test client sends: the content is the
 	 * action and the value, whatever they are. */
-	if (cli_build_request(&msg, cfg->action[0] ? cfg->action : "binary", cfg->value, false) < 0) {
+	if (app_build_request(&msg, cfg->action[0] ? cfg->action : "binary", cfg->value, false) < 0) {
 		fprintf(stderr, "jmsg client: request too large for a message header\n");
 		return CLI_EXIT_USAGE;
 	}

@@ -33,12 +33,13 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "app/request.h"
 #include "client/client.h"
 #include "client/hist.h"
 #include "client/rate.h"
-#include "server/answer.h"
-#include "server/evloop.h"
-#include "server/net.h"
+#include "app/answer.h"
+#include "io/evloop.h"
+#include "io/net.h"
 
 typedef struct load load;
 
@@ -566,7 +567,7 @@ int cli_load(const cli_config *cfg)
 		return CLI_EXIT_CONNECT;
 	}
 	net_addr_str((struct sockaddr *)&L->ss, L->where, sizeof L->where);
-	if (cli_build_request(&L->req, cfg->action, cfg->value, cfg->keep_alive) < 0) {
+	if (app_build_request(&L->req, cfg->action, cfg->value, cfg->keep_alive) < 0) {
 		fprintf(stderr, "jmsg client: request too large for a message header\n");
 		return CLI_EXIT_USAGE;
 	}

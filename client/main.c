@@ -9,8 +9,9 @@
 #include "client/client.h"
 #include "client/rate.h"
 #include "cmd/commands.h"
-#include "server/opts.h"
-#include "server/server.h"
+#include "cmd/opts.h"
+#include "app/answer.h"
+#include "io/net.h"
 
 static void usage(FILE *f)
 {
@@ -74,7 +75,7 @@ static void usage(FILE *f)
 "exit status: 0 success; 1 internal error; 2 usage error; 3 connection\n"
 "refused, reset or unreachable; 4 timeout; 5 malformed response; 6 the\n"
 "server answered with an error; 7 load finished but some requests failed\n",
-		SRV_DEFAULT_HOST, JM_SPEC_DEFAULT_PORT, (unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN,
+		NET_DEFAULT_HOST, JM_SPEC_DEFAULT_PORT, (unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN,
 		RATE_MAX);
 }
 
@@ -106,7 +107,7 @@ int client_main(int argc, char **argv)
 	static char portbuf[16];
 	snprintf(portbuf, sizeof portbuf, "%d", JM_SPEC_DEFAULT_PORT);
 	cli_config cfg = {
-		.host = SRV_DEFAULT_HOST,
+		.host = NET_DEFAULT_HOST,
 		.port = portbuf,
 		.timeout_ms = 10000,
 		.verbosity = 1,
@@ -205,7 +206,7 @@ int client_main(int argc, char **argv)
 		fprintf(stderr, "jmsg client: expected ACTION VALUE (see --help)\n");
 		return CLI_EXIT_USAGE;
 	}
-	cfg.action = npos == 2 ? argv[optind] : (flood ? "binary" : SRV_SEARCH_ACTION);
+	cfg.action = npos == 2 ? argv[optind] : (flood ? "binary" : APP_SEARCH_ACTION);
 	cfg.value = npos == 2 ? argv[optind + 1] : (value_opt ? value_opt : (flood ? "test" : "morpheus"));
 	if (value_opt && npos == 2 && !load) {
 		fprintf(stderr, "jmsg client: give VALUE or --value, not both\n");

@@ -15,10 +15,11 @@
 
 #include <json-c/json.h>
 
+#include "app/request.h"
 #include "client/client.h"
-#include "server/answer.h"
-#include "server/evloop.h"
-#include "server/net.h"
+#include "app/answer.h"
+#include "io/evloop.h"
+#include "io/net.h"
 
 typedef struct one {
 	const cli_config *cfg;
@@ -49,7 +50,7 @@ static void show_result(one *o, const uint8_t *p, size_t n)
 	const cli_config *cfg = o->cfg;
 	if (!o->json) {
 		o->log.len = o->log.off = 0;
-		srv_bytes_repr(&o->log, p, n);
+		app_bytes_repr(&o->log, p, n);
 		printf("Got response: %.*s\n", (int)jm_buf_pending(&o->log), (const char *)jm_buf_head(&o->log));
 		return;
 	}
@@ -124,7 +125,7 @@ int cli_request(const cli_config *cfg)
 	net_addr_str((struct sockaddr *)&ss, where, sizeof where);
 	one o = {.cfg = cfg, .where = where};
 	jm_buf req = {0};
-	if (cli_build_request(&req, cfg->action, cfg->value, cfg->keep_alive) < 0) {
+	if (app_build_request(&req, cfg->action, cfg->value, cfg->keep_alive) < 0) {
 		fprintf(stderr, "jmsg client: request too large for a message header\n");
 		return CLI_EXIT_USAGE;
 	}
@@ -157,11 +158,11 @@ int cli_request(const cli_config *cfg)
 	}
 	if (cfg->verbosity >= 2) {
 		o.log.len = o.log.off = 0;
-		srv_bytes_repr(&o.log, jm_buf_head(&req), jm_buf_pending(&req));
+		app_bytes_repr(&o.log, jm_buf_head(&req), jm_buf_pending(&req));
 		printf("Sending %.*s to %s\n", (int)jm_buf_pending(&o.log), (const char *)jm_buf_head(&o.log), where);
 	} else if (cfg->verbosity >= 1) {
 		printf("Sending %zu-byte %s request to %s\n", jm_buf_pending(&req),
-		       strcmp(cfg->action, SRV_SEARCH_ACTION) ? SRV_BINARY_REQUEST_TYPE : JM_SPEC_JSON_CONTENT_TYPE,
+		       strcmp(cfg->action, APP_SEARCH_ACTION) ? APP_BINARY_REQUEST_TYPE : JM_SPEC_JSON_CONTENT_TYPE,
 		       where);
 	}
 	while (jm_buf_pending(&req)) {

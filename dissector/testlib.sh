@@ -6,6 +6,11 @@
 #   dt_setup             checks tshark, python3 and $BUILD/jmsg.lua (77 if absent)
 #   dt_tshark ARGS...    tshark -X lua_script:$LUA ARGS, stdout to stdout;
 #                        fails the test on a Lua error in its output or stderr
+#                        or on a tshark error (unknown -o preference, bad
+#                        filter...).  Never call it in $(...) or in a pipe:
+#                        dt_fail would end only that subshell.
+#   dt_count ARGS...     dt_tshark ARGS with its output in a file, then sets
+#                        DT_N to the number of lines it printed
 #   dt_fail MSG          one line on stderr, exit 1
 
 : "${BUILD:=build}"
@@ -41,4 +46,9 @@ dt_tshark() {
 	grep -v "Running as user \"root\"" "$err" >&2
 	[ $rc -eq 0 ] || dt_fail "tshark $* exited $rc"
 	cat "$out"
+}
+
+dt_count() {
+	dt_tshark "$@" >"$TMP/count.out"
+	DT_N=$(wc -l <"$TMP/count.out")
 }

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <strings.h>
 
+/* The products cannot overflow: a header is at most 65535 bytes, so it has
+ * fewer than 16384 members and members_cap never passes 16384. */
 static int grow_members(jm_header_scan *sc)
 {
 	jm_decoder *d = sc->owner;
@@ -575,13 +577,23 @@ bool jm_decoder_finish(jm_decoder *d)
 		return false;
 	if (jm_decoder_idle(d))
 		return true;
+	/* Where the stream ended, and whether the message already had an
+	 * error (then its content was being skipped; a message is known to
+	 * be bad only once its header is read, so a bad one always ends in
+	 * its content):
+	 *   stream ended in the protoheader of the message at offset 0, 1 byte short
+	 *   stream ended in the JSON header of the message at offset 0, 47 bytes short
+	 *   stream ended in the content of the message at offset 0, 5 bytes short
+	 *   stream ended in the skipped content of the bad message at offset 0, 5 bytes short */
+	bool bad = d->state == JM_DS_SKIP;
 	const char *where = d->state == JM_DS_PROTOHEADER ? "protoheader"
 			    : d->state == JM_DS_HEADER    ? "JSON header"
-			    : d->state == JM_DS_SKIP      ? "content of a bad message"
+			    : bad                         ? "skipped content"
 							  : "content";
 	emit_error(d, JM_ERR_TRUNCATED, d->offset, false, NULL, 0,
-		   "stream ended in the %s of the message at offset %llu, %llu bytes short", where,
-		   (unsigned long long)d->msg_offset, (unsigned long long)d->need);
+		   "stream ended in the %s of the %smessage at offset %llu, %llu byte%s short", where,
+		   bad ? "bad " : "", (unsigned long long)d->msg_offset, (unsigned long long)d->need,
+		   d->need == 1 ? "" : "s");
 	d->state = JM_DS_FAILED;
 	return false;
 }

@@ -248,7 +248,10 @@ bool jm_utf8_valid(const uint8_t *s, size_t len, size_t *err_at);
 
 /* Append `s` as a JSON string literal (quotes included) to `out`. Non-ASCII
  * UTF-8 is kept raw; control characters and invalid bytes are escaped
- * (\u00XX) so the result is always valid JSON. */
+ * (\u00XX) so the result is always valid JSON.  Returns 0, or -1 with nothing
+ * appended when out of memory or when len > (SIZE_MAX - 2) / 6 (room for the
+ * worst case, 6 bytes a byte, cannot be computed: then nothing is reserved
+ * and `s` is not read). */
 int jm_json_quote(jm_buf *out, const void *s, size_t len);
 
 /* Append the JSON text `s` (assumed valid) with insignificant whitespace

@@ -369,8 +369,9 @@ int jm_json_quote(jm_buf *out, const void *src, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	const uint8_t *s = src;
-	/* Worst case every byte becomes \u00XX. */
-	if (jm_buf_reserve(out, len * 6 + 2))
+	/* Worst case every byte becomes \u00XX.  A len past what that can be
+	 * computed for is refused before anything is reserved or read. */
+	if (len > (SIZE_MAX - 2) / 6 || jm_buf_reserve(out, len * 6 + 2))
 		return -1;
 	uint8_t *o = out->data + out->len;
 	*o++ = '"';

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "replay/engine.h"
-#include "server/net.h"
+#include "io/net.h"
 
 /* Requests written in one sendmsg(), at most. */
 #define RP_IOV_MAX 64

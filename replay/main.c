@@ -15,8 +15,8 @@
 #include "replay/conv.h"
 #include "replay/engine.h"
 #include "replay/report.h"
-#include "server/net.h"
-#include "server/opts.h"
+#include "io/net.h"
+#include "cmd/opts.h"
 
 #define RP_DEFAULT_MEMCAP (1024u * 1024 * 1024)
 #define RP_MAX_PORTS 64

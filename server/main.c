@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "cmd/commands.h"
-#include "server/opts.h"
+#include "cmd/opts.h"
+#include "io/net.h"
 #include "server/server.h"
 
 static void usage(FILE *f)
@@ -51,9 +52,9 @@ static void usage(FILE *f)
 "\n"
 "exit status: 0 stopped by SIGINT/SIGTERM, 1 could not start (address in\n"
 "use, bad search table, ...), 2 usage error\n",
-		SRV_DEFAULT_HOST, JM_SPEC_DEFAULT_PORT, SRV_DEFAULT_MAX_TABLE, SRV_DEFAULT_MAX_CONTENT,
+		NET_DEFAULT_HOST, JM_SPEC_DEFAULT_PORT, SRV_DEFAULT_MAX_TABLE, SRV_DEFAULT_MAX_CONTENT,
 		SRV_DEFAULT_MAX_CONNS, SRV_ERR_BUSY, SRV_DEFAULT_IDLE_MS / 1000, SRV_DEFAULT_REQUEST_MS / 1000,
-		SRV_ERR_BAD_REQUEST);
+		APP_ERR_BAD_REQUEST);
 }
 
 int server_main(int argc, char **argv)
@@ -77,7 +78,7 @@ int server_main(int argc, char **argv)
 	};
 	static char portbuf[16];
 	srv_config cfg = {
-		.host = SRV_DEFAULT_HOST,
+		.host = NET_DEFAULT_HOST,
 		.max_content = SRV_DEFAULT_MAX_CONTENT,
 		.max_table = SRV_DEFAULT_MAX_TABLE,
 		.max_conns = SRV_DEFAULT_MAX_CONNS,

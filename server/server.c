@@ -17,8 +17,8 @@
 #include <json-c/json.h>
 
 #include "server/cache.h"
-#include "server/evloop.h"
-#include "server/net.h"
+#include "io/evloop.h"
+#include "io/net.h"
 #include "server/server.h"
 
 #define RBUF_SIZE (64 * 1024)
@@ -55,7 +55,7 @@ typedef struct conn {
 	char peer[NET_ADDR_STRLEN];
 	/* the request being decoded */
 	bool keep_alive, json, answered;
-	uint8_t first[SRV_BINARY_ECHO];
+	uint8_t first[APP_BINARY_ECHO];
 	size_t nfirst;
 	struct conn *prev, *next;
 } conn;
@@ -65,7 +65,7 @@ struct srv {
 	el_loop loop;
 	el_watch listener;
 	int lfd;
-	srv_table table;
+	app_table table;
 	struct json_tokener *tok;
 	srv_cache cache;
 	conn *conns;          /* live connections */
@@ -108,7 +108,7 @@ static void log_sending(srv *s, conn *c, size_t from)
 	size_t n = c->out.len - from;
 	if (s->cfg->verbosity >= 2) {
 		s->logbuf.len = s->logbuf.off = 0;
-		srv_bytes_repr(&s->logbuf, msg, n);
+		app_bytes_repr(&s->logbuf, msg, n);
 		printf("Sending %.*s to %s\n", (int)jm_buf_pending(&s->logbuf),
 		       (const char *)jm_buf_head(&s->logbuf), c->peer);
 	} else {
@@ -214,7 +214,7 @@ static int on_event(void *user, const jm_event *ev)
 		return JM_CB_OK;
 	case JM_EV_HEADER: {
 		const char *ka = jm_header_str(ev->header, JM_FIELD_CONNECTION);
-		c->keep_alive = ka && !strcmp(ka, SRV_KEEP_ALIVE);
+		c->keep_alive = ka && !strcmp(ka, APP_KEEP_ALIVE);
 		c->json = ev->header->content_is_json;
 		c->answered = false;
 		c->nfirst = 0;
@@ -236,15 +236,15 @@ static int on_event(void *user, const jm_event *ev)
 			if (!content_valid(c, ev))
 				return JM_CB_STOP;
 			log_request_json(s, c, ev->data, ev->len);
-			rc = srv_answer_json(&c->out, &s->table, s->tok, ev->data, ev->len,
-					     c->keep_alive ? srv_keep_alive_member() : NULL);
+			rc = app_answer_json(&c->out, &s->table, s->tok, ev->data, ev->len,
+					     c->keep_alive ? app_keep_alive_member() : NULL);
 			if (rc == 0)
 				srv_cache_put(&s->cache, ev->data, ev->len, c->keep_alive,
 					      c->out.data + before, c->out.len - before);
 			break;
 		}
-		if (c->nfirst < SRV_BINARY_ECHO) {
-			size_t k = SRV_BINARY_ECHO - c->nfirst;
+		if (c->nfirst < APP_BINARY_ECHO) {
+			size_t k = APP_BINARY_ECHO - c->nfirst;
 			if (k > ev->len)
 				k = ev->len;
 			if (k) {
@@ -256,14 +256,14 @@ static int on_event(void *user, const jm_event *ev)
 	case JM_EV_MESSAGE:
 		if (!c->answered) {
 			if (c->json) {
-				rc = srv_answer_json(&c->out, &s->table, s->tok, (const uint8_t *)"", 0,
+				rc = app_answer_json(&c->out, &s->table, s->tok, (const uint8_t *)"", 0,
 						     NULL);
 			} else {
 				const char *ct = ev->header ? jm_header_str(ev->header, JM_FIELD_CONTENT_TYPE)
 							    : NULL;
 				log_line(s, 1, "Received %s request from %s", ct ? ct : "binary", c->peer);
-				rc = srv_answer_binary(&c->out, c->first, c->nfirst,
-						       c->keep_alive ? srv_keep_alive_member() : NULL);
+				rc = app_answer_binary(&c->out, c->first, c->nfirst,
+						       c->keep_alive ? app_keep_alive_member() : NULL);
 			}
 			c->answered = true;
 		}
@@ -296,7 +296,7 @@ static int on_event(void *user, const jm_event *ev)
 	case JM_EV_ERROR:
 		log_line(s, 1, "Bad request from %s: %s: %s", c->peer, jm_error_id(ev->error),
 			 ev->detail ? ev->detail : jm_error_text(ev->error));
-		rc = srv_answer_error(&c->out, jm_error_id(ev->error),
+		rc = app_answer_error(&c->out, jm_error_id(ev->error),
 				      ev->detail ? ev->detail : jm_error_text(ev->error));
 		if (c->out.len > before)
 			log_sending(s, c, before);
@@ -546,7 +546,7 @@ static void on_accept(el_loop *l, el_watch *w, int mask)
 			char detail[96];
 			snprintf(detail, sizeof detail, "server has %u connections open, its maximum",
 				 s->cfg->max_conns);
-			srv_answer_error(&c->out, SRV_ERR_BUSY, detail);
+			app_answer_error(&c->out, SRV_ERR_BUSY, detail);
 			c->state = CONN_FLUSH;
 			c->linger = true;
 			conn_flush(c);
@@ -666,8 +666,8 @@ int srv_run(const srv_config *cfg)
 	s->cfg = cfg;
 	s->lfd = -1;
 	s->loop.epfd = -1;
-	if (cfg->table_file ? srv_table_load(&s->table, cfg->table_file, cfg->max_table, err, sizeof err)
-			    : srv_table_default(&s->table)) {
+	if (cfg->table_file ? app_table_load(&s->table, cfg->table_file, cfg->max_table, err, sizeof err)
+			    : app_table_default(&s->table)) {
 		fprintf(stderr, "jmsg server: %s\n", cfg->table_file ? err : "out of memory");
 		return 1;
 	}
@@ -744,9 +744,9 @@ out:
 	el_free(&s->loop);
 	if (s->tok)
 		json_tokener_free(s->tok);
-	srv_table_free(&s->table);
+	app_table_free(&s->table);
 	srv_cache_free(&s->cache);
-	srv_answer_cleanup();
+	app_answer_cleanup();
 	jm_buf_free(&s->logbuf);
 	fflush(stdout);
 	return rc;

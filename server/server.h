@@ -21,9 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "server/answer.h"
+#include "app/answer.h"
 
-#define SRV_DEFAULT_HOST "127.0.0.1"
 #define SRV_DEFAULT_MAX_CONTENT (1u << 20)
 #define SRV_DEFAULT_MAX_CONNS 1024
 /* Largest --search-table file: it is held parsed, several times its size. */

@@ -79,6 +79,6 @@ const char *spec_upper_ident(const char *s, char *buf, size_t cap);
 const char *spec_type_name(enum spec_type t);
 
 int emit_c(const struct spec *s, const char *h_path, const char *c_path);
-int emit_lua(const struct spec *s, const char *path);
+int emit_lua(const struct spec *s, const char *template_path, const char *path);
 
 #endif

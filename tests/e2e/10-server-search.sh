@@ -3,6 +3,7 @@
 # table, an unknown value, an invalid action, binary requests, a custom
 # search table, the server's log lines, IPv6 on ::1, and a clean SIGTERM.
 set -u
+not_run=
 : "${JMSG:?}" "${BUILD:?}"
 T=$(mktemp -d)
 pids=()
@@ -95,7 +96,7 @@ if grep -q '^00000000000000000000000000000001 ' /proc/net/if_inet6 2>/dev/null; 
 	[ "$out" = "Got result: Follow the white rabbit. 🐰" ] || fail "IPv6: got [$out]"
 	grep -q "Accepted connection from \[::1\]:" "$T/six.out" || fail "IPv6: no accept log"
 else
-	echo "note: no ::1 on this host, IPv6 part not run"
+	not_run="no ::1 on this host: the IPv6 part was not run"
 fi
 
 # SIGTERM: stop accepting, exit 0.
@@ -105,3 +106,4 @@ rc=$?
 [ $rc -eq 0 ] || fail "server exited $rc after SIGTERM"
 grep -q "^Stopped" "$T/s.out" || fail "server did not log its stop"
 echo "ok: search table, binary, invalid action, custom table, logging, IPv6, SIGTERM"
+[ -z "$not_run" ] || { echo "skip: $not_run"; exit 77; }

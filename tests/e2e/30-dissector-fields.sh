@@ -100,14 +100,22 @@ assert not missing, "the scenario does not exercise %s" % sorted(missing)
 print("ok expert infos for %d error ids (every codec error kind)" % len(ids))
 EOF
 
-# Filterable fields: spec fields, other header keys, JSON members.
-count() { dt_tshark -2 -r "$1" -Y "$2" -T fields -e frame.number | wc -l; }
-[ "$(count "$TMP/keepalive.pcap" 'jmsg.connection == "keep-alive"')" -eq 2 ] || dt_fail "jmsg.connection filter"
-[ "$(count "$TMP/keepalive.pcap" 'jmsg.header.key == "x-trace"')" -eq 1 ] || dt_fail "jmsg.header.key filter"
-[ "$(count "$TMP/keepalive.pcap" 'json.value.string == "morpheus"')" -eq 1 ] || dt_fail "JSON member filter"
-[ "$(count "$TMP/keepalive.pcap" 'jmsg.byteorder == "little" && jmsg.content_type == "text/json" && jmsg.content_encoding == "utf-8"')" -ge 6 ] ||
-	dt_fail "header field filters"
-[ "$(count "$TMP/malformed.pcap" 'jmsg.expert.header_not_json')" -eq 1 ] || dt_fail "expert field filter"
+# Filterable fields: spec fields, other header keys, JSON members.  Each
+# count is exact: the frames of mkpcap.py's scenario that hold a match.
+count() { # PCAP FILTER WANT WHAT
+	dt_count -2 -r "$1" -Y "$2" -T fields -e frame.number
+	[ "$DT_N" -eq "$3" ] || dt_fail "$4: $DT_N frames match '$2', $3 expected"
+}
+count "$TMP/keepalive.pcap" 'jmsg.connection == "keep-alive"' 2 "jmsg.connection filter"
+count "$TMP/keepalive.pcap" 'jmsg.header.key == "x-trace"' 1 "jmsg.header.key filter"
+count "$TMP/keepalive.pcap" 'json.value.string == "morpheus"' 1 "JSON member filter"
+# The scenario's 7 text/json messages (little, utf-8) are in 6 frames: two
+# responses share a segment.
+[ "$(grep -c '"content_type": "text/json"' "$TMP/keepalive.expect.jsonl")" -eq 7 ] ||
+	dt_fail "keepalive scenario changed: not 7 text/json messages"
+count "$TMP/keepalive.pcap" 'jmsg.byteorder == "little" && jmsg.content_type == "text/json" && jmsg.content_encoding == "utf-8"' 6 \
+	"header field filters"
+count "$TMP/malformed.pcap" 'jmsg.expert.header_not_json' 1 "expert field filter"
 echo "ok filters: jmsg.connection, jmsg.header.key, json.value.string, header fields, jmsg.expert.*"
 
 # The tutorial's own programs, as captured (port 41001/41004: the heuristic).

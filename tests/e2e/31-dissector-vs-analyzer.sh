@@ -15,6 +15,13 @@
 #       the message, or anything after it in that direction, to the
 #       dissector; the analyzer reports the gap and resumes after it.  That
 #       direction is compared up to the gap.
+#   after the overlap conflict in tcp-overlap-held-conflict.pcap
+#       A retransmission differs from bytes held out of order.  Wireshark
+#       4.0's reassembly (out of order on) then never completes the message:
+#       the dissector gets only the segment that fills the hole and reports
+#       the request truncated at the end of the capture.  The analyzer keeps
+#       the first copy and decodes the request (what tshark's follow shows:
+#       tests/e2e/22).  That direction is compared up to the conflict.
 #   truncated in the one-pass runs
 #       One pass cannot know, while it reads, that the capture ends inside a
 #       message; the two-pass run reports it where the message starts.
@@ -54,6 +61,7 @@ for pcap in tests/fixtures/*.pcap tests/fixtures/*.pcapng "$TMP"/*.pcap "$TMP"/e
 	skip=$ALWAYS
 	case $name in
 	tcp-lost-segment.pcap) skip="$skip --stop-at gap" ;;
+	tcp-overlap-held-conflict.pcap) skip="$skip --stop-at overlap_conflict" ;;
 	esac
 	opts=$OOO passes=("-2")
 	case $pcap in

@@ -11,7 +11,8 @@ cd "$(dirname "$0")/../.."
 dt_setup
 $PY dissector/mkpcap.py "$TMP" || dt_fail "dissector/mkpcap.py could not write the scenarios"
 
-frames() { dt_tshark "$@" -T fields -e frame.number | wc -l; }
+# frames ARGS...: sets n to the number of frames tshark ARGS prints
+frames() { dt_count "$@" -T fields -e frame.number; n=$DT_N; }
 # Messages mkpcap.py wrote to altport.pcap, in all and to port 5555.
 all=$(grep -c '"kind": "message"' "$TMP/altport.expect.jsonl")
 p5555=$(grep '"kind": "message"' "$TMP/altport.expect.jsonl" | grep -c ':5555"')
@@ -20,11 +21,11 @@ p5555=$(grep '"kind": "message"' "$TMP/altport.expect.jsonl" | grep -c ':5555"')
 # The heuristic: every message of a non-standard port, one-pass and two-pass
 # (each message is in a frame of its own in this scenario).
 for pass in "" "-2"; do
-	n=$(frames $pass -r "$TMP/altport.pcap" -Y "jmsg.request || jmsg.response")
+	frames $pass -r "$TMP/altport.pcap" -Y "jmsg.request || jmsg.response"
 	[ "$n" -eq "$all" ] || dt_fail "heuristic ($pass): $n of $all messages on ports 5555 and 5556"
 	for f in tests/fixtures/tutorial-search-morpheus.pcap tests/fixtures/tutorial-binary-smiley.pcap; do
 		[ -f "$f" ] || continue
-		n=$(frames $pass -r "$f" -Y "jmsg.request || jmsg.response")
+		frames $pass -r "$f" -Y "jmsg.request || jmsg.response"
 		[ "$n" -eq 2 ] || dt_fail "heuristic ($pass): $n of 2 messages in $f"
 	done
 done
@@ -32,29 +33,34 @@ echo "ok heuristic finds the protocol on ports 5555, 5556, 41001, 41004"
 
 # Ordinary HTTP is left to HTTP.
 for pass in "" "-2"; do
-	n=$(frames $pass -r "$TMP/http.pcap" -Y jmsg)
+	frames $pass -r "$TMP/http.pcap" -Y jmsg
 	[ "$n" -eq 0 ] || dt_fail "heuristic ($pass) claimed $n HTTP frames"
-	n=$(frames $pass -d tcp.port==8081,http -r "$TMP/http.pcap" -Y "http.request || http.response")
+	frames $pass -d tcp.port==8081,http -r "$TMP/http.pcap" -Y "http.request || http.response"
 	[ "$n" -eq 4 ] || dt_fail "HTTP ($pass): $n of 4 requests and responses decoded as HTTP"
 done
 echo "ok HTTP on ports 80 and 8081 is not claimed"
 
 # Without the heuristic (jmsg.heuristic preference off): nothing on 5555, unless Decode As or the preference says so.
-n=$(frames -o jmsg.heuristic:FALSE -r "$TMP/altport.pcap" -Y jmsg)
+frames -o jmsg.heuristic:FALSE -r "$TMP/altport.pcap" -Y jmsg
 [ "$n" -eq 0 ] || dt_fail "jmsg.heuristic:FALSE still decoded $n frames"
-n=$(frames -o jmsg.heuristic:FALSE -d tcp.port==5555,jmsg -r "$TMP/altport.pcap" -Y "jmsg.request || jmsg.response")
+frames -o jmsg.heuristic:FALSE -d tcp.port==5555,jmsg -r "$TMP/altport.pcap" -Y "jmsg.request || jmsg.response"
 [ "$n" -eq "$p5555" ] || dt_fail "Decode As: $n of $p5555 messages"
-n=$(frames -o jmsg.heuristic:FALSE -o jmsg.tcp_port:5555 -r "$TMP/altport.pcap" -Y "jmsg.request || jmsg.response")
+frames -o jmsg.heuristic:FALSE -o jmsg.tcp_port:5555 -r "$TMP/altport.pcap" -Y "jmsg.request || jmsg.response"
 [ "$n" -eq "$p5555" ] || dt_fail "port preference: $n of $p5555 messages"
-n=$(frames -o jmsg.heuristic:FALSE -o jmsg.tcp_port:5555 -r "$TMP/keepalive.pcap" -Y jmsg)
+frames -o jmsg.heuristic:FALSE -o jmsg.tcp_port:5555 -r "$TMP/keepalive.pcap" -Y jmsg
 [ "$n" -eq 0 ] || dt_fail "port preference moved: still $n frames on the default port"
 echo "ok Decode As and the jmsg.tcp_port preference"
 
 # make install-dissector puts it where tshark looks for personal plugins.
 make --no-print-directory -s BUILD="$BUILD" HOME="$TMP/home" install-dissector >/dev/null ||
 	dt_fail "make install-dissector"
-n=$(HOME="$TMP/home" WIRESHARK_CONFIG_DIR="$TMP/cfg" timeout 60 tshark -r "$TMP/altport.pcap" \
-	-Y "jmsg.request || jmsg.response" -T fields -e frame.number 2>/dev/null | wc -l)
+HOME="$TMP/home" WIRESHARK_CONFIG_DIR="$TMP/cfg" timeout 60 tshark -r "$TMP/altport.pcap" \
+	-Y "jmsg.request || jmsg.response" -T fields -e frame.number >"$TMP/installed.out" 2>"$TMP/installed.err"
+rc=$?
+grep -v 'Running as user "root"' "$TMP/installed.err" >&2
+[ $rc -eq 0 ] || dt_fail "installed plugin: tshark exited $rc"
+! grep -qE "Lua Error|Lua: Error" "$TMP/installed.err" "$TMP/installed.out" || dt_fail "installed plugin: Lua error"
+n=$(wc -l <"$TMP/installed.out")
 [ "$n" -eq "$all" ] || dt_fail "installed plugin: $n of $all messages"
 echo "ok make install-dissector: tshark loads $TMP/home/.local/lib/wireshark/plugins/jmsg.lua"
 exit 0

@@ -14,6 +14,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+. tests/lib.sh
 
 timeout 60 "$JMSG" server --port 0 --port-file "$tmp/port" --no-read -q > "$tmp/server.log" 2>&1 &
 pids+=($!)
@@ -29,7 +30,7 @@ pids+=($apid)
 pids+=($!)
 for _ in $(seq 100); do grep -q 'listening on lo' "$tmp/analyze.err" && break; sleep 0.05; done
 if ! grep -q 'listening on lo' "$tmp/analyze.err"; then
-	if grep -qi 'permission\|operation not permitted' "$tmp/analyze.err"; then
+	if cap_denied "$tmp/analyze.err"; then
 		echo "skip: no permission to capture on lo: $(cat "$tmp/analyze.err")"; exit 77
 	fi
 	fail "analyzer did not start: $(cat "$tmp/analyze.err")"

@@ -5,6 +5,7 @@
 # number compared must be the number of responses `jmsg analyze` finds in
 # the capture.  Re-encoded and --raw, and once under ASan.
 set -u
+not_run=
 : "${JMSG:?}" "${BUILD:?}"
 cd "$(dirname "$0")/../.."
 T=$(mktemp -d)
@@ -57,7 +58,7 @@ if [ -s "$T/port6" ]; then
 	[ $rc -eq 0 ] || fail "IPv6 replay: exit $rc"
 	grep -q '1 identical' <<<"$out" || fail "IPv6 replay: not identical"
 else
-	echo "note: no IPv6 on loopback, IPv6 replay not tried"
+	not_run="no IPv6 on loopback: the IPv6 replay was not tried"
 fi
 
 # Under ASan+UBSan, a capture with many streams.
@@ -71,3 +72,4 @@ if [ -x "${JMSG_ASAN:-}" ]; then
 	[ ! -s "$T/asan.err" ] || { cat "$T/asan.err"; fail "ASan replay wrote to stderr"; }
 fi
 echo "replayed $n captures with no difference"
+[ -z "$not_run" ] || { echo "skip: $not_run"; exit 77; }

@@ -17,6 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+. tests/lib.sh
 
 start_server() {  # start_server NAME ARGS...
 	local name=$1; shift
@@ -35,14 +36,22 @@ for try in 1 2 3; do
 	rm -f "$T/session.pcap" "$T/an.err"
 	timeout 60 "$JMSG" analyze -i lo -s 4096 -w "$T/session.pcap" --port "$port" "tcp port $port" >"$T/an.out" 2>"$T/an.err" &
 	cap_pid=$!
-	for _ in $(seq 200); do grep -q "listening on" "$T/an.err" 2>/dev/null && break; sleep 0.1; done
-	grep -q "listening on" "$T/an.err" || { cat "$T/an.err"; echo "skip: cannot capture on lo"; exit 77; }
+	for _ in $(seq 200); do
+		grep -q "listening on" "$T/an.err" 2>/dev/null && break
+		kill -0 "$cap_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! grep -q "listening on" "$T/an.err"; then
+		cap_denied "$T/an.err" && { echo "skip: no permission to capture on lo: $(cat "$T/an.err")"; exit 77; }
+		fail "the analyzer did not start capturing on lo: $(cat "$T/an.err")"
+	fi
 	c search morpheus
 	c search ring
 	c binary ☺
 	c --load --conns 2 --requests 6 --pipeline 3 --keep-alive --value morpheus
 	sleep 1
-	kill -INT "$cap_pid"; wait "$cap_pid"; cap_pid=
+	kill -INT "$cap_pid"; wait "$cap_pid"; rc=$?; cap_pid=
+	[ $rc -eq 0 ] || fail "the recording analyzer exited $rc after SIGINT: $(cat "$T/an.err")"
 	tail -n 2 "$T/an.out"
 	"$JMSG" analyze -r "$T/session.pcap" --port "$port" --json | grep '"dir":"response"' >"$T/responses"
 	grep -q ' 0 dropped by the kernel' "$T/an.out" && [ "$(wc -l <"$T/responses")" -eq 9 ] && break

@@ -11,6 +11,7 @@
 #   - requests that fell behind are all sent afterwards (catch-up);
 #   - the in-flight limit holds against a server that never reads.
 set -u
+not_run=
 : "${JMSG:?}" "${BUILD:?}"
 T=$(mktemp -d)
 pids=()
@@ -167,6 +168,7 @@ if [ -n "${JMSG_ASAN:-}" ] && [ -x "$JMSG_ASAN" ]; then
 		! grep -qE "Sanitizer|runtime error" "$T/asan.err" || fail "ASan client --rate $args: sanitizer report"
 	done
 else
-	echo "note: no ASan build (JMSG_ASAN), the open loop is not checked under ASan here"
+	not_run="no ASan build (JMSG_ASAN): the open loop was not checked under ASan"
 fi
 echo "ok: open-loop load: schedule, catch-up, coordinated omission, in-flight limit"
+[ -z "$not_run" ] || { echo "skip: $not_run"; exit 77; }

@@ -203,6 +203,43 @@ static void test_format(void **state)
 	assert_string_equal(b, "[2001:db8::1]:80");
 }
 
+static void test_counters(void **state)
+{
+	/* created counts every flow ever made; records are recycled, so
+	 * memory grows only with the peak number of flows. */
+	flow_table *ft = flow_table_new(0);
+	size_t empty = flow_table_mem(ft);
+	flow *f[4];
+	for (int i = 0; i < 3; i++) {
+		flow_ep a = ep4(0x0a000001, (uint16_t)(1000 + i)), b = ep4(0x0a000002, 80);
+		flow_key k;
+		flow_key_make(&k, &a, &b, NULL);
+		f[i] = flow_table_get(ft, &k, true, i, NULL);
+	}
+	size_t three = flow_table_mem(ft);
+	assert_int_equal(three - empty, 3 * sizeof(flow));
+	flow_table_remove(ft, f[1]);
+	flow_ep a = ep4(0x0a000001, 2000), b = ep4(0x0a000002, 80);
+	flow_key k;
+	flow_key_make(&k, &a, &b, NULL);
+	bool created = false;
+	f[3] = flow_table_get(ft, &k, true, 5, &created);
+	assert_true(created);
+	assert_ptr_equal(f[3], f[1]);             /* the freed record, reused */
+	assert_int_equal(flow_table_mem(ft), three);
+	assert_int_equal(flow_table_created(ft), 4);
+	assert_int_equal(flow_table_count(ft), 3);
+	assert_int_equal(flow_table_peak(ft), 3);
+	flow_table_free(ft);
+	flow_table_free(NULL);
+
+	/* A buffer too small: cut, and the length says so. */
+	char buf[8];
+	flow_ep e = ep4(0x7f000001, 65432);
+	assert_int_equal(flow_ep_format(&e, buf, sizeof buf), 7);
+	assert_string_equal(buf, "127.0.0");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +248,7 @@ int main(void)
 		cmocka_unit_test(test_random_churn),
 		cmocka_unit_test(test_activity_order),
 		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_counters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,6 +84,21 @@ static void rig_init(struct rig *r)
 	r->t = T0;
 }
 
+/* The same with caps of the test's own (no overlap history, so that only
+ * what the caps are about is counted). */
+static void rig_init_caps(struct rig *r, size_t stream_memcap)
+{
+	memset(r, 0, sizeof *r);
+	an_config c;
+	an_config_defaults(&c);
+	c.stream_memcap = stream_memcap;
+	c.overlap_history = 0;
+	an_sink sink = {.user = r, .message = on_message, .problem = on_problem};
+	r->e = an_engine_new(&c, &sink);
+	assert_non_null(r->e);
+	r->t = T0;
+}
+
 static void rig_free(struct rig *r)
 {
 	an_engine_free(r->e);
@@ -522,8 +537,12 @@ static void test_latency_after_midstream(void **state)
 	/* Picked up mid-connection: no handshake, each direction's first
 	 * captured bytes are the tail of a message (q0 from its byte 40, r0
 	 * from its byte 50).  Offsets count from the first captured byte.
-	 * q1 [200, 230] and q2 [300] are whole, so are r1 [500, 560] and r2
-	 * [600, 640]: r1 answers q1 and r2 answers q2. */
+	 * q1 [200, 230] (its JSON header in three segments, at 200, 210 and
+	 * 230: the hunt proves it only at 230, and its first byte came at 200)
+	 * and q2 [300] are whole, so are r1 [500, 560] and r2 [560, 640].
+	 * How many requests were unanswered when the capture began is
+	 * unknown (r1 may answer one sent before q0), so no response carries
+	 * a latency. */
 	struct rig r;
 	rig_init(&r);
 	jm_buf q = {0}, a = {0};
@@ -536,7 +555,8 @@ static void test_latency_after_midstream(void **state)
 	size_t q1 = qa[1] - 40, q2 = qa[2] - 40, q3 = qa[3] - 40;
 	size_t r1 = ra[1] - 50, r2 = ra[2] - 50, r3 = ra[3] - 50;
 	part(&r, 100, AN_C2S, &qt, 0, q1, 0);
-	part(&r, 200, AN_C2S, &qt, q1, q1 + 90, 0);
+	part(&r, 200, AN_C2S, &qt, q1, q1 + 45, 0);
+	part(&r, 210, AN_C2S, &qt, q1 + 45, q1 + 90, 0);
 	part(&r, 230, AN_C2S, &qt, q1 + 90, q2, 0);
 	part(&r, 300, AN_C2S, &qt, q2, q3, 0);
 	part(&r, 400, AN_S2C, &at, 0, r1, (uint32_t)q3);
@@ -545,17 +565,211 @@ static void test_latency_after_midstream(void **state)
 	part(&r, 640, AN_S2C, &at, r2 + 1, r3, (uint32_t)q3);
 	an_engine_finish(r.e);
 	char want[256];
-	snprintf(want, sizeof want, "midstream@c0 resync@c%zu Q%zu Q%zu resync@s%zu R%zu+ R%zu+ ", q1,
+	snprintf(want, sizeof want, "midstream@c0 resync@c%zu Q%zu Q%zu resync@s%zu R%zu R%zu ", q1,
 		 q1, q2, r1, r1, r2);
 	assert_string_equal(r.log, want);
 	want_msg(&r, 0, AN_C2S, q1, 200, 230, -1);
 	want_msg(&r, 1, AN_C2S, q2, 300, 300, -1);
-	want_msg(&r, 2, AN_S2C, r1, 500, 560, 560 - 200);
-	want_msg(&r, 3, AN_S2C, r2, 560, 640, 640 - 300);
+	want_msg(&r, 2, AN_S2C, r1, 500, 560, -1);
+	want_msg(&r, 3, AN_S2C, r2, 560, 640, -1);
 	jm_buf_free(&q);
 	jm_buf_free(&a);
 	jm_buf_free(&qt);
 	jm_buf_free(&at);
+	rig_free(&r);
+}
+
+static void test_first_byte_after_gap(void **state)
+{
+	/* After a gap the hunt holds the next message's bytes until its whole
+	 * JSON header is there; here that header comes in 7-byte segments, 10
+	 * us apart, so the hunt holds many segments before it proves the
+	 * message.  Its first byte's time is its first segment's.  q0 [100];
+	 * 10 bytes inside q1 are missing (the server's ACK at 250 says so);
+	 * q2 from 300 to 300 + 10 * (segments - 1); q3 [900]. */
+	struct rig r;
+	rig_init(&r);
+	jm_buf q = {0};
+	size_t qa[5];
+	msgs_n(&q, AN_C2S, 4, qa);
+	uint32_t hole = (uint32_t)qa[1] + 20;
+	handshake(&r);
+	part(&r, 100, AN_C2S, &q, 0, qa[1], 0);
+	part(&r, 200, AN_C2S, &q, qa[1], hole, 0);
+	part(&r, 220, AN_C2S, &q, hole + 10, qa[2], 0);
+	seg_at(&r, 250, AN_S2C, 0, (uint32_t)qa[2], NULL, 0);
+	int64_t us = 300;
+	size_t at = qa[2];
+	while (at < qa[3]) {
+		size_t end = at + 7 < qa[3] ? at + 7 : qa[3];
+		part(&r, us, AN_C2S, &q, at, end, 0);
+		at = end;
+		us += 10;
+	}
+	part(&r, 900, AN_C2S, &q, qa[3], qa[4], 0);
+	an_engine_finish(r.e);
+	char want[256];
+	snprintf(want, sizeof want, "Q0 gap@c%u resync@c%zu Q%zu Q%zu ", hole, qa[2], qa[2], qa[3]);
+	assert_string_equal(r.log, want);
+	want_msg(&r, 0, AN_C2S, qa[0], 100, 100, -1);
+	want_msg(&r, 1, AN_C2S, qa[2], 300, us - 10, -1);
+	want_msg(&r, 2, AN_C2S, qa[3], 900, 900, -1);
+	jm_buf_free(&q);
+	rig_free(&r);
+}
+
+static void test_first_byte_after_bad_header(void **state)
+{
+	/* Picked up mid-stream at a frame whose JSON header parses but lacks
+	 * content-length: the hunt proves it, the decoder loses framing on
+	 * it, and the hunt goes on from the bytes after it.  The next
+	 * request's header starts in that same first segment (at 100) and
+	 * ends two segments later (110, 120): its first byte came at 100. */
+	struct rig r;
+	rig_init(&r);
+	jm_buf b = {0};
+	static const char bad[] = "{\"byteorder\": \"little\"}";
+	uint8_t ph[2] = {0, (uint8_t)(sizeof bad - 1)};
+	assert_int_equal(jm_buf_append(&b, ph, 2), 0);
+	assert_int_equal(jm_buf_append(&b, bad, sizeof bad - 1), 0);
+	size_t m = b.len, qa[2];
+	jm_buf q = {0};
+	msgs_n(&q, AN_C2S, 1, qa);
+	assert_int_equal(jm_buf_append(&b, q.data, q.len), 0);
+	part(&r, 100, AN_C2S, &b, 0, m + 40, 0);
+	part(&r, 110, AN_C2S, &b, m + 40, m + 80, 0);
+	part(&r, 120, AN_C2S, &b, m + 80, b.len, 0);
+	an_engine_finish(r.e);
+	char want[256];
+	snprintf(want, sizeof want, "midstream@c0 resync@c%zu Q%zu ", m, m);
+	assert_string_equal(r.log, want);
+	want_msg(&r, 0, AN_C2S, m, 100, 120, -1);
+	jm_buf_free(&b);
+	jm_buf_free(&q);
+	rig_free(&r);
+}
+
+static void test_hunt_times_counted(void **state)
+{
+	/* Picked up mid-stream at a request whose bytes come one per segment,
+	 * 1 us apart: the hunt holds them until the JSON header is whole, and
+	 * keeps a time for each (16 bytes), which count against the caps with
+	 * the bytes.  With the default caps the request is decoded, its first
+	 * byte's time its first segment's; under a 1 KiB stream cap the same
+	 * request in one segment is decoded, but a byte per segment passes
+	 * the cap (memcap) before its header is whole. */
+	jm_buf q = {0};
+	size_t qa[2];
+	msgs_n(&q, AN_C2S, 1, qa);
+	for (int run = 0; run < 3; run++) {
+		bool bytewise = run != 1;
+		struct rig r;
+		if (run == 0)
+			rig_init(&r);
+		else
+			rig_init_caps(&r, 1024);
+		if (bytewise)
+			for (size_t i = 0; i < q.len; i++)
+				part(&r, 100 + (int64_t)i, AN_C2S, &q, i, i + 1, 0);
+		else
+			part(&r, 100, AN_C2S, &q, 0, q.len, 0);
+		an_engine_finish(r.e);
+		if (run < 2) {
+			assert_string_equal(r.log, "midstream@c0 Q0 ");
+			want_msg(&r, 0, AN_C2S, 0, 100, bytewise ? 100 + (int64_t)q.len - 1 : 100, -1);
+		} else {
+			assert_non_null(strstr(r.log, "memcap@c"));
+			assert_int_equal(r.n_msgs, 0);
+		}
+		rig_free(&r);
+	}
+	jm_buf_free(&q);
+}
+
+static void test_midstream_unanswered_request(void **state)
+{
+	/* The capture begins after the client sent a request (morpheus) and
+	 * before the server answered it; the client pipelined another (ring),
+	 * which the capture holds whole, and the server, which had both, sent
+	 * both answers after it (its ACK covers ring).  The first answer
+	 * answers the request the capture missed: pairing it with ring would
+	 * give a wrong latency, so neither answer carries one. */
+	struct rig r;
+	rig_init(&r);
+	jm_buf q = {0}, a = {0};
+	size_t qa[3], ra[3];
+	msgs_n(&q, AN_C2S, 2, qa);
+	msgs_n(&a, AN_S2C, 2, ra);
+	/* the capture holds request 1 (ring) from client offset 0, and both
+	 * answers from server offset 0 */
+	jm_buf qt = {0};
+	assert_int_equal(jm_buf_append(&qt, q.data + qa[1], qa[2] - qa[1]), 0);
+	part(&r, 100, AN_C2S, &qt, 0, qt.len, 0);
+	part(&r, 1100, AN_S2C, &a, 0, ra[1], (uint32_t)qt.len);
+	part(&r, 1200, AN_S2C, &a, ra[1], ra[2], (uint32_t)qt.len);
+	an_engine_finish(r.e);
+	char want[256];
+	snprintf(want, sizeof want, "midstream@c0 Q0 R0 R%zu ", ra[1]);
+	assert_string_equal(r.log, want);
+	jm_buf_free(&q);
+	jm_buf_free(&a);
+	jm_buf_free(&qt);
+	rig_free(&r);
+}
+
+static void test_midstream_pipelined(void **state)
+{
+	/* A client that keeps two requests in flight, picked up while the
+	 * server sends the tail of answer A, with request B (pipelined behind
+	 * A) already sent.  Request C is captured whole after that tail; the
+	 * server's answer to B, sent after C arrived (its ACK covers C) and
+	 * captured after C, would pass every test of acknowledgment numbers
+	 * and capture order, and still answers B, not C.  No latency. */
+	struct rig r;
+	rig_init(&r);
+	jm_buf q = {0}, a = {0};
+	size_t qa[4], ra[4];
+	msgs_n(&q, AN_C2S, 3, qa);
+	msgs_n(&a, AN_S2C, 3, ra);
+	jm_buf qt = {0}, at = {0};
+	assert_int_equal(jm_buf_append(&qt, q.data + qa[2], qa[3] - qa[2]), 0);
+	assert_int_equal(jm_buf_append(&at, a.data + 60, a.len - 60), 0);
+	size_t rb = ra[1] - 60, rc = ra[2] - 60, re = ra[3] - 60;
+	part(&r, 100, AN_S2C, &at, 0, rb, 0);
+	part(&r, 200, AN_C2S, &qt, 0, qt.len, (uint32_t)rb);
+	part(&r, 300, AN_S2C, &at, rb, rc, (uint32_t)qt.len);
+	part(&r, 400, AN_S2C, &at, rc, re, (uint32_t)qt.len);
+	an_engine_finish(r.e);
+	char want[256];
+	snprintf(want, sizeof want, "midstream@s0 Q0 resync@s%zu R%zu R%zu ", rb, rb, rc);
+	assert_string_equal(r.log, want);
+	jm_buf_free(&q);
+	jm_buf_free(&a);
+	jm_buf_free(&qt);
+	jm_buf_free(&at);
+	rig_free(&r);
+}
+
+static void test_no_synack(void **state)
+{
+	/* The client's SYN is captured, the server's SYN-ACK is not: the
+	 * server's direction starts at its first captured byte, and what it
+	 * sent before is unknown, so its answers are not paired.  (The
+	 * client's direction is whole from its SYN.) */
+	struct rig r;
+	rig_init(&r);
+	jm_buf q = {0}, a = {0};
+	size_t qa[2], ra[2];
+	msgs_n(&q, AN_C2S, 1, qa);
+	msgs_n(&a, AN_S2C, 1, ra);
+	seg_in(&r, AN_C2S, CAP_SYN, 0, 0, NULL, 0);
+	seg_in(&r, AN_C2S, CAP_ACK, 0, 0, NULL, 0);
+	part(&r, 100, AN_C2S, &q, 0, q.len, 0);
+	part(&r, 200, AN_S2C, &a, 0, a.len, (uint32_t)q.len);
+	an_engine_finish(r.e);
+	assert_string_equal(r.log, "Q0 R0 ");
+	jm_buf_free(&q);
+	jm_buf_free(&a);
 	rig_free(&r);
 }
 
@@ -571,6 +785,12 @@ int main(void)
 		cmocka_unit_test(test_latency_after_client_gap),
 		cmocka_unit_test(test_latency_after_server_gap),
 		cmocka_unit_test(test_latency_after_midstream),
+		cmocka_unit_test(test_first_byte_after_gap),
+		cmocka_unit_test(test_first_byte_after_bad_header),
+		cmocka_unit_test(test_hunt_times_counted),
+		cmocka_unit_test(test_midstream_unanswered_request),
+		cmocka_unit_test(test_midstream_pipelined),
+		cmocka_unit_test(test_no_synack),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

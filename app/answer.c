@@ -9,7 +9,7 @@
 
 #include <json-c/json.h>
 
-#include "server/answer.h"
+#include "app/answer.h"
 
 /* The tutorial's search table.  This is its only copy: the server uses it
  * unless --search-table names another. */
@@ -19,7 +19,7 @@ static const char *const default_table[][2] = {
 	{"\xf0\x9f\x90\xb6", "\xf0\x9f\x90\xbe Playing ball! \xf0\x9f\x8f\x90"},
 };
 
-int srv_table_default(srv_table *t)
+int app_table_default(app_table *t)
 {
 	t->obj = json_object_new_object();
 	if (!t->obj)
@@ -69,7 +69,7 @@ static void shown_key(char *buf, size_t len, const char *key)
 	jm_buf_free(&q);
 }
 
-int srv_table_load(srv_table *t, const char *path, uint64_t max_bytes, char *err, size_t errlen)
+int app_table_load(app_table *t, const char *path, uint64_t max_bytes, char *err, size_t errlen)
 {
 	t->obj = NULL;
 	if (max_bytes > INT_MAX) /* json-c takes an int length */
@@ -144,13 +144,13 @@ out:
 	return rc;
 }
 
-void srv_table_free(srv_table *t)
+void app_table_free(app_table *t)
 {
 	json_object_put(t->obj);
 	t->obj = NULL;
 }
 
-const char *srv_table_lookup(const srv_table *t, const char *value, size_t len, size_t *res_len)
+const char *app_table_lookup(const app_table *t, const char *value, size_t len, size_t *res_len)
 {
 	struct json_object *r;
 	/* A value with an embedded NUL cannot be a table key. */
@@ -160,16 +160,16 @@ const char *srv_table_lookup(const srv_table *t, const char *value, size_t len, 
 	return json_object_get_string(r);
 }
 
-const char *srv_keep_alive_member(void)
+const char *app_keep_alive_member(void)
 {
 	static char member[64];
 	if (!member[0])
 		snprintf(member, sizeof member, "\"%s\": \"%s\"",
-			 jm_field_specs[JM_FIELD_CONNECTION].key, SRV_KEEP_ALIVE);
+			 jm_field_specs[JM_FIELD_CONNECTION].key, APP_KEEP_ALIVE);
 	return member;
 }
 
-int srv_json_str(jm_buf *out, const char *s, size_t len)
+int app_json_str(jm_buf *out, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	if (jm_buf_reserve(out, len + 2) < 0 || jm_buf_append(out, "\"", 1) < 0)
@@ -216,7 +216,7 @@ static int emit_json(jm_buf *out, jm_buf *content, const char *extra)
 static jm_buf scratch; /* response content; reused, never shrinks */
 static jm_buf text;    /* the result string before quoting */
 
-void srv_answer_cleanup(void)
+void app_answer_cleanup(void)
 {
 	jm_buf_free(&scratch);
 	jm_buf_free(&text);
@@ -233,29 +233,29 @@ static int result_response(jm_buf *out, const char *pre, const char *mid, size_t
 	    jm_buf_append(&text, post, strlen(post)) < 0)
 		return -1;
 	if (jm_buf_append(c, "{\"result\": ", 11) < 0 ||
-	    srv_json_str(c, (const char *)jm_buf_head(&text), jm_buf_pending(&text)) < 0 ||
+	    app_json_str(c, (const char *)jm_buf_head(&text), jm_buf_pending(&text)) < 0 ||
 	    jm_buf_append(c, "}", 1) < 0)
 		return -1;
 	return emit_json(out, c, extra);
 }
 
-int srv_answer_error(jm_buf *out, const char *kind, const char *detail)
+int app_answer_error(jm_buf *out, const char *kind, const char *detail)
 {
 	jm_buf *c = &scratch;
 	c->len = c->off = 0;
-	if (jm_buf_append(c, "{\"error\": ", 10) < 0 || srv_json_str(c, kind, strlen(kind)) < 0 ||
+	if (jm_buf_append(c, "{\"error\": ", 10) < 0 || app_json_str(c, kind, strlen(kind)) < 0 ||
 	    jm_buf_append(c, ", \"detail\": ", 12) < 0 ||
-	    srv_json_str(c, detail, strlen(detail)) < 0 || jm_buf_append(c, "}", 1) < 0)
+	    app_json_str(c, detail, strlen(detail)) < 0 || jm_buf_append(c, "}", 1) < 0)
 		return -1;
 	return emit_json(out, c, NULL);
 }
 
 static int bad_request(jm_buf *out, const char *detail)
 {
-	return srv_answer_error(out, SRV_ERR_BAD_REQUEST, detail) < 0 ? -1 : 1;
+	return app_answer_error(out, APP_ERR_BAD_REQUEST, detail) < 0 ? -1 : 1;
 }
 
-int srv_answer_json(jm_buf *out, const srv_table *t, struct json_tokener *tok,
+int app_answer_json(jm_buf *out, const app_table *t, struct json_tokener *tok,
 		    const uint8_t *content, size_t len, const char *extra)
 {
 	if (len > INT_MAX) /* json-c takes an int length */
@@ -273,8 +273,8 @@ int srv_answer_json(jm_buf *out, const srv_table *t, struct json_tokener *tok,
 	} else if (!json_object_object_get_ex(req, "action", &action) ||
 		   !json_object_is_type(action, json_type_string)) {
 		rc = bad_request(out, "request has no \"action\" string");
-	} else if (strcmp(json_object_get_string(action), SRV_SEARCH_ACTION) != 0 ||
-		   (size_t)json_object_get_string_len(action) != strlen(SRV_SEARCH_ACTION)) {
+	} else if (strcmp(json_object_get_string(action), APP_SEARCH_ACTION) != 0 ||
+		   (size_t)json_object_get_string_len(action) != strlen(APP_SEARCH_ACTION)) {
 		rc = result_response(out, "Error: invalid action '", json_object_get_string(action),
 				     (size_t)json_object_get_string_len(action), "'.", extra);
 	} else if (!json_object_object_get_ex(req, "value", &value) ||
@@ -283,7 +283,7 @@ int srv_answer_json(jm_buf *out, const srv_table *t, struct json_tokener *tok,
 	} else {
 		const char *v = json_object_get_string(value);
 		size_t vl = (size_t)json_object_get_string_len(value), rl = 0;
-		const char *r = srv_table_lookup(t, v, vl, &rl);
+		const char *r = app_table_lookup(t, v, vl, &rl);
 		rc = r ? result_response(out, "", r, rl, "", extra)
 		       : result_response(out, "No match for '", v, vl, "'.", extra);
 	}
@@ -291,18 +291,18 @@ int srv_answer_json(jm_buf *out, const srv_table *t, struct json_tokener *tok,
 	return rc;
 }
 
-int srv_answer_binary(jm_buf *out, const uint8_t *first, size_t n, const char *extra)
+int app_answer_binary(jm_buf *out, const uint8_t *first, size_t n, const char *extra)
 {
-	uint8_t c[sizeof SRV_BINARY_PREFIX - 1 + SRV_BINARY_ECHO];
-	size_t pl = sizeof SRV_BINARY_PREFIX - 1;
-	if (n > SRV_BINARY_ECHO)
-		n = SRV_BINARY_ECHO;
-	memcpy(c, SRV_BINARY_PREFIX, pl);
+	uint8_t c[sizeof APP_BINARY_PREFIX - 1 + APP_BINARY_ECHO];
+	size_t pl = sizeof APP_BINARY_PREFIX - 1;
+	if (n > APP_BINARY_ECHO)
+		n = APP_BINARY_ECHO;
+	memcpy(c, APP_BINARY_PREFIX, pl);
 	memcpy(c + pl, first, n);
-	return jm_encode(out, SRV_BINARY_RESPONSE_TYPE, SRV_BINARY_ENCODING, extra, c, pl + n);
+	return jm_encode(out, APP_BINARY_RESPONSE_TYPE, APP_BINARY_ENCODING, extra, c, pl + n);
 }
 
-int srv_bytes_repr(jm_buf *out, const uint8_t *p, size_t n)
+int app_bytes_repr(jm_buf *out, const uint8_t *p, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	/* Python picks " only when the bytes hold ' and no ". */

@@ -1,22 +1,22 @@
 /*
- * request: the bytes of the tutorial client's request; see client.h.
+ * request: the bytes of the tutorial client's request; see request.h.
  */
 #include <string.h>
 
-#include "client/client.h"
-#include "server/answer.h"
+#include "app/answer.h"
+#include "app/request.h"
 
-int cli_build_request(jm_buf *out, const char *action, const char *value, bool keep_alive)
+int app_build_request(jm_buf *out, const char *action, const char *value, bool keep_alive)
 {
-	const char *extra = keep_alive ? srv_keep_alive_member() : NULL;
+	const char *extra = keep_alive ? app_keep_alive_member() : NULL;
 	jm_buf c = {0};
 	int rc;
-	if (!strcmp(action, SRV_SEARCH_ACTION)) {
+	if (!strcmp(action, APP_SEARCH_ACTION)) {
 		/* json.dumps({"action": "search", "value": V}, ensure_ascii=False) */
 		rc = jm_buf_append(&c, "{\"action\": ", 11) < 0 ||
-		     srv_json_str(&c, action, strlen(action)) < 0 ||
+		     app_json_str(&c, action, strlen(action)) < 0 ||
 		     jm_buf_append(&c, ", \"value\": ", 11) < 0 ||
-		     srv_json_str(&c, value, strlen(value)) < 0 || jm_buf_append(&c, "}", 1) < 0
+		     app_json_str(&c, value, strlen(value)) < 0 || jm_buf_append(&c, "}", 1) < 0
 			     ? -1
 			     : jm_encode(out, JM_SPEC_JSON_CONTENT_TYPE, jm_json_encodings[0], extra,
 					 jm_buf_head(&c), jm_buf_pending(&c));
@@ -24,7 +24,7 @@ int cli_build_request(jm_buf *out, const char *action, const char *value, bool k
 		rc = jm_buf_append(&c, action, strlen(action)) < 0 ||
 		     jm_buf_append(&c, value, strlen(value)) < 0
 			     ? -1
-			     : jm_encode(out, SRV_BINARY_REQUEST_TYPE, SRV_BINARY_ENCODING, extra,
+			     : jm_encode(out, APP_BINARY_REQUEST_TYPE, APP_BINARY_ENCODING, extra,
 					 jm_buf_head(&c), jm_buf_pending(&c));
 	}
 	jm_buf_free(&c);

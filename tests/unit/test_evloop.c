@@ -17,8 +17,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "server/evloop.h"
-#include "server/net.h"
+#include "io/evloop.h"
+#include "io/net.h"
 
 struct seen {
 	int calls, last_mask, ticks;

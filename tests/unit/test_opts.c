@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "server/opts.h"
+#include "cmd/opts.h"
 
 static void test_seconds(void **state)
 {

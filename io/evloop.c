@@ -8,7 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/evloop.h"
+#include "io/evloop.h"
 
 #define EL_BATCH 256
 

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "server/opts.h"
+#include "cmd/opts.h"
 
 int opt_uint(const char *cmd, const char *opt, const char *arg, uint64_t min, uint64_t max,
 	     uint64_t *out)

@@ -16,6 +16,9 @@
 /* Room for "[v6-address%interface]:port". */
 #define NET_ADDR_STRLEN 80
 
+/* Where the server listens and the client connects unless told otherwise. */
+#define NET_DEFAULT_HOST "127.0.0.1"
+
 /* A listening, non-blocking socket with SO_REUSEADDR on host:port.
  * Returns the fd, or -1 with `err` filled. */
 int net_listen(const char *host, const char *port, int backlog, char *err, size_t errlen);

@@ -14,22 +14,23 @@
 
 #include <json-c/json.h>
 
+#include "app/request.h"
 #include "client/client.h"
-#include "server/answer.h"
+#include "app/answer.h"
 
-static srv_table table;
+static app_table table;
 static struct json_tokener *tok;
 static jm_buf out;
 
 static int setup(void **state)
 {
 	tok = json_tokener_new();
-	return srv_table_default(&table) || !tok;
+	return app_table_default(&table) || !tok;
 }
 
 static int teardown(void **state)
 {
-	srv_table_free(&table);
+	app_table_free(&table);
 	json_tokener_free(tok);
 	jm_buf_free(&out);
 	return 0;
@@ -58,7 +59,7 @@ static void expect_bytes(const char *want, size_t want_len)
 static int answer(const char *req)
 {
 	out.len = out.off = 0;
-	return srv_answer_json(&out, &table, tok, (const uint8_t *)req, strlen(req), NULL);
+	return app_answer_json(&out, &table, tok, (const uint8_t *)req, strlen(req), NULL);
 }
 
 static void test_search_table(void **state)
@@ -100,7 +101,7 @@ static void test_bad_requests(void **state)
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		assert_int_equal(answer(rows[i]), 1);
 		const char *p = memmem(jm_buf_head(&out), jm_buf_pending(&out),
-				       "{\"error\": \"" SRV_ERR_BAD_REQUEST "\", \"detail\": \"", 33);
+				       "{\"error\": \"" APP_ERR_BAD_REQUEST "\", \"detail\": \"", 33);
 		assert_non_null(p);
 	}
 	/* a NUL inside the value cannot match a key, and is escaped back */
@@ -120,7 +121,7 @@ static void test_json_str_like_python(void **state)
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		out.len = out.off = 0;
-		assert_int_equal(srv_json_str(&out, rows[i].in, rows[i].n), 0);
+		assert_int_equal(app_json_str(&out, rows[i].in, rows[i].n), 0);
 		assert_int_equal(jm_buf_pending(&out), strlen(rows[i].want));
 		assert_memory_equal(jm_buf_head(&out), rows[i].want, strlen(rows[i].want));
 	}
@@ -135,11 +136,11 @@ static void test_binary_answer(void **state)
 		"\"content-encoding\": \"binary\", \"content-length\": 36}"
 		"First 10 bytes of request: binary\xe2\x98\xba";
 	out.len = out.off = 0;
-	assert_int_equal(srv_answer_binary(&out, (const uint8_t *)"binary\xe2\x98\xba", 9, NULL), 0);
+	assert_int_equal(app_answer_binary(&out, (const uint8_t *)"binary\xe2\x98\xba", 9, NULL), 0);
 	expect_bytes(want, sizeof want - 1);
 	/* only ten bytes are echoed, however many are given */
 	out.len = out.off = 0;
-	assert_int_equal(srv_answer_binary(&out, (const uint8_t *)"0123456789abcdef", 16, NULL), 0);
+	assert_int_equal(app_answer_binary(&out, (const uint8_t *)"0123456789abcdef", 16, NULL), 0);
 	assert_non_null(memmem(jm_buf_head(&out), jm_buf_pending(&out), "\"content-length\": 37}", 21));
 	assert_memory_equal(jm_buf_head(&out) + jm_buf_pending(&out) - 10, "0123456789", 10);
 }
@@ -147,7 +148,7 @@ static void test_binary_answer(void **state)
 static void test_keep_alive_member(void **state)
 {
 	out.len = out.off = 0;
-	assert_int_equal(srv_answer_binary(&out, (const uint8_t *)"x", 1, srv_keep_alive_member()), 0);
+	assert_int_equal(app_answer_binary(&out, (const uint8_t *)"x", 1, app_keep_alive_member()), 0);
 	assert_non_null(memmem(jm_buf_head(&out), jm_buf_pending(&out), ", \"connection\": \"keep-alive\"}", 29));
 }
 
@@ -161,10 +162,10 @@ static void test_client_requests(void **state)
 		"{\"byteorder\": \"little\", \"content-type\": \"binary/custom-client-binary-type\", "
 		"\"content-encoding\": \"binary\", \"content-length\": 9}binary\xe2\x98\xba";
 	out.len = out.off = 0;
-	assert_int_equal(cli_build_request(&out, "search", "morpheus", false), 0);
+	assert_int_equal(app_build_request(&out, "search", "morpheus", false), 0);
 	expect_bytes(search, sizeof search - 1);
 	out.len = out.off = 0;
-	assert_int_equal(cli_build_request(&out, "binary", "\xe2\x98\xba", false), 0);
+	assert_int_equal(app_build_request(&out, "binary", "\xe2\x98\xba", false), 0);
 	expect_bytes(binary, sizeof binary - 1);
 }
 
@@ -179,15 +180,15 @@ static void test_bytes_repr(void **state)
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		out.len = out.off = 0;
-		assert_int_equal(srv_bytes_repr(&out, (const uint8_t *)rows[i].in, rows[i].n), 0);
+		assert_int_equal(app_bytes_repr(&out, (const uint8_t *)rows[i].in, rows[i].n), 0);
 		assert_int_equal(jm_buf_pending(&out), strlen(rows[i].want));
 		assert_memory_equal(jm_buf_head(&out), rows[i].want, strlen(rows[i].want));
 	}
 }
 
-/* Load a table written to a temporary file; returns srv_table_load's
+/* Load a table written to a temporary file; returns app_table_load's
  * result, the error line in err. */
-static int load_text(srv_table *t, const char *text, size_t len, uint64_t max, char *err,
+static int load_text(app_table *t, const char *text, size_t len, uint64_t max, char *err,
 		     size_t errlen)
 {
 	char path[] = "/tmp/jmsg-table-XXXXXX";
@@ -195,24 +196,24 @@ static int load_text(srv_table *t, const char *text, size_t len, uint64_t max, c
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, len), (ssize_t)len);
 	close(fd);
-	int rc = srv_table_load(t, path, max, err, errlen);
+	int rc = app_table_load(t, path, max, err, errlen);
 	unlink(path);
 	return rc;
 }
 
 static void test_table_files(void **state)
 {
-	srv_table t;
+	app_table t;
 	char err[256];
 	size_t rl;
 	/* a good one */
 	const char good[] = "{\"a\": \"1\", \"b\\n\": \"x\\u0000y\"}";
 	assert_int_equal(load_text(&t, good, sizeof good - 1, 1 << 20, err, sizeof err), 0);
-	const char *r = srv_table_lookup(&t, "b\n", 2, &rl);
+	const char *r = app_table_lookup(&t, "b\n", 2, &rl);
 	assert_non_null(r);
 	assert_int_equal(rl, 3); /* a NUL inside a result is kept */
 	assert_memory_equal(r, "x\0y", 3);
-	srv_table_free(&t);
+	app_table_free(&t);
 	/* A key holding NUL would be cut short by json-c ("a\u0000b" would
 	 * answer a search for "a"): refused. */
 	const char nulkey[] = "{\"c\": \"ok\", \"a\\u0000b\": \"SECRET\"}";
@@ -229,7 +230,7 @@ static void test_table_files(void **state)
 	assert_int_equal(load_text(&t, good, sizeof good - 1, 8, err, sizeof err), -1);
 	assert_non_null(strstr(err, "larger than"));
 	/* an endless file is read only up to the limit */
-	assert_int_equal(srv_table_load(&t, "/dev/zero", 1 << 16, err, sizeof err), -1);
+	assert_int_equal(app_table_load(&t, "/dev/zero", 1 << 16, err, sizeof err), -1);
 	assert_non_null(strstr(err, "larger than"));
 }
 

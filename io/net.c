@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "server/net.h"
+#include "io/net.h"
 
 int net_nonblock(int fd)
 {
