@@ -23,10 +23,9 @@
  * record up to that key; the candidate with the lowest key is the first in
  * the merged output, and everyone takes its time.  Records before that key
  * were all sent before it, so a wait ends once the others are through
- * them; the reader wakes sleeping workers every WK_FLUSH_RECORDS packets
+ * them; the reader wakes sleeping workers every WK_FLUSH_PACKETS packets
  * and before it waits itself.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -44,7 +43,7 @@
 /* Ring per worker: 8 MiB shared out, 1 to 4 MiB each. */
 #define WK_RING_TOTAL (8u << 20)
 /* The reader wakes the workers and merges every this many packets. */
-#define WK_FLUSH_RECORDS 4096
+#define WK_FLUSH_PACKETS 4096
 
 enum { REC_SEG = 1, REC_TICK, REC_STALL_END, REC_FINISH };
 /* Where a segment's payload is: after the record, in the capture's map
@@ -493,7 +492,7 @@ static void send_all(struct wk_run *k, uint8_t type, double now)
 
 static void every_so_often(struct wk_run *k)
 {
-	if (++k->since_flush >= WK_FLUSH_RECORDS) {
+	if (++k->since_flush >= WK_FLUSH_PACKETS) {
 		k->since_flush = 0;
 		flush_all(k);
 		merge_some(k);
