@@ -15,6 +15,7 @@
 #include "replay/conv.h"
 #include "replay/engine.h"
 #include "replay/report.h"
+#include "io/evloop.h"
 #include "io/net.h"
 #include "cmd/opts.h"
 
@@ -350,8 +351,8 @@ int replay_main(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
-	/* Ctrl-C ends the replay with a summary of what was done; no
-	 * SA_RESTART, so the loop's epoll_wait returns at once. */
+	/* Ctrl-C ends the replay with a summary of what was done; the engine
+	 * lets these signals in only while it sleeps, so it wakes at once. */
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -364,12 +365,12 @@ int replay_main(int argc, char **argv)
 		goto out;
 	}
 	rp_events ev = rp_report_events(rep);
-	uint64_t t_start = rp_now_ns();
+	uint64_t t_start = el_now_ns();
 	if (rp_engine_run(&cap, &ec, &ev, err, sizeof err) < 0) {
 		fprintf(stderr, "jmsg replay: %s\n", err);
 		rc = RP_EXIT_ERROR;
 	} else {
-		rc = rp_report_finish(rep, (double)(rp_now_ns() - t_start) / 1e9,
+		rc = rp_report_finish(rep, (double)(el_now_ns() - t_start) / 1e9,
 				      rp_engine_interrupted());
 		if (rp_engine_interrupted())
 			fprintf(stderr, "jmsg replay: interrupted; %zu stream%s not started\n",
