@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tcp/reasm.h"
+#include "tcp/seq.h"
 #include "tcp/stream.h"
 
 /* Requests awaiting their response, per stream.  Beyond this the oldest
@@ -782,7 +783,7 @@ static bool closed_recently(an_engine *e, const flow_key *k, bool src_is_lo, uin
 	int side = src_is_lo ? 0 : 1;
 	if (!c->has_end[side])
 		return true;  /* that side never sent: nothing to tell it by */
-	int64_t d = (int32_t)(seq - c->end_seq[side]);
+	int64_t d = seq_diff(seq, c->end_seq[side]);
 	return d >= -LATE_WINDOW && d <= LATE_WINDOW;
 }
 
