@@ -442,11 +442,85 @@ static bool pairing_seen(struct an_half *h, int64_t first_ns, int64_t last_ns, d
 	return true;
 }
 
+/* A message starts at hunt_off: report what the hunt passed over and hand
+ * its buffered bytes, from there on, to the decoder (in h->feed). */
+static void hunt_resume(struct an_half *h)
+{
+	an_engine *e = h->st->e;
+	h->hunting = false;
+	if (h->skipped || h->why != HUNT_MIDSTREAM) {
+		snprintf(e->detail, sizeof e->detail,
+			 "decoding resumed at offset %llu after passing over %llu bytes",
+			 (unsigned long long)h->hunt_off, (unsigned long long)h->skipped);
+		problem(h, false, JM_PROB_RESYNC, h->hunt_off, h->skipped, e->detail);
+	}
+	jm_decoder_reset(&h->dec, h->hunt_off);
+	jm_buf tmp = h->feed;
+	h->feed = h->hunt;
+	h->hunt = tmp;
+	h->hunt.len = h->hunt.off = 0;
+	hunt_account(h, 0);
+}
+
+/* In-order bytes [off, off+n) of a direction hunting for a message
+ * boundary.  True when one is found: decoding resumes at hunt_off, with
+ * the bytes from there in h->feed.  False when all were held or passed
+ * over. */
+static bool hunt_bytes(struct an_half *h, uint64_t off, const uint8_t *p, size_t n)
+{
+	an_engine *e = h->st->e;
+	/* Nothing pending: skip straight to a candidate without copying
+	 * (keep 3 bytes, a boundary may straddle). */
+	if (h->hunt.len == h->hunt.off) {
+		size_t q = jm_find_boundary(p, n);
+		if (q == n)
+			q = n > 3 ? n - 3 : 0;
+		h->skipped += q;
+		p += q;
+		n -= q;
+		off += q;
+		h->hunt.len = h->hunt.off = 0;
+		h->hunt_off = off;
+	}
+	size_t pending = jm_buf_pending(&h->hunt);
+	if (!hunt_account(h, pending + n) || jm_buf_append(&h->hunt, p, n) < 0) {
+		snprintf(e->detail, sizeof e->detail,
+			 "%zu bytes held while looking for a message boundary are over a memory cap; dropped",
+			 pending + n);
+		problem(h, false, JM_PROB_MEMCAP, h->hunt_off, pending + n, e->detail);
+		pairing_loss(h);
+		h->skipped += pending + n;
+		h->hunt_off = off + n;
+		h->hunt.len = h->hunt.off = 0;
+		hunt_account(h, 0);
+		return false;
+	}
+	const uint8_t *b = jm_buf_head(&h->hunt);
+	size_t len = jm_buf_pending(&h->hunt);
+	size_t undecided;
+	size_t q = find_message(b, len, &undecided);
+	if (q == len) {
+		/* Nothing proven: keep from the first undecided candidate,
+		 * or the last 3 bytes. */
+		size_t keep_from = undecided < len ? undecided
+				   : (len > 3 ? len - 3 : 0);
+		jm_buf_consume(&h->hunt, keep_from);
+		h->skipped += keep_from;
+		h->hunt_off += keep_from;
+		hunt_account(h, jm_buf_pending(&h->hunt));
+		return false;
+	}
+	jm_buf_consume(&h->hunt, q);
+	h->skipped += q;
+	h->hunt_off += q;
+	hunt_resume(h);
+	return true;
+}
+
 /* In-order bytes of one direction: into the decoder, or through the hunt
  * for a message boundary. */
 static void half_bytes(struct an_half *h, uint64_t off, const uint8_t *p, size_t n)
 {
-	an_engine *e = h->st->e;
 	while (n) {
 		if (h->drop_left) {
 			size_t k = h->drop_left < n ? (size_t)h->drop_left : n;
@@ -476,72 +550,12 @@ static void half_bytes(struct an_half *h, uint64_t off, const uint8_t *p, size_t
 			hunt_begin(h, HUNT_ERROR, off);
 			continue;
 		}
-
-		/* Hunting.  Nothing pending: skip straight to a candidate
-		 * without copying (keep 3 bytes, a boundary may straddle). */
-		if (h->hunt.len == h->hunt.off) {
-			size_t q = jm_find_boundary(p, n);
-			if (q == n)
-				q = n > 3 ? n - 3 : 0;
-			h->skipped += q;
-			p += q;
-			n -= q;
-			off += q;
-			h->hunt.len = h->hunt.off = 0;
-			h->hunt_off = off;
-		}
-		size_t pending = jm_buf_pending(&h->hunt);
-		if (!hunt_account(h, pending + n) || jm_buf_append(&h->hunt, p, n) < 0) {
-			snprintf(e->detail, sizeof e->detail,
-				 "%zu bytes held while looking for a message boundary are over a memory cap; dropped",
-				 pending + n);
-			problem(h, false, JM_PROB_MEMCAP, h->hunt_off, pending + n, e->detail);
-			pairing_loss(h);
-			h->skipped += pending + n;
-			h->hunt_off = off + n;
-			h->hunt.len = h->hunt.off = 0;
-			hunt_account(h, 0);
+		if (!hunt_bytes(h, off, p, n))
 			return;
-		}
-		n = 0;
-		for (;;) {
-			const uint8_t *b = jm_buf_head(&h->hunt);
-			size_t len = jm_buf_pending(&h->hunt);
-			size_t undecided;
-			size_t q = find_message(b, len, &undecided);
-			if (q == len) {
-				/* Nothing proven: keep from the first undecided
-				 * candidate, or the last 3 bytes. */
-				size_t keep_from = undecided < len ? undecided
-						   : (len > 3 ? len - 3 : 0);
-				jm_buf_consume(&h->hunt, keep_from);
-				h->skipped += keep_from;
-				h->hunt_off += keep_from;
-				hunt_account(h, jm_buf_pending(&h->hunt));
-				break;
-			}
-			jm_buf_consume(&h->hunt, q);
-			h->skipped += q;
-			h->hunt_off += q;
-			/* Found: hand the buffered bytes to the decoder. */
-			h->hunting = false;
-			if (h->skipped || h->why != HUNT_MIDSTREAM) {
-				snprintf(e->detail, sizeof e->detail,
-					 "decoding resumed at offset %llu after passing over %llu bytes",
-					 (unsigned long long)h->hunt_off, (unsigned long long)h->skipped);
-				problem(h, false, JM_PROB_RESYNC, h->hunt_off, h->skipped, e->detail);
-			}
-			jm_decoder_reset(&h->dec, h->hunt_off);
-			off = h->hunt_off;
-			jm_buf tmp = h->feed;
-			h->feed = h->hunt;
-			h->hunt = tmp;
-			h->hunt.len = h->hunt.off = 0;
-			hunt_account(h, 0);
-			p = jm_buf_head(&h->feed);
-			n = jm_buf_pending(&h->feed);
-			break;
-		}
+		/* Found: decode from the boundary, out of the hunt's buffer. */
+		off = h->hunt_off;
+		p = jm_buf_head(&h->feed);
+		n = jm_buf_pending(&h->feed);
 	}
 }
 
@@ -630,10 +644,88 @@ static void emit_message(struct an_half *h, const jm_event *ev)
 		e->sink.message(e->sink.user, &m);
 }
 
+/* A message's header.  A content the engine buffers whole (JSON, or any
+ * with full_content) must fit the caps; one that does not is skipped. */
+static int on_header(struct an_half *h, const jm_event *ev)
+{
+	an_engine *e = h->st->e;
+	const jm_header *hd = ev->header;
+	bool buffered = hd->content_is_json || e->cfg.full_content;
+	if (buffered && hd->content_length <= h->dec.cfg.max_content &&
+	    !reserve(h, (size_t)hd->content_length)) {
+		snprintf(e->detail, sizeof e->detail,
+			 "the %llu-byte content of the message at offset %llu is over a memory cap; skipped",
+			 (unsigned long long)hd->content_length, (unsigned long long)ev->msg_offset);
+		problem(h, false, JM_PROB_MEMCAP, ev->msg_offset, hd->content_length, e->detail);
+		/* Its end is known: it still counts in pairing. */
+		double unused;
+		pairing_seen(h, h->msg_ts, h->msg_ts, &unused);
+		h->drop_left = hd->content_length;
+		return JM_CB_STOP;
+	}
+	return JM_CB_OK;
+}
+
+/* A piece of a streamed content: its first max_hex bytes are kept. */
+static void keep_chunk(struct an_half *h, const jm_event *ev)
+{
+	an_engine *e = h->st->e;
+	if (h->prefix_len < e->cfg.max_hex) {
+		if (!h->prefix)
+			h->prefix = malloc(e->cfg.max_hex);
+		if (h->prefix) {
+			size_t k = e->cfg.max_hex - h->prefix_len;
+			if (k > ev->len)
+				k = ev->len;
+			memcpy(h->prefix + h->prefix_len, ev->data, k);
+			h->prefix_len += k;
+		}
+	}
+}
+
+/* A whole content: kept whole when buffered, else its first max_hex bytes. */
+static void keep_content(struct an_half *h, const jm_event *ev)
+{
+	an_engine *e = h->st->e;
+	if (ev->header->content_is_json || e->cfg.full_content) {
+		h->content = ev->data;
+		h->content_len = ev->len;
+	} else {
+		size_t k = ev->len < e->cfg.max_hex ? ev->len : e->cfg.max_hex;
+		if (!h->prefix && e->cfg.max_hex)
+			h->prefix = malloc(e->cfg.max_hex);
+		if (h->prefix) {
+			memcpy(h->prefix, ev->data, k);
+			h->prefix_len = k;
+		}
+	}
+}
+
+static void on_error(struct an_half *h, const jm_event *ev)
+{
+	problem(h, true, ev->error, ev->offset, 0, ev->detail);
+	if (ev->error == JM_ERR_CONTENT_ENCODING_UNSUPPORTED) {
+		h->warn = ev->error;   /* a warning: the message goes on */
+		return;
+	}
+	release(h);
+	if (ev->can_continue) {
+		/* A bad message whose end is known (the decoder skips
+		 * it) is still a request the server may answer, or a
+		 * response answering the oldest request: it counts in
+		 * pairing, unreported.  (jmsg's server answers a bad
+		 * request with an error and closes; the tutorial's
+		 * answers it or closes.)  Lost framing is a loss: see
+		 * half_bytes. */
+		double unused;
+		pairing_seen(h, h->msg_ts, h->msg_ts, &unused);
+	}
+}
+
 static int on_event(void *user, const jm_event *ev)
 {
 	struct an_half *h = user;
-	an_engine *e = h->st->e;
+	int rc = JM_CB_OK;
 	switch (ev->type) {
 	case JM_EV_PROTOHEADER:
 		h->msg_ts = mark_ts(h, ev->msg_offset);
@@ -642,75 +734,24 @@ static int on_event(void *user, const jm_event *ev)
 		h->content_len = 0;
 		h->prefix_len = 0;
 		break;
-	case JM_EV_HEADER: {
-		const jm_header *hd = ev->header;
-		bool buffered = hd->content_is_json || e->cfg.full_content;
-		if (buffered && hd->content_length <= h->dec.cfg.max_content &&
-		    !reserve(h, (size_t)hd->content_length)) {
-			snprintf(e->detail, sizeof e->detail,
-				 "the %llu-byte content of the message at offset %llu is over a memory cap; skipped",
-				 (unsigned long long)hd->content_length, (unsigned long long)ev->msg_offset);
-			problem(h, false, JM_PROB_MEMCAP, ev->msg_offset, hd->content_length, e->detail);
-			/* Its end is known: it still counts in pairing. */
-			double unused;
-			pairing_seen(h, h->msg_ts, h->msg_ts, &unused);
-			h->drop_left = hd->content_length;
-			return JM_CB_STOP;
-		}
+	case JM_EV_HEADER:
+		rc = on_header(h, ev);
 		break;
-	}
 	case JM_EV_CONTENT_CHUNK:
-		if (h->prefix_len < e->cfg.max_hex) {
-			if (!h->prefix)
-				h->prefix = malloc(e->cfg.max_hex);
-			if (h->prefix) {
-				size_t k = e->cfg.max_hex - h->prefix_len;
-				if (k > ev->len)
-					k = ev->len;
-				memcpy(h->prefix + h->prefix_len, ev->data, k);
-				h->prefix_len += k;
-			}
-		}
+		keep_chunk(h, ev);
 		break;
 	case JM_EV_CONTENT:
-		if (ev->header->content_is_json || e->cfg.full_content) {
-			h->content = ev->data;
-			h->content_len = ev->len;
-		} else {
-			size_t k = ev->len < e->cfg.max_hex ? ev->len : e->cfg.max_hex;
-			if (!h->prefix && e->cfg.max_hex)
-				h->prefix = malloc(e->cfg.max_hex);
-			if (h->prefix) {
-				memcpy(h->prefix, ev->data, k);
-				h->prefix_len = k;
-			}
-		}
+		keep_content(h, ev);
 		break;
 	case JM_EV_MESSAGE:
 		emit_message(h, ev);
 		release(h);
 		break;
 	case JM_EV_ERROR:
-		problem(h, true, ev->error, ev->offset, 0, ev->detail);
-		if (ev->error == JM_ERR_CONTENT_ENCODING_UNSUPPORTED) {
-			h->warn = ev->error;   /* a warning: the message goes on */
-			break;
-		}
-		release(h);
-		if (ev->can_continue) {
-			/* A bad message whose end is known (the decoder skips
-			 * it) is still a request the server may answer, or a
-			 * response answering the oldest request: it counts in
-			 * pairing, unreported.  (jmsg's server answers a bad
-			 * request with an error and closes; the tutorial's
-			 * answers it or closes.)  Lost framing is a loss: see
-			 * half_bytes. */
-			double unused;
-			pairing_seen(h, h->msg_ts, h->msg_ts, &unused);
-		}
+		on_error(h, ev);
 		break;
 	}
-	return JM_CB_OK;
+	return rc;
 }
 
 /* ---------------------------------------------------------------- streams */
@@ -922,22 +963,13 @@ static struct an_stream *stream_new(an_engine *e, const flow_key *k, const cap_s
 	return s;
 }
 
-void an_engine_segment(an_engine *e, const cap_segment *seg)
+/* The stream a segment belongs to: its 4-tuple's, or a new one if the
+ * segment starts one (a SYN on a used 4-tuple with another ISN ends the
+ * old stream first).  NULL if it belongs to none. */
+static struct an_stream *segment_stream(an_engine *e, const flow_key *k, const cap_segment *seg,
+					bool src_is_lo)
 {
-	if (!port_tracked(e, seg->src.port) && !port_tracked(e, seg->dst.port)) {
-		e->st.skipped++;
-		return;
-	}
-	e->st.segments++;
-	if (seg->ts_ns > e->now_ns) {
-		e->now_ns = seg->ts_ns;
-		e->now = seg->ts;
-	}
-
-	flow_key k;
-	bool src_is_lo;
-	flow_key_make(&k, &seg->src, &seg->dst, &src_is_lo);
-	flow *f = flow_table_get(e->ft, &k, false, seg->ts, NULL);
+	flow *f = flow_table_get(e->ft, k, false, seg->ts, NULL);
 	struct an_stream *s;
 	bool syn_only = (seg->flags & (CAP_SYN | CAP_ACK)) == CAP_SYN;
 	if (f) {
@@ -954,17 +986,16 @@ void an_engine_segment(an_engine *e, const cap_segment *seg)
 		/* Only a SYN or data starts a stream: a stray ACK, FIN or RST of a
 		 * stream already over must not start another. */
 		if ((seg->flags & CAP_RST) || (!(seg->flags & CAP_SYN) && !seg->payload_wire))
-			return;
+			return NULL;
 		/* Nor does a late segment of a stream that just ended: only a
 		 * new SYN reopens its four-tuple. */
-		if (!(seg->flags & CAP_SYN) && closed_recently(e, &k, src_is_lo, seg->seq)) {
+		if (!(seg->flags & CAP_SYN) && closed_recently(e, k, src_is_lo, seg->seq)) {
 			e->st.after_end++;
-			return;
+			return NULL;
 		}
-		s = stream_new(e, &k, seg, src_is_lo);
+		s = stream_new(e, k, seg, src_is_lo);
 		if (!s)
-			return;
-		f = s->f;
+			return NULL;
 		if (s->midstream) {
 			an_dir d = (src_is_lo == s->client_is_lo) ? AN_C2S : AN_S2C;
 			snprintf(e->detail, sizeof e->detail,
@@ -972,6 +1003,46 @@ void an_engine_segment(an_engine *e, const cap_segment *seg)
 			problem(&s->h[d], false, JM_PROB_MIDSTREAM, 0, 0, e->detail);
 		}
 	}
+	return s;
+}
+
+/* A reset sent in direction d with sequence number seq: it ends the
+ * stream if its number is near the sender's (see RST_BEHIND). */
+static void stream_reset(an_engine *e, struct an_stream *s, an_dir d, uint32_t seq)
+{
+	struct an_half *h = &s->h[d];
+	if (h->r.started) {
+		int64_t so = reasm_seq_offset(&h->r, seq), nx = (int64_t)h->r.next;
+		if (so < nx - RST_BEHIND || so > nx + RST_AHEAD) {
+			e->st.bad_resets++;
+			return;
+		}
+	}
+	snprintf(e->detail, sizeof e->detail, "the %s sent a reset",
+		 d == AN_C2S ? "client" : "server");
+	problem(h, false, JM_PROB_RESET, h->r.next, 0, e->detail);
+	stream_end(e, s, AN_RESET);
+}
+
+void an_engine_segment(an_engine *e, const cap_segment *seg)
+{
+	if (!port_tracked(e, seg->src.port) && !port_tracked(e, seg->dst.port)) {
+		e->st.skipped++;
+		return;
+	}
+	e->st.segments++;
+	if (seg->ts_ns > e->now_ns) {
+		e->now_ns = seg->ts_ns;
+		e->now = seg->ts;
+	}
+
+	flow_key k;
+	bool src_is_lo;
+	flow_key_make(&k, &seg->src, &seg->dst, &src_is_lo);
+	struct an_stream *s = segment_stream(e, &k, seg, src_is_lo);
+	if (!s)
+		return;
+	flow *f = s->f;
 	an_dir d = (src_is_lo == s->client_is_lo) ? AN_C2S : AN_S2C;
 	struct an_half *h = &s->h[d], *peer = &s->h[!d];
 	flow_touch(e->ft, f, seg->ts);
@@ -986,18 +1057,8 @@ void an_engine_segment(an_engine *e, const cap_segment *seg)
 			reasm_start(&peer->r, seg->ack);
 		seq++;
 	}
-	if ((seg->flags & CAP_RST) && h->r.started) {
-		int64_t so = reasm_seq_offset(&h->r, seq), nx = (int64_t)h->r.next;
-		if (so < nx - RST_BEHIND || so > nx + RST_AHEAD) {
-			e->st.bad_resets++;
-			return;
-		}
-	}
 	if (seg->flags & CAP_RST) {
-		snprintf(e->detail, sizeof e->detail, "the %s sent a reset",
-			 d == AN_C2S ? "client" : "server");
-		problem(h, false, JM_PROB_RESET, h->r.next, 0, e->detail);
-		stream_end(e, s, AN_RESET);
+		stream_reset(e, s, d, seq);
 		return;
 	}
 	if (seg->payload_wire || (seg->flags & CAP_FIN)) {
