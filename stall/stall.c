@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "stall/plot.h"
+#include "tcp/seq.h"
 
 #define MAX_SPANS 64
 
@@ -115,8 +116,6 @@ struct stall_tracker {
 	stall_stats st;
 	char note[256];
 };
-
-static inline bool seq_after(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
 
 static bool ep_eq(const flow_ep *a, const flow_ep *b)
 {
@@ -291,7 +290,7 @@ static bool wire_cond(const struct st_flow *fs, an_dir d, uint64_t *inflight)
 	*inflight = 0;
 	if (!R->have_ack || !S->have_nxt)
 		return false;
-	int32_t diff = (int32_t)(S->nxt - R->ack);
+	int32_t diff = seq_diff(S->nxt, R->ack);
 	if (diff > 0)
 		*inflight = (uint64_t)diff;
 	if (R->win_raw == 0)
@@ -299,7 +298,7 @@ static bool wire_cond(const struct st_flow *fs, an_dir d, uint64_t *inflight)
 	if (!scale_known(fs) || !*inflight)
 		return false;
 	uint32_t edge = R->ack + (uint32_t)R->win;
-	return !seq_after(edge, S->nxt);
+	return seq_leq(edge, S->nxt);
 }
 
 struct seg_marks {
@@ -363,7 +362,7 @@ static void wire_eval(stall_tracker *t, struct st_flow *fs, an_dir d, const cap_
 			int64_t a = R->max_win >= R->win ? (int64_t)(R->max_win - R->win) : 0;
 			if (R->have_first) {
 				int64_t b = (int64_t)(uint32_t)(R->ack - R->first_ack) -
-					    (int64_t)(int32_t)(R->ack + (uint32_t)R->win - R->first_edge);
+					    seq_diff(R->ack + (uint32_t)R->win, R->first_edge);
 				if (b > a)
 					a = b;
 			}
@@ -457,7 +456,7 @@ void stall_segment(stall_tracker *t, flow *f, an_dir dir, const cap_segment *seg
 
 		uint32_t end = seg->seq + seg->payload_wire + ((fl & CAP_SYN) ? 1 : 0) +
 			       ((fl & CAP_FIN) ? 1 : 0);
-		if (!W->have_nxt || seq_after(end, W->nxt)) {
+		if (!W->have_nxt || seq_gt(end, W->nxt)) {
 			W->nxt = end;
 			W->have_nxt = true;
 		}
@@ -478,7 +477,7 @@ void stall_segment(stall_tracker *t, flow *f, an_dir dir, const cap_segment *seg
 				m.probe_ack = true;
 				fs->d[Y].probe_pending = false;
 			}
-			if (!W->have_ack || !seq_after(W->ack, seg->ack)) {
+			if (!W->have_ack || seq_leq(W->ack, seg->ack)) {
 				W->ack = seg->ack;
 				W->have_ack = true;
 				W->win_raw = seg->window;
