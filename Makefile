@@ -98,17 +98,18 @@ $(BUILD)/jmsg: $(BUILD)/obj/cmd/jmsg.o $(LIB_OBJS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libjmsg.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(BUILD)/libjmsg.a $(LDLIBS_ALL) $(CMOCKA_LIBS)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -Itests/unit -o $@ $< $(BUILD)/libjmsg.a $(LDLIBS_ALL) $(CMOCKA_LIBS)
 
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libjmsg.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libjmsg.a $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -o $@ $< $(BUILD)/libjmsg.a $(LDLIBS_ALL)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libjmsg.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libjmsg.a $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -o $@ $< $(BUILD)/libjmsg.a $(LDLIBS_ALL)
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+# Headers each object, test, tool and benchmark was built from (-MMD).
+-include $(shell find $(BUILD)/obj $(BUILD)/tests $(BUILD)/tools $(BUILD)/bench -name '*.d' 2>/dev/null)
 
 # ---- tests
 # The sanitizer build is a second tree built with clang, so every `make test`
