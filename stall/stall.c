@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -832,19 +831,6 @@ void stall_get_stats(const stall_tracker *t, stall_stats *st)
 
 /* ---------------------------------------------------------------- output */
 
-static int put(jm_buf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int put(jm_buf *o, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -1;
-	return jm_buf_append(o, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
 static int put_ep(jm_buf *o, const flow_ep *e)
 {
 	char b[64];
@@ -855,82 +841,100 @@ static int put_ep(jm_buf *o, const flow_ep *e)
 static int put_fig(jm_buf *o, const char *name, const stall_fig *f)
 {
 	if (!f->have)
-		return put(o, ",\"%s\":null", name);
-	return put(o, ",\"%s\":{\"start\":%u,\"peak\":%u,\"end\":%u}", name, f->start, f->peak,
-		   f->end);
+		return jm_buf_printf(o, ",\"%s\":null", name);
+	return jm_buf_printf(o, ",\"%s\":{\"start\":%u,\"peak\":%u,\"end\":%u}", name, f->start,
+			     f->peak, f->end);
 }
 
 static int put_proc(jm_buf *o, const char *name, const sockdiag_proc *p)
 {
 	if (!p->pid)
-		return put(o, ",\"%s\":null", name);
-	int rc = put(o, ",\"%s\":{\"pid\":%d,\"fd\":%d,\"comm\":", name, (int)p->pid, p->fd);
+		return jm_buf_printf(o, ",\"%s\":null", name);
+	int rc = jm_buf_printf(o, ",\"%s\":{\"pid\":%d,\"fd\":%d,\"comm\":", name, (int)p->pid,
+			       p->fd);
 	rc |= jm_json_quote(o, p->comm, strlen(p->comm));
-	return rc | put(o, "}");
+	return rc | jm_buf_printf(o, "}");
+}
+
+/* The "wire" member of an event's JSON, from the comma before it. */
+static int put_wire(jm_buf *o, const stall_event *ev)
+{
+	if (!ev->wire)
+		return jm_buf_printf(o, ",\"wire\":null");
+	int rc = jm_buf_printf(o, ",\"wire\":{\"start\":%.6f,\"end\":", ev->wire_start);
+	rc |= ev->open && !ev->end_frame ? jm_buf_printf(o, "null")
+					 : jm_buf_printf(o, "%.6f", ev->wire_end);
+	rc |= jm_buf_printf(o, ",\"start_frame\":%llu,\"end_frame\":",
+			    (unsigned long long)ev->start_frame);
+	rc |= ev->end_frame ? jm_buf_printf(o, "%llu", (unsigned long long)ev->end_frame)
+			    : jm_buf_printf(o, "null");
+	if (ev->zw_start_frame)
+		rc |= jm_buf_printf(o, ",\"zero_window_start\":%.6f,\"zero_window_start_frame\":%llu",
+				    ev->zw_start, (unsigned long long)ev->zw_start_frame);
+	else
+		rc |= jm_buf_printf(o, ",\"zero_window_start\":null,\"zero_window_start_frame\":null");
+	if (ev->zw_end_frame)
+		rc |= jm_buf_printf(o, ",\"zero_window_end\":%.6f,\"zero_window_end_frame\":%llu",
+				    ev->zw_end, (unsigned long long)ev->zw_end_frame);
+	else
+		rc |= jm_buf_printf(o, ",\"zero_window_end\":null,\"zero_window_end_frame\":null");
+	if (ev->wscale >= 0)
+		rc |= jm_buf_printf(o, ",\"window_scale\":%d", ev->wscale);
+	else
+		rc |= jm_buf_printf(o, ",\"window_scale\":\"unknown\"");
+	rc |= jm_buf_printf(o, ",\"zero_windows\":%llu,\"window_full\":%llu,\"window_updates\":%llu"
+			       ",\"zero_window_probes\":%llu,\"probe_acks\":%llu"
+			       ",\"max_bytes_in_flight\":%llu",
+			    (unsigned long long)ev->zero_windows, (unsigned long long)ev->window_full,
+			    (unsigned long long)ev->window_updates, (unsigned long long)ev->probes,
+			    (unsigned long long)ev->probe_acks, (unsigned long long)ev->max_inflight);
+	if (ev->have_estimate)
+		rc |= jm_buf_printf(o, ",\"recvq_estimate\":%llu"
+				       ",\"recvq_estimate_from\":\"window shrinkage\"}",
+				    (unsigned long long)ev->recvq_estimate);
+	else
+		rc |= jm_buf_printf(o, ",\"recvq_estimate\":null}");
+	return rc;
+}
+
+/* The "kernel" member of an event's JSON, from the comma before it. */
+static int put_kernel(jm_buf *o, const stall_event *ev)
+{
+	if (!ev->kernel)
+		return jm_buf_printf(o, ",\"kernel\":null");
+	int rc = jm_buf_printf(o, ",\"kernel\":{\"start\":%.6f,\"end\":%.6f,\"samples\":%u",
+			       ev->kernel_start, ev->kernel_end, ev->samples);
+	rc |= put_fig(o, "recvq", &ev->recvq);
+	rc |= put_fig(o, "sendq", &ev->sendq);
+	rc |= put_fig(o, "notsent", &ev->notsent);
+	rc |= put_fig(o, "unacked", &ev->unacked);
+	rc |= ev->have_snd_wnd ? jm_buf_printf(o, ",\"snd_wnd\":%u", ev->snd_wnd)
+			       : jm_buf_printf(o, ",\"snd_wnd\":null");
+	rc |= ev->have_rcv_wnd ? jm_buf_printf(o, ",\"rcv_wnd\":%u", ev->rcv_wnd)
+			       : jm_buf_printf(o, ",\"rcv_wnd\":null");
+	rc |= jm_buf_printf(o, ",\"rwnd_limited_ms\":%llu", (unsigned long long)ev->rwnd_limited_ms);
+	rc |= put_proc(o, "receiver_process", &ev->receiver_proc);
+	rc |= put_proc(o, "sender_process", &ev->sender_proc);
+	return rc | jm_buf_printf(o, "}");
 }
 
 int stall_event_json(jm_buf *o, const stall_event *ev)
 {
-	int rc = put(o, "{\"event\":\"stall\",\"stream\":%llu,\"side\":\"%s\",\"receiver\":",
-		     (unsigned long long)ev->stream, ev->side);
+	int rc = jm_buf_printf(o, "{\"event\":\"stall\",\"stream\":%llu,\"side\":\"%s\",\"receiver\":",
+			       (unsigned long long)ev->stream, ev->side);
 	rc |= put_ep(o, &ev->receiver);
-	rc |= put(o, ",\"sender\":");
+	rc |= jm_buf_printf(o, ",\"sender\":");
 	rc |= put_ep(o, &ev->sender);
-	rc |= put(o, ",\"start\":%.6f", ev->start);
+	rc |= jm_buf_printf(o, ",\"start\":%.6f", ev->start);
 	if (ev->open)
-		rc |= put(o, ",\"end\":null,\"open\":true");
+		rc |= jm_buf_printf(o, ",\"end\":null,\"open\":true");
 	else
-		rc |= put(o, ",\"end\":%.6f,\"open\":false", ev->end);
-	rc |= put(o, ",\"duration_ms\":%.3f,\"ended_by\":\"%s\"", ev->duration_ms, ev->ended_by);
-	if (ev->wire) {
-		rc |= put(o, ",\"wire\":{\"start\":%.6f,\"end\":", ev->wire_start);
-		rc |= ev->open && !ev->end_frame ? put(o, "null") : put(o, "%.6f", ev->wire_end);
-		rc |= put(o, ",\"start_frame\":%llu,\"end_frame\":", (unsigned long long)ev->start_frame);
-		rc |= ev->end_frame ? put(o, "%llu", (unsigned long long)ev->end_frame) : put(o, "null");
-		if (ev->zw_start_frame)
-			rc |= put(o, ",\"zero_window_start\":%.6f,\"zero_window_start_frame\":%llu", ev->zw_start,
-				  (unsigned long long)ev->zw_start_frame);
-		else
-			rc |= put(o, ",\"zero_window_start\":null,\"zero_window_start_frame\":null");
-		if (ev->zw_end_frame)
-			rc |= put(o, ",\"zero_window_end\":%.6f,\"zero_window_end_frame\":%llu", ev->zw_end,
-				  (unsigned long long)ev->zw_end_frame);
-		else
-			rc |= put(o, ",\"zero_window_end\":null,\"zero_window_end_frame\":null");
-		if (ev->wscale >= 0)
-			rc |= put(o, ",\"window_scale\":%d", ev->wscale);
-		else
-			rc |= put(o, ",\"window_scale\":\"unknown\"");
-		rc |= put(o, ",\"zero_windows\":%llu,\"window_full\":%llu,\"window_updates\":%llu"
-			     ",\"zero_window_probes\":%llu,\"probe_acks\":%llu,\"max_bytes_in_flight\":%llu",
-			  (unsigned long long)ev->zero_windows, (unsigned long long)ev->window_full,
-			  (unsigned long long)ev->window_updates, (unsigned long long)ev->probes,
-			  (unsigned long long)ev->probe_acks, (unsigned long long)ev->max_inflight);
-		if (ev->have_estimate)
-			rc |= put(o, ",\"recvq_estimate\":%llu,\"recvq_estimate_from\":\"window shrinkage\"}",
-				  (unsigned long long)ev->recvq_estimate);
-		else
-			rc |= put(o, ",\"recvq_estimate\":null}");
-	} else {
-		rc |= put(o, ",\"wire\":null");
-	}
-	if (ev->kernel) {
-		rc |= put(o, ",\"kernel\":{\"start\":%.6f,\"end\":%.6f,\"samples\":%u", ev->kernel_start,
-			  ev->kernel_end, ev->samples);
-		rc |= put_fig(o, "recvq", &ev->recvq);
-		rc |= put_fig(o, "sendq", &ev->sendq);
-		rc |= put_fig(o, "notsent", &ev->notsent);
-		rc |= put_fig(o, "unacked", &ev->unacked);
-		rc |= ev->have_snd_wnd ? put(o, ",\"snd_wnd\":%u", ev->snd_wnd) : put(o, ",\"snd_wnd\":null");
-		rc |= ev->have_rcv_wnd ? put(o, ",\"rcv_wnd\":%u", ev->rcv_wnd) : put(o, ",\"rcv_wnd\":null");
-		rc |= put(o, ",\"rwnd_limited_ms\":%llu", (unsigned long long)ev->rwnd_limited_ms);
-		rc |= put_proc(o, "receiver_process", &ev->receiver_proc);
-		rc |= put_proc(o, "sender_process", &ev->sender_proc);
-		rc |= put(o, "}");
-	} else {
-		rc |= put(o, ",\"kernel\":null");
-	}
-	return rc | put(o, "}");
+		rc |= jm_buf_printf(o, ",\"end\":%.6f,\"open\":false", ev->end);
+	rc |= jm_buf_printf(o, ",\"duration_ms\":%.3f,\"ended_by\":\"%s\"", ev->duration_ms,
+			    ev->ended_by);
+	rc |= put_wire(o, ev);
+	rc |= put_kernel(o, ev);
+	return rc | jm_buf_printf(o, "}");
 }
 
 int stall_event_text(jm_buf *o, const stall_event *ev)
@@ -938,33 +942,40 @@ int stall_event_text(jm_buf *o, const stall_event *ev)
 	char r[64], s[64];
 	flow_ep_format(&ev->receiver, r, sizeof r);
 	flow_ep_format(&ev->sender, s, sizeof s);
-	int rc = put(o, "%12.6f stall stream %llu: %s %s stopped reading %s for %.1f ms%s (%s)",
-		     ev->start - ev->t0, (unsigned long long)ev->stream, ev->side, r, s, ev->duration_ms,
-		     ev->open ? ", still stalled at the end of the capture" : "", ev->ended_by);
+	int rc = jm_buf_printf(o, "%12.6f stall stream %llu: %s %s stopped reading %s for %.1f ms%s (%s)",
+			       ev->start - ev->t0, (unsigned long long)ev->stream, ev->side, r, s,
+			       ev->duration_ms,
+			       ev->open ? ", still stalled at the end of the capture" : "",
+			       ev->ended_by);
 	if (ev->wire) {
-		rc |= put(o, "; wire: frames %llu-", (unsigned long long)ev->start_frame);
-		rc |= ev->end_frame ? put(o, "%llu", (unsigned long long)ev->end_frame) : put(o, "end");
-		rc |= put(o, ", %llu zero windows, %llu window full, %llu zero-window probes (%llu acked), "
-			     "max %llu bytes in flight",
-			  (unsigned long long)ev->zero_windows, (unsigned long long)ev->window_full,
-			  (unsigned long long)ev->probes, (unsigned long long)ev->probe_acks,
-			  (unsigned long long)ev->max_inflight);
+		rc |= jm_buf_printf(o, "; wire: frames %llu-", (unsigned long long)ev->start_frame);
+		rc |= ev->end_frame ? jm_buf_printf(o, "%llu", (unsigned long long)ev->end_frame)
+				    : jm_buf_printf(o, "end");
+		rc |= jm_buf_printf(o, ", %llu zero windows, %llu window full, "
+				       "%llu zero-window probes (%llu acked), max %llu bytes in flight",
+				    (unsigned long long)ev->zero_windows,
+				    (unsigned long long)ev->window_full, (unsigned long long)ev->probes,
+				    (unsigned long long)ev->probe_acks,
+				    (unsigned long long)ev->max_inflight);
 		if (ev->have_estimate)
-			rc |= put(o, ", Recv-Q ~%llu (estimate)", (unsigned long long)ev->recvq_estimate);
+			rc |= jm_buf_printf(o, ", Recv-Q ~%llu (estimate)",
+					    (unsigned long long)ev->recvq_estimate);
 		else
-			rc |= put(o, ", window scale unknown");
+			rc |= jm_buf_printf(o, ", window scale unknown");
 	}
 	if (ev->kernel) {
-		rc |= put(o, "; kernel:");
+		rc |= jm_buf_printf(o, "; kernel:");
 		if (ev->recvq.have)
-			rc |= put(o, " Recv-Q %u/%u/%u", ev->recvq.start, ev->recvq.peak, ev->recvq.end);
+			rc |= jm_buf_printf(o, " Recv-Q %u/%u/%u", ev->recvq.start, ev->recvq.peak,
+					    ev->recvq.end);
 		if (ev->sendq.have)
-			rc |= put(o, " Send-Q %u/%u/%u", ev->sendq.start, ev->sendq.peak, ev->sendq.end);
-		rc |= put(o, " (start/peak/end), rwnd_limited %llu ms",
-			  (unsigned long long)ev->rwnd_limited_ms);
+			rc |= jm_buf_printf(o, " Send-Q %u/%u/%u", ev->sendq.start, ev->sendq.peak,
+					    ev->sendq.end);
+		rc |= jm_buf_printf(o, " (start/peak/end), rwnd_limited %llu ms",
+				    (unsigned long long)ev->rwnd_limited_ms);
 		if (ev->receiver_proc.pid)
-			rc |= put(o, ", %s process %s[%d]", ev->side, ev->receiver_proc.comm,
-				  (int)ev->receiver_proc.pid);
+			rc |= jm_buf_printf(o, ", %s process %s[%d]", ev->side, ev->receiver_proc.comm,
+					    (int)ev->receiver_proc.pid);
 	}
 	return rc;
 }
