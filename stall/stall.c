@@ -409,7 +409,9 @@ static void flow_init(stall_tracker *t, flow *f, struct st_flow *fs, an_dir dir,
 	}
 }
 
-void stall_segment(stall_tracker *t, flow *f, an_dir dir, const cap_segment *seg)
+/* The stream's state, set up by its first segment; the kernel view is
+ * brought up to this segment's time first. */
+static struct st_flow *segment_flow(stall_tracker *t, flow *f, an_dir dir, const cap_segment *seg)
 {
 	if (t->sampler)
 		stall_poll(t, seg->ts);
@@ -425,6 +427,77 @@ void stall_segment(stall_tracker *t, flow *f, an_dir dir, const cap_segment *seg
 	}
 	if (fs->ser)
 		fs->ser->last_ts = seg->ts;
+	return fs;
+}
+
+/* A zero-window probe or a segment that fills the window, against the
+ * receiver's state R. */
+static void data_marks(const struct st_flow *fs, const struct wside *R, const cap_segment *seg,
+		       bool plain, struct seg_marks *m)
+{
+	if (plain && R->have_ack && R->win_raw == 0) {
+		if (seg->payload_wire == 0 && seg->seq == R->ack - 1)
+			m->probe = true;     /* Linux: empty, one byte behind */
+		else if (seg->payload_wire == 1 && seg->seq == R->ack)
+			m->probe = true;     /* one byte at the acknowledged point */
+	}
+	if (seg->payload_wire && R->have_ack && scale_known(fs) && R->win_raw) {
+		uint32_t end = seg->seq + seg->payload_wire;
+		if (end == R->ack + (uint32_t)R->win)
+			m->full = true;
+	}
+}
+
+/* What wire_eval's Recv-Q estimate measures from, after W took a new
+ * acknowledgement and window: the largest window, the first
+ * acknowledgement and the first right edge. */
+static void estimate_bases(const struct st_flow *fs, struct wside *W, const cap_segment *seg)
+{
+	uint8_t fl = seg->flags;
+	/* A SYN's window is never scaled: not a fair maximum. */
+	if (!(fl & CAP_SYN) && W->win > W->max_win)
+		W->max_win = W->win;
+	/* From the handshake's ack: bytes taken in before the
+	 * first scaled advertisement count as unread too. */
+	if (!W->have_first_ack) {
+		W->have_first_ack = true;
+		W->first_ack = seg->ack;
+	}
+	if (!(fl & CAP_SYN) && !W->have_first && scale_known(fs)) {
+		W->have_first = true;
+		W->first_edge = seg->ack + (uint32_t)W->win;
+	}
+}
+
+/* A midstream pickup: the scale is unknown and stays so; each stall of this
+ * stream says so ("window_scale":"unknown") instead of a guess, and only
+ * zero windows are judged. */
+static void note_unknown_scale(stall_tracker *t, struct st_flow *fs, uint8_t fl)
+{
+	if (!scale_known(fs) && !(fl & CAP_SYN) && !fs->scale_noted) {
+		fs->scale_noted = true;
+		t->st.streams_unknown_scale++;
+	}
+}
+
+/* A reset ends the episodes of both directions at this segment. */
+static void close_on_reset(stall_tracker *t, struct st_flow *fs, const cap_segment *seg)
+{
+	for (int d = 0; d < 2; d++)
+		if (fs->d[d].ep_open) {
+			fs->d[d].ev->wire_end = fs->d[d].ev->wire ? seg->ts : fs->d[d].ev->wire_end;
+			if (fs->d[d].ev->wire)
+				fs->d[d].ev->end_frame = seg->frame;
+			if (fs->d[d].ev->kernel)
+				fs->d[d].ev->kernel_end = seg->ts > fs->d[d].ev->kernel_end
+							 ? seg->ts : fs->d[d].ev->kernel_end;
+			ep_close(t, fs, (an_dir)d, "reset", false);
+		}
+}
+
+void stall_segment(stall_tracker *t, flow *f, an_dir dir, const cap_segment *seg)
+{
+	struct st_flow *fs = segment_flow(t, f, dir, seg);
 	int X = dir, Y = !dir;
 	struct wside *W = &fs->w[X], *R = &fs->w[Y];
 	uint8_t fl = seg->flags;
@@ -440,17 +513,7 @@ void stall_segment(stall_tracker *t, flow *f, an_dir dir, const cap_segment *seg
 		/* Data direction X -> Y: probes and window full, judged against
 		 * the receiver's window as it stood before this segment. */
 		bool plain = !(fl & (CAP_SYN | CAP_FIN));
-		if (plain && R->have_ack && R->win_raw == 0) {
-			if (seg->payload_wire == 0 && seg->seq == R->ack - 1)
-				m.probe = true;     /* Linux: empty, one byte behind */
-			else if (seg->payload_wire == 1 && seg->seq == R->ack)
-				m.probe = true;     /* one byte at the acknowledged point */
-		}
-		if (seg->payload_wire && R->have_ack && scale_known(fs) && R->win_raw) {
-			uint32_t end = seg->seq + seg->payload_wire;
-			if (end == R->ack + (uint32_t)R->win)
-				m.full = true;
-		}
+		data_marks(fs, R, seg, plain, &m);
 		if (m.probe)
 			fs->d[X].probe_pending = true;
 
@@ -482,45 +545,17 @@ void stall_segment(stall_tracker *t, flow *f, an_dir dir, const cap_segment *seg
 				W->have_ack = true;
 				W->win_raw = seg->window;
 				W->win = (uint64_t)seg->window << sh;
-				/* A SYN's window is never scaled: not a fair maximum. */
-				if (!(fl & CAP_SYN) && W->win > W->max_win)
-					W->max_win = W->win;
-				/* From the handshake's ack: bytes taken in before the
-				 * first scaled advertisement count as unread too. */
-				if (!W->have_first_ack) {
-					W->have_first_ack = true;
-					W->first_ack = seg->ack;
-				}
-				if (!(fl & CAP_SYN) && !W->have_first && scale_known(fs)) {
-					W->have_first = true;
-					W->first_edge = seg->ack + (uint32_t)W->win;
-				}
+				estimate_bases(fs, W, seg);
 			}
 			if (plain && seg->window == 0)
 				m.zero = true;
 		}
 	}
-	/* A midstream pickup: the scale is unknown and stays so; each stall
-	 * of this stream says so ("window_scale":"unknown") instead of a
-	 * guess, and only zero windows are judged. */
-	if (!scale_known(fs) && !(fl & CAP_SYN) && !fs->scale_noted) {
-		fs->scale_noted = true;
-		t->st.streams_unknown_scale++;
-	}
+	note_unknown_scale(t, fs, fl);
 	wire_eval(t, fs, (an_dir)X, seg, &m, false);
 	wire_eval(t, fs, (an_dir)Y, seg, &m, true);
-	if (fl & CAP_RST) {
-		for (int d = 0; d < 2; d++)
-			if (fs->d[d].ep_open) {
-				fs->d[d].ev->wire_end = fs->d[d].ev->wire ? seg->ts : fs->d[d].ev->wire_end;
-				if (fs->d[d].ev->wire)
-					fs->d[d].ev->end_frame = seg->frame;
-				if (fs->d[d].ev->kernel)
-					fs->d[d].ev->kernel_end = seg->ts > fs->d[d].ev->kernel_end
-								 ? seg->ts : fs->d[d].ev->kernel_end;
-				ep_close(t, fs, (an_dir)d, "reset", false);
-			}
-	}
+	if (fl & CAP_RST)
+		close_on_reset(t, fs, seg);
 }
 
 /* ---------------------------------------------------------------- kernel */
