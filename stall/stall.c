@@ -591,22 +591,21 @@ static void fig_add(stall_fig *f, uint32_t v, bool first)
 	f->end = v;
 }
 
-static void kernel_eval(stall_tracker *t, struct st_flow *fs, an_dir d, double ts)
+/* The kernel condition for data direction d, from the receiver's samples
+ * (r now, rprev the one before) and the sender's (s, sprev); rp and sp say
+ * whether this batch sampled them.  *r_cond: the receiver read nothing. */
+static bool kernel_cond(bool rp, const struct ksamp *r, const struct ksamp *rprev, bool sp,
+			const struct ksamp *s, const struct ksamp *sprev, bool *r_cond)
 {
-	struct dstate *ds = &fs->d[d];
-	struct kside *Rk = &fs->k[!d], *Sk = &fs->k[d];
-	bool rp = Rk->cur.have && Rk->batch == t->batch_seq;
-	bool sp = Sk->cur.have && Sk->batch == t->batch_seq;
-	const struct ksamp *r = &Rk->cur, *rprev = &Rk->prev, *s = &Sk->cur, *sprev = &Sk->prev;
-
-	bool r_cond = false, s_cond = false;
+	bool s_cond = false;
+	*r_cond = false;
 	if (rp && r->rq > 0 && rprev->have && rprev->rq > 0) {
 		int64_t read;
 		if (r->has_br && rprev->has_br)
 			read = (int64_t)(r->br - rprev->br) - ((int64_t)r->rq - (int64_t)rprev->rq);
 		else
 			read = r->rq < rprev->rq ? 1 : 0;
-		r_cond = read <= 0;
+		*r_cond = read <= 0;
 	}
 	if (sp && s->wq > 0) {
 		if (s->has_snd_wnd)
@@ -614,60 +613,88 @@ static void kernel_eval(stall_tracker *t, struct st_flow *fs, an_dir d, double t
 		else if (s->has_rwl && sprev->have && sprev->has_rwl)
 			s_cond = s->rwl > sprev->rwl;
 	}
-	bool cond = r_cond || s_cond;
+	return *r_cond || s_cond;
+}
+
+/* The kernel view of an episode begins: at this sample, or at the one
+ * before if nothing was read since. */
+static void kernel_begin(struct dstate *ds, const struct kside *Rk, const struct kside *Sk,
+			 bool r_cond, bool sp, double ts)
+{
+	const struct ksamp *rprev = &Rk->prev, *s = &Sk->cur, *sprev = &Sk->prev;
+	stall_event *ev = ds->ev;
+	ev->kernel = true;
+	/* Nothing was read since the previous sample: the
+	 * stall began no later than that sample. */
+	bool from_prev = r_cond && rprev->have;
+	ev->kernel_start = from_prev ? rprev->ts : ts;
+	if (from_prev)
+		fig_add(&ev->recvq, rprev->rq, true);
+	if (from_prev && sprev->have && sp) {
+		fig_add(&ev->sendq, sprev->wq, true);
+		if (sprev->has_notsent)
+			fig_add(&ev->notsent, sprev->notsent, true);
+	}
+	if (sp && s->has_rwl) {
+		ds->rwl_start = (from_prev && sprev->have && sprev->has_rwl) ? sprev->rwl : s->rwl;
+		ds->have_rwl_start = true;
+	}
+}
+
+/* One more sample of an open kernel view: the queues' figures, the
+ * windows, the processes. */
+static void kernel_sample(struct dstate *ds, const struct kside *Rk, const struct kside *Sk,
+			  bool rp, bool sp, double ts)
+{
+	const struct ksamp *r = &Rk->cur, *s = &Sk->cur;
+	stall_event *ev = ds->ev;
+	ev->samples++;
+	if (rp) {
+		fig_add(&ev->recvq, r->rq, false);
+		if ((ev->have_rcv_wnd = r->has_rcv_wnd))
+			ev->rcv_wnd = r->rcv_wnd;
+	}
+	if (sp) {
+		fig_add(&ev->unacked, s->unacked, false);
+		if ((ev->have_snd_wnd = s->has_snd_wnd))
+			ev->snd_wnd = s->snd_wnd;
+		fig_add(&ev->sendq, s->wq, false);
+		if (s->has_notsent)
+			fig_add(&ev->notsent, s->notsent, false);
+		if (s->has_rwl) {
+			if (!ds->have_rwl_start) {
+				ds->rwl_start = s->rwl;
+				ds->have_rwl_start = true;
+			}
+			ev->rwnd_limited_ms = (s->rwl - ds->rwl_start) / 1000;
+		}
+	}
+	if (Rk->proc.pid)
+		ev->receiver_proc = Rk->proc;
+	if (Sk->proc.pid)
+		ev->sender_proc = Sk->proc;
+	ev->kernel_end = ts;
+}
+
+static void kernel_eval(stall_tracker *t, struct st_flow *fs, an_dir d, double ts)
+{
+	struct dstate *ds = &fs->d[d];
+	struct kside *Rk = &fs->k[!d], *Sk = &fs->k[d];
+	bool rp = Rk->cur.have && Rk->batch == t->batch_seq;
+	bool sp = Sk->cur.have && Sk->batch == t->batch_seq;
+	const struct ksamp *r = &Rk->cur, *s = &Sk->cur;
+
+	bool r_cond;
+	bool cond = kernel_cond(rp, r, &Rk->prev, sp, s, &Sk->prev, &r_cond);
 	if (cond && !ds->k_open && !ep_begin(fs, d))
 		cond = false;
 	if (cond && !ds->k_open) {
 		ds->k_open = true;
-		stall_event *ev = ds->ev;
-		if (!ev->kernel) {
-			ev->kernel = true;
-			/* Nothing was read since the previous sample: the
-			 * stall began no later than that sample. */
-			bool from_prev = r_cond && rprev->have;
-			ev->kernel_start = from_prev ? rprev->ts : ts;
-			if (from_prev)
-				fig_add(&ev->recvq, rprev->rq, true);
-			if (from_prev && sprev->have && sp) {
-				fig_add(&ev->sendq, sprev->wq, true);
-				if (sprev->has_notsent)
-					fig_add(&ev->notsent, sprev->notsent, true);
-			}
-			if (sp && s->has_rwl) {
-				ds->rwl_start = (from_prev && sprev->have && sprev->has_rwl) ? sprev->rwl : s->rwl;
-				ds->have_rwl_start = true;
-			}
-		}
+		if (!ds->ev->kernel)
+			kernel_begin(ds, Rk, Sk, r_cond, sp, ts);
 	}
-	if (ds->k_open) {
-		stall_event *ev = ds->ev;
-		ev->samples++;
-		if (rp) {
-			fig_add(&ev->recvq, r->rq, false);
-			if ((ev->have_rcv_wnd = r->has_rcv_wnd))
-				ev->rcv_wnd = r->rcv_wnd;
-		}
-		if (sp) {
-			fig_add(&ev->unacked, s->unacked, false);
-			if ((ev->have_snd_wnd = s->has_snd_wnd))
-				ev->snd_wnd = s->snd_wnd;
-			fig_add(&ev->sendq, s->wq, false);
-			if (s->has_notsent)
-				fig_add(&ev->notsent, s->notsent, false);
-			if (s->has_rwl) {
-				if (!ds->have_rwl_start) {
-					ds->rwl_start = s->rwl;
-					ds->have_rwl_start = true;
-				}
-				ev->rwnd_limited_ms = (s->rwl - ds->rwl_start) / 1000;
-			}
-		}
-		if (Rk->proc.pid)
-			ev->receiver_proc = Rk->proc;
-		if (Sk->proc.pid)
-			ev->sender_proc = Sk->proc;
-		ev->kernel_end = ts;
-	}
+	if (ds->k_open)
+		kernel_sample(ds, Rk, Sk, rp, sp, ts);
 	if (ds->k_open && !cond) {
 		ds->k_open = false;
 		if (!ds->w_open)
