@@ -1073,6 +1073,59 @@ static int split(const struct series *s, int which, double **tv, double **vv)
 	return 0;
 }
 
+/* The words of the plot of direction d, whose receiver is `rname` and
+ * sender `sname`, with ns stalls shown. */
+struct plot_words {
+	char n0[96], n1[96], n2[96], n3[96];   /* the series' names */
+	char title[200], sub[200], note[200], p0[96], p1[96];
+};
+
+static void plot_words(struct plot_words *w, const struct flow_series *s, an_dir d, size_t ns,
+		       bool kernel)
+{
+	const char *rname = d == AN_C2S ? "server" : "client";
+	const char *sname = d == AN_C2S ? "client" : "server";
+	snprintf(w->n0, sizeof w->n0, "window advertised by the %s (wire)", rname);
+	snprintf(w->n1, sizeof w->n1, "bytes in flight from the %s (wire)", sname);
+	snprintf(w->n2, sizeof w->n2, "Recv-Q of the %s socket (kernel)", rname);
+	snprintf(w->n3, sizeof w->n3, "Send-Q of the %s socket (kernel)", sname);
+	char a[64], b[64];
+	/* Recv-Q sits with the window it eats into; Send-Q, often MiB
+	 * against KiB, gets its own scale below. */
+	snprintf(w->p0, sizeof w->p0, "the %s's receive side", rname);
+	snprintf(w->p1, sizeof w->p1, "the %s's send side", sname);
+	flow_ep_format(&s->ep[d], a, sizeof a);
+	flow_ep_format(&s->ep[!d], b, sizeof b);
+	snprintf(w->title, sizeof w->title, "jmsg stream %llu: %s \xe2\x86\x92 %s",
+		 (unsigned long long)s->stream, a, b);
+	if (ns)
+		snprintf(w->sub, sizeof w->sub, "%zu stall%s: the %s stopped reading (longest %.0f ms)",
+			 ns, ns == 1 ? "" : "s", rname, s->worst_ms);
+	else
+		snprintf(w->sub, sizeof w->sub, "no stall in this direction");
+	snprintf(w->note, sizeof w->note, "%s", kernel ? "shaded: stall intervals"
+		 : "shaded: stall intervals; no kernel samples (offline capture, or sockets of another host)");
+}
+
+static int write_svg_file(const char *path, const plot_spec *p, char *err, size_t errlen)
+{
+	int rc = -1;
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (plot_write_svg(f, p) < 0 || ferror(f))
+		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+	else
+		rc = 0;
+	if (fclose(f) && !rc) {
+		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+		rc = -1;
+	}
+	return rc;
+}
+
 int stall_plot(stall_tracker *t, const char *path, char *err, size_t errlen)
 {
 	struct flow_series *s = plot_pick(t);
@@ -1087,26 +1140,11 @@ int stall_plot(stall_tracker *t, const char *path, char *err, size_t errlen)
 	an_dir d = s->worst_ms >= 0 ? s->worst_dir : AN_C2S;
 	double *tv[4] = {0}, *vv[4] = {0};
 	int rc = -1;
-	FILE *f = NULL;
 	if (split(&s->w[d], 0, &tv[0], &vv[0]) || split(&s->w[d], 1, &tv[1], &vv[1]) ||
 	    split(&s->k[d], 0, &tv[2], &vv[2]) || split(&s->k[d], 1, &tv[3], &vv[3])) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	const char *rname = d == AN_C2S ? "server" : "client";
-	const char *sname = d == AN_C2S ? "client" : "server";
-	char n0[96], n1[96], n2[96], n3[96];
-	snprintf(n0, sizeof n0, "window advertised by the %s (wire)", rname);
-	snprintf(n1, sizeof n1, "bytes in flight from the %s (wire)", sname);
-	snprintf(n2, sizeof n2, "Recv-Q of the %s socket (kernel)", rname);
-	snprintf(n3, sizeof n3, "Send-Q of the %s socket (kernel)", sname);
-	bool kernel = s->k[d].n > 0;
-	plot_series ser[4] = {
-		{n0, "#1f77b4", 0, tv[0], vv[0], s->w[d].n, 2.0},
-		{n1, "#ff7f0e", 0, tv[1], vv[1], s->w[d].n, 1.5},
-		{n2, "#2ca02c", 0, tv[2], vv[2], s->k[d].n, 2.0},
-		{n3, "#d62728", 1, tv[3], vv[3], s->k[d].n, 1.5},
-	};
 	plot_span spans[MAX_SPANS];
 	size_t ns = 0;
 	for (size_t i = 0; i < s->n_spans; i++)
@@ -1115,47 +1153,27 @@ int stall_plot(stall_tracker *t, const char *path, char *err, size_t errlen)
 			spans[ns].label = "stall";
 			ns++;
 		}
-	char a[64], b[64], title[200], sub[200], note[200], p0[96], p1[96];
-	/* Recv-Q sits with the window it eats into; Send-Q, often MiB
-	 * against KiB, gets its own scale below. */
-	snprintf(p0, sizeof p0, "the %s's receive side", rname);
-	snprintf(p1, sizeof p1, "the %s's send side", sname);
-	flow_ep_format(&s->ep[d], a, sizeof a);
-	flow_ep_format(&s->ep[!d], b, sizeof b);
-	snprintf(title, sizeof title, "jmsg stream %llu: %s \xe2\x86\x92 %s",
-		 (unsigned long long)s->stream, a, b);
-	if (ns)
-		snprintf(sub, sizeof sub, "%zu stall%s: the %s stopped reading (longest %.0f ms)", ns,
-			 ns == 1 ? "" : "s", rname, s->worst_ms);
-	else
-		snprintf(sub, sizeof sub, "no stall in this direction");
-	snprintf(note, sizeof note, "%s", kernel ? "shaded: stall intervals"
-		 : "shaded: stall intervals; no kernel samples (offline capture, or sockets of another host)");
+	bool kernel = s->k[d].n > 0;
+	struct plot_words w;
+	plot_words(&w, s, d, ns, kernel);
+	plot_series ser[4] = {
+		{w.n0, "#1f77b4", 0, tv[0], vv[0], s->w[d].n, 2.0},
+		{w.n1, "#ff7f0e", 0, tv[1], vv[1], s->w[d].n, 1.5},
+		{w.n2, "#2ca02c", 0, tv[2], vv[2], s->k[d].n, 2.0},
+		{w.n3, "#d62728", 1, tv[3], vv[3], s->k[d].n, 1.5},
+	};
 	plot_spec p = {
-		.title = title, .subtitle = sub,
-		.panel_title = {p0, kernel ? p1 : NULL},
-		.note = note, .t0 = s->first_ts, .t_min = s->first_ts,
+		.title = w.title, .subtitle = w.sub,
+		.panel_title = {w.p0, kernel ? w.p1 : NULL},
+		.note = w.note, .t0 = s->first_ts, .t_min = s->first_ts,
 		.t_max = s->last_ts > s->first_ts ? s->last_ts : s->first_ts + 1,
 		.series = ser, .n_series = kernel ? 4 : 2, .spans = spans, .n_spans = ns,
 	};
 	for (size_t i = 0; i < ns; i++)
 		if (spans[i].t1 > p.t_max)
 			p.t_max = spans[i].t1;
-	f = fopen(path, "w");
-	if (!f) {
-		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	if (plot_write_svg(f, &p) < 0 || ferror(f)) {
-		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	rc = 0;
+	rc = write_svg_file(path, &p, err, errlen);
 out:
-	if (f && fclose(f) && !rc) {
-		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
-		rc = -1;
-	}
 	for (int i = 0; i < 4; i++) {
 		free(tv[i]);
 		free(vv[i]);
