@@ -84,45 +84,49 @@ static void collect(void *user, const sockdiag_sock *s)
 	rs->r[rs->n++].s = *s;
 }
 
-static void print_table(struct rows *rs, bool info, bool json, bool watch)
+/* --json: one object per socket, and with --watch one per table first. */
+static void print_json(struct rows *rs, bool info, bool watch)
 {
 	char l[64], f[64];
-	if (json) {
-		jm_buf b = {0};
-		if (watch)
-			printf("{\"time\":%.6f,\"sockets\":%zu}\n", sockdiag_now(), rs->n);
-		for (size_t i = 0; i < rs->n; i++) {
-			const sockdiag_sock *s = &rs->r[i].s;
-			const sockdiag_proc *p = &rs->r[i].p;
-			flow_ep_format(&s->local, l, sizeof l);
-			flow_ep_format(&s->remote, f, sizeof f);
-			printf("{\"proto\":\"%s\",\"recvq\":%u,\"sendq\":%u,\"local\":\"%s\",\"foreign\":\"%s\","
-			       "\"state\":\"%s\",\"inode\":%llu",
-			       s->family == AF_INET6 ? "tcp6" : "tcp", s->rqueue, s->wqueue, l, f,
-			       sockdiag_state_name(s->state), (unsigned long long)s->inode);
-			if (p->pid) {
-				b.len = b.off = 0;
-				if (!jm_json_quote(&b, p->comm, strlen(p->comm)))
-					printf(",\"pid\":%d,\"fd\":%d,\"comm\":%.*s", (int)p->pid, p->fd,
-					       (int)jm_buf_pending(&b), (const char *)jm_buf_head(&b));
-			}
-			if (info && s->info_len) {
-				printf(",\"notsent\":%u,\"unacked\":%u", s->info.tcpi_notsent_bytes,
-				       s->info.tcpi_unacked);
-				uint32_t rw;
-				if (sockdiag_has(s, tcpi_snd_wnd))
-					printf(",\"snd_wnd\":%u", s->info.tcpi_snd_wnd);
-				if (sockdiag_rcv_wnd(s, &rw))
-					printf(",\"rcv_wnd\":%u", rw);
-				if (sockdiag_has(s, tcpi_rwnd_limited))
-					printf(",\"rwnd_limited_ms\":%llu",
-					       (unsigned long long)(s->info.tcpi_rwnd_limited / 1000));
-			}
-			printf("}\n");
+	jm_buf b = {0};
+	if (watch)
+		printf("{\"time\":%.6f,\"sockets\":%zu}\n", sockdiag_now(), rs->n);
+	for (size_t i = 0; i < rs->n; i++) {
+		const sockdiag_sock *s = &rs->r[i].s;
+		const sockdiag_proc *p = &rs->r[i].p;
+		flow_ep_format(&s->local, l, sizeof l);
+		flow_ep_format(&s->remote, f, sizeof f);
+		printf("{\"proto\":\"%s\",\"recvq\":%u,\"sendq\":%u,\"local\":\"%s\",\"foreign\":\"%s\","
+		       "\"state\":\"%s\",\"inode\":%llu",
+		       s->family == AF_INET6 ? "tcp6" : "tcp", s->rqueue, s->wqueue, l, f,
+		       sockdiag_state_name(s->state), (unsigned long long)s->inode);
+		if (p->pid) {
+			b.len = b.off = 0;
+			if (!jm_json_quote(&b, p->comm, strlen(p->comm)))
+				printf(",\"pid\":%d,\"fd\":%d,\"comm\":%.*s", (int)p->pid, p->fd,
+				       (int)jm_buf_pending(&b), (const char *)jm_buf_head(&b));
 		}
-		jm_buf_free(&b);
-		return;
+		if (info && s->info_len) {
+			printf(",\"notsent\":%u,\"unacked\":%u", s->info.tcpi_notsent_bytes,
+			       s->info.tcpi_unacked);
+			uint32_t rw;
+			if (sockdiag_has(s, tcpi_snd_wnd))
+				printf(",\"snd_wnd\":%u", s->info.tcpi_snd_wnd);
+			if (sockdiag_rcv_wnd(s, &rw))
+				printf(",\"rcv_wnd\":%u", rw);
+			if (sockdiag_has(s, tcpi_rwnd_limited))
+				printf(",\"rwnd_limited_ms\":%llu",
+				       (unsigned long long)(s->info.tcpi_rwnd_limited / 1000));
+		}
+		printf("}\n");
 	}
+	jm_buf_free(&b);
+}
+
+/* The netstat table, with --watch under the time of day. */
+static void print_text(struct rows *rs, bool info, bool watch)
+{
+	char l[64], f[64];
 	if (watch) {
 		time_t now = time(NULL);
 		struct tm tm;
@@ -165,6 +169,14 @@ static void print_table(struct rows *rs, bool info, bool json, bool watch)
 	}
 	if (!rs->n)
 		printf("(no sockets)\n");
+}
+
+static void print_table(struct rows *rs, bool info, bool json, bool watch)
+{
+	if (json)
+		print_json(rs, info, watch);
+	else
+		print_text(rs, info, watch);
 }
 
 int sockets_main(int argc, char **argv)
