@@ -43,13 +43,12 @@ int jm_buf_append(jm_buf *b, const void *p, size_t n)
 	return 0;
 }
 
-int jm_buf_printf(jm_buf *b, const char *fmt, ...)
+int jm_buf_vprintf(jm_buf *b, const char *fmt, va_list ap)
 {
 	/* Format straight into the free space; if it does not fit, vsnprintf
 	 * has said how much it needs: grow to that and format again. */
-	va_list ap, again;
+	va_list again;
 	int rc = -1;
-	va_start(ap, fmt);
 	va_copy(again, ap);
 	if (jm_buf_reserve(b, 64) == 0) {
 		size_t room = b->cap - b->len;
@@ -64,6 +63,14 @@ int jm_buf_printf(jm_buf *b, const char *fmt, ...)
 		}
 	}
 	va_end(again);
+	return rc;
+}
+
+int jm_buf_printf(jm_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = jm_buf_vprintf(b, fmt, ap);
 	va_end(ap);
 	return rc;
 }

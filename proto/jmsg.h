@@ -20,6 +20,7 @@
 #ifndef JMSG_H
 #define JMSG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -222,6 +223,7 @@ void jm_buf_consume(jm_buf *b, size_t n);
  * in the locale) or memory runs out.  No argument may point into `b`: it
  * may move. */
 int jm_buf_printf(jm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int jm_buf_vprintf(jm_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static inline size_t jm_buf_pending(const jm_buf *b) { return b->len - b->off; }
 static inline const uint8_t *jm_buf_head(const jm_buf *b) { return b->data + b->off; }
 void jm_buf_free(jm_buf *b);
