@@ -12,10 +12,10 @@
 
 #include "cmd/commands.h"
 #include "cmd/opts.h"
-#include "analyzer/capture.h"
+#include "tcp/capture.h"
 #include "analyzer/report.h"
-#include "analyzer/stall.h"
-#include "analyzer/stream.h"
+#include "stall/stall.h"
+#include "tcp/stream.h"
 #include "analyzer/workers.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };

@@ -37,7 +37,7 @@
 #include "analyzer/merge.h"
 #include "analyzer/report.h"
 #include "analyzer/ring.h"
-#include "analyzer/sockdiag.h"
+#include "stall/sockdiag.h"
 #include "analyzer/workers.h"
 
 /* Ring per worker: 8 MiB shared out, 1 to 4 MiB each. */

@@ -36,7 +36,7 @@
  * What differs from one engine: --memcap and --max-streams are shared out
  * evenly (each worker gets 1/N of them), so once a limit is reached the
  * stream that gives way is the least recently active of its worker, not of
- * the capture; so is the table of recently closed four-tuples (stream.c's
+ * the capture; so is the table of recently closed four-tuples (tcp/conn.c's
  * CLOSED_SLOTS), whose collisions differ.  One engine's expiry stops at the
  * first stream, oldest activity first, that is not idle yet; a worker does
  * not see the others' streams, so when capture times go backwards a stream
@@ -52,10 +52,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "analyzer/capture.h"
-#include "analyzer/flow.h"
-#include "analyzer/stall.h"
-#include "analyzer/stream.h"
+#include "stall/stall.h"
+#include "tcp/capture.h"
+#include "tcp/flow.h"
+#include "tcp/stream.h"
 
 #define WK_MAX 64
 

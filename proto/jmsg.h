@@ -20,6 +20,7 @@
 #ifndef JMSG_H
 #define JMSG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -216,6 +217,13 @@ typedef struct jm_buf {
 int jm_buf_reserve(jm_buf *b, size_t extra);              /* 0 or -1 */
 int jm_buf_append(jm_buf *b, const void *p, size_t n);    /* 0 or -1 */
 void jm_buf_consume(jm_buf *b, size_t n);
+/* Append printf-formatted text (no NUL): all of it, however long (the
+ * buffer grows to fit), or nothing.  Returns 0, or -1 with `b` holding what
+ * it held if the format fails (vsnprintf < 0, e.g. a %ls that is not valid
+ * in the locale) or memory runs out.  No argument may point into `b`: it
+ * may move. */
+int jm_buf_printf(jm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int jm_buf_vprintf(jm_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static inline size_t jm_buf_pending(const jm_buf *b) { return b->len - b->off; }
 static inline const uint8_t *jm_buf_head(const jm_buf *b) { return b->data + b->off; }
 void jm_buf_free(jm_buf *b);

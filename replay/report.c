@@ -36,26 +36,11 @@ static size_t index_of(const rp_report *r, const rp_stream *s)
 static void put(rp_report *r, jm_buf *b, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void put(rp_report *r, jm_buf *b, const char *fmt, ...)
 {
-	char tmp[512];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof tmp) {
-		if (jm_buf_reserve(b, (size_t)n + 1) < 0) {
-			r->oom = true;
-			return;
-		}
-		va_start(ap, fmt);
-		vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-		b->len += (size_t)n;
-		return;
-	}
-	if (jm_buf_append(b, tmp, (size_t)n) < 0)
+	if (jm_buf_vprintf(b, fmt, ap) < 0)
 		r->oom = true;
+	va_end(ap);
 }
 
 static void put_quoted(rp_report *r, jm_buf *b, const char *s)

@@ -2,7 +2,7 @@
 # root (they cd there first) and source it as:  . tests/lib.sh
 
 # cap_denied FILE: the analyzer's start-up error in FILE says it may not
-# capture (analyzer/capture.c: pcap_activate's PCAP_ERROR_PERM_DENIED, or
+# capture (tcp/capture.c: pcap_activate's PCAP_ERROR_PERM_DENIED, or
 # libpcap's EPERM/EACCES text).  A capture test skips on this, and only on
 # this: any other start-up failure is a failure.
 cap_denied() {

@@ -1,5 +1,5 @@
 /*
- * Table-driven tests of analyzer/stream (the engine) on its edges: memory
+ * Table-driven tests of tcp/stream (the engine) on its edges: memory
  * caps on contents and on the boundary hunt, framing lost and found again,
  * contents kept whole or as a prefix, the encoding warning, snapshot cuts,
  * overlap conflicts, expiry, the stream table cap, captures that start at
@@ -35,7 +35,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "analyzer/stream.h"
+#include "tcp/stream.h"
 
 #define CLIENT_PORT 40090
 

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "analyzer/flow.h"
+#include "tcp/flow.h"
 #include "analyzer/merge.h"
 #include "analyzer/ring.h"
 #include "analyzer/workers.h"

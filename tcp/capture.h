@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "analyzer/flow.h"
+#include "tcp/flow.h"
 
 #define CAP_DEFAULT_SNAPLEN 262144
 /* The kernel ring a live capture reads from (memory locked by the kernel

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyzer/stall.h"
+#include "stall/stall.h"
 
 void stall_cli_init(stall_cli *c)
 {

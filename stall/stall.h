@@ -52,10 +52,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "analyzer/capture.h"
-#include "analyzer/flow.h"
-#include "analyzer/sockdiag.h"
-#include "analyzer/stream.h"
+#include "tcp/capture.h"
+#include "tcp/flow.h"
+#include "stall/sockdiag.h"
+#include "tcp/stream.h"
 
 #define STALL_DEFAULT_MS 200.0
 #define STALL_DEFAULT_SAMPLE_MS 100.0

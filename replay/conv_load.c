@@ -1,13 +1,13 @@
 /*
- * load: a capture file into the conversation model, through the analyzer
+ * conv_load: a capture file into the conversation model, through the analyzer
  * engine (capture -> flow -> reasm -> decoder), so replay sees exactly the
  * streams and messages `jmsg analyze` reports.  See conv.h.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "analyzer/capture.h"
-#include "analyzer/stream.h"
+#include "tcp/capture.h"
+#include "tcp/stream.h"
 #include "replay/conv.h"
 
 typedef struct loader {

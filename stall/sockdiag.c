@@ -2,7 +2,7 @@
  * sockdiag: NETLINK_SOCK_DIAG queries, /proc process lookup, and the
  * sampling thread.  See sockdiag.h.
  */
-#include "analyzer/sockdiag.h"
+#include "stall/sockdiag.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -35,7 +35,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "analyzer/flow.h"
+#include "tcp/flow.h"
 
 typedef struct sockdiag_sock {
 	uint8_t family;           /* AF_INET or AF_INET6 */

@@ -82,8 +82,8 @@
 #include <stdint.h>
 
 #include "jmsg.h"
-#include "analyzer/capture.h"
-#include "analyzer/flow.h"
+#include "tcp/capture.h"
+#include "tcp/flow.h"
 
 #define AN_MAX_PORTS 64
 /* Idle expiry runs at most this often (capture time, seconds): at the

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyzer/flow.h"
+#include "tcp/flow.h"
 
 _Static_assert(sizeof(flow_key) == 36, "flow_key must have no padding: it is hashed and compared as bytes");
 
