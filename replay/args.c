@@ -13,6 +13,7 @@
 #include "replay/args.h"
 #include "replay/engine.h"
 #include "replay/report.h"
+#include "cmd/exit.h"
 #include "cmd/opts.h"
 
 /* Where a message goes: a->... is being filled, err gets the one line. */
@@ -31,7 +32,7 @@ static int fail(parser *p, const char *fmt, ...)
 	if (n >= 0 && (size_t)n < p->errlen)
 		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
 	va_end(ap);
-	return RP_EXIT_ERROR;
+	return JM_EXIT_USAGE;
 }
 
 /* A usage mistake: the message and where to read more. */
@@ -124,7 +125,7 @@ static int parse_ports(rp_args *a, const char *arg)
 static int set_memcap(parser *p, const char *arg)
 {
 	if (set_size(p, "--memcap", arg, &p->a->memcap))
-		return RP_EXIT_ERROR;
+		return JM_EXIT_USAGE;
 	if (p->a->memcap < 4096)
 		return usage_fail(p, "--memcap must be at least 4k, not '%s'", arg);
 	return 0;
@@ -160,7 +161,11 @@ static int take_value(parser *p, int opt, const char *arg)
 	case O_TO:
 		free(a->to);
 		a->to = strdup(arg);
-		return a->to ? 0 : fail(p, "out of memory");
+		if (!a->to) {
+			fail(p, "out of memory");
+			return JM_EXIT_REPLAY_FAILED;
+		}
+		return 0;
 	case O_PORT:
 		if (parse_ports(a, arg) < 0)
 			return usage_fail(p, "--port must be ports from 1 to 65535, such as 65432 or "
@@ -170,7 +175,7 @@ static int take_value(parser *p, int opt, const char *arg)
 		return set_speed(p, arg);
 	case O_CONC:
 		if (set_uint(p, "--concurrency", arg, 1, 100000, &conc))
-			return RP_EXIT_ERROR;
+			return JM_EXIT_USAGE;
 		a->concurrency = (unsigned)conc;
 		return 0;
 	case O_STREAMS:
