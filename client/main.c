@@ -126,7 +126,7 @@ int client_main(int argc, char **argv)
 		switch (opt) {
 		case O_HOST: cfg.host = optarg; break;
 		case O_PORT:
-			if (opt_uint("client", "--port", optarg, 1, 65535, &v) < 0)
+			if (opt_port("client", "--port", optarg, NULL) < 0)
 				return JM_EXIT_USAGE;
 			cfg.port = optarg;
 			break;

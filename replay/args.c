@@ -1,7 +1,6 @@
 /*
  * args: jmsg replay's options, checked; see args.h.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -44,43 +43,37 @@ static int usage_fail(parser *p, const char *fmt, const char *arg)
 	return fail(p, "%s (see jmsg replay --help)", msg);
 }
 
-/* The rules and the words of opt_uint() in cmd/opts.c, into err. */
+/* The end of a cmd/opts check: its line (already "jmsg replay: ...") into
+ * err; 0, or the usage status. */
+static int opts_said(parser *p, int rc, jm_buf *line)
+{
+	if (rc < 0 && p->errlen)
+		snprintf(p->err, p->errlen, "%.*s", (int)jm_buf_pending(line),
+			 jm_buf_pending(line) ? (const char *)jm_buf_head(line) : "");
+	jm_buf_free(line);
+	return rc < 0 ? JM_EXIT_USAGE : 0;
+}
+
 static int set_uint(parser *p, const char *opt, const char *arg, uint64_t min, uint64_t max,
 		    uint64_t *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(arg, &end, 10);
-	if (!isdigit((unsigned char)arg[0]) || *end || errno || v < min || v > max)
-		return fail(p, "%s must be a whole number from %llu to %llu, not '%s'", opt,
-			    (unsigned long long)min, (unsigned long long)max, arg);
-	*out = v;
-	return 0;
+	jm_buf line = {0};
+	return opts_said(p, opt_uint_buf(&line, "replay", opt, arg, min, max, out), &line);
 }
 
-/* The rules and the words of opt_size() in cmd/opts.c, into err. */
 static int set_size(parser *p, const char *opt, const char *arg, uint64_t *out)
 {
-	uint64_t v;
-	if (opt_parse_size(arg, &v) || v > (UINT64_MAX >> 4))
-		return fail(p, "%s must be a byte count such as 65536 or 64k, not '%s'", opt, arg);
-	*out = v;
-	return 0;
+	jm_buf line = {0};
+	return opts_said(p, opt_size_buf(&line, "replay", opt, arg, out), &line);
 }
 
-/* --timeout: the rules and the words of opt_seconds() in cmd/opts.c, and
- * more than 0 (replay has no "never"). */
+/* --timeout: opt_seconds(), and more than 0 (replay has no "never"). */
 static int set_timeout(parser *p, const char *arg)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(arg, &end);
-	if (!(isdigit((unsigned char)arg[0]) || arg[0] == '.') || *end || errno || !isfinite(v) ||
-	    v < 0 || v > 86400)
-		return fail(p, "--timeout must be seconds from 0 to 86400 (e.g. 2.5), not '%s'", arg);
-	uint64_t ms = (uint64_t)llround(v * 1000);
-	if (v > 0 && ms == 0)
-		ms = 1;
+	jm_buf line = {0};
+	uint64_t ms;
+	if (opts_said(p, opt_seconds_buf(&line, "replay", "--timeout", arg, &ms), &line))
+		return JM_EXIT_USAGE;
 	if (ms == 0)
 		return usage_fail(p, "--timeout must be more than 0 seconds, not '%s'", arg);
 	p->a->timeout_ms = ms;
@@ -105,15 +98,10 @@ static int parse_ports(rp_args *a, const char *arg)
 {
 	const char *s = arg;
 	while (*s) {
-		char *end;
-		if (!isdigit((unsigned char)*s))
+		uint16_t v;
+		if (opt_parse_port(s, &s, &v) < 0 || a->n_ports >= RP_MAX_PORTS)
 			return -1;
-		errno = 0;
-		unsigned long v = strtoul(s, &end, 10);
-		if (errno || v < 1 || v > 65535 || a->n_ports >= RP_MAX_PORTS)
-			return -1;
-		a->ports[a->n_ports++] = (uint16_t)v;
-		s = end;
+		a->ports[a->n_ports++] = v;
 		if (*s == ',' && s[1])
 			s++;
 		else if (*s)
@@ -219,18 +207,8 @@ static int split_target(rp_args *a)
 		}
 		a->host = *h ? h : "127.0.0.1";
 	}
-	uint64_t v = 0;
-	const char *s = a->port;
-	if (!*s)
-		return -1;
-	for (; *s; s++) {
-		if (!isdigit((unsigned char)*s))
-			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
-		if (v > 65535)
-			return -1;
-	}
-	return v >= 1 ? 0 : -1;
+	uint16_t v;
+	return opt_parse_port(a->port, NULL, &v);
 }
 
 /* What only the whole command line shows: one file, a target, options

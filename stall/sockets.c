@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cmd/commands.h"
+#include "cmd/opts.h"
 #include "stall/sockdiag.h"
 #include "stall/sockets.h"
 #include "jmsg.h"
@@ -191,13 +192,14 @@ int sockets_parse_args(int argc, char **argv, sockets_args *a, jm_buf *err)
 		char *end;
 		switch (c) {
 		case O_PORT: {
-			errno = 0;
-			long v = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < 1 || v > 65535)
-				return bad(err, "--port wants a port from 1 to 65535, not", optarg);
+			uint16_t port;
+			if (opt_port_buf(err, "sockets", "--port", optarg, &port) < 0) {
+				jm_buf_printf(err, " (see 'jmsg sockets --help')");
+				return JM_EXIT_USAGE;
+			}
 			if (a->nports == SOCKETS_MAX_PORTS)
 				return bad(err, "at most 64 ports; one too many:", optarg);
-			a->ports[a->nports++] = (uint16_t)v;
+			a->ports[a->nports++] = port;
 			break;
 		}
 		case O_WATCH:
