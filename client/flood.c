@@ -36,7 +36,7 @@ int cli_flood(const cli_config *cfg)
 	socklen_t sl;
 	if (net_resolve(cfg->host, cfg->port, &ss, &sl, err, sizeof err) < 0) {
 		fprintf(stderr, "jmsg client: %s\n", err);
-		return CLI_EXIT_CONNECT;
+		return JM_EXIT_CONNECT;
 	}
 	net_addr_str((struct sockaddr *)&ss, where, sizeof where);
 	jm_buf msg = {0};
@@ -44,14 +44,14 @@ int cli_flood(const cli_config *cfg)
 	 * action and the value, whatever they are. */
 	if (app_build_request(&msg, cfg->action[0] ? cfg->action : "binary", cfg->value, false) < 0) {
 		fprintf(stderr, "jmsg client: request too large for a message header\n");
-		return CLI_EXIT_USAGE;
+		return JM_EXIT_USAGE;
 	}
 	uint64_t start = el_now_ms();
 	int fd = net_connect_start(&ss, sl);
 	if (fd < 0) {
 		fprintf(stderr, "jmsg client: cannot connect to %s: %s\n", where, strerror(errno));
 		jm_buf_free(&msg);
-		return CLI_EXIT_CONNECT;
+		return JM_EXIT_CONNECT;
 	}
 	struct pollfd p = {.fd = fd, .events = POLLOUT};
 	int n = poll(&p, 1, (int)cfg->timeout_ms);
@@ -63,7 +63,7 @@ int cli_flood(const cli_config *cfg)
 			fprintf(stderr, "jmsg client: cannot connect to %s: %s\n", where, strerror(n < 0 ? errno : e));
 		close(fd);
 		jm_buf_free(&msg);
-		return n == 0 ? CLI_EXIT_TIMEOUT : CLI_EXIT_CONNECT;
+		return n == 0 ? JM_EXIT_TIMEOUT : JM_EXIT_CONNECT;
 	}
 	printf("Flooding %s with %zu-byte messages for %.1f s, never reading\n", where,
 	       jm_buf_pending(&msg), cfg->duration_ms / 1000.0);
@@ -73,7 +73,7 @@ int cli_flood(const cli_config *cfg)
 	size_t mlen = jm_buf_pending(&msg), at = 0;
 	uint64_t queued = 0, messages = 0, would_block = 0;
 	uint64_t end = start + cfg->duration_ms, next_status = start + 1000;
-	int rc = CLI_OK;
+	int rc = JM_EXIT_OK;
 	bool first_block = true;
 	for (;;) {
 		uint64_t now = el_now_ms();
@@ -114,7 +114,7 @@ int cli_flood(const cli_config *cfg)
 		}
 		fprintf(stderr, "jmsg client: send to %s failed after %llu bytes: %s\n", where,
 			(unsigned long long)queued, strerror(errno));
-		rc = CLI_EXIT_CONNECT;
+		rc = JM_EXIT_CONNECT;
 		break;
 	}
 	printf("Closing connection to %s: %llu bytes queued, send() would block %llu times\n", where,

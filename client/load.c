@@ -239,7 +239,7 @@ static void pump(load *L, lconn *prefer)
 			lconn_flush(last);
 		last = c;
 		if (jm_buf_append(&c->out, jm_buf_head(&L->req), jm_buf_pending(&L->req)) < 0) {
-			L->fatal = CLI_EXIT_INTERNAL;
+			L->fatal = JM_EXIT_INTERNAL;
 			L->fatal_why = "out of memory";
 			L->finished = true;
 			break;
@@ -370,7 +370,7 @@ static void lconn_io(el_loop *l, el_watch *w, int mask)
 			L->conn_errors++;
 			lconn_close(c, true);
 			if (!L->ever_connected) {
-				L->fatal = CLI_EXIT_CONNECT;
+				L->fatal = JM_EXIT_CONNECT;
 				L->fatal_why = strerror(e);
 				L->finished = true;
 			}
@@ -404,7 +404,7 @@ static void lconn_open(lconn *c)
 			L->issued++;
 		}
 		if (!L->ever_connected) {
-			L->fatal = CLI_EXIT_CONNECT;
+			L->fatal = JM_EXIT_CONNECT;
 			L->fatal_why = strerror(errno);
 			L->finished = true;
 		}
@@ -419,7 +419,7 @@ static void lconn_open(lconn *c)
 	if (el_watch_add(&L->loop, &c->w, fd, EL_WRITE, lconn_io, c) < 0) {
 		close(fd);
 		c->in_use = false;
-		L->fatal = CLI_EXIT_INTERNAL;
+		L->fatal = JM_EXIT_INTERNAL;
 		L->fatal_why = strerror(errno);
 		L->finished = true;
 		return;
@@ -451,7 +451,7 @@ static void tick(el_loop *l, void *data)
 			L->last_progress_ms = now;
 	}
 	if (!L->finished && now - L->last_progress_ms >= L->cfg->timeout_ms) {
-		L->fatal = CLI_EXIT_TIMEOUT;
+		L->fatal = JM_EXIT_TIMEOUT;
 		L->fatal_why = "no response within --timeout";
 		L->finished = true;
 	}
@@ -549,7 +549,7 @@ int cli_load(const cli_config *cfg)
 	static load L0; /* the histogram and read buffer are large */
 	load *L = &L0;
 	char err[256];
-	int rc = CLI_EXIT_INTERNAL;
+	int rc = JM_EXIT_INTERNAL;
 
 	memset(L, 0, sizeof *L);
 	L->cfg = cfg;
@@ -564,12 +564,12 @@ int cli_load(const cli_config *cfg)
 	hist_init(&L->service);
 	if (net_resolve(cfg->host, cfg->port, &L->ss, &L->sslen, err, sizeof err) < 0) {
 		fprintf(stderr, "jmsg client: %s\n", err);
-		return CLI_EXIT_CONNECT;
+		return JM_EXIT_CONNECT;
 	}
 	net_addr_str((struct sockaddr *)&L->ss, L->where, sizeof L->where);
 	if (app_build_request(&L->req, cfg->action, cfg->value, cfg->keep_alive) < 0) {
 		fprintf(stderr, "jmsg client: request too large for a message header\n");
-		return CLI_EXIT_USAGE;
+		return JM_EXIT_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	net_raise_fd_limit(L->nconn + 32);
@@ -582,7 +582,7 @@ int cli_load(const cli_config *cfg)
 		fprintf(stderr, "jmsg client: --conns %u needs more open files than the limit %llu "
 			"(ulimit -n)\n", L->nconn, (unsigned long long)rl.rlim_cur);
 		jm_buf_free(&L->req);
-		return CLI_EXIT_USAGE;
+		return JM_EXIT_USAGE;
 	}
 	struct sigaction sa = {.sa_handler = on_int};
 	sigemptyset(&sa.sa_mask);
@@ -592,7 +592,7 @@ int cli_load(const cli_config *cfg)
 	sigaddset(&block, SIGINT);
 	if (el_init(&L->loop, &block) < 0) {
 		fprintf(stderr, "jmsg client: cannot start the event loop: %s\n", strerror(errno));
-		return CLI_EXIT_INTERNAL;
+		return JM_EXIT_INTERNAL;
 	}
 	unsigned depth = L->one_shot ? 1 : cfg->pipeline;
 	L->c = calloc(L->nconn, sizeof *L->c);
@@ -641,21 +641,21 @@ int cli_load(const cli_config *cfg)
 	}
 	if (!L->end_ns)
 		L->end_ns = el_now_ns();
-	if (L->fatal == CLI_EXIT_CONNECT) {
+	if (L->fatal == JM_EXIT_CONNECT) {
 		fprintf(stderr, "jmsg client: cannot connect to %s: %s\n", L->where, L->fatal_why);
-		rc = CLI_EXIT_CONNECT;
+		rc = JM_EXIT_CONNECT;
 		goto out;
 	}
 	report(L);
-	if (L->fatal == CLI_EXIT_INTERNAL) {
+	if (L->fatal == JM_EXIT_INTERNAL) {
 		fprintf(stderr, "jmsg client: stopped: %s\n", L->fatal_why);
-		rc = CLI_EXIT_INTERNAL;
-	} else if (L->fatal == CLI_EXIT_TIMEOUT) {
+		rc = JM_EXIT_INTERNAL;
+	} else if (L->fatal == JM_EXIT_TIMEOUT) {
 		fprintf(stderr, "jmsg client: stopped: no response from %s for %.1f s\n", L->where,
 			cfg->timeout_ms / 1000.0);
-		rc = CLI_EXIT_TIMEOUT;
+		rc = JM_EXIT_TIMEOUT;
 	} else {
-		rc = L->errors ? CLI_EXIT_LOAD_ERRORS : CLI_OK;
+		rc = L->errors ? JM_EXIT_LOAD_ERRORS : JM_EXIT_OK;
 	}
 out:
 	if (L->c) {

@@ -126,13 +126,13 @@ int client_main(int argc, char **argv)
 		switch (opt) {
 		case O_HOST: cfg.host = optarg; break;
 		case O_PORT:
-			if (opt_uint("client", "--port", optarg, 1, 65535, &v) < 0)
-				return CLI_EXIT_USAGE;
+			if (opt_port("client", "--port", optarg, NULL) < 0)
+				return JM_EXIT_USAGE;
 			cfg.port = optarg;
 			break;
 		case O_TIMEOUT:
 			if (opt_seconds("client", "--timeout", optarg, &cfg.timeout_ms) < 0)
-				return CLI_EXIT_USAGE;
+				return JM_EXIT_USAGE;
 			if (!cfg.timeout_ms)
 				cfg.timeout_ms = 1;
 			break;
@@ -140,83 +140,83 @@ int client_main(int argc, char **argv)
 		case O_ONE: one = true; break;
 		case O_MAXC:
 			if (opt_size("client", "--max-content", optarg, &cfg.max_content) < 0)
-				return CLI_EXIT_USAGE;
+				return JM_EXIT_USAGE;
 			if (!cfg.max_content) {
 				fprintf(stderr, "jmsg client: --max-content must be at least 1\n");
-				return CLI_EXIT_USAGE;
+				return JM_EXIT_USAGE;
 			}
 			break;
 		case O_LOAD: load = true; break;
 		case O_CONNS:
 			if (opt_uint("client", "--conns", optarg, 1, 100000, &v) < 0)
-				return CLI_EXIT_USAGE;
+				return JM_EXIT_USAGE;
 			cfg.conns = (unsigned)v;
 			break;
 		case O_REQS:
 			if (opt_uint("client", "--requests", optarg, 1, UINT64_MAX >> 1, &cfg.requests) < 0)
-				return CLI_EXIT_USAGE;
+				return JM_EXIT_USAGE;
 			req_set = true;
 			break;
 		case O_DUR:
 			if (opt_seconds("client", "--duration", optarg, &cfg.duration_ms) < 0)
-				return CLI_EXIT_USAGE;
+				return JM_EXIT_USAGE;
 			dur_set = true;
 			break;
 		case O_PIPE:
 			if (opt_uint("client", "--pipeline", optarg, 1, 4096, &v) < 0)
-				return CLI_EXIT_USAGE;
+				return JM_EXIT_USAGE;
 			cfg.pipeline = (unsigned)v;
 			break;
 		case O_RATE:
 			if (opt_uint("client", "--rate", optarg, 1, RATE_MAX, &cfg.rate) < 0)
-				return CLI_EXIT_USAGE;
+				return JM_EXIT_USAGE;
 			break;
 		case O_VALUE: value_opt = optarg; break;
 		case O_JSON: cfg.json = true; break;
 		case O_FLOOD: flood = true; break;
 		case 'q': cfg.verbosity = 0; break;
 		case 'v': cfg.verbosity = 2; break;
-		case 'h': usage(stdout); return CLI_OK;
+		case 'h': usage(stdout); return JM_EXIT_OK;
 		case ':':
 			fprintf(stderr, "jmsg client: option '%s' needs a value (see --help)\n", argv[optind - 1]);
-			return CLI_EXIT_USAGE;
+			return JM_EXIT_USAGE;
 		default:
 			fprintf(stderr, "jmsg client: unknown option '%s' (see --help)\n", argv[optind - 1]);
-			return CLI_EXIT_USAGE;
+			return JM_EXIT_USAGE;
 		}
 	}
 	int npos = argc - optind;
 	if (load && flood) {
 		fprintf(stderr, "jmsg client: --load and --flood do not go together\n");
-		return CLI_EXIT_USAGE;
+		return JM_EXIT_USAGE;
 	}
 	if (keep && one) {
 		fprintf(stderr, "jmsg client: --keep-alive and --one-shot do not go together\n");
-		return CLI_EXIT_USAGE;
+		return JM_EXIT_USAGE;
 	}
 	if (cfg.rate && !load) {
 		fprintf(stderr, "jmsg client: --rate goes with --load\n");
-		return CLI_EXIT_USAGE;
+		return JM_EXIT_USAGE;
 	}
 	if (req_set && dur_set) {
 		fprintf(stderr, "jmsg client: give --requests or --duration, not both\n");
-		return CLI_EXIT_USAGE;
+		return JM_EXIT_USAGE;
 	}
 	if ((load || flood) ? (npos != 0 && npos != 2) : npos != 2) {
 		fprintf(stderr, "jmsg client: expected ACTION VALUE (see --help)\n");
-		return CLI_EXIT_USAGE;
+		return JM_EXIT_USAGE;
 	}
 	cfg.action = npos == 2 ? argv[optind] : (flood ? "binary" : APP_SEARCH_ACTION);
 	cfg.value = npos == 2 ? argv[optind + 1] : (value_opt ? value_opt : (flood ? "test" : "morpheus"));
 	if (value_opt && npos == 2 && !load) {
 		fprintf(stderr, "jmsg client: give VALUE or --value, not both\n");
-		return CLI_EXIT_USAGE;
+		return JM_EXIT_USAGE;
 	}
 	size_t bad;
 	if (!jm_utf8_valid((const uint8_t *)cfg.action, strlen(cfg.action), &bad) ||
 	    !jm_utf8_valid((const uint8_t *)cfg.value, strlen(cfg.value), &bad)) {
 		fprintf(stderr, "jmsg client: ACTION and VALUE must be UTF-8 text\n");
-		return CLI_EXIT_USAGE;
+		return JM_EXIT_USAGE;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (flood) {
@@ -232,7 +232,7 @@ int client_main(int argc, char **argv)
 			cfg.requests = 100000;
 		if (dur_set && !cfg.duration_ms) {
 			fprintf(stderr, "jmsg client: --duration must be more than 0\n");
-			return CLI_EXIT_USAGE;
+			return JM_EXIT_USAGE;
 		}
 		return cli_load(&cfg);
 	}

@@ -68,7 +68,7 @@ static void show_result(one *o, const uint8_t *p, size_t n)
 		json_object_object_get_ex(r, "detail", &d);
 		fprintf(stderr, "jmsg client: server error: %s%s%s\n", json_object_get_string(v),
 			d ? ": " : "", d ? json_object_get_string(d) : "");
-		o->exit_code = CLI_EXIT_SERVER_ERROR;
+		o->exit_code = JM_EXIT_SERVER_ERROR;
 	} else if (r && json_object_is_type(r, json_type_object) &&
 		   json_object_object_get_ex(r, "result", &v) && json_object_is_type(v, json_type_string)) {
 		printf("Got result: %s\n", json_object_get_string(v));
@@ -104,7 +104,7 @@ static int on_event(void *user, const jm_event *ev)
 	case JM_EV_ERROR:
 		fprintf(stderr, "jmsg client: malformed response from %s: %s (%s)\n", o->where,
 			jm_error_id(ev->error), ev->detail ? ev->detail : jm_error_text(ev->error));
-		o->exit_code = CLI_EXIT_MALFORMED;
+		o->exit_code = JM_EXIT_MALFORMED;
 		o->done = true;
 		return JM_CB_STOP;
 	default:
@@ -120,17 +120,17 @@ int cli_request(const cli_config *cfg)
 	socklen_t sl;
 	if (net_resolve(cfg->host, cfg->port, &ss, &sl, err, sizeof err) < 0) {
 		fprintf(stderr, "jmsg client: %s\n", err);
-		return CLI_EXIT_CONNECT;
+		return JM_EXIT_CONNECT;
 	}
 	net_addr_str((struct sockaddr *)&ss, where, sizeof where);
 	one o = {.cfg = cfg, .where = where};
 	jm_buf req = {0};
 	if (app_build_request(&req, cfg->action, cfg->value, cfg->keep_alive) < 0) {
 		fprintf(stderr, "jmsg client: request too large for a message header\n");
-		return CLI_EXIT_USAGE;
+		return JM_EXIT_USAGE;
 	}
 	uint64_t deadline = el_now_ms() + cfg->timeout_ms;
-	int rc = CLI_EXIT_INTERNAL;
+	int rc = JM_EXIT_INTERNAL;
 	jm_decoder dec;
 	jm_decoder_config dc = {.max_content = cfg->max_content};
 	jm_decoder_init(&dec, &dc, on_event, &o);
@@ -140,7 +140,7 @@ int cli_request(const cli_config *cfg)
 	int fd = net_connect_start(&ss, sl);
 	if (fd < 0) {
 		fprintf(stderr, "jmsg client: cannot connect to %s: %s\n", where, strerror(errno));
-		rc = CLI_EXIT_CONNECT;
+		rc = JM_EXIT_CONNECT;
 		goto out;
 	}
 	int w = wait_fd(fd, POLLOUT, deadline);
@@ -148,12 +148,12 @@ int cli_request(const cli_config *cfg)
 	if (w == 0) {
 		fprintf(stderr, "jmsg client: timed out connecting to %s after %.1f s\n", where,
 			cfg->timeout_ms / 1000.0);
-		rc = CLI_EXIT_TIMEOUT;
+		rc = JM_EXIT_TIMEOUT;
 		goto out;
 	}
 	if (w < 0 || e) {
 		fprintf(stderr, "jmsg client: cannot connect to %s: %s\n", where, strerror(w < 0 ? errno : e));
-		rc = CLI_EXIT_CONNECT;
+		rc = JM_EXIT_CONNECT;
 		goto out;
 	}
 	if (cfg->verbosity >= 2) {
@@ -177,13 +177,13 @@ int cli_request(const cli_config *cfg)
 			if (wait_fd(fd, POLLOUT, deadline) == 0) {
 				fprintf(stderr, "jmsg client: timed out sending to %s after %.1f s\n", where,
 					cfg->timeout_ms / 1000.0);
-				rc = CLI_EXIT_TIMEOUT;
+				rc = JM_EXIT_TIMEOUT;
 				goto out;
 			}
 			continue;
 		}
 		fprintf(stderr, "jmsg client: cannot send to %s: %s\n", where, strerror(errno));
-		rc = CLI_EXIT_CONNECT;
+		rc = JM_EXIT_CONNECT;
 		goto out;
 	}
 	uint8_t buf[65536];
@@ -196,7 +196,7 @@ int cli_request(const cli_config *cfg)
 		if (n == 0) {
 			if (jm_decoder_idle(&dec) && !jm_decoder_failed(&dec)) {
 				fprintf(stderr, "jmsg client: %s closed the connection without a response\n", where);
-				o.exit_code = CLI_EXIT_MALFORMED;
+				o.exit_code = JM_EXIT_MALFORMED;
 			} else {
 				jm_decoder_finish(&dec); /* reports truncated */
 			}
@@ -209,13 +209,13 @@ int cli_request(const cli_config *cfg)
 			if (wait_fd(fd, POLLIN, deadline) == 0) {
 				fprintf(stderr, "jmsg client: timed out waiting for a response from %s after %.1f s\n",
 					where, cfg->timeout_ms / 1000.0);
-				rc = CLI_EXIT_TIMEOUT;
+				rc = JM_EXIT_TIMEOUT;
 				goto out;
 			}
 			continue;
 		}
 		fprintf(stderr, "jmsg client: connection to %s failed: %s\n", where, strerror(errno));
-		rc = CLI_EXIT_CONNECT;
+		rc = JM_EXIT_CONNECT;
 		goto out;
 	}
 	rc = o.exit_code;

@@ -118,7 +118,13 @@ typedef int (*jm_event_cb)(void *user, const jm_event *ev);
  * is true the decoder skips the rest of the bad message and decodes the
  * next one; otherwise framing is lost and the decoder has failed.
  * For content errors, ERROR carries the content in .data/.len.
+ * When memory runs out (the header, its members, a content held across
+ * feeds), ERROR is JM_ERR_OUT_OF_MEMORY and framing is lost.
  */
+
+/* The decoder's memory: as realloc(p, size) (NULL when there is none to
+ * have, p kept), except that size 0 frees p and returns NULL. */
+typedef void *(*jm_alloc_fn)(void *ctx, void *p, size_t size);
 
 typedef struct jm_decoder_config {
 	uint64_t max_content;     /* 0: JM_SPEC_DEFAULT_MAX_CONTENT_LEN */
@@ -126,6 +132,9 @@ typedef struct jm_decoder_config {
 	                             never buffered; JSON content is always
 	                             buffered to be validated */
 	bool no_content_check;    /* skip UTF-8/JSON validation of content */
+	jm_alloc_fn alloc;        /* NULL: realloc and free; a caller's own
+	                             (a memory budget, a test's failures) */
+	void *alloc_ctx;          /* its first argument */
 } jm_decoder_config;
 
 typedef enum jm_dec_state {

@@ -1,7 +1,6 @@
 /*
  * args: jmsg replay's options, checked; see args.h.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -13,6 +12,7 @@
 #include "replay/args.h"
 #include "replay/engine.h"
 #include "replay/report.h"
+#include "cmd/exit.h"
 #include "cmd/opts.h"
 
 /* Where a message goes: a->... is being filled, err gets the one line. */
@@ -31,7 +31,7 @@ static int fail(parser *p, const char *fmt, ...)
 	if (n >= 0 && (size_t)n < p->errlen)
 		vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
 	va_end(ap);
-	return RP_EXIT_ERROR;
+	return JM_EXIT_USAGE;
 }
 
 /* A usage mistake: the message and where to read more. */
@@ -43,43 +43,37 @@ static int usage_fail(parser *p, const char *fmt, const char *arg)
 	return fail(p, "%s (see jmsg replay --help)", msg);
 }
 
-/* The rules and the words of opt_uint() in cmd/opts.c, into err. */
+/* The end of a cmd/opts check: its line (already "jmsg replay: ...") into
+ * err; 0, or the usage status. */
+static int opts_said(parser *p, int rc, jm_buf *line)
+{
+	if (rc < 0 && p->errlen)
+		snprintf(p->err, p->errlen, "%.*s", (int)jm_buf_pending(line),
+			 jm_buf_pending(line) ? (const char *)jm_buf_head(line) : "");
+	jm_buf_free(line);
+	return rc < 0 ? JM_EXIT_USAGE : 0;
+}
+
 static int set_uint(parser *p, const char *opt, const char *arg, uint64_t min, uint64_t max,
 		    uint64_t *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(arg, &end, 10);
-	if (!isdigit((unsigned char)arg[0]) || *end || errno || v < min || v > max)
-		return fail(p, "%s must be a whole number from %llu to %llu, not '%s'", opt,
-			    (unsigned long long)min, (unsigned long long)max, arg);
-	*out = v;
-	return 0;
+	jm_buf line = {0};
+	return opts_said(p, opt_uint_buf(&line, "replay", opt, arg, min, max, out), &line);
 }
 
-/* The rules and the words of opt_size() in cmd/opts.c, into err. */
 static int set_size(parser *p, const char *opt, const char *arg, uint64_t *out)
 {
-	uint64_t v;
-	if (opt_parse_size(arg, &v) || v > (UINT64_MAX >> 4))
-		return fail(p, "%s must be a byte count such as 65536 or 64k, not '%s'", opt, arg);
-	*out = v;
-	return 0;
+	jm_buf line = {0};
+	return opts_said(p, opt_size_buf(&line, "replay", opt, arg, out), &line);
 }
 
-/* --timeout: the rules and the words of opt_seconds() in cmd/opts.c, and
- * more than 0 (replay has no "never"). */
+/* --timeout: opt_seconds(), and more than 0 (replay has no "never"). */
 static int set_timeout(parser *p, const char *arg)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(arg, &end);
-	if (!(isdigit((unsigned char)arg[0]) || arg[0] == '.') || *end || errno || !isfinite(v) ||
-	    v < 0 || v > 86400)
-		return fail(p, "--timeout must be seconds from 0 to 86400 (e.g. 2.5), not '%s'", arg);
-	uint64_t ms = (uint64_t)llround(v * 1000);
-	if (v > 0 && ms == 0)
-		ms = 1;
+	jm_buf line = {0};
+	uint64_t ms;
+	if (opts_said(p, opt_seconds_buf(&line, "replay", "--timeout", arg, &ms), &line))
+		return JM_EXIT_USAGE;
 	if (ms == 0)
 		return usage_fail(p, "--timeout must be more than 0 seconds, not '%s'", arg);
 	p->a->timeout_ms = ms;
@@ -104,15 +98,10 @@ static int parse_ports(rp_args *a, const char *arg)
 {
 	const char *s = arg;
 	while (*s) {
-		char *end;
-		if (!isdigit((unsigned char)*s))
+		uint16_t v;
+		if (opt_parse_port(s, &s, &v) < 0 || a->n_ports >= RP_MAX_PORTS)
 			return -1;
-		errno = 0;
-		unsigned long v = strtoul(s, &end, 10);
-		if (errno || v < 1 || v > 65535 || a->n_ports >= RP_MAX_PORTS)
-			return -1;
-		a->ports[a->n_ports++] = (uint16_t)v;
-		s = end;
+		a->ports[a->n_ports++] = v;
 		if (*s == ',' && s[1])
 			s++;
 		else if (*s)
@@ -124,7 +113,7 @@ static int parse_ports(rp_args *a, const char *arg)
 static int set_memcap(parser *p, const char *arg)
 {
 	if (set_size(p, "--memcap", arg, &p->a->memcap))
-		return RP_EXIT_ERROR;
+		return JM_EXIT_USAGE;
 	if (p->a->memcap < 4096)
 		return usage_fail(p, "--memcap must be at least 4k, not '%s'", arg);
 	return 0;
@@ -160,7 +149,11 @@ static int take_value(parser *p, int opt, const char *arg)
 	case O_TO:
 		free(a->to);
 		a->to = strdup(arg);
-		return a->to ? 0 : fail(p, "out of memory");
+		if (!a->to) {
+			fail(p, "out of memory");
+			return JM_EXIT_REPLAY_FAILED;
+		}
+		return 0;
 	case O_PORT:
 		if (parse_ports(a, arg) < 0)
 			return usage_fail(p, "--port must be ports from 1 to 65535, such as 65432 or "
@@ -170,7 +163,7 @@ static int take_value(parser *p, int opt, const char *arg)
 		return set_speed(p, arg);
 	case O_CONC:
 		if (set_uint(p, "--concurrency", arg, 1, 100000, &conc))
-			return RP_EXIT_ERROR;
+			return JM_EXIT_USAGE;
 		a->concurrency = (unsigned)conc;
 		return 0;
 	case O_STREAMS:
@@ -214,18 +207,8 @@ static int split_target(rp_args *a)
 		}
 		a->host = *h ? h : "127.0.0.1";
 	}
-	uint64_t v = 0;
-	const char *s = a->port;
-	if (!*s)
-		return -1;
-	for (; *s; s++) {
-		if (!isdigit((unsigned char)*s))
-			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
-		if (v > 65535)
-			return -1;
-	}
-	return v >= 1 ? 0 : -1;
+	uint16_t v;
+	return opt_parse_port(a->port, NULL, &v);
 }
 
 /* What only the whole command line shows: one file, a target, options

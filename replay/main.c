@@ -145,7 +145,7 @@ static int replay_capture(rp_args *a, const rp_capture *cap, const rp_engine_con
 				       a->timeout_ms);
 	if (!rep) {
 		fprintf(stderr, "jmsg replay: out of memory\n");
-		return RP_EXIT_ERROR;
+		return JM_EXIT_REPLAY_FAILED;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	/* Ctrl-C ends the replay with a summary of what was done; the engine
@@ -160,7 +160,7 @@ static int replay_capture(rp_args *a, const rp_capture *cap, const rp_engine_con
 	uint64_t t_start = el_now_ns();
 	if (rp_engine_run(cap, ec, &ev, err, sizeof err) < 0) {
 		fprintf(stderr, "jmsg replay: %s\n", err);
-		rc = RP_EXIT_ERROR;
+		rc = JM_EXIT_REPLAY_FAILED;
 	} else {
 		rc = rp_report_finish(rep, (double)(el_now_ns() - t_start) / 1e9,
 				      rp_engine_interrupted());
@@ -179,7 +179,7 @@ static int run(rp_args *a)
 	rp_engine_config ec;
 	rp_capture cap;
 	if (resolve_target(a, &ec) < 0 || load_capture(a, &cap) < 0)
-		return RP_EXIT_ERROR;
+		return JM_EXIT_REPLAY_FAILED;
 	int rc = replay_capture(a, &cap, &ec);
 	rp_capture_free(&cap);
 	return rc;

@@ -346,11 +346,11 @@ int rp_report_finish(rp_report *r, double seconds, bool interrupted)
 		r->slots[i].done = true;
 	flush(r);
 	const rp_counts *n = &r->n;
-	int code = RP_EXIT_SAME;
+	int code = JM_EXIT_OK;
 	if (n->connect_errors || interrupted)
-		code = RP_EXIT_ERROR;
+		code = JM_EXIT_REPLAY_FAILED;
 	else if (n->different || n->missing || n->extra || n->errors)
-		code = RP_EXIT_DIFFERENT;
+		code = JM_EXIT_REPLAY_DIFFERS;
 	if (r->json) {
 		fprintf(r->f,
 			"{\"type\": \"summary\", \"streams\": %" PRIu64 ", \"skipped\": %" PRIu64
@@ -375,8 +375,8 @@ int rp_report_finish(rp_report *r, double seconds, bool interrupted)
 	fflush(r->f);
 	if (r->oom) {
 		fprintf(stderr, "jmsg replay: out of memory while reporting; lines may be missing\n");
-		if (code == RP_EXIT_SAME)
-			code = RP_EXIT_ERROR;
+		if (code == JM_EXIT_OK)
+			code = JM_EXIT_REPLAY_FAILED;
 	}
 	return code;
 }

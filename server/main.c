@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "cmd/exit.h"
 #include "cmd/opts.h"
 #include "io/net.h"
 #include "server/server.h"
@@ -98,52 +99,52 @@ int server_main(int argc, char **argv)
 		case O_HOST: cfg.host = optarg; break;
 		case O_PORT:
 			if (opt_uint("server", "--port", optarg, 0, 65535, &v) < 0)
-				return 2;
+				return JM_EXIT_USAGE;
 			cfg.port = optarg;
 			break;
 		case O_PORT_FILE: cfg.port_file = optarg; break;
 		case O_TABLE: cfg.table_file = optarg; break;
 		case O_MAX_TABLE:
 			if (opt_size("server", "--max-table", optarg, &cfg.max_table) < 0)
-				return 2;
+				return JM_EXIT_USAGE;
 			break;
 		case O_MAX_CONTENT:
 			if (opt_size("server", "--max-content", optarg, &cfg.max_content) < 0)
-				return 2;
+				return JM_EXIT_USAGE;
 			if (!cfg.max_content) {
 				/* the codec would read 0 as "its default" */
 				fprintf(stderr, "jmsg server: --max-content must be at least 1\n");
-				return 2;
+				return JM_EXIT_USAGE;
 			}
 			break;
 		case O_MAX_CONNS:
 			if (opt_uint("server", "--max-conns", optarg, 1, 1000000, &v) < 0)
-				return 2;
+				return JM_EXIT_USAGE;
 			cfg.max_conns = (unsigned)v;
 			break;
 		case O_IDLE:
 			if (opt_seconds("server", "--idle-timeout", optarg, &cfg.idle_ms) < 0)
-				return 2;
+				return JM_EXIT_USAGE;
 			break;
 		case O_REQUEST:
 			if (opt_seconds("server", "--request-timeout", optarg, &cfg.request_ms) < 0)
-				return 2;
+				return JM_EXIT_USAGE;
 			break;
 		case O_NO_READ: cfg.no_read = true; break;
 		case 'q': cfg.verbosity = 0; break;
 		case 'v': cfg.verbosity = 2; break;
-		case 'h': usage(stdout); return 0;
+		case 'h': usage(stdout); return JM_EXIT_OK;
 		case ':':
 			fprintf(stderr, "jmsg server: option '%s' needs a value (see --help)\n", argv[optind - 1]);
-			return 2;
+			return JM_EXIT_USAGE;
 		default:
 			fprintf(stderr, "jmsg server: unknown option '%s' (see --help)\n", argv[optind - 1]);
-			return 2;
+			return JM_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "jmsg server: unexpected argument '%s' (see --help)\n", argv[optind]);
-		return 2;
+		return JM_EXIT_USAGE;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	return srv_run(&cfg);

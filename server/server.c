@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "cmd/exit.h"
 #include "server/cache.h"
 #include "io/evloop.h"
 #include "io/net.h"
@@ -660,7 +661,7 @@ int srv_run(const srv_config *cfg)
 	static srv s0; /* holds the 64 KiB read buffer: not on the stack */
 	srv *s = &s0;
 	char err[256];
-	int rc = 1;
+	int rc = JM_EXIT_RUNTIME;
 
 	memset(s, 0, sizeof *s);
 	s->cfg = cfg;
@@ -669,7 +670,7 @@ int srv_run(const srv_config *cfg)
 	if (cfg->table_file ? app_table_load(&s->table, cfg->table_file, cfg->max_table, err, sizeof err)
 			    : app_table_default(&s->table)) {
 		fprintf(stderr, "jmsg server: %s\n", cfg->table_file ? err : "out of memory");
-		return 1;
+		return JM_EXIT_RUNTIME;
 	}
 	s->tok = json_tokener_new_ex(JM_SPEC_MAX_JSON_DEPTH + 1);
 	if (srv_cache_init(&s->cache) < 0) {
@@ -730,7 +731,7 @@ int srv_run(const srv_config *cfg)
 	}
 	before_sleep(&s->loop, s); /* free the last closed connections */
 	log_line(s, 1, "Stopped");
-	rc = 0;
+	rc = JM_EXIT_OK;
 out:
 	while (s->conns)
 		conn_close(s->conns, NULL);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cmd/commands.h"
+#include "cmd/opts.h"
 #include "stall/sockdiag.h"
 #include "stall/sockets.h"
 #include "jmsg.h"
@@ -52,7 +53,7 @@ static void usage(FILE *f)
 static int bad(jm_buf *err, const char *what, const char *arg)
 {
 	jm_buf_printf(err, "jmsg sockets: %s '%s' (see 'jmsg sockets --help')", what, arg);
-	return SOCKETS_EXIT_USAGE;
+	return JM_EXIT_USAGE;
 }
 
 struct row {
@@ -191,13 +192,14 @@ int sockets_parse_args(int argc, char **argv, sockets_args *a, jm_buf *err)
 		char *end;
 		switch (c) {
 		case O_PORT: {
-			errno = 0;
-			long v = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < 1 || v > 65535)
-				return bad(err, "--port wants a port from 1 to 65535, not", optarg);
+			uint16_t port;
+			if (opt_port_buf(err, "sockets", "--port", optarg, &port) < 0) {
+				jm_buf_printf(err, " (see 'jmsg sockets --help')");
+				return JM_EXIT_USAGE;
+			}
 			if (a->nports == SOCKETS_MAX_PORTS)
 				return bad(err, "at most 64 ports; one too many:", optarg);
-			a->ports[a->nports++] = (uint16_t)v;
+			a->ports[a->nports++] = port;
 			break;
 		}
 		case O_WATCH:
@@ -220,7 +222,7 @@ int sockets_parse_args(int argc, char **argv, sockets_args *a, jm_buf *err)
 			break;
 		case O_INFO: a->info = true; break;
 		case O_JSON: a->json = true; break;
-		case 'h': a->help = true; return SOCKETS_EXIT_OK;
+		case 'h': a->help = true; return JM_EXIT_OK;
 		default:
 			if (optopt == O_PORT || optopt == O_COUNT)
 				return bad(err, "option needs a value:", argv[optind - 1]);
@@ -231,7 +233,7 @@ int sockets_parse_args(int argc, char **argv, sockets_args *a, jm_buf *err)
 		return bad(err, "unexpected argument", argv[optind]);
 	if (!a->nports)
 		a->ports[a->nports++] = JM_SPEC_DEFAULT_PORT;
-	return SOCKETS_EXIT_OK;
+	return JM_EXIT_OK;
 }
 
 /* One listing: the sockets of a's ports, their processes, the table. */
@@ -242,11 +244,11 @@ static int list_once(sockdiag *sd, sockdiag_procs *procs, const sockets_args *a,
 	rs->oom = false;
 	if (sockdiag_query(sd, a->ports, a->nports, a->info, collect, rs, err, sizeof err) < 0) {
 		fprintf(stderr, "jmsg sockets: %s\n", err);
-		return SOCKETS_EXIT_RUNTIME;
+		return JM_EXIT_RUNTIME;
 	}
 	if (rs->oom) {
 		fprintf(stderr, "jmsg sockets: out of memory listing sockets\n");
-		return SOCKETS_EXIT_RUNTIME;
+		return JM_EXIT_RUNTIME;
 	}
 	for (size_t i = 0; i < rs->n && procs; i++)
 		sockdiag_procs_want(procs, rs->r[i].s.inode);
@@ -256,7 +258,7 @@ static int list_once(sockdiag *sd, sockdiag_procs *procs, const sockets_args *a,
 		print_json(rs, a->info, a->watch);
 	else
 		print_text(rs, a->info, a->watch);
-	return SOCKETS_EXIT_OK;
+	return JM_EXIT_OK;
 }
 
 int sockets_run(const sockets_args *a)
@@ -265,7 +267,7 @@ int sockets_run(const sockets_args *a)
 	sockdiag *sd = sockdiag_open(err, sizeof err);
 	if (!sd) {
 		fprintf(stderr, "jmsg sockets: %s\n", err);
-		return SOCKETS_EXIT_RUNTIME;
+		return JM_EXIT_RUNTIME;
 	}
 	sockdiag_procs *procs = sockdiag_procs_new(4096, 0);
 	struct sigaction sa;
@@ -275,11 +277,11 @@ int sockets_run(const sockets_args *a)
 	sigaction(SIGTERM, &sa, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	int rc = SOCKETS_EXIT_OK;
+	int rc = JM_EXIT_OK;
 	struct rows rs = {0};
 	for (long n = 0; !stop; n++) {
 		rc = list_once(sd, procs, a, &rs);
-		if (rc != SOCKETS_EXIT_OK)
+		if (rc != JM_EXIT_OK)
 			break;
 		if (!a->watch || (a->count && n + 1 >= a->count))
 			break;
@@ -301,7 +303,7 @@ int sockets_main(int argc, char **argv)
 	sockets_args a;
 	jm_buf err = {0};
 	int rc = sockets_parse_args(argc, argv, &a, &err);
-	if (rc != SOCKETS_EXIT_OK) {
+	if (rc != JM_EXIT_OK) {
 		if (jm_buf_pending(&err))
 			fprintf(stderr, "%.*s\n", (int)jm_buf_pending(&err), (const char *)jm_buf_head(&err));
 		jm_buf_free(&err);
@@ -309,7 +311,7 @@ int sockets_main(int argc, char **argv)
 	}
 	if (a.help) {
 		usage(stdout);
-		return SOCKETS_EXIT_OK;
+		return JM_EXIT_OK;
 	}
 	return sockets_run(&a);
 }

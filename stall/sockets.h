@@ -11,11 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cmd/exit.h"
 #include "jmsg.h"
 
 #define SOCKETS_MAX_PORTS 64
-
-enum { SOCKETS_EXIT_OK = 0, SOCKETS_EXIT_RUNTIME = 1, SOCKETS_EXIT_USAGE = 2 };
 
 typedef struct sockets_args {
 	bool help;                /* --help: print the usage and exit 0 */
@@ -27,15 +26,15 @@ typedef struct sockets_args {
 	bool info, json;
 } sockets_args;
 
-/* Parse argv (argv[0] is the subcommand's name).  Returns SOCKETS_EXIT_OK
- * with *a filled, or SOCKETS_EXIT_USAGE with one line appended to err (no
+/* Parse argv (argv[0] is the subcommand's name).  Returns JM_EXIT_OK
+ * with *a filled, or JM_EXIT_USAGE with one line appended to err (no
  * newline): "jmsg sockets: WHAT 'ARG' (see 'jmsg sockets --help')".  Uses
  * getopt_long, restarted on every call. */
 int sockets_parse_args(int argc, char **argv, sockets_args *a, jm_buf *err);
 
 /* List the sockets once, or with a->watch until interrupted (SIGINT,
- * SIGTERM) or a->count tables.  Returns SOCKETS_EXIT_OK, or
- * SOCKETS_EXIT_RUNTIME after one line on stderr if the kernel could not be
+ * SIGTERM) or a->count tables.  Returns JM_EXIT_OK, or
+ * JM_EXIT_RUNTIME after one line on stderr if the kernel could not be
  * asked. */
 int sockets_run(const sockets_args *a);
 

@@ -123,9 +123,9 @@ static void test_mistakes(void **state)
 		rp_args a;
 		char err[512];
 		int rc = parse(bad[i].words, &a, err, sizeof err);
-		if (rc != RP_EXIT_ERROR || strcmp(err, bad[i].err) != 0) {
+		if (rc != JM_EXIT_USAGE || strcmp(err, bad[i].err) != 0) {
 			print_error("row %zu: exit %d, '%s'\n    expected exit %d, '%s'\n", i, rc, err,
-				    RP_EXIT_ERROR, bad[i].err);
+				    JM_EXIT_USAGE, bad[i].err);
 			fail();
 		}
 		assert_false(a.help);
@@ -148,7 +148,7 @@ static void test_too_many_ignored_headers(void **state)
 	argv[argc] = NULL;
 	rp_args a;
 	char err[512];
-	assert_int_equal(rp_parse_args(argc, argv, &a, err, sizeof err), RP_EXIT_ERROR);
+	assert_int_equal(rp_parse_args(argc, argv, &a, err, sizeof err), JM_EXIT_USAGE);
 	assert_string_equal(err, "jmsg replay: --ignore-header given too often (at most 64): 'last'"
 			    SEE);
 	rp_args_free(&a);
@@ -168,7 +168,7 @@ static void test_too_many_ports(void **state)
 		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%d", i > 1 ? "," : "", i);
 	const char *words[] = {"f.pcap", "--to", "1", "--port", list, "--port", "99", NULL};
 	rp_args a;
-	assert_int_equal(parse(words, &a, err, sizeof err), RP_EXIT_ERROR);
+	assert_int_equal(parse(words, &a, err, sizeof err), JM_EXIT_USAGE);
 	assert_string_equal(err, "jmsg replay: --port must be ports from 1 to 65535, such as 65432 "
 			    "or 65432,8080, not '99'" SEE);
 	rp_args_free(&a);
@@ -179,7 +179,7 @@ static void test_too_many_ports(void **state)
 	rp_args_free(&a);
 	strcat(list, ",65");  /* and 65 in one list are not */
 	words[5] = NULL;
-	assert_int_equal(parse(words, &a, err, sizeof err), RP_EXIT_ERROR);
+	assert_int_equal(parse(words, &a, err, sizeof err), JM_EXIT_USAGE);
 	snprintf(want, sizeof want, "jmsg replay: --port must be ports from 1 to 65535, such as "
 		 "65432 or 65432,8080, not '%s'" SEE, list);
 	assert_string_equal(err, want);
@@ -322,7 +322,7 @@ static void test_main_prints_the_line(void **state)
 		got[n] = '\0';
 		char want[1024];
 		snprintf(want, sizeof want, "%s\n", bad[i].err);
-		assert_int_equal(rc, RP_EXIT_ERROR);
+		assert_int_equal(rc, JM_EXIT_USAGE);
 		assert_string_equal(got, want);
 	}
 }

@@ -50,11 +50,11 @@ static const struct row rows[] = {
 	{ARGS("-hx"), .help = true},   /* getopt left inside "-hx": every parse restarts it */
 	{ARGS("--help", "--bogus"), .help = true},   /* help comes first */
 	/* bad: one line, exit 2 */
-	{ARGS("--port", "0"), BAD("--port wants a port from 1 to 65535, not '0'")},
-	{ARGS("--port", "65536"), BAD("--port wants a port from 1 to 65535, not '65536'")},
-	{ARGS("--port", "x"), BAD("--port wants a port from 1 to 65535, not 'x'")},
-	{ARGS("--port", ""), BAD("--port wants a port from 1 to 65535, not ''")},
-	{ARGS("--port", "80x"), BAD("--port wants a port from 1 to 65535, not '80x'")},
+	{ARGS("--port", "0"), BAD("--port must be a port from 1 to 65535, not '0'")},
+	{ARGS("--port", "65536"), BAD("--port must be a port from 1 to 65535, not '65536'")},
+	{ARGS("--port", "x"), BAD("--port must be a port from 1 to 65535, not 'x'")},
+	{ARGS("--port", ""), BAD("--port must be a port from 1 to 65535, not ''")},
+	{ARGS("--port", "80x"), BAD("--port must be a port from 1 to 65535, not '80x'")},
 	{ARGS("--port"), BAD("option needs a value: '--port'")},
 	{ARGS("--watch", "0"), BAD("--watch wants seconds from 0.05 to 86400, not '0'")},
 	{ARGS("--watch", "0.01"), BAD("--watch wants seconds from 0.05 to 86400, not '0.01'")},
@@ -72,7 +72,7 @@ static const struct row rows[] = {
 	{ARGS("extra"), BAD("unexpected argument 'extra'")},
 	{ARGS("--json", "--", "--info"), BAD("unexpected argument '--info'")},
 	{ARGS("--port", "1", "--port", "0", "--bogus"),   /* the first fault */
-	 BAD("--port wants a port from 1 to 65535, not '0'")},
+	 BAD("--port must be a port from 1 to 65535, not '0'")},
 };
 
 static int parse(const char *const *args, size_t n, sockets_args *a, jm_buf *err)
@@ -176,7 +176,7 @@ static void test_long_value_whole(void **state)
 	sockets_args a;
 	jm_buf err = {0};
 	assert_int_equal(parse(args, 2, &a, &err), 2);
-	const char *pre = "jmsg sockets: --port wants a port from 1 to 65535, not '";
+	const char *pre = "jmsg sockets: --port must be a port from 1 to 65535, not '";
 	size_t pl = strlen(pre), hl = strlen("'" HINT);
 	assert_int_equal(jm_buf_pending(&err), pl + len + hl);
 	assert_memory_equal(jm_buf_head(&err), pre, pl);
