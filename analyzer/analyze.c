@@ -16,6 +16,7 @@
 #include "analyzer/report.h"
 #include "stall/stall.h"
 #include "tcp/stream.h"
+#include "analyzer/workers.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
@@ -64,6 +65,13 @@ static void usage(FILE *f)
 "                        captures always do; default for files: 64 KiB blocks)\n"
 "  --max-hex BYTES       non-JSON content bytes shown per message (default 1024)\n"
 "\n"
+"threads:\n"
+"  --workers N           analyze with N threads, 1 to %d (default 1): one reads,\n"
+"                        each stream goes to one of them by its endpoints; the\n"
+"                        output is the same but for the stream numbers.  Each\n"
+"                        gets 1/N of --memcap and --max-streams; no --plot, and\n"
+"                        live, stalls from the wire only\n"
+"\n"
 "limits:\n"
 "  --idle-timeout SECS   end streams idle this long, capture time (default 300; 0 never)\n"
 "  --memcap BYTES        held and buffered bytes, all streams (default 1G)\n"
@@ -82,7 +90,7 @@ static void usage(FILE *f)
 "exit status: 0 done (whatever the traffic held), 1 the capture could not\n"
 "be opened or read, 2 bad command line.\n",
 		CAP_DEFAULT_SNAPLEN, CAP_DEFAULT_BUFFER >> 20, CAP_BLOCK_TIMEOUT_MS, JM_SPEC_DEFAULT_PORT,
-		(unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN, stall_cli_usage());
+		(unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN, WK_MAX, stall_cli_usage());
 }
 
 static int bad(const char *fmt, const char *a, const char *b)
@@ -136,7 +144,7 @@ int analyze_main(int argc, char **argv)
 {
 	enum {
 		O_PORT = 256, O_JSON, O_IDLE, O_MEMCAP, O_SMEMCAP, O_MAXSTREAMS, O_MAXCONTENT,
-		O_MAXHEX, O_OVERLAP, O_STALL, O_IMMEDIATE,
+		O_MAXHEX, O_OVERLAP, O_STALL, O_IMMEDIATE, O_WORKERS,
 	};
 	static const struct option longopts[] = {
 		{"port", required_argument, NULL, O_PORT},
@@ -154,6 +162,7 @@ int analyze_main(int argc, char **argv)
 		{"plot-stream", required_argument, NULL, O_STALL},
 		{"no-kernel", no_argument, NULL, O_STALL},
 		{"immediate", no_argument, NULL, O_IMMEDIATE},
+		{"workers", required_argument, NULL, O_WORKERS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -162,7 +171,7 @@ int analyze_main(int argc, char **argv)
 	cap_options co = {0};
 	const char *iface = NULL, *file = NULL;
 	bool json = false, quiet = false, linebuf = false;
-	unsigned long long count = 0, v;
+	unsigned long long count = 0, v, workers = 1;
 	int c, li = 0;
 	char serr[200];
 	stall_cli_init(&stall);
@@ -239,6 +248,10 @@ int analyze_main(int argc, char **argv)
 				return bad("--overlap-window wants a size up to 1G, not '%s'%s", optarg, "");
 			cfg.overlap_history = (uint32_t)v;
 			break;
+		case O_WORKERS:
+			if (parse_size(optarg, WK_MAX, &workers) || !workers || strpbrk(optarg, "kKmMgG"))
+				return bad("--workers wants a count from 1 to %s, not '%s'", "64", optarg);
+			break;
 		case O_STALL:
 			if (stall_cli_option(&stall, longopts[li].name, optarg ? optarg : "", serr, sizeof serr))
 				return bad("%s%s", serr, "");
@@ -252,6 +265,8 @@ int analyze_main(int argc, char **argv)
 	}
 	if (!!iface == !!file)
 		return bad("give exactly one of -i IFACE or -r FILE%s%s", "", "");
+	if (workers > 1 && (stall.plot_path || stall.cfg.plot_stream >= 0))
+		return bad("--plot and --plot-stream need --workers 1%s%s", "", "");
 
 	/* The trailing words are one BPF expression, as tcpdump takes it. */
 	char *filter = NULL;
@@ -276,6 +291,7 @@ int analyze_main(int argc, char **argv)
 		free(filter);
 		return bad("%s%s", err, "");
 	}
+	co.map = workers > 1; /* workers.h: the payloads are not copied */
 	cap_source *src = file ? cap_open_file(file, &co, err, sizeof err)
 			       : cap_open_live(iface, &co, err, sizeof err);
 	if (!src) {
@@ -289,6 +305,36 @@ int analyze_main(int argc, char **argv)
 		setvbuf(stdout, NULL, _IOLBF, 0); /* a person is watching */
 	else
 		setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+
+	if (workers > 1) { /* workers.h: one reader, N analysis threads */
+		wk_options wo = {
+			.workers = (unsigned)workers, .cfg = &cfg, .stall = &stall.cfg, .json = json,
+			.quiet = quiet, .live = iface != NULL, .count = count, .out = stdout,
+		};
+		struct sigaction wsa;
+		memset(&wsa, 0, sizeof wsa);
+		wsa.sa_handler = on_signal;
+		sigemptyset(&wsa.sa_mask);
+		running_source = src;
+		sigaction(SIGINT, &wsa, NULL);
+		sigaction(SIGTERM, &wsa, NULL);
+		if (iface) {
+			fprintf(stderr, "jmsg analyze: listening on %s, link-type %s, snapshot length %d bytes\n",
+				iface, cap_datalink_name(src), co.snaplen ? co.snaplen : CAP_DEFAULT_SNAPLEN);
+			if (!stall.no_kernel)
+				fprintf(stderr, "jmsg analyze: kernel view off with --workers; stalls from the wire only\n");
+		}
+		int wrc = wk_run(src, &wo, err, sizeof err);
+		running_source = NULL;
+		if (wrc == -1)
+			fprintf(stderr, "jmsg analyze: reading %s: %s\n", file ? file : iface, err);
+		else if (wrc)
+			fprintf(stderr, "jmsg analyze: %s\n", err);
+		stall_cli_free(&stall);
+		cap_close(src);
+		free(filter);
+		return wrc ? EXIT_RUNTIME : EXIT_OK;
+	}
 
 	report rep;
 	report_init(&rep, stdout, json, quiet);

@@ -14,8 +14,8 @@
 
 typedef enum cli_args_result {
 	CLI_ARGS_RUN,    /* *cfg is complete: run cfg->mode */
-	CLI_ARGS_HELP,   /* -h or --help: print the help, exit CLI_OK */
-	CLI_ARGS_USAGE,  /* a bad command line, said on stderr: exit CLI_EXIT_USAGE */
+	CLI_ARGS_HELP,   /* -h or --help: print the help, exit JM_EXIT_OK */
+	CLI_ARGS_USAGE,  /* a bad command line, said on stderr: exit JM_EXIT_USAGE */
 } cli_args_result;
 
 /* argv[0] is the subcommand's name.  The strings in *cfg point into argv

@@ -7,7 +7,7 @@
  *   --flood       cli_flood()    the tutorial's app-client-test: send
  *                                without reading until send() would block
  *
- * Exit codes are shared by all modes (documented in --help).
+ * Exit codes are shared by all modes: cmd/exit.h (documented in --help).
  */
 #ifndef JMSG_CLIENT_H
 #define JMSG_CLIENT_H
@@ -15,18 +15,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cmd/exit.h"
 #include "jmsg.h"
-
-enum {
-	CLI_OK = 0,
-	CLI_EXIT_INTERNAL = 1,   /* out of memory, unexpected system error */
-	CLI_EXIT_USAGE = 2,
-	CLI_EXIT_CONNECT = 3,    /* refused, unreachable, cannot resolve */
-	CLI_EXIT_TIMEOUT = 4,
-	CLI_EXIT_MALFORMED = 5,  /* the response is not a valid message */
-	CLI_EXIT_SERVER_ERROR = 6, /* the server answered {"error": ...} */
-	CLI_EXIT_LOAD_ERRORS = 7,  /* --load finished but some requests failed */
-};
 
 typedef enum cli_mode {
 	CLI_MODE_REQUEST,        /* one request: cli_request() */

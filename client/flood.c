@@ -47,7 +47,7 @@ static int flood_connect(const cli_config *cfg, const struct sockaddr_storage *s
 	int fd = net_connect_start(ss, sl);
 	if (fd < 0) {
 		fprintf(stderr, "jmsg client: cannot connect to %s: %s\n", where, strerror(errno));
-		*rc = CLI_EXIT_CONNECT;
+		*rc = JM_EXIT_CONNECT;
 		return -1;
 	}
 	struct pollfd p = {.fd = fd, .events = POLLOUT};
@@ -59,7 +59,7 @@ static int flood_connect(const cli_config *cfg, const struct sockaddr_storage *s
 		else
 			fprintf(stderr, "jmsg client: cannot connect to %s: %s\n", where, strerror(n < 0 ? errno : e));
 		close(fd);
-		*rc = n == 0 ? CLI_EXIT_TIMEOUT : CLI_EXIT_CONNECT;
+		*rc = n == 0 ? JM_EXIT_TIMEOUT : JM_EXIT_CONNECT;
 		return -1;
 	}
 	return fd;
@@ -99,8 +99,8 @@ static void wait_for_room(flood *f, uint64_t now)
 	poll(&p, 1, (int)(wake > now ? (wake - now < 100 ? wake - now : 100) : 0));
 }
 
-/* Send until the end time, a status line each second.  Returns CLI_OK, or
- * CLI_EXIT_CONNECT after a line on stderr if the connection failed. */
+/* Send until the end time, a status line each second.  Returns JM_EXIT_OK, or
+ * JM_EXIT_CONNECT after a line on stderr if the connection failed. */
 static int flood_run(flood *f)
 {
 	for (;;) {
@@ -110,7 +110,7 @@ static int flood_run(flood *f)
 			f->next_status += 1000;
 		}
 		if (now >= f->end)
-			return CLI_OK;
+			return JM_EXIT_OK;
 		ssize_t w = send(f->fd, f->msg + f->at, f->len - f->at, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w > 0)
 			count_sent(f, (size_t)w);
@@ -119,7 +119,7 @@ static int flood_run(flood *f)
 		else if (w == 0 || errno != EINTR) { /* EINTR: send again */
 			fprintf(stderr, "jmsg client: send to %s failed after %llu bytes: %s\n", f->where,
 				(unsigned long long)f->queued, strerror(errno));
-			return CLI_EXIT_CONNECT;
+			return JM_EXIT_CONNECT;
 		}
 	}
 }
@@ -131,7 +131,7 @@ int cli_flood(const cli_config *cfg)
 	socklen_t sl;
 	if (net_resolve(cfg->host, cfg->port, &ss, &sl, err, sizeof err) < 0) {
 		fprintf(stderr, "jmsg client: %s\n", err);
-		return CLI_EXIT_CONNECT;
+		return JM_EXIT_CONNECT;
 	}
 	net_addr_str((struct sockaddr *)&ss, where, sizeof where);
 	jm_buf msg = {0};
@@ -139,7 +139,7 @@ int cli_flood(const cli_config *cfg)
 	 * action and the value, whatever they are. */
 	if (app_build_request(&msg, cfg->action[0] ? cfg->action : "binary", cfg->value, false) < 0) {
 		fprintf(stderr, "jmsg client: request too large for a message header\n");
-		return CLI_EXIT_USAGE;
+		return JM_EXIT_USAGE;
 	}
 	int rc;
 	flood f = {.where = where, .msg = jm_buf_head(&msg), .len = jm_buf_pending(&msg)};

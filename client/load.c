@@ -239,7 +239,7 @@ static void pump(load *L, lconn *prefer)
 			lconn_flush(last);
 		last = c;
 		if (jm_buf_append(&c->out, jm_buf_head(&L->req), jm_buf_pending(&L->req)) < 0) {
-			L->fatal = CLI_EXIT_INTERNAL;
+			L->fatal = JM_EXIT_INTERNAL;
 			L->fatal_why = "out of memory";
 			L->finished = true;
 			break;
@@ -370,7 +370,7 @@ static void lconn_io(el_loop *l, el_watch *w, int mask)
 			L->conn_errors++;
 			lconn_close(c, true);
 			if (!L->ever_connected) {
-				L->fatal = CLI_EXIT_CONNECT;
+				L->fatal = JM_EXIT_CONNECT;
 				L->fatal_why = strerror(e);
 				L->finished = true;
 			}
@@ -404,7 +404,7 @@ static void lconn_open(lconn *c)
 			L->issued++;
 		}
 		if (!L->ever_connected) {
-			L->fatal = CLI_EXIT_CONNECT;
+			L->fatal = JM_EXIT_CONNECT;
 			L->fatal_why = strerror(errno);
 			L->finished = true;
 		}
@@ -419,7 +419,7 @@ static void lconn_open(lconn *c)
 	if (el_watch_add(&L->loop, &c->w, fd, EL_WRITE, lconn_io, c) < 0) {
 		close(fd);
 		c->in_use = false;
-		L->fatal = CLI_EXIT_INTERNAL;
+		L->fatal = JM_EXIT_INTERNAL;
 		L->fatal_why = strerror(errno);
 		L->finished = true;
 		return;
@@ -451,7 +451,7 @@ static void tick(el_loop *l, void *data)
 			L->last_progress_ms = now;
 	}
 	if (!L->finished && now - L->last_progress_ms >= L->cfg->timeout_ms) {
-		L->fatal = CLI_EXIT_TIMEOUT;
+		L->fatal = JM_EXIT_TIMEOUT;
 		L->fatal_why = "no response within --timeout";
 		L->finished = true;
 	}
@@ -577,7 +577,7 @@ static int check_fd_room(const load *L)
 }
 
 /* The server's address, the request, room for the connections, SIGINT
- * and the event loop.  Returns CLI_OK, or the exit code after a line on
+ * and the event loop.  Returns JM_EXIT_OK, or the exit code after a line on
  * stderr. */
 static int load_prepare(load *L)
 {
@@ -585,17 +585,17 @@ static int load_prepare(load *L)
 	char err[256];
 	if (net_resolve(cfg->host, cfg->port, &L->ss, &L->sslen, err, sizeof err) < 0) {
 		fprintf(stderr, "jmsg client: %s\n", err);
-		return CLI_EXIT_CONNECT;
+		return JM_EXIT_CONNECT;
 	}
 	net_addr_str((struct sockaddr *)&L->ss, L->where, sizeof L->where);
 	if (app_build_request(&L->req, cfg->action, cfg->value, cfg->keep_alive) < 0) {
 		fprintf(stderr, "jmsg client: request too large for a message header\n");
-		return CLI_EXIT_USAGE;
+		return JM_EXIT_USAGE;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (check_fd_room(L) < 0) {
 		jm_buf_free(&L->req);
-		return CLI_EXIT_USAGE;
+		return JM_EXIT_USAGE;
 	}
 	struct sigaction sa = {.sa_handler = on_int};
 	sigemptyset(&sa.sa_mask);
@@ -605,9 +605,9 @@ static int load_prepare(load *L)
 	sigaddset(&block, SIGINT);
 	if (el_init(&L->loop, &block) < 0) {
 		fprintf(stderr, "jmsg client: cannot start the event loop: %s\n", strerror(errno));
-		return CLI_EXIT_INTERNAL;
+		return JM_EXIT_INTERNAL;
 	}
-	return CLI_OK;
+	return JM_EXIT_OK;
 }
 
 /* Each connection's latency rings and decoder; with --rate, the timer.
@@ -675,21 +675,21 @@ static int load_run(load *L)
 /* The report of a run that got going, and its exit code. */
 static int load_outcome(load *L)
 {
-	if (L->fatal == CLI_EXIT_CONNECT) {
+	if (L->fatal == JM_EXIT_CONNECT) {
 		fprintf(stderr, "jmsg client: cannot connect to %s: %s\n", L->where, L->fatal_why);
-		return CLI_EXIT_CONNECT;
+		return JM_EXIT_CONNECT;
 	}
 	report(L);
-	if (L->fatal == CLI_EXIT_INTERNAL) {
+	if (L->fatal == JM_EXIT_INTERNAL) {
 		fprintf(stderr, "jmsg client: stopped: %s\n", L->fatal_why);
-		return CLI_EXIT_INTERNAL;
+		return JM_EXIT_INTERNAL;
 	}
-	if (L->fatal == CLI_EXIT_TIMEOUT) {
+	if (L->fatal == JM_EXIT_TIMEOUT) {
 		fprintf(stderr, "jmsg client: stopped: no response from %s for %.1f s\n", L->where,
 			L->cfg->timeout_ms / 1000.0);
-		return CLI_EXIT_TIMEOUT;
+		return JM_EXIT_TIMEOUT;
 	}
-	return L->errors ? CLI_EXIT_LOAD_ERRORS : CLI_OK;
+	return L->errors ? JM_EXIT_LOAD_ERRORS : JM_EXIT_OK;
 }
 
 static void load_free(load *L)
@@ -719,9 +719,9 @@ int cli_load(const cli_config *cfg)
 
 	load_init(L, cfg);
 	int rc = load_prepare(L);
-	if (rc != CLI_OK)
+	if (rc != JM_EXIT_OK)
 		return rc;
-	rc = CLI_EXIT_INTERNAL;
+	rc = JM_EXIT_INTERNAL;
 	if (load_alloc(L) == 0 && load_run(L) == 0)
 		rc = load_outcome(L);
 	load_free(L);

@@ -148,7 +148,7 @@ static int set_option(args *a, int opt, const char *arg, char **argv)
 	switch (opt) {
 	case O_HOST: cfg->host = arg; return 0;
 	case O_PORT:
-		if (opt_uint("client", "--port", arg, 1, 65535, &v) < 0)
+		if (opt_port("client", "--port", arg, NULL) < 0)
 			return -1;
 		cfg->port = arg;
 		return 0;
@@ -301,10 +301,10 @@ int client_main(int argc, char **argv)
 
 	if (r == CLI_ARGS_HELP) {
 		usage(stdout);
-		return CLI_OK;
+		return JM_EXIT_OK;
 	}
 	if (r == CLI_ARGS_USAGE)
-		return CLI_EXIT_USAGE;
+		return JM_EXIT_USAGE;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (cfg.mode == CLI_MODE_FLOOD)
 		return cli_flood(&cfg);

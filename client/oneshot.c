@@ -70,7 +70,7 @@ static void show_result(one *o, const uint8_t *p, size_t n)
 		json_object_object_get_ex(r, "detail", &d);
 		fprintf(stderr, "jmsg client: server error: %s%s%s\n", json_object_get_string(v),
 			d ? ": " : "", d ? json_object_get_string(d) : "");
-		o->exit_code = CLI_EXIT_SERVER_ERROR;
+		o->exit_code = JM_EXIT_SERVER_ERROR;
 	} else if (r && json_object_is_type(r, json_type_object) &&
 		   json_object_object_get_ex(r, "result", &v) && json_object_is_type(v, json_type_string)) {
 		printf("Got result: %s\n", json_object_get_string(v));
@@ -106,7 +106,7 @@ static int on_event(void *user, const jm_event *ev)
 	case JM_EV_ERROR:
 		fprintf(stderr, "jmsg client: malformed response from %s: %s (%s)\n", o->where,
 			jm_error_id(ev->error), ev->detail ? ev->detail : jm_error_text(ev->error));
-		o->exit_code = CLI_EXIT_MALFORMED;
+		o->exit_code = JM_EXIT_MALFORMED;
 		o->done = true;
 		return JM_CB_STOP;
 	default:
@@ -115,7 +115,7 @@ static int on_event(void *user, const jm_event *ev)
 	return JM_CB_OK;
 }
 
-/* Connect, waiting until the deadline.  Returns CLI_OK, or the exit code
+/* Connect, waiting until the deadline.  Returns JM_EXIT_OK, or the exit code
  * after a line on stderr. */
 static int connect_to(one *o, const struct sockaddr_storage *ss, socklen_t sl)
 {
@@ -125,21 +125,21 @@ static int connect_to(one *o, const struct sockaddr_storage *ss, socklen_t sl)
 	o->fd = net_connect_start(ss, sl);
 	if (o->fd < 0) {
 		fprintf(stderr, "jmsg client: cannot connect to %s: %s\n", o->where, strerror(errno));
-		return CLI_EXIT_CONNECT;
+		return JM_EXIT_CONNECT;
 	}
 	int w = wait_fd(o->fd, POLLOUT, o->deadline);
 	int e = w > 0 ? net_connect_result(o->fd) : 0;
 	if (w == 0) {
 		fprintf(stderr, "jmsg client: timed out connecting to %s after %.1f s\n", o->where,
 			cfg->timeout_ms / 1000.0);
-		return CLI_EXIT_TIMEOUT;
+		return JM_EXIT_TIMEOUT;
 	}
 	if (w < 0 || e) {
 		fprintf(stderr, "jmsg client: cannot connect to %s: %s\n", o->where,
 			strerror(w < 0 ? errno : e));
-		return CLI_EXIT_CONNECT;
+		return JM_EXIT_CONNECT;
 	}
-	return CLI_OK;
+	return JM_EXIT_OK;
 }
 
 /* The request's bytes with -v, as the tutorial prints them; else a summary. */
@@ -158,7 +158,7 @@ static void log_request(one *o, const jm_buf *req)
 	}
 }
 
-/* Write all of `req` before the deadline.  Returns CLI_OK, or the exit
+/* Write all of `req` before the deadline.  Returns JM_EXIT_OK, or the exit
  * code after a line on stderr. */
 static int send_request(one *o, jm_buf *req)
 {
@@ -174,14 +174,14 @@ static int send_request(one *o, jm_buf *req)
 			if (wait_fd(o->fd, POLLOUT, o->deadline) == 0) {
 				fprintf(stderr, "jmsg client: timed out sending to %s after %.1f s\n", o->where,
 					o->cfg->timeout_ms / 1000.0);
-				return CLI_EXIT_TIMEOUT;
+				return JM_EXIT_TIMEOUT;
 			}
 			continue;
 		}
 		fprintf(stderr, "jmsg client: cannot send to %s: %s\n", o->where, strerror(errno));
-		return CLI_EXIT_CONNECT;
+		return JM_EXIT_CONNECT;
 	}
-	return CLI_OK;
+	return JM_EXIT_OK;
 }
 
 /* The server closed: before any response, or in the middle of one (the
@@ -190,7 +190,7 @@ static void peer_closed(one *o, jm_decoder *dec)
 {
 	if (jm_decoder_idle(dec) && !jm_decoder_failed(dec)) {
 		fprintf(stderr, "jmsg client: %s closed the connection without a response\n", o->where);
-		o->exit_code = CLI_EXIT_MALFORMED;
+		o->exit_code = JM_EXIT_MALFORMED;
 	} else {
 		jm_decoder_finish(dec);
 	}
@@ -198,7 +198,7 @@ static void peer_closed(one *o, jm_decoder *dec)
 }
 
 /* Read and decode until the response is whole, bad or cut short (then
- * CLI_OK: o->exit_code says which), or until the deadline or a failed
+ * JM_EXIT_OK: o->exit_code says which), or until the deadline or a failed
  * connection (then that exit code, after a line on stderr). */
 static int read_response(one *o, jm_decoder *dec)
 {
@@ -219,14 +219,14 @@ static int read_response(one *o, jm_decoder *dec)
 			if (wait_fd(o->fd, POLLIN, o->deadline) == 0) {
 				fprintf(stderr, "jmsg client: timed out waiting for a response from %s after %.1f s\n",
 					o->where, o->cfg->timeout_ms / 1000.0);
-				return CLI_EXIT_TIMEOUT;
+				return JM_EXIT_TIMEOUT;
 			}
 			continue;
 		}
 		fprintf(stderr, "jmsg client: connection to %s failed: %s\n", o->where, strerror(errno));
-		return CLI_EXIT_CONNECT;
+		return JM_EXIT_CONNECT;
 	}
-	return CLI_OK;
+	return JM_EXIT_OK;
 }
 
 int cli_request(const cli_config *cfg)
@@ -236,14 +236,14 @@ int cli_request(const cli_config *cfg)
 	socklen_t sl;
 	if (net_resolve(cfg->host, cfg->port, &ss, &sl, err, sizeof err) < 0) {
 		fprintf(stderr, "jmsg client: %s\n", err);
-		return CLI_EXIT_CONNECT;
+		return JM_EXIT_CONNECT;
 	}
 	net_addr_str((struct sockaddr *)&ss, where, sizeof where);
 	one o = {.cfg = cfg, .where = where, .fd = -1};
 	jm_buf req = {0};
 	if (app_build_request(&req, cfg->action, cfg->value, cfg->keep_alive) < 0) {
 		fprintf(stderr, "jmsg client: request too large for a message header\n");
-		return CLI_EXIT_USAGE;
+		return JM_EXIT_USAGE;
 	}
 	o.deadline = el_now_ms() + cfg->timeout_ms;
 	jm_decoder dec;
@@ -251,13 +251,13 @@ int cli_request(const cli_config *cfg)
 	jm_decoder_init(&dec, &dc, on_event, &o);
 
 	int rc = connect_to(&o, &ss, sl);
-	if (rc == CLI_OK) {
+	if (rc == JM_EXIT_OK) {
 		log_request(&o, &req);
 		rc = send_request(&o, &req);
 	}
-	if (rc == CLI_OK)
+	if (rc == JM_EXIT_OK)
 		rc = read_response(&o, &dec);
-	if (rc == CLI_OK) {
+	if (rc == JM_EXIT_OK) {
 		rc = o.exit_code;
 		if (cfg->verbosity >= 1)
 			printf("Closing connection to %s\n", where);

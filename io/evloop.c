@@ -3,6 +3,7 @@
  * See evloop.h for the model.
  */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
@@ -91,6 +92,35 @@ void el_set_hooks(el_loop *l, int tick_ms, el_hook *tick, el_hook *before_sleep,
 	l->next_tick = el_now_ms() + (uint64_t)tick_ms;
 }
 
+void el_wake_at(el_loop *l, uint64_t at_ns)
+{
+	if (!l->wake_set || at_ns < l->wake_ns)
+		l->wake_ns = at_ns;
+	l->wake_set = true;
+}
+
+/* How long the next sleep may last: until the tick or the wake-up, -1 for
+ * as long as it takes. */
+static int sleep_ms(const el_loop *l)
+{
+	int timeout = -1;
+	if (l->tick) {
+		uint64_t now = el_now_ms();
+		timeout = now >= l->next_tick ? 0 : (int)(l->next_tick - now);
+	}
+	if (l->wake_set) {
+		uint64_t now = el_now_ns();
+		/* rounded up: epoll counts milliseconds, and waking before the
+		 * time would only mean another round trip to sleep again */
+		uint64_t ms = now >= l->wake_ns ? 0 : (l->wake_ns - now + 999999) / 1000000;
+		if (ms > INT_MAX)
+			ms = INT_MAX;
+		if (timeout < 0 || (int)ms < timeout)
+			timeout = (int)ms;
+	}
+	return timeout;
+}
+
 int el_run(el_loop *l)
 {
 	struct epoll_event evs[EL_BATCH];
@@ -101,13 +131,9 @@ int el_run(el_loop *l)
 			l->before_sleep(l, l->hook_data);
 		if (l->stop)
 			break;
-		int timeout = -1;
-		if (l->tick) {
-			uint64_t now = el_now_ms();
-			timeout = now >= l->next_tick ? 0 : (int)(l->next_tick - now);
-		}
-		int n = epoll_pwait(l->epfd, evs, EL_BATCH, timeout, &l->wait_mask);
+		int n = epoll_pwait(l->epfd, evs, EL_BATCH, sleep_ms(l), &l->wait_mask);
 		l->now_ms = el_now_ms();
+		l->wake_set = false; /* one sleep only */
 		if (n < 0) {
 			if (errno == EINTR)
 				continue; /* a signal handler ran; its flag is seen by before_sleep */

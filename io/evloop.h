@@ -8,6 +8,8 @@
  * tick (for timeouts: a sweep every interval keeps the cost at
  * O(connections) per interval) and one before-sleep hook, called after every
  * batch of events, where callers free what they closed and flush output.
+ * A caller that plans its own schedule (replay: requests due at capture
+ * times) sets a one-shot wake-up from that hook with el_wake_at().
  *
  * Signals: el_run() keeps the signals in `block` (e.g. SIGINT, SIGTERM)
  * blocked except while it sleeps in epoll_pwait(), so a handler that only
@@ -50,6 +52,8 @@ struct el_loop {
 	el_hook *tick;
 	el_hook *before_sleep;
 	void *hook_data;
+	bool wake_set;       /* el_wake_at() since the last sleep */
+	uint64_t wake_ns;    /* el_now_ns() by which that sleep ends */
 };
 
 /* Monotonic milliseconds and nanoseconds. */
@@ -69,6 +73,13 @@ int el_watch_set(el_loop *l, el_watch *w, int mask);
 void el_watch_del(el_loop *l, el_watch *w);
 
 void el_set_hooks(el_loop *l, int tick_ms, el_hook *tick, el_hook *before_sleep, void *data);
+
+/* One-shot wake-up at an absolute time: the next sleep ends by el_now_ns()
+ * == at_ns (rounded up to the next millisecond, never early), sooner if an
+ * event or the tick comes first.  It holds for that one sleep only: a
+ * before_sleep hook that plans its own schedule sets it again each time.
+ * Called twice before a sleep, the earlier time wins. */
+void el_wake_at(el_loop *l, uint64_t at_ns);
 
 /* Run until el_stop().  Returns 0, or -1 if epoll_pwait failed. */
 int el_run(el_loop *l);

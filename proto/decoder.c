@@ -19,13 +19,29 @@
 #include <string.h>
 #include <strings.h>
 
+/* Memory through the caller's allocator, if it gave one. */
+static void *dec_realloc(jm_decoder *d, void *p, size_t size)
+{
+	return d->cfg.alloc ? d->cfg.alloc(d->cfg.alloc_ctx, p, size) : realloc(p, size);
+}
+
+static void dec_free(jm_decoder *d, void *p)
+{
+	if (!p)
+		return;
+	if (d->cfg.alloc)
+		d->cfg.alloc(d->cfg.alloc_ctx, p, 0);
+	else
+		free(p);
+}
+
 /* The products cannot overflow: a header is at most 65535 bytes, so it has
  * fewer than 16384 members and members_cap never passes 16384. */
 static int grow_members(jm_header_scan *sc)
 {
 	jm_decoder *d = sc->owner;
 	size_t cap = d->members_cap ? d->members_cap * 2 : 16;
-	jm_member *m = realloc(d->members, cap * sizeof *m);
+	jm_member *m = dec_realloc(d, d->members, cap * sizeof *m);
 	if (!m)
 		return -1;
 	d->members = sc->members = m;
@@ -47,10 +63,10 @@ void jm_decoder_init(jm_decoder *d, const jm_decoder_config *cfg, jm_event_cb cb
 
 void jm_decoder_free(jm_decoder *d)
 {
-	free(d->hbuf);
-	free(d->buf);
-	free(d->members);
-	free(d->strs);
+	dec_free(d, d->hbuf);
+	dec_free(d, d->buf);
+	dec_free(d, d->members);
+	dec_free(d, d->strs);
 	memset(d, 0, sizeof *d);
 }
 
@@ -275,9 +291,9 @@ static bool on_header(jm_decoder *d)
 	/* Unescaped strings never outgrow their escaped form; one NUL each. */
 	size_t need = 2 * n + 2;
 	if (d->strs_cap < need) {
-		char *s = realloc(d->strs, need);
+		char *s = dec_realloc(d, d->strs, need);
 		if (!s)
-			return emit_error(d, JM_ERR_HEADER_NOT_JSON, hstart, false, NULL, 0,
+			return emit_error(d, JM_ERR_OUT_OF_MEMORY, hstart, false, NULL, 0,
 					  "out of memory for a %zu-byte header", n);
 		d->strs = s;
 		d->strs_cap = need;
@@ -301,7 +317,7 @@ static bool on_header(jm_decoder *d)
 		return emit_error(d, JM_ERR_HEADER_NOT_JSON, hstart + sc.err_at, false, NULL, 0,
 				  "%s at header byte %zu", sc.why, sc.err_at);
 	case JM_SCAN_NOMEM:
-		return emit_error(d, JM_ERR_HEADER_NOT_JSON, hstart, false, NULL, 0,
+		return emit_error(d, JM_ERR_OUT_OF_MEMORY, hstart, false, NULL, 0,
 				  "out of memory for the header's members");
 	}
 	h->raw = (const char *)d->hbuf;
@@ -430,7 +446,7 @@ static int buf_hold(jm_decoder *d, const uint8_t *p, size_t n)
 			cap = want;
 		if (cap > total)
 			cap = total;
-		uint8_t *b = realloc(d->buf, cap);
+		uint8_t *b = dec_realloc(d, d->buf, cap);
 		if (!b)
 			return -1;
 		d->buf = b;
@@ -475,9 +491,9 @@ size_t jm_decoder_feed(jm_decoder *d, const uint8_t *buf, size_t len)
 				return pos;
 			}
 			if (d->hbuf_cap < d->header_len) {
-				uint8_t *b = realloc(d->hbuf, d->header_len);
+				uint8_t *b = dec_realloc(d, d->hbuf, d->header_len);
 				if (!b) {
-					emit_error(d, JM_ERR_HEADER_NOT_JSON, d->offset, false, NULL, 0,
+					emit_error(d, JM_ERR_OUT_OF_MEMORY, d->offset, false, NULL, 0,
 						   "out of memory for a %u-byte header", d->header_len);
 					return pos;
 				}
@@ -543,7 +559,7 @@ size_t jm_decoder_feed(jm_decoder *d, const uint8_t *buf, size_t len)
 				return pos;
 			take = avail < d->need ? avail : (size_t)d->need;
 			if (buf_hold(d, buf + pos, take)) {
-				emit_error(d, JM_ERR_CONTENT_LENGTH_TOO_LARGE, d->offset, false, NULL, 0,
+				emit_error(d, JM_ERR_OUT_OF_MEMORY, d->offset, false, NULL, 0,
 					   "out of memory holding %llu bytes of content",
 					   (unsigned long long)(d->buf_len + d->need));
 				return pos;

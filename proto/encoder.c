@@ -3,6 +3,7 @@
  * Python's default separators, non-ASCII text raw. */
 #include "jmsg.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,38 @@ int jm_buf_append(jm_buf *b, const void *p, size_t n)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;
 	return 0;
+}
+
+int jm_buf_vprintf(jm_buf *b, const char *fmt, va_list ap)
+{
+	/* Format straight into the free space; if it does not fit, vsnprintf
+	 * has said how much it needs: grow to that and format again. */
+	va_list again;
+	int rc = -1;
+	va_copy(again, ap);
+	if (jm_buf_reserve(b, 64) == 0) {
+		size_t room = b->cap - b->len;
+		int n = vsnprintf((char *)b->data + b->len, room, fmt, ap);
+		if (n >= 0 && (size_t)n < room) {
+			b->len += (size_t)n;
+			rc = 0;
+		} else if (n >= 0 && jm_buf_reserve(b, (size_t)n + 1) == 0 &&
+			   vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, again) == n) {
+			b->len += (size_t)n;
+			rc = 0;
+		}
+	}
+	va_end(again);
+	return rc;
+}
+
+int jm_buf_printf(jm_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = jm_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 void jm_buf_consume(jm_buf *b, size_t n)

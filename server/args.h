@@ -13,8 +13,8 @@
 
 typedef enum srv_args_result {
 	SRV_ARGS_RUN,    /* *cfg is complete: run the server */
-	SRV_ARGS_HELP,   /* -h or --help: print the help, exit SRV_EXIT_OK */
-	SRV_ARGS_USAGE,  /* a bad command line, said on stderr: exit SRV_EXIT_USAGE */
+	SRV_ARGS_HELP,   /* -h or --help: print the help, exit JM_EXIT_OK */
+	SRV_ARGS_USAGE,  /* a bad command line, said on stderr: exit JM_EXIT_USAGE */
 } srv_args_result;
 
 /* argv[0] is the subcommand's name.  The strings in *cfg point into argv

@@ -181,10 +181,10 @@ int server_main(int argc, char **argv)
 
 	if (r == SRV_ARGS_HELP) {
 		usage(stdout);
-		return SRV_EXIT_OK;
+		return JM_EXIT_OK;
 	}
 	if (r == SRV_ARGS_USAGE)
-		return SRV_EXIT_USAGE;
+		return JM_EXIT_USAGE;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	return srv_run(&cfg);
 }

@@ -842,10 +842,10 @@ int srv_run(const srv_config *cfg)
 	s->lfd = -1;
 	s->loop.epfd = -1;
 	if (load_table(s) < 0)
-		return SRV_EXIT_START;
-	int rc = SRV_EXIT_START;
+		return JM_EXIT_RUNTIME;
+	int rc = JM_EXIT_RUNTIME;
 	if (prepare(s) == 0 && start_listening(s) == 0 && serve(s) == 0)
-		rc = SRV_EXIT_OK;
+		rc = JM_EXIT_OK;
 	teardown(s);
 	return rc;
 }

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "app/answer.h"
+#include "cmd/exit.h"
 
 #define SRV_DEFAULT_MAX_CONTENT (1u << 20)
 #define SRV_DEFAULT_MAX_CONNS 1024
@@ -55,15 +56,8 @@ typedef struct srv_config {
 	int verbosity;      /* 0 quiet, 1 normal, 2 bytes */
 } srv_config;
 
-/* `jmsg server`'s exit statuses, as its --help lists them. */
-enum {
-	SRV_EXIT_OK = 0,     /* stopped by SIGINT or SIGTERM; --help */
-	SRV_EXIT_START = 1,  /* could not start: address in use, bad search table, ... */
-	SRV_EXIT_USAGE = 2,  /* bad command line */
-};
-
 /* Run the server until SIGINT or SIGTERM.  Returns the process exit code:
- * SRV_EXIT_OK after a clean stop, SRV_EXIT_START if it could not start. */
+ * JM_EXIT_OK after a clean stop, JM_EXIT_RUNTIME if it could not start. */
 int srv_run(const srv_config *cfg);
 
 #endif

@@ -14,10 +14,10 @@
 #include <unistd.h>
 
 #include "cmd/commands.h"
+#include "cmd/opts.h"
 #include "stall/sockdiag.h"
+#include "stall/sockets.h"
 #include "jmsg.h"
-
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 static volatile sig_atomic_t stop;
 
@@ -50,10 +50,10 @@ static void usage(FILE *f)
 		JM_SPEC_DEFAULT_PORT);
 }
 
-static int bad(const char *what, const char *arg)
+static int bad(jm_buf *err, const char *what, const char *arg)
 {
-	fprintf(stderr, "jmsg sockets: %s '%s' (see 'jmsg sockets --help')\n", what, arg);
-	return EXIT_USAGE;
+	jm_buf_printf(err, "jmsg sockets: %s '%s' (see 'jmsg sockets --help')", what, arg);
+	return JM_EXIT_USAGE;
 }
 
 struct row {
@@ -84,45 +84,49 @@ static void collect(void *user, const sockdiag_sock *s)
 	rs->r[rs->n++].s = *s;
 }
 
-static void print_table(struct rows *rs, bool info, bool json, bool watch)
+/* --json: one object per socket, and with --watch one per table first. */
+static void print_json(struct rows *rs, bool info, bool watch)
 {
 	char l[64], f[64];
-	if (json) {
-		jm_buf b = {0};
-		if (watch)
-			printf("{\"time\":%.6f,\"sockets\":%zu}\n", sockdiag_now(), rs->n);
-		for (size_t i = 0; i < rs->n; i++) {
-			const sockdiag_sock *s = &rs->r[i].s;
-			const sockdiag_proc *p = &rs->r[i].p;
-			flow_ep_format(&s->local, l, sizeof l);
-			flow_ep_format(&s->remote, f, sizeof f);
-			printf("{\"proto\":\"%s\",\"recvq\":%u,\"sendq\":%u,\"local\":\"%s\",\"foreign\":\"%s\","
-			       "\"state\":\"%s\",\"inode\":%llu",
-			       s->family == AF_INET6 ? "tcp6" : "tcp", s->rqueue, s->wqueue, l, f,
-			       sockdiag_state_name(s->state), (unsigned long long)s->inode);
-			if (p->pid) {
-				b.len = b.off = 0;
-				if (!jm_json_quote(&b, p->comm, strlen(p->comm)))
-					printf(",\"pid\":%d,\"fd\":%d,\"comm\":%.*s", (int)p->pid, p->fd,
-					       (int)jm_buf_pending(&b), (const char *)jm_buf_head(&b));
-			}
-			if (info && s->info_len) {
-				printf(",\"notsent\":%u,\"unacked\":%u", s->info.tcpi_notsent_bytes,
-				       s->info.tcpi_unacked);
-				uint32_t rw;
-				if (sockdiag_has(s, tcpi_snd_wnd))
-					printf(",\"snd_wnd\":%u", s->info.tcpi_snd_wnd);
-				if (sockdiag_rcv_wnd(s, &rw))
-					printf(",\"rcv_wnd\":%u", rw);
-				if (sockdiag_has(s, tcpi_rwnd_limited))
-					printf(",\"rwnd_limited_ms\":%llu",
-					       (unsigned long long)(s->info.tcpi_rwnd_limited / 1000));
-			}
-			printf("}\n");
+	jm_buf b = {0};
+	if (watch)
+		printf("{\"time\":%.6f,\"sockets\":%zu}\n", sockdiag_now(), rs->n);
+	for (size_t i = 0; i < rs->n; i++) {
+		const sockdiag_sock *s = &rs->r[i].s;
+		const sockdiag_proc *p = &rs->r[i].p;
+		flow_ep_format(&s->local, l, sizeof l);
+		flow_ep_format(&s->remote, f, sizeof f);
+		printf("{\"proto\":\"%s\",\"recvq\":%u,\"sendq\":%u,\"local\":\"%s\",\"foreign\":\"%s\","
+		       "\"state\":\"%s\",\"inode\":%llu",
+		       s->family == AF_INET6 ? "tcp6" : "tcp", s->rqueue, s->wqueue, l, f,
+		       sockdiag_state_name(s->state), (unsigned long long)s->inode);
+		if (p->pid) {
+			b.len = b.off = 0;
+			if (!jm_json_quote(&b, p->comm, strlen(p->comm)))
+				printf(",\"pid\":%d,\"fd\":%d,\"comm\":%.*s", (int)p->pid, p->fd,
+				       (int)jm_buf_pending(&b), (const char *)jm_buf_head(&b));
 		}
-		jm_buf_free(&b);
-		return;
+		if (info && s->info_len) {
+			printf(",\"notsent\":%u,\"unacked\":%u", s->info.tcpi_notsent_bytes,
+			       s->info.tcpi_unacked);
+			uint32_t rw;
+			if (sockdiag_has(s, tcpi_snd_wnd))
+				printf(",\"snd_wnd\":%u", s->info.tcpi_snd_wnd);
+			if (sockdiag_rcv_wnd(s, &rw))
+				printf(",\"rcv_wnd\":%u", rw);
+			if (sockdiag_has(s, tcpi_rwnd_limited))
+				printf(",\"rwnd_limited_ms\":%llu",
+				       (unsigned long long)(s->info.tcpi_rwnd_limited / 1000));
+		}
+		printf("}\n");
 	}
+	jm_buf_free(&b);
+}
+
+/* The netstat table, with --watch under the time of day. */
+static void print_text(struct rows *rs, bool info, bool watch)
+{
+	char l[64], f[64];
 	if (watch) {
 		time_t now = time(NULL);
 		struct tm tm;
@@ -167,7 +171,7 @@ static void print_table(struct rows *rs, bool info, bool json, bool watch)
 		printf("(no sockets)\n");
 }
 
-int sockets_main(int argc, char **argv)
+int sockets_parse_args(int argc, char **argv, sockets_args *a, jm_buf *err)
 {
 	enum { O_PORT = 256, O_WATCH, O_COUNT, O_INFO, O_JSON };
 	static const struct option longopts[] = {
@@ -179,64 +183,91 @@ int sockets_main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	uint16_t ports[64];
-	size_t nports = 0;
-	bool watch = false, info = false, json = false;
-	double every = 1.0;
-	long count = 0;
+	memset(a, 0, sizeof *a);
+	a->every = 1.0;
 	int c;
-	optind = 1;
+	optind = 0;   /* glibc: start afresh, even after a parse left mid-argument */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		char *end;
 		switch (c) {
 		case O_PORT: {
-			errno = 0;
-			long v = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || v < 1 || v > 65535)
-				return bad("--port wants a port from 1 to 65535, not", optarg);
-			if (nports == 64)
-				return bad("at most 64 ports; one too many:", optarg);
-			ports[nports++] = (uint16_t)v;
+			uint16_t port;
+			if (opt_port_buf(err, "sockets", "--port", optarg, &port) < 0) {
+				jm_buf_printf(err, " (see 'jmsg sockets --help')");
+				return JM_EXIT_USAGE;
+			}
+			if (a->nports == SOCKETS_MAX_PORTS)
+				return bad(err, "at most 64 ports; one too many:", optarg);
+			a->ports[a->nports++] = port;
 			break;
 		}
 		case O_WATCH:
-			watch = true;
+			a->watch = true;
 			/* "--watch 2" as well as "--watch=2" */
 			if (!optarg && optind < argc && argv[optind][0] >= '0' && argv[optind][0] <= '9')
 				optarg = argv[optind++];
 			if (optarg) {
 				errno = 0;
-				every = strtod(optarg, &end);
-				if (errno || end == optarg || *end || !(every >= 0.05) || every > 86400)
-					return bad("--watch wants seconds from 0.05 to 86400, not", optarg);
+				a->every = strtod(optarg, &end);
+				if (errno || end == optarg || *end || !(a->every >= 0.05) || a->every > 86400)
+					return bad(err, "--watch wants seconds from 0.05 to 86400, not", optarg);
 			}
 			break;
 		case O_COUNT:
 			errno = 0;
-			count = strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || count < 1)
-				return bad("--count wants a positive number, not", optarg);
+			a->count = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || a->count < 1)
+				return bad(err, "--count wants a positive number, not", optarg);
 			break;
-		case O_INFO: info = true; break;
-		case O_JSON: json = true; break;
-		case 'h': usage(stdout); return EXIT_OK;
+		case O_INFO: a->info = true; break;
+		case O_JSON: a->json = true; break;
+		case 'h': a->help = true; return JM_EXIT_OK;
 		default:
 			if (optopt == O_PORT || optopt == O_COUNT)
-				return bad("option needs a value:", argv[optind - 1]);
-			return bad("unknown option", argv[optind - 1]);
+				return bad(err, "option needs a value:", argv[optind - 1]);
+			return bad(err, "unknown option", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return bad("unexpected argument", argv[optind]);
-	if (!nports)
-		ports[nports++] = JM_SPEC_DEFAULT_PORT;
+		return bad(err, "unexpected argument", argv[optind]);
+	if (!a->nports)
+		a->ports[a->nports++] = JM_SPEC_DEFAULT_PORT;
+	return JM_EXIT_OK;
+}
 
+/* One listing: the sockets of a's ports, their processes, the table. */
+static int list_once(sockdiag *sd, sockdiag_procs *procs, const sockets_args *a, struct rows *rs)
+{
+	char err[200];
+	rs->n = 0;
+	rs->oom = false;
+	if (sockdiag_query(sd, a->ports, a->nports, a->info, collect, rs, err, sizeof err) < 0) {
+		fprintf(stderr, "jmsg sockets: %s\n", err);
+		return JM_EXIT_RUNTIME;
+	}
+	if (rs->oom) {
+		fprintf(stderr, "jmsg sockets: out of memory listing sockets\n");
+		return JM_EXIT_RUNTIME;
+	}
+	for (size_t i = 0; i < rs->n && procs; i++)
+		sockdiag_procs_want(procs, rs->r[i].s.inode);
+	for (size_t i = 0; i < rs->n && procs; i++)
+		sockdiag_procs_lookup(procs, rs->r[i].s.inode, sockdiag_now(), &rs->r[i].p);
+	if (a->json)
+		print_json(rs, a->info, a->watch);
+	else
+		print_text(rs, a->info, a->watch);
+	return JM_EXIT_OK;
+}
+
+int sockets_run(const sockets_args *a)
+{
 	char err[200];
 	sockdiag *sd = sockdiag_open(err, sizeof err);
 	if (!sd) {
 		fprintf(stderr, "jmsg sockets: %s\n", err);
-		return EXIT_RUNTIME;
+		return JM_EXIT_RUNTIME;
 	}
 	sockdiag_procs *procs = sockdiag_procs_new(4096, 0);
 	struct sigaction sa;
@@ -246,31 +277,18 @@ int sockets_main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	int rc = EXIT_OK;
+	int rc = JM_EXIT_OK;
 	struct rows rs = {0};
 	for (long n = 0; !stop; n++) {
-		rs.n = 0;
-		rs.oom = false;
-		if (sockdiag_query(sd, ports, nports, info, collect, &rs, err, sizeof err) < 0) {
-			fprintf(stderr, "jmsg sockets: %s\n", err);
-			rc = EXIT_RUNTIME;
+		rc = list_once(sd, procs, a, &rs);
+		if (rc != JM_EXIT_OK)
 			break;
-		}
-		if (rs.oom) {
-			fprintf(stderr, "jmsg sockets: out of memory listing sockets\n");
-			rc = EXIT_RUNTIME;
+		if (!a->watch || (a->count && n + 1 >= a->count))
 			break;
-		}
-		for (size_t i = 0; i < rs.n && procs; i++)
-			sockdiag_procs_want(procs, rs.r[i].s.inode);
-		for (size_t i = 0; i < rs.n && procs; i++)
-			sockdiag_procs_lookup(procs, rs.r[i].s.inode, sockdiag_now(), &rs.r[i].p);
-		print_table(&rs, info, json, watch);
-		if (!watch || (count && n + 1 >= count))
-			break;
-		if (!json)
+		if (!a->json)
 			printf("\n");
-		struct timespec ts = {(time_t)every, (long)((every - (double)(time_t)every) * 1e9)};
+		struct timespec ts = {(time_t)a->every,
+				      (long)((a->every - (double)(time_t)a->every) * 1e9)};
 		while (!stop && nanosleep(&ts, &ts) && errno == EINTR)
 			;
 	}
@@ -278,4 +296,22 @@ int sockets_main(int argc, char **argv)
 	sockdiag_procs_free(procs);
 	sockdiag_close(sd);
 	return rc;
+}
+
+int sockets_main(int argc, char **argv)
+{
+	sockets_args a;
+	jm_buf err = {0};
+	int rc = sockets_parse_args(argc, argv, &a, &err);
+	if (rc != JM_EXIT_OK) {
+		if (jm_buf_pending(&err))
+			fprintf(stderr, "%.*s\n", (int)jm_buf_pending(&err), (const char *)jm_buf_head(&err));
+		jm_buf_free(&err);
+		return rc;
+	}
+	if (a.help) {
+		usage(stdout);
+		return JM_EXIT_OK;
+	}
+	return sockets_run(&a);
 }

@@ -9,12 +9,12 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "stall/plot.h"
+#include "tcp/seq.h"
 
 #define MAX_SPANS 64
 
@@ -115,8 +115,6 @@ struct stall_tracker {
 	stall_stats st;
 	char note[256];
 };
-
-static inline bool seq_after(uint32_t a, uint32_t b) { return (int32_t)(a - b) > 0; }
 
 static bool ep_eq(const flow_ep *a, const flow_ep *b)
 {
@@ -291,7 +289,7 @@ static bool wire_cond(const struct st_flow *fs, an_dir d, uint64_t *inflight)
 	*inflight = 0;
 	if (!R->have_ack || !S->have_nxt)
 		return false;
-	int32_t diff = (int32_t)(S->nxt - R->ack);
+	int32_t diff = seq_diff(S->nxt, R->ack);
 	if (diff > 0)
 		*inflight = (uint64_t)diff;
 	if (R->win_raw == 0)
@@ -299,7 +297,7 @@ static bool wire_cond(const struct st_flow *fs, an_dir d, uint64_t *inflight)
 	if (!scale_known(fs) || !*inflight)
 		return false;
 	uint32_t edge = R->ack + (uint32_t)R->win;
-	return !seq_after(edge, S->nxt);
+	return seq_leq(edge, S->nxt);
 }
 
 struct seg_marks {
@@ -363,7 +361,7 @@ static void wire_eval(stall_tracker *t, struct st_flow *fs, an_dir d, const cap_
 			int64_t a = R->max_win >= R->win ? (int64_t)(R->max_win - R->win) : 0;
 			if (R->have_first) {
 				int64_t b = (int64_t)(uint32_t)(R->ack - R->first_ack) -
-					    (int64_t)(int32_t)(R->ack + (uint32_t)R->win - R->first_edge);
+					    seq_diff(R->ack + (uint32_t)R->win, R->first_edge);
 				if (b > a)
 					a = b;
 			}
@@ -410,7 +408,9 @@ static void flow_init(stall_tracker *t, flow *f, struct st_flow *fs, an_dir dir,
 	}
 }
 
-void stall_segment(stall_tracker *t, flow *f, an_dir dir, const cap_segment *seg)
+/* The stream's state, set up by its first segment; the kernel view is
+ * brought up to this segment's time first. */
+static struct st_flow *segment_flow(stall_tracker *t, flow *f, an_dir dir, const cap_segment *seg)
 {
 	if (t->sampler)
 		stall_poll(t, seg->ts);
@@ -426,6 +426,77 @@ void stall_segment(stall_tracker *t, flow *f, an_dir dir, const cap_segment *seg
 	}
 	if (fs->ser)
 		fs->ser->last_ts = seg->ts;
+	return fs;
+}
+
+/* A zero-window probe or a segment that fills the window, against the
+ * receiver's state R. */
+static void data_marks(const struct st_flow *fs, const struct wside *R, const cap_segment *seg,
+		       bool plain, struct seg_marks *m)
+{
+	if (plain && R->have_ack && R->win_raw == 0) {
+		if (seg->payload_wire == 0 && seg->seq == R->ack - 1)
+			m->probe = true;     /* Linux: empty, one byte behind */
+		else if (seg->payload_wire == 1 && seg->seq == R->ack)
+			m->probe = true;     /* one byte at the acknowledged point */
+	}
+	if (seg->payload_wire && R->have_ack && scale_known(fs) && R->win_raw) {
+		uint32_t end = seg->seq + seg->payload_wire;
+		if (end == R->ack + (uint32_t)R->win)
+			m->full = true;
+	}
+}
+
+/* What wire_eval's Recv-Q estimate measures from, after W took a new
+ * acknowledgement and window: the largest window, the first
+ * acknowledgement and the first right edge. */
+static void estimate_bases(const struct st_flow *fs, struct wside *W, const cap_segment *seg)
+{
+	uint8_t fl = seg->flags;
+	/* A SYN's window is never scaled: not a fair maximum. */
+	if (!(fl & CAP_SYN) && W->win > W->max_win)
+		W->max_win = W->win;
+	/* From the handshake's ack: bytes taken in before the
+	 * first scaled advertisement count as unread too. */
+	if (!W->have_first_ack) {
+		W->have_first_ack = true;
+		W->first_ack = seg->ack;
+	}
+	if (!(fl & CAP_SYN) && !W->have_first && scale_known(fs)) {
+		W->have_first = true;
+		W->first_edge = seg->ack + (uint32_t)W->win;
+	}
+}
+
+/* A midstream pickup: the scale is unknown and stays so; each stall of this
+ * stream says so ("window_scale":"unknown") instead of a guess, and only
+ * zero windows are judged. */
+static void note_unknown_scale(stall_tracker *t, struct st_flow *fs, uint8_t fl)
+{
+	if (!scale_known(fs) && !(fl & CAP_SYN) && !fs->scale_noted) {
+		fs->scale_noted = true;
+		t->st.streams_unknown_scale++;
+	}
+}
+
+/* A reset ends the episodes of both directions at this segment. */
+static void close_on_reset(stall_tracker *t, struct st_flow *fs, const cap_segment *seg)
+{
+	for (int d = 0; d < 2; d++)
+		if (fs->d[d].ep_open) {
+			fs->d[d].ev->wire_end = fs->d[d].ev->wire ? seg->ts : fs->d[d].ev->wire_end;
+			if (fs->d[d].ev->wire)
+				fs->d[d].ev->end_frame = seg->frame;
+			if (fs->d[d].ev->kernel)
+				fs->d[d].ev->kernel_end = seg->ts > fs->d[d].ev->kernel_end
+							 ? seg->ts : fs->d[d].ev->kernel_end;
+			ep_close(t, fs, (an_dir)d, "reset", false);
+		}
+}
+
+void stall_segment(stall_tracker *t, flow *f, an_dir dir, const cap_segment *seg)
+{
+	struct st_flow *fs = segment_flow(t, f, dir, seg);
 	int X = dir, Y = !dir;
 	struct wside *W = &fs->w[X], *R = &fs->w[Y];
 	uint8_t fl = seg->flags;
@@ -441,23 +512,13 @@ void stall_segment(stall_tracker *t, flow *f, an_dir dir, const cap_segment *seg
 		/* Data direction X -> Y: probes and window full, judged against
 		 * the receiver's window as it stood before this segment. */
 		bool plain = !(fl & (CAP_SYN | CAP_FIN));
-		if (plain && R->have_ack && R->win_raw == 0) {
-			if (seg->payload_wire == 0 && seg->seq == R->ack - 1)
-				m.probe = true;     /* Linux: empty, one byte behind */
-			else if (seg->payload_wire == 1 && seg->seq == R->ack)
-				m.probe = true;     /* one byte at the acknowledged point */
-		}
-		if (seg->payload_wire && R->have_ack && scale_known(fs) && R->win_raw) {
-			uint32_t end = seg->seq + seg->payload_wire;
-			if (end == R->ack + (uint32_t)R->win)
-				m.full = true;
-		}
+		data_marks(fs, R, seg, plain, &m);
 		if (m.probe)
 			fs->d[X].probe_pending = true;
 
 		uint32_t end = seg->seq + seg->payload_wire + ((fl & CAP_SYN) ? 1 : 0) +
 			       ((fl & CAP_FIN) ? 1 : 0);
-		if (!W->have_nxt || seq_after(end, W->nxt)) {
+		if (!W->have_nxt || seq_gt(end, W->nxt)) {
 			W->nxt = end;
 			W->have_nxt = true;
 		}
@@ -478,50 +539,22 @@ void stall_segment(stall_tracker *t, flow *f, an_dir dir, const cap_segment *seg
 				m.probe_ack = true;
 				fs->d[Y].probe_pending = false;
 			}
-			if (!W->have_ack || !seq_after(W->ack, seg->ack)) {
+			if (!W->have_ack || seq_leq(W->ack, seg->ack)) {
 				W->ack = seg->ack;
 				W->have_ack = true;
 				W->win_raw = seg->window;
 				W->win = (uint64_t)seg->window << sh;
-				/* A SYN's window is never scaled: not a fair maximum. */
-				if (!(fl & CAP_SYN) && W->win > W->max_win)
-					W->max_win = W->win;
-				/* From the handshake's ack: bytes taken in before the
-				 * first scaled advertisement count as unread too. */
-				if (!W->have_first_ack) {
-					W->have_first_ack = true;
-					W->first_ack = seg->ack;
-				}
-				if (!(fl & CAP_SYN) && !W->have_first && scale_known(fs)) {
-					W->have_first = true;
-					W->first_edge = seg->ack + (uint32_t)W->win;
-				}
+				estimate_bases(fs, W, seg);
 			}
 			if (plain && seg->window == 0)
 				m.zero = true;
 		}
 	}
-	/* A midstream pickup: the scale is unknown and stays so; each stall
-	 * of this stream says so ("window_scale":"unknown") instead of a
-	 * guess, and only zero windows are judged. */
-	if (!scale_known(fs) && !(fl & CAP_SYN) && !fs->scale_noted) {
-		fs->scale_noted = true;
-		t->st.streams_unknown_scale++;
-	}
+	note_unknown_scale(t, fs, fl);
 	wire_eval(t, fs, (an_dir)X, seg, &m, false);
 	wire_eval(t, fs, (an_dir)Y, seg, &m, true);
-	if (fl & CAP_RST) {
-		for (int d = 0; d < 2; d++)
-			if (fs->d[d].ep_open) {
-				fs->d[d].ev->wire_end = fs->d[d].ev->wire ? seg->ts : fs->d[d].ev->wire_end;
-				if (fs->d[d].ev->wire)
-					fs->d[d].ev->end_frame = seg->frame;
-				if (fs->d[d].ev->kernel)
-					fs->d[d].ev->kernel_end = seg->ts > fs->d[d].ev->kernel_end
-								 ? seg->ts : fs->d[d].ev->kernel_end;
-				ep_close(t, fs, (an_dir)d, "reset", false);
-			}
-	}
+	if (fl & CAP_RST)
+		close_on_reset(t, fs, seg);
 }
 
 /* ---------------------------------------------------------------- kernel */
@@ -557,22 +590,21 @@ static void fig_add(stall_fig *f, uint32_t v, bool first)
 	f->end = v;
 }
 
-static void kernel_eval(stall_tracker *t, struct st_flow *fs, an_dir d, double ts)
+/* The kernel condition for data direction d, from the receiver's samples
+ * (r now, rprev the one before) and the sender's (s, sprev); rp and sp say
+ * whether this batch sampled them.  *r_cond: the receiver read nothing. */
+static bool kernel_cond(bool rp, const struct ksamp *r, const struct ksamp *rprev, bool sp,
+			const struct ksamp *s, const struct ksamp *sprev, bool *r_cond)
 {
-	struct dstate *ds = &fs->d[d];
-	struct kside *Rk = &fs->k[!d], *Sk = &fs->k[d];
-	bool rp = Rk->cur.have && Rk->batch == t->batch_seq;
-	bool sp = Sk->cur.have && Sk->batch == t->batch_seq;
-	const struct ksamp *r = &Rk->cur, *rprev = &Rk->prev, *s = &Sk->cur, *sprev = &Sk->prev;
-
-	bool r_cond = false, s_cond = false;
+	bool s_cond = false;
+	*r_cond = false;
 	if (rp && r->rq > 0 && rprev->have && rprev->rq > 0) {
 		int64_t read;
 		if (r->has_br && rprev->has_br)
 			read = (int64_t)(r->br - rprev->br) - ((int64_t)r->rq - (int64_t)rprev->rq);
 		else
 			read = r->rq < rprev->rq ? 1 : 0;
-		r_cond = read <= 0;
+		*r_cond = read <= 0;
 	}
 	if (sp && s->wq > 0) {
 		if (s->has_snd_wnd)
@@ -580,60 +612,88 @@ static void kernel_eval(stall_tracker *t, struct st_flow *fs, an_dir d, double t
 		else if (s->has_rwl && sprev->have && sprev->has_rwl)
 			s_cond = s->rwl > sprev->rwl;
 	}
-	bool cond = r_cond || s_cond;
+	return *r_cond || s_cond;
+}
+
+/* The kernel view of an episode begins: at this sample, or at the one
+ * before if nothing was read since. */
+static void kernel_begin(struct dstate *ds, const struct kside *Rk, const struct kside *Sk,
+			 bool r_cond, bool sp, double ts)
+{
+	const struct ksamp *rprev = &Rk->prev, *s = &Sk->cur, *sprev = &Sk->prev;
+	stall_event *ev = ds->ev;
+	ev->kernel = true;
+	/* Nothing was read since the previous sample: the
+	 * stall began no later than that sample. */
+	bool from_prev = r_cond && rprev->have;
+	ev->kernel_start = from_prev ? rprev->ts : ts;
+	if (from_prev)
+		fig_add(&ev->recvq, rprev->rq, true);
+	if (from_prev && sprev->have && sp) {
+		fig_add(&ev->sendq, sprev->wq, true);
+		if (sprev->has_notsent)
+			fig_add(&ev->notsent, sprev->notsent, true);
+	}
+	if (sp && s->has_rwl) {
+		ds->rwl_start = (from_prev && sprev->have && sprev->has_rwl) ? sprev->rwl : s->rwl;
+		ds->have_rwl_start = true;
+	}
+}
+
+/* One more sample of an open kernel view: the queues' figures, the
+ * windows, the processes. */
+static void kernel_sample(struct dstate *ds, const struct kside *Rk, const struct kside *Sk,
+			  bool rp, bool sp, double ts)
+{
+	const struct ksamp *r = &Rk->cur, *s = &Sk->cur;
+	stall_event *ev = ds->ev;
+	ev->samples++;
+	if (rp) {
+		fig_add(&ev->recvq, r->rq, false);
+		if ((ev->have_rcv_wnd = r->has_rcv_wnd))
+			ev->rcv_wnd = r->rcv_wnd;
+	}
+	if (sp) {
+		fig_add(&ev->unacked, s->unacked, false);
+		if ((ev->have_snd_wnd = s->has_snd_wnd))
+			ev->snd_wnd = s->snd_wnd;
+		fig_add(&ev->sendq, s->wq, false);
+		if (s->has_notsent)
+			fig_add(&ev->notsent, s->notsent, false);
+		if (s->has_rwl) {
+			if (!ds->have_rwl_start) {
+				ds->rwl_start = s->rwl;
+				ds->have_rwl_start = true;
+			}
+			ev->rwnd_limited_ms = (s->rwl - ds->rwl_start) / 1000;
+		}
+	}
+	if (Rk->proc.pid)
+		ev->receiver_proc = Rk->proc;
+	if (Sk->proc.pid)
+		ev->sender_proc = Sk->proc;
+	ev->kernel_end = ts;
+}
+
+static void kernel_eval(stall_tracker *t, struct st_flow *fs, an_dir d, double ts)
+{
+	struct dstate *ds = &fs->d[d];
+	struct kside *Rk = &fs->k[!d], *Sk = &fs->k[d];
+	bool rp = Rk->cur.have && Rk->batch == t->batch_seq;
+	bool sp = Sk->cur.have && Sk->batch == t->batch_seq;
+	const struct ksamp *r = &Rk->cur, *s = &Sk->cur;
+
+	bool r_cond;
+	bool cond = kernel_cond(rp, r, &Rk->prev, sp, s, &Sk->prev, &r_cond);
 	if (cond && !ds->k_open && !ep_begin(fs, d))
 		cond = false;
 	if (cond && !ds->k_open) {
 		ds->k_open = true;
-		stall_event *ev = ds->ev;
-		if (!ev->kernel) {
-			ev->kernel = true;
-			/* Nothing was read since the previous sample: the
-			 * stall began no later than that sample. */
-			bool from_prev = r_cond && rprev->have;
-			ev->kernel_start = from_prev ? rprev->ts : ts;
-			if (from_prev)
-				fig_add(&ev->recvq, rprev->rq, true);
-			if (from_prev && sprev->have && sp) {
-				fig_add(&ev->sendq, sprev->wq, true);
-				if (sprev->has_notsent)
-					fig_add(&ev->notsent, sprev->notsent, true);
-			}
-			if (sp && s->has_rwl) {
-				ds->rwl_start = (from_prev && sprev->have && sprev->has_rwl) ? sprev->rwl : s->rwl;
-				ds->have_rwl_start = true;
-			}
-		}
+		if (!ds->ev->kernel)
+			kernel_begin(ds, Rk, Sk, r_cond, sp, ts);
 	}
-	if (ds->k_open) {
-		stall_event *ev = ds->ev;
-		ev->samples++;
-		if (rp) {
-			fig_add(&ev->recvq, r->rq, false);
-			if ((ev->have_rcv_wnd = r->has_rcv_wnd))
-				ev->rcv_wnd = r->rcv_wnd;
-		}
-		if (sp) {
-			fig_add(&ev->unacked, s->unacked, false);
-			if ((ev->have_snd_wnd = s->has_snd_wnd))
-				ev->snd_wnd = s->snd_wnd;
-			fig_add(&ev->sendq, s->wq, false);
-			if (s->has_notsent)
-				fig_add(&ev->notsent, s->notsent, false);
-			if (s->has_rwl) {
-				if (!ds->have_rwl_start) {
-					ds->rwl_start = s->rwl;
-					ds->have_rwl_start = true;
-				}
-				ev->rwnd_limited_ms = (s->rwl - ds->rwl_start) / 1000;
-			}
-		}
-		if (Rk->proc.pid)
-			ev->receiver_proc = Rk->proc;
-		if (Sk->proc.pid)
-			ev->sender_proc = Sk->proc;
-		ev->kernel_end = ts;
-	}
+	if (ds->k_open)
+		kernel_sample(ds, Rk, Sk, rp, sp, ts);
 	if (ds->k_open && !cond) {
 		ds->k_open = false;
 		if (!ds->w_open)
@@ -832,19 +892,6 @@ void stall_get_stats(const stall_tracker *t, stall_stats *st)
 
 /* ---------------------------------------------------------------- output */
 
-static int put(jm_buf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int put(jm_buf *o, const char *fmt, ...)
-{
-	char tmp[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -1;
-	return jm_buf_append(o, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
-}
-
 static int put_ep(jm_buf *o, const flow_ep *e)
 {
 	char b[64];
@@ -855,82 +902,100 @@ static int put_ep(jm_buf *o, const flow_ep *e)
 static int put_fig(jm_buf *o, const char *name, const stall_fig *f)
 {
 	if (!f->have)
-		return put(o, ",\"%s\":null", name);
-	return put(o, ",\"%s\":{\"start\":%u,\"peak\":%u,\"end\":%u}", name, f->start, f->peak,
-		   f->end);
+		return jm_buf_printf(o, ",\"%s\":null", name);
+	return jm_buf_printf(o, ",\"%s\":{\"start\":%u,\"peak\":%u,\"end\":%u}", name, f->start,
+			     f->peak, f->end);
 }
 
 static int put_proc(jm_buf *o, const char *name, const sockdiag_proc *p)
 {
 	if (!p->pid)
-		return put(o, ",\"%s\":null", name);
-	int rc = put(o, ",\"%s\":{\"pid\":%d,\"fd\":%d,\"comm\":", name, (int)p->pid, p->fd);
+		return jm_buf_printf(o, ",\"%s\":null", name);
+	int rc = jm_buf_printf(o, ",\"%s\":{\"pid\":%d,\"fd\":%d,\"comm\":", name, (int)p->pid,
+			       p->fd);
 	rc |= jm_json_quote(o, p->comm, strlen(p->comm));
-	return rc | put(o, "}");
+	return rc | jm_buf_printf(o, "}");
+}
+
+/* The "wire" member of an event's JSON, from the comma before it. */
+static int put_wire(jm_buf *o, const stall_event *ev)
+{
+	if (!ev->wire)
+		return jm_buf_printf(o, ",\"wire\":null");
+	int rc = jm_buf_printf(o, ",\"wire\":{\"start\":%.6f,\"end\":", ev->wire_start);
+	rc |= ev->open && !ev->end_frame ? jm_buf_printf(o, "null")
+					 : jm_buf_printf(o, "%.6f", ev->wire_end);
+	rc |= jm_buf_printf(o, ",\"start_frame\":%llu,\"end_frame\":",
+			    (unsigned long long)ev->start_frame);
+	rc |= ev->end_frame ? jm_buf_printf(o, "%llu", (unsigned long long)ev->end_frame)
+			    : jm_buf_printf(o, "null");
+	if (ev->zw_start_frame)
+		rc |= jm_buf_printf(o, ",\"zero_window_start\":%.6f,\"zero_window_start_frame\":%llu",
+				    ev->zw_start, (unsigned long long)ev->zw_start_frame);
+	else
+		rc |= jm_buf_printf(o, ",\"zero_window_start\":null,\"zero_window_start_frame\":null");
+	if (ev->zw_end_frame)
+		rc |= jm_buf_printf(o, ",\"zero_window_end\":%.6f,\"zero_window_end_frame\":%llu",
+				    ev->zw_end, (unsigned long long)ev->zw_end_frame);
+	else
+		rc |= jm_buf_printf(o, ",\"zero_window_end\":null,\"zero_window_end_frame\":null");
+	if (ev->wscale >= 0)
+		rc |= jm_buf_printf(o, ",\"window_scale\":%d", ev->wscale);
+	else
+		rc |= jm_buf_printf(o, ",\"window_scale\":\"unknown\"");
+	rc |= jm_buf_printf(o, ",\"zero_windows\":%llu,\"window_full\":%llu,\"window_updates\":%llu"
+			       ",\"zero_window_probes\":%llu,\"probe_acks\":%llu"
+			       ",\"max_bytes_in_flight\":%llu",
+			    (unsigned long long)ev->zero_windows, (unsigned long long)ev->window_full,
+			    (unsigned long long)ev->window_updates, (unsigned long long)ev->probes,
+			    (unsigned long long)ev->probe_acks, (unsigned long long)ev->max_inflight);
+	if (ev->have_estimate)
+		rc |= jm_buf_printf(o, ",\"recvq_estimate\":%llu"
+				       ",\"recvq_estimate_from\":\"window shrinkage\"}",
+				    (unsigned long long)ev->recvq_estimate);
+	else
+		rc |= jm_buf_printf(o, ",\"recvq_estimate\":null}");
+	return rc;
+}
+
+/* The "kernel" member of an event's JSON, from the comma before it. */
+static int put_kernel(jm_buf *o, const stall_event *ev)
+{
+	if (!ev->kernel)
+		return jm_buf_printf(o, ",\"kernel\":null");
+	int rc = jm_buf_printf(o, ",\"kernel\":{\"start\":%.6f,\"end\":%.6f,\"samples\":%u",
+			       ev->kernel_start, ev->kernel_end, ev->samples);
+	rc |= put_fig(o, "recvq", &ev->recvq);
+	rc |= put_fig(o, "sendq", &ev->sendq);
+	rc |= put_fig(o, "notsent", &ev->notsent);
+	rc |= put_fig(o, "unacked", &ev->unacked);
+	rc |= ev->have_snd_wnd ? jm_buf_printf(o, ",\"snd_wnd\":%u", ev->snd_wnd)
+			       : jm_buf_printf(o, ",\"snd_wnd\":null");
+	rc |= ev->have_rcv_wnd ? jm_buf_printf(o, ",\"rcv_wnd\":%u", ev->rcv_wnd)
+			       : jm_buf_printf(o, ",\"rcv_wnd\":null");
+	rc |= jm_buf_printf(o, ",\"rwnd_limited_ms\":%llu", (unsigned long long)ev->rwnd_limited_ms);
+	rc |= put_proc(o, "receiver_process", &ev->receiver_proc);
+	rc |= put_proc(o, "sender_process", &ev->sender_proc);
+	return rc | jm_buf_printf(o, "}");
 }
 
 int stall_event_json(jm_buf *o, const stall_event *ev)
 {
-	int rc = put(o, "{\"event\":\"stall\",\"stream\":%llu,\"side\":\"%s\",\"receiver\":",
-		     (unsigned long long)ev->stream, ev->side);
+	int rc = jm_buf_printf(o, "{\"event\":\"stall\",\"stream\":%llu,\"side\":\"%s\",\"receiver\":",
+			       (unsigned long long)ev->stream, ev->side);
 	rc |= put_ep(o, &ev->receiver);
-	rc |= put(o, ",\"sender\":");
+	rc |= jm_buf_printf(o, ",\"sender\":");
 	rc |= put_ep(o, &ev->sender);
-	rc |= put(o, ",\"start\":%.6f", ev->start);
+	rc |= jm_buf_printf(o, ",\"start\":%.6f", ev->start);
 	if (ev->open)
-		rc |= put(o, ",\"end\":null,\"open\":true");
+		rc |= jm_buf_printf(o, ",\"end\":null,\"open\":true");
 	else
-		rc |= put(o, ",\"end\":%.6f,\"open\":false", ev->end);
-	rc |= put(o, ",\"duration_ms\":%.3f,\"ended_by\":\"%s\"", ev->duration_ms, ev->ended_by);
-	if (ev->wire) {
-		rc |= put(o, ",\"wire\":{\"start\":%.6f,\"end\":", ev->wire_start);
-		rc |= ev->open && !ev->end_frame ? put(o, "null") : put(o, "%.6f", ev->wire_end);
-		rc |= put(o, ",\"start_frame\":%llu,\"end_frame\":", (unsigned long long)ev->start_frame);
-		rc |= ev->end_frame ? put(o, "%llu", (unsigned long long)ev->end_frame) : put(o, "null");
-		if (ev->zw_start_frame)
-			rc |= put(o, ",\"zero_window_start\":%.6f,\"zero_window_start_frame\":%llu", ev->zw_start,
-				  (unsigned long long)ev->zw_start_frame);
-		else
-			rc |= put(o, ",\"zero_window_start\":null,\"zero_window_start_frame\":null");
-		if (ev->zw_end_frame)
-			rc |= put(o, ",\"zero_window_end\":%.6f,\"zero_window_end_frame\":%llu", ev->zw_end,
-				  (unsigned long long)ev->zw_end_frame);
-		else
-			rc |= put(o, ",\"zero_window_end\":null,\"zero_window_end_frame\":null");
-		if (ev->wscale >= 0)
-			rc |= put(o, ",\"window_scale\":%d", ev->wscale);
-		else
-			rc |= put(o, ",\"window_scale\":\"unknown\"");
-		rc |= put(o, ",\"zero_windows\":%llu,\"window_full\":%llu,\"window_updates\":%llu"
-			     ",\"zero_window_probes\":%llu,\"probe_acks\":%llu,\"max_bytes_in_flight\":%llu",
-			  (unsigned long long)ev->zero_windows, (unsigned long long)ev->window_full,
-			  (unsigned long long)ev->window_updates, (unsigned long long)ev->probes,
-			  (unsigned long long)ev->probe_acks, (unsigned long long)ev->max_inflight);
-		if (ev->have_estimate)
-			rc |= put(o, ",\"recvq_estimate\":%llu,\"recvq_estimate_from\":\"window shrinkage\"}",
-				  (unsigned long long)ev->recvq_estimate);
-		else
-			rc |= put(o, ",\"recvq_estimate\":null}");
-	} else {
-		rc |= put(o, ",\"wire\":null");
-	}
-	if (ev->kernel) {
-		rc |= put(o, ",\"kernel\":{\"start\":%.6f,\"end\":%.6f,\"samples\":%u", ev->kernel_start,
-			  ev->kernel_end, ev->samples);
-		rc |= put_fig(o, "recvq", &ev->recvq);
-		rc |= put_fig(o, "sendq", &ev->sendq);
-		rc |= put_fig(o, "notsent", &ev->notsent);
-		rc |= put_fig(o, "unacked", &ev->unacked);
-		rc |= ev->have_snd_wnd ? put(o, ",\"snd_wnd\":%u", ev->snd_wnd) : put(o, ",\"snd_wnd\":null");
-		rc |= ev->have_rcv_wnd ? put(o, ",\"rcv_wnd\":%u", ev->rcv_wnd) : put(o, ",\"rcv_wnd\":null");
-		rc |= put(o, ",\"rwnd_limited_ms\":%llu", (unsigned long long)ev->rwnd_limited_ms);
-		rc |= put_proc(o, "receiver_process", &ev->receiver_proc);
-		rc |= put_proc(o, "sender_process", &ev->sender_proc);
-		rc |= put(o, "}");
-	} else {
-		rc |= put(o, ",\"kernel\":null");
-	}
-	return rc | put(o, "}");
+		rc |= jm_buf_printf(o, ",\"end\":%.6f,\"open\":false", ev->end);
+	rc |= jm_buf_printf(o, ",\"duration_ms\":%.3f,\"ended_by\":\"%s\"", ev->duration_ms,
+			    ev->ended_by);
+	rc |= put_wire(o, ev);
+	rc |= put_kernel(o, ev);
+	return rc | jm_buf_printf(o, "}");
 }
 
 int stall_event_text(jm_buf *o, const stall_event *ev)
@@ -938,33 +1003,40 @@ int stall_event_text(jm_buf *o, const stall_event *ev)
 	char r[64], s[64];
 	flow_ep_format(&ev->receiver, r, sizeof r);
 	flow_ep_format(&ev->sender, s, sizeof s);
-	int rc = put(o, "%12.6f stall stream %llu: %s %s stopped reading %s for %.1f ms%s (%s)",
-		     ev->start - ev->t0, (unsigned long long)ev->stream, ev->side, r, s, ev->duration_ms,
-		     ev->open ? ", still stalled at the end of the capture" : "", ev->ended_by);
+	int rc = jm_buf_printf(o, "%12.6f stall stream %llu: %s %s stopped reading %s for %.1f ms%s (%s)",
+			       ev->start - ev->t0, (unsigned long long)ev->stream, ev->side, r, s,
+			       ev->duration_ms,
+			       ev->open ? ", still stalled at the end of the capture" : "",
+			       ev->ended_by);
 	if (ev->wire) {
-		rc |= put(o, "; wire: frames %llu-", (unsigned long long)ev->start_frame);
-		rc |= ev->end_frame ? put(o, "%llu", (unsigned long long)ev->end_frame) : put(o, "end");
-		rc |= put(o, ", %llu zero windows, %llu window full, %llu zero-window probes (%llu acked), "
-			     "max %llu bytes in flight",
-			  (unsigned long long)ev->zero_windows, (unsigned long long)ev->window_full,
-			  (unsigned long long)ev->probes, (unsigned long long)ev->probe_acks,
-			  (unsigned long long)ev->max_inflight);
+		rc |= jm_buf_printf(o, "; wire: frames %llu-", (unsigned long long)ev->start_frame);
+		rc |= ev->end_frame ? jm_buf_printf(o, "%llu", (unsigned long long)ev->end_frame)
+				    : jm_buf_printf(o, "end");
+		rc |= jm_buf_printf(o, ", %llu zero windows, %llu window full, "
+				       "%llu zero-window probes (%llu acked), max %llu bytes in flight",
+				    (unsigned long long)ev->zero_windows,
+				    (unsigned long long)ev->window_full, (unsigned long long)ev->probes,
+				    (unsigned long long)ev->probe_acks,
+				    (unsigned long long)ev->max_inflight);
 		if (ev->have_estimate)
-			rc |= put(o, ", Recv-Q ~%llu (estimate)", (unsigned long long)ev->recvq_estimate);
+			rc |= jm_buf_printf(o, ", Recv-Q ~%llu (estimate)",
+					    (unsigned long long)ev->recvq_estimate);
 		else
-			rc |= put(o, ", window scale unknown");
+			rc |= jm_buf_printf(o, ", window scale unknown");
 	}
 	if (ev->kernel) {
-		rc |= put(o, "; kernel:");
+		rc |= jm_buf_printf(o, "; kernel:");
 		if (ev->recvq.have)
-			rc |= put(o, " Recv-Q %u/%u/%u", ev->recvq.start, ev->recvq.peak, ev->recvq.end);
+			rc |= jm_buf_printf(o, " Recv-Q %u/%u/%u", ev->recvq.start, ev->recvq.peak,
+					    ev->recvq.end);
 		if (ev->sendq.have)
-			rc |= put(o, " Send-Q %u/%u/%u", ev->sendq.start, ev->sendq.peak, ev->sendq.end);
-		rc |= put(o, " (start/peak/end), rwnd_limited %llu ms",
-			  (unsigned long long)ev->rwnd_limited_ms);
+			rc |= jm_buf_printf(o, " Send-Q %u/%u/%u", ev->sendq.start, ev->sendq.peak,
+					    ev->sendq.end);
+		rc |= jm_buf_printf(o, " (start/peak/end), rwnd_limited %llu ms",
+				    (unsigned long long)ev->rwnd_limited_ms);
 		if (ev->receiver_proc.pid)
-			rc |= put(o, ", %s process %s[%d]", ev->side, ev->receiver_proc.comm,
-				  (int)ev->receiver_proc.pid);
+			rc |= jm_buf_printf(o, ", %s process %s[%d]", ev->side, ev->receiver_proc.comm,
+					    (int)ev->receiver_proc.pid);
 	}
 	return rc;
 }
@@ -1000,6 +1072,59 @@ static int split(const struct series *s, int which, double **tv, double **vv)
 	return 0;
 }
 
+/* The words of the plot of direction d, whose receiver is `rname` and
+ * sender `sname`, with ns stalls shown. */
+struct plot_words {
+	char n0[96], n1[96], n2[96], n3[96];   /* the series' names */
+	char title[200], sub[200], note[200], p0[96], p1[96];
+};
+
+static void plot_words(struct plot_words *w, const struct flow_series *s, an_dir d, size_t ns,
+		       bool kernel)
+{
+	const char *rname = d == AN_C2S ? "server" : "client";
+	const char *sname = d == AN_C2S ? "client" : "server";
+	snprintf(w->n0, sizeof w->n0, "window advertised by the %s (wire)", rname);
+	snprintf(w->n1, sizeof w->n1, "bytes in flight from the %s (wire)", sname);
+	snprintf(w->n2, sizeof w->n2, "Recv-Q of the %s socket (kernel)", rname);
+	snprintf(w->n3, sizeof w->n3, "Send-Q of the %s socket (kernel)", sname);
+	char a[64], b[64];
+	/* Recv-Q sits with the window it eats into; Send-Q, often MiB
+	 * against KiB, gets its own scale below. */
+	snprintf(w->p0, sizeof w->p0, "the %s's receive side", rname);
+	snprintf(w->p1, sizeof w->p1, "the %s's send side", sname);
+	flow_ep_format(&s->ep[d], a, sizeof a);
+	flow_ep_format(&s->ep[!d], b, sizeof b);
+	snprintf(w->title, sizeof w->title, "jmsg stream %llu: %s \xe2\x86\x92 %s",
+		 (unsigned long long)s->stream, a, b);
+	if (ns)
+		snprintf(w->sub, sizeof w->sub, "%zu stall%s: the %s stopped reading (longest %.0f ms)",
+			 ns, ns == 1 ? "" : "s", rname, s->worst_ms);
+	else
+		snprintf(w->sub, sizeof w->sub, "no stall in this direction");
+	snprintf(w->note, sizeof w->note, "%s", kernel ? "shaded: stall intervals"
+		 : "shaded: stall intervals; no kernel samples (offline capture, or sockets of another host)");
+}
+
+static int write_svg_file(const char *path, const plot_spec *p, char *err, size_t errlen)
+{
+	int rc = -1;
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (plot_write_svg(f, p) < 0 || ferror(f))
+		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+	else
+		rc = 0;
+	if (fclose(f) && !rc) {
+		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+		rc = -1;
+	}
+	return rc;
+}
+
 int stall_plot(stall_tracker *t, const char *path, char *err, size_t errlen)
 {
 	struct flow_series *s = plot_pick(t);
@@ -1014,26 +1139,11 @@ int stall_plot(stall_tracker *t, const char *path, char *err, size_t errlen)
 	an_dir d = s->worst_ms >= 0 ? s->worst_dir : AN_C2S;
 	double *tv[4] = {0}, *vv[4] = {0};
 	int rc = -1;
-	FILE *f = NULL;
 	if (split(&s->w[d], 0, &tv[0], &vv[0]) || split(&s->w[d], 1, &tv[1], &vv[1]) ||
 	    split(&s->k[d], 0, &tv[2], &vv[2]) || split(&s->k[d], 1, &tv[3], &vv[3])) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	const char *rname = d == AN_C2S ? "server" : "client";
-	const char *sname = d == AN_C2S ? "client" : "server";
-	char n0[96], n1[96], n2[96], n3[96];
-	snprintf(n0, sizeof n0, "window advertised by the %s (wire)", rname);
-	snprintf(n1, sizeof n1, "bytes in flight from the %s (wire)", sname);
-	snprintf(n2, sizeof n2, "Recv-Q of the %s socket (kernel)", rname);
-	snprintf(n3, sizeof n3, "Send-Q of the %s socket (kernel)", sname);
-	bool kernel = s->k[d].n > 0;
-	plot_series ser[4] = {
-		{n0, "#1f77b4", 0, tv[0], vv[0], s->w[d].n, 2.0},
-		{n1, "#ff7f0e", 0, tv[1], vv[1], s->w[d].n, 1.5},
-		{n2, "#2ca02c", 0, tv[2], vv[2], s->k[d].n, 2.0},
-		{n3, "#d62728", 1, tv[3], vv[3], s->k[d].n, 1.5},
-	};
 	plot_span spans[MAX_SPANS];
 	size_t ns = 0;
 	for (size_t i = 0; i < s->n_spans; i++)
@@ -1042,47 +1152,27 @@ int stall_plot(stall_tracker *t, const char *path, char *err, size_t errlen)
 			spans[ns].label = "stall";
 			ns++;
 		}
-	char a[64], b[64], title[200], sub[200], note[200], p0[96], p1[96];
-	/* Recv-Q sits with the window it eats into; Send-Q, often MiB
-	 * against KiB, gets its own scale below. */
-	snprintf(p0, sizeof p0, "the %s's receive side", rname);
-	snprintf(p1, sizeof p1, "the %s's send side", sname);
-	flow_ep_format(&s->ep[d], a, sizeof a);
-	flow_ep_format(&s->ep[!d], b, sizeof b);
-	snprintf(title, sizeof title, "jmsg stream %llu: %s \xe2\x86\x92 %s",
-		 (unsigned long long)s->stream, a, b);
-	if (ns)
-		snprintf(sub, sizeof sub, "%zu stall%s: the %s stopped reading (longest %.0f ms)", ns,
-			 ns == 1 ? "" : "s", rname, s->worst_ms);
-	else
-		snprintf(sub, sizeof sub, "no stall in this direction");
-	snprintf(note, sizeof note, "%s", kernel ? "shaded: stall intervals"
-		 : "shaded: stall intervals; no kernel samples (offline capture, or sockets of another host)");
+	bool kernel = s->k[d].n > 0;
+	struct plot_words w;
+	plot_words(&w, s, d, ns, kernel);
+	plot_series ser[4] = {
+		{w.n0, "#1f77b4", 0, tv[0], vv[0], s->w[d].n, 2.0},
+		{w.n1, "#ff7f0e", 0, tv[1], vv[1], s->w[d].n, 1.5},
+		{w.n2, "#2ca02c", 0, tv[2], vv[2], s->k[d].n, 2.0},
+		{w.n3, "#d62728", 1, tv[3], vv[3], s->k[d].n, 1.5},
+	};
 	plot_spec p = {
-		.title = title, .subtitle = sub,
-		.panel_title = {p0, kernel ? p1 : NULL},
-		.note = note, .t0 = s->first_ts, .t_min = s->first_ts,
+		.title = w.title, .subtitle = w.sub,
+		.panel_title = {w.p0, kernel ? w.p1 : NULL},
+		.note = w.note, .t0 = s->first_ts, .t_min = s->first_ts,
 		.t_max = s->last_ts > s->first_ts ? s->last_ts : s->first_ts + 1,
 		.series = ser, .n_series = kernel ? 4 : 2, .spans = spans, .n_spans = ns,
 	};
 	for (size_t i = 0; i < ns; i++)
 		if (spans[i].t1 > p.t_max)
 			p.t_max = spans[i].t1;
-	f = fopen(path, "w");
-	if (!f) {
-		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	if (plot_write_svg(f, &p) < 0 || ferror(f)) {
-		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
-		goto out;
-	}
-	rc = 0;
+	rc = write_svg_file(path, &p, err, errlen);
 out:
-	if (f && fclose(f) && !rc) {
-		snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
-		rc = -1;
-	}
 	for (int i = 0; i < 4; i++) {
 		free(tv[i]);
 		free(vv[i]);

@@ -8,9 +8,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "tcp/capture.h"
@@ -319,6 +322,13 @@ struct cap_source {
 	cap_segment_fn seg_fn;
 	cap_packet_fn pkt_fn;
 	void *user;
+	cap_batch_fn batch_fn;
+	/* cap_options.map: the file, mapped (see read_mapped) */
+	const uint8_t *map;
+	size_t map_len;
+	bool map_swapped, map_nsec;
+	bool has_prog;
+	struct bpf_program prog;
 	/* live drop reports */
 	cap_drops_fn drops_fn;
 	int64_t drops_checked_ms;
@@ -335,7 +345,12 @@ static int finish_open(cap_source *c, const cap_options *o, char *err, size_t er
 			return -1;
 		}
 		int rc = pcap_setfilter(c->p, &prog);
-		pcap_freecode(&prog);
+		if (c->map && rc == 0) {
+			c->prog = prog; /* read_mapped filters with it */
+			c->has_prog = true;
+		} else {
+			pcap_freecode(&prog);
+		}
 		if (rc < 0) {
 			snprintf(err, errlen, "cannot set filter '%s': %s", o->filter, pcap_geterr(c->p));
 			return -1;
@@ -371,6 +386,38 @@ int cap_check_filter(const char *filter, char *err, size_t errlen)
 	return rc < 0 ? -1 : 0;
 }
 
+/* A classic pcap file (version 2.4, micro- or nanosecond times, either
+ * byte order) in a regular file is mapped; anything else is read by
+ * libpcap alone. */
+static void map_file(cap_source *c, FILE *f)
+{
+	struct stat st;
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || st.st_size < 24)
+		return;
+	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fileno(f), 0);
+	if (m == MAP_FAILED)
+		return;
+	const uint8_t *h = m;
+	uint32_t magic = (uint32_t)h[0] | (uint32_t)h[1] << 8 | (uint32_t)h[2] << 16 | (uint32_t)h[3] << 24;
+	bool ok = true;
+	switch (magic) {
+	case 0xa1b2c3d4: break;
+	case 0xd4c3b2a1: c->map_swapped = true; break;
+	case 0xa1b23c4d: c->map_nsec = true; break;
+	case 0x4d3cb2a1: c->map_swapped = c->map_nsec = true; break;
+	default: ok = false;
+	}
+	uint16_t major = c->map_swapped ? (uint16_t)(h[4] << 8 | h[5]) : (uint16_t)(h[5] << 8 | h[4]);
+	uint16_t minor = c->map_swapped ? (uint16_t)(h[6] << 8 | h[7]) : (uint16_t)(h[7] << 8 | h[6]);
+	if (!ok || major != 2 || minor != 4) {
+		munmap(m, (size_t)st.st_size);
+		return;
+	}
+	madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
+	c->map = m;
+	c->map_len = (size_t)st.st_size;
+}
+
 cap_source *cap_open_file(const char *path, const cap_options *o, char *err, size_t errlen)
 {
 	char perr[PCAP_ERRBUF_SIZE] = "";
@@ -394,11 +441,19 @@ cap_source *cap_open_file(const char *path, const cap_options *o, char *err, siz
 		free(c);
 		return NULL;
 	}
+	if (o && o->map && f != stdin)
+		map_file(c, f);
 	if (finish_open(c, o, err, errlen) < 0) {
 		cap_close(c);
 		return NULL;
 	}
 	return c;
+}
+
+bool cap_stable(const cap_source *c, const void *p)
+{
+	const uint8_t *b = p;
+	return c->map && b >= c->map && b < c->map + c->map_len;
 }
 
 cap_source *cap_open_live(const char *iface, const cap_options *o, char *err, size_t errlen)
@@ -466,6 +521,10 @@ void cap_close(cap_source *c)
 	}
 	if (c->p)
 		pcap_close(c->p);
+	if (c->has_prog)
+		pcap_freecode(&c->prog);
+	if (c->map)
+		munmap((void *)c->map, c->map_len);
 	free(c);
 }
 
@@ -501,6 +560,11 @@ static void on_packet(u_char *u, const struct pcap_pkthdr *h, const u_char *byte
 void cap_on_drops(cap_source *c, cap_drops_fn fn)
 {
 	c->drops_fn = fn;
+}
+
+void cap_on_batch(cap_source *c, cap_batch_fn fn)
+{
+	c->batch_fn = fn;
 }
 
 /* Reading the counters is a system call, so at most every
@@ -551,6 +615,49 @@ static void drain(cap_source *c)
 	}
 }
 
+static uint32_t map_u32(const cap_source *c, const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return c->map_swapped ? __builtin_bswap32(v) : v;
+}
+
+/* The mapped file's packets, as pcap_loop() would give them, straight from
+ * the map.  At a record libpcap may treat specially (cut short by the end
+ * of the map, longer than the snapshot length, a time past 2038 or with a
+ * fraction of a second out of range) the rest goes to libpcap, from that
+ * record on, so those cases read exactly as without the map; so does
+ * whatever was appended to the file since it was mapped.  Returns what
+ * pcap_loop() would. */
+static int read_mapped(cap_source *c)
+{
+	size_t off = 24;
+	uint32_t snap = (uint32_t)pcap_snapshot(c->p);
+	while (!c->stop && !(c->count && c->st.packets >= c->count)) {
+		if (c->map_len - off < 16)
+			break;
+		const uint8_t *h = c->map + off;
+		uint32_t sec = map_u32(c, h), frac = map_u32(c, h + 4), caplen = map_u32(c, h + 8);
+		if (caplen > snap || c->map_len - off - 16 < caplen || sec > INT32_MAX ||
+		    frac >= (c->map_nsec ? 1000000000u : 1000000u))
+			break;
+		struct pcap_pkthdr ph;
+		ph.ts.tv_sec = (time_t)sec;
+		ph.ts.tv_usec = (suseconds_t)frac * (c->map_nsec ? 1 : 1000);
+		ph.caplen = caplen;
+		ph.len = map_u32(c, h + 12);
+		off += 16 + (size_t)caplen;
+		if (c->has_prog && !pcap_offline_filter(&c->prog, &ph, h + 16))
+			continue;
+		on_packet((u_char *)c, &ph, h + 16);
+	}
+	if (c->stop || (c->count && c->st.packets >= c->count))
+		return -2;
+	if (fseek(pcap_file(c->p), (long)off, SEEK_SET) < 0)
+		return -1;
+	return pcap_loop(c->p, -1, on_packet, (u_char *)c);
+}
+
 int cap_run(cap_source *c, uint64_t count, cap_segment_fn seg_fn, cap_packet_fn pkt_fn,
 	    void *user, char *err, size_t errlen)
 {
@@ -559,7 +666,9 @@ int cap_run(cap_source *c, uint64_t count, cap_segment_fn seg_fn, cap_packet_fn 
 	c->pkt_fn = pkt_fn;
 	c->user = user;
 	int rc;
-	if (!c->live) {
+	if (c->map) {
+		rc = read_mapped(c);
+	} else if (!c->live) {
 		rc = pcap_loop(c->p, -1, on_packet, (u_char *)c);
 	} else {
 		/* Live: wait for packets ourselves, at most 100 ms at a time, and
@@ -586,6 +695,8 @@ int cap_run(cap_source *c, uint64_t count, cap_segment_fn seg_fn, cap_packet_fn 
 			rc = pcap_dispatch(c->p, -1, on_packet, (u_char *)c);
 			if (rc < 0 || (c->count && c->st.packets >= c->count))
 				break;
+			if (c->batch_fn)
+				c->batch_fn(user);
 			struct timespec now;
 			clock_gettime(CLOCK_REALTIME, &now);
 			if (pkt_fn)

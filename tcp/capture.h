@@ -80,6 +80,8 @@ typedef struct cap_options {
 	bool immediate;           /* live: one wakeup per packet, not per block */
 	const char *filter;       /* BPF expression, or NULL */
 	const char *dump_path;    /* -w: also write every packet here */
+	bool map;                 /* file: map it instead of reading it (see
+				   * cap_stable); stdin and pcapng are read */
 } cap_options;
 
 /* Open a file ("-" for stdin) or a live interface.  On failure returns
@@ -92,6 +94,11 @@ int cap_check_filter(const char *filter, char *err, size_t errlen);
 cap_source *cap_open_file(const char *path, const cap_options *o, char *err, size_t errlen);
 cap_source *cap_open_live(const char *iface, const cap_options *o, char *err, size_t errlen);
 void cap_close(cap_source *c);
+/* Whether p points into a frame that stays where it is until cap_close():
+ * a file opened with cap_options.map is read from its map, so a consumer
+ * may keep pointers into it rather than copy (other frames are reused as
+ * soon as seg_fn returns). */
+bool cap_stable(const cap_source *c, const void *p);
 
 typedef void (*cap_segment_fn)(void *user, const cap_segment *seg);
 typedef void (*cap_packet_fn)(void *user, double ts);
@@ -104,6 +111,13 @@ typedef void (*cap_drops_fn)(void *user, int64_t now_ns, const cap_stats *s);
  * call.  The engine names the gaps that the drops leave; this says why. */
 #define CAP_DROP_CHECK_MS 200
 void cap_on_drops(cap_source *c, cap_drops_fn fn);
+
+/* Live: fn runs after each batch of packets cap_run() reads (a block from
+ * the kernel ring, or none when CAP_BLOCK_TIMEOUT_MS passed without one),
+ * before the clock goes to pkt_fn: a caller that hands packets to other
+ * threads passes them on there rather than waiting for more. */
+typedef void (*cap_batch_fn)(void *user);
+void cap_on_batch(cap_source *c, cap_batch_fn fn);
 
 /* Read until the end of the file, cap_break(), or `count` packets (0: no
  * limit).  seg_fn gets each TCP segment; pkt_fn (may be NULL) gets every

@@ -30,6 +30,7 @@ struct flow_table {
 	size_t nslots;            /* a power of two, at least twice count */
 	size_t count, peak;
 	uint64_t created;
+	uint64_t id_first, id_step; /* flow ids: id_first + n * id_step */
 	flow *oldest, *newest;
 	flow *free_list;          /* recycled records (linked through hnext) */
 	size_t records;           /* records allocated, live or free */
@@ -54,7 +55,14 @@ flow_table *flow_table_new(size_t expected_flows)
 	}
 	ft->nslots = n;
 	ft->rec_size = sizeof(flow);
+	ft->id_step = 1;
 	return ft;
+}
+
+void flow_table_number(flow_table *ft, uint64_t first, uint64_t step)
+{
+	ft->id_first = first;
+	ft->id_step = step ? step : 1;
 }
 
 int flow_table_add_ext(flow_table *ft, size_t size, flow_fini_fn fini, void *user)
@@ -189,7 +197,7 @@ flow *flow_table_get(flow_table *ft, const flow_key *k, bool create, double ts, 
 	memset(f, 0, ft->rec_size);
 	f->key = *k;
 	f->hash = h;
-	f->id = ft->created++;
+	f->id = ft->id_first + ft->created++ * ft->id_step;
 	f->first_ts = f->last_ts = ts;
 	ft->slots[i].hash = h;
 	ft->slots[i].f = f;

@@ -40,7 +40,8 @@ typedef struct flow_key {
 
 typedef struct flow {
 	flow_key key;
-	uint64_t id;              /* stream number, from 0, in order of creation */
+	uint64_t id;              /* stream number, from 0, in order of creation
+				   * (see flow_table_number) */
 	double first_ts, last_ts; /* capture time of first and latest segment */
 	uint32_t hash;
 	struct flow *hnext;       /* free list, while the record is unused */
@@ -54,6 +55,11 @@ typedef struct flow_table flow_table;
 
 flow_table *flow_table_new(size_t expected_flows);
 void flow_table_free(flow_table *ft);   /* runs fini for every live flow */
+
+/* Number the flows first, first + step, first + 2 * step... instead of
+ * 0, 1, 2...: tables that share one capture between them (jmsg analyze
+ * --workers) keep their stream numbers apart.  Before the first flow. */
+void flow_table_number(flow_table *ft, uint64_t first, uint64_t step);
 
 /* Returns the extension id, or -1 once flows exist or on no memory. */
 int flow_table_add_ext(flow_table *ft, size_t size, flow_fini_fn fini, void *user);

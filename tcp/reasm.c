@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "tcp/reasm.h"
+#include "tcp/seq.h"
 
 struct reasm_seg {
 	struct reasm_seg *next;
@@ -168,7 +169,7 @@ void reasm_start(reasm *r, uint32_t seq)
 static int64_t seq_off(const reasm *r, uint32_t seq)
 {
 	uint32_t rel = seq - r->base;
-	int32_t d = (int32_t)(rel - (uint32_t)r->next);
+	int32_t d = seq_diff(rel, (uint32_t)r->next);
 	return (int64_t)r->next + d;
 }
 

@@ -86,6 +86,9 @@
 #include "tcp/flow.h"
 
 #define AN_MAX_PORTS 64
+/* Idle expiry runs at most this often (capture time, seconds): at the
+ * first an_engine_tick() at least this long after the last one that ran. */
+#define AN_EXPIRE_EVERY 1.0
 
 typedef enum an_dir { AN_C2S = 0, AN_S2C = 1 } an_dir;
 
@@ -192,6 +195,13 @@ flow_table *an_engine_flows(an_engine *e);
 
 /* One TCP segment, in capture order. */
 void an_engine_segment(an_engine *e, const cap_segment *seg);
+/* Set the engine's clock: `now` as an_engine_tick() keeps it (the latest
+ * packet time) and `now_ns`, the time of the latest segment on a tracked
+ * port, which stream ends and problems carry.  For a caller that shares
+ * one capture between several engines (jmsg analyze --workers), so each
+ * sees the clock the whole capture has reached; a single engine never
+ * needs it. */
+void an_engine_clock(an_engine *e, double now, int64_t now_ns);
 /* Capture time moved on: expire streams idle longer than idle_timeout. */
 void an_engine_tick(an_engine *e, double now);
 /* End of capture: every open stream is flushed and ends (state open). */

@@ -34,7 +34,7 @@ start() { # NAME ARGS...
 # usage
 expect_exit 2 "expected ACTION VALUE"
 expect_exit 2 "expected ACTION VALUE" search
-expect_exit 2 "--port must be a whole number" --port 70000 search x
+expect_exit 2 "--port must be a port from 1 to 65535, not '70000'" --port 70000 search x
 expect_exit 2 "unknown option '--bogus'" --bogus search x
 expect_exit 2 "--timeout must be seconds" --timeout abc search x
 expect_exit 2 "do not go together" --load --flood

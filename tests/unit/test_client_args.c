@@ -43,6 +43,7 @@
 #define FLOOD .mode = CLI_MODE_FLOOD, COMMON, .action = "binary", .value = "test", .duration_ms = 10000
 
 #define WHOLE_ERR(opt, range, v) "jmsg client: " opt " must be a whole number from " range ", not '" v "'\n"
+#define PORT_ERR(v) "jmsg client: --port must be a port from 1 to 65535, not '" v "'\n"
 #define SECONDS_ERR(opt, v) \
 	"jmsg client: " opt " must be seconds from 0 to 86400 (e.g. 2.5), not '" v "'\n"
 #define SIZE_ERR(opt, v) \
@@ -76,9 +77,9 @@ static const row rows[] = {
 	{{"--host"}, CLI_ARGS_USAGE, NEEDS("--host")},
 	{{"--port", "1", "search", "x"}, CLI_ARGS_RUN, NULL, {REQUEST("search", "x"), .port = "1"}},
 	{{"--port=65535", "search", "x"}, CLI_ARGS_RUN, NULL, {REQUEST("search", "x"), .port = "65535"}},
-	{{"--port", "0", "search", "x"}, CLI_ARGS_USAGE, WHOLE_ERR("--port", "1 to 65535", "0")},
-	{{"--port", "65536", "search", "x"}, CLI_ARGS_USAGE, WHOLE_ERR("--port", "1 to 65535", "65536")},
-	{{"--port", "x1"}, CLI_ARGS_USAGE, WHOLE_ERR("--port", "1 to 65535", "x1")},
+	{{"--port", "0", "search", "x"}, CLI_ARGS_USAGE, PORT_ERR("0")},
+	{{"--port", "65536", "search", "x"}, CLI_ARGS_USAGE, PORT_ERR("65536")},
+	{{"--port", "x1"}, CLI_ARGS_USAGE, PORT_ERR("x1")},
 	{{"--port"}, CLI_ARGS_USAGE, NEEDS("--port")},
 	/* --timeout: seconds; 0 is the shortest wait, not none */
 	{{"--timeout", "2.5", "search", "x"}, CLI_ARGS_RUN, NULL, {REQUEST("search", "x"), .timeout_ms = 2500}},
@@ -174,7 +175,7 @@ static const row rows[] = {
 	{{"-h"}, CLI_ARGS_HELP},
 	{{"--help", "--bogus"}, CLI_ARGS_HELP},
 	{{"--load", "--flood", "-h"}, CLI_ARGS_HELP}, /* combinations are checked after the options */
-	{{"--port", "0", "-h"}, CLI_ARGS_USAGE, WHOLE_ERR("--port", "1 to 65535", "0")},
+	{{"--port", "0", "-h"}, CLI_ARGS_USAGE, PORT_ERR("0")},
 	/* what is not an option */
 	{{"--bogus", "search", "x"}, CLI_ARGS_USAGE, UNKNOWN("--bogus")},
 	{{"-x"}, CLI_ARGS_USAGE, UNKNOWN("-x")},
@@ -270,8 +271,8 @@ static void test_help(void **state)
 		if (!strstr(out, "exit status: 0 success; 1 internal error; 2 usage error;"))
 			fail_msg("%s: the help does not list the exit statuses:\n%s", desc, out);
 	}
-	assert_int_equal(CLI_OK, 0);
-	assert_int_equal(CLI_EXIT_USAGE, 2);
+	assert_int_equal(JM_EXIT_OK, 0);
+	assert_int_equal(JM_EXIT_USAGE, 2);
 }
 
 int main(void)

@@ -44,6 +44,22 @@ struct msg {
 	const char *hdr, *content;
 };
 
+/* A decoder allocator that gives at most *ctx bytes at a time: each of the
+ * decoder's buffers has its own size (a 95-byte header: 95; its unescaped
+ * strings: 192; its members: 16 of them, 640 on 64 bits; a content held
+ * across feeds: as much of it as has come), so a limit picks the one that
+ * fails. */
+static void *at_most(void *ctx, void *p, size_t size)
+{
+	if (!size) {
+		free(p);
+		return NULL;
+	}
+	return size <= *(const size_t *)ctx ? realloc(p, size) : NULL;
+}
+static size_t no_bytes = 0, header_only = 100, no_members = 300, no_content = 1000;
+#define OOM(limit) {.alloc = at_most, .alloc_ctx = &(limit)}
+
 struct row {
 	const char *name;
 	struct msg m[3];          /* hdr NULL: no more */
@@ -138,6 +154,19 @@ static const struct row rows[] = {
 	{"an empty content", {{JSON_HDR("0"), ""}}, {0}, 0, 0, "P95 H E:content_not_json@97+ | fed 97 F1", NULL, 0},
 	{"an empty binary content, streamed", {{HDR("binary/x", "binary", "0"), ""}},
 	 {.stream_content = true}, 0, 0, "P95 H M | fed 97 F1", NULL, 0},
+	/* ---- out of memory: its own error, framing lost, nothing more taken */
+	{"no memory for the header", {{JSON_HDR("2"), "{}"}, {JSON_HDR("2"), "{}"}}, OOM(no_bytes), 0, 0,
+	 "P95 E:out_of_memory@2- | fed 2 F0", "out of memory for a 95-byte header", 0},
+	{"no memory for the header's strings", {{JSON_HDR("2"), "{}"}}, OOM(header_only), 0, 0,
+	 "P95 E:out_of_memory@2- | fed 97 F0", "out of memory for a 95-byte header", 0},
+	{"no memory for the header's members", {{JSON_HDR("2"), "{}"}}, OOM(no_members), 0, 0,
+	 "P95 E:out_of_memory@2- | fed 97 F0", "out of memory for the header's members", 0},
+	{"no memory for a content held across feeds", {{JSON_HDR("5000"), "\"" X1000 X1000 X1000 X1000
+		X100 X100 X100 X100 X100 X100 X100 X100 X100 X10 X10 X10 X10 X10 X10 X10 X10 X10 "xxxxxxxx\""}},
+	 OOM(no_content), 0, 100 + 4500, "P98 H E:out_of_memory@100- | fed 100 F0",
+	 "out of memory holding 5000 bytes of content", 0},
+	{"a content that comes whole needs no memory", {{JSON_HDR("2"), "{}"}}, OOM(no_content), 0, 0,
+	 "P95 H C2 M | fed 99 F1", NULL, 0},
 };
 
 struct rec {

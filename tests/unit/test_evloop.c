@@ -1,5 +1,6 @@
 /* The event loop and the socket helpers: readiness reaches the right watch
  * with the right mask, interest changes take effect, the tick runs, a
+ * one-shot wake-up ends one sleep, never early, a
  * signal that arrives outside epoll_pwait is not lost, addresses print as
  * HOST:PORT / [HOST]:PORT, and --port 0 gets a real port. */
 #include <setjmp.h>
@@ -102,6 +103,76 @@ static void test_interest_zero_silences(void **state)
 	close(sv[1]);
 }
 
+/* A before_sleep hook that plans wake-ups: call 1 sets them, later calls
+ * only note the time; it stops the loop at call `stop_at` (0: never). */
+struct planner {
+	int calls, stop_at;
+	uint64_t wake[2];      /* offsets from call 1, ns; 0: none */
+	uint64_t first, target, woke;
+};
+
+static void plan_wakes(el_loop *l, void *data)
+{
+	struct planner *p = data;
+	uint64_t now = el_now_ns();
+	if (++p->calls == 1) {
+		p->first = now;
+		for (int i = 0; i < 2; i++)
+			if (p->wake[i])
+				el_wake_at(l, now + p->wake[i]);
+		p->target = now + p->wake[0];
+	} else if (p->calls == 2) {
+		p->woke = now;
+	}
+	if (p->calls == p->stop_at)
+		el_stop(l);
+}
+
+static void stop_tick(el_loop *l, void *data)
+{
+	el_stop(l);
+}
+
+static void test_wake_at_never_early(void **state)
+{
+	el_loop l;
+	assert_int_equal(el_init(&l, NULL), 0);
+	/* 2.5 ms: a wake-up rounded down to whole milliseconds comes early */
+	struct planner p = {.stop_at = 2, .wake = {2500000}};
+	el_set_hooks(&l, 0, NULL, plan_wakes, &p);
+	assert_int_equal(el_run(&l), 0);
+	assert_int_equal(p.calls, 2);
+	assert_true(p.woke >= p.target);
+	el_free(&l);
+}
+
+static void test_wake_at_is_one_shot(void **state)
+{
+	el_loop l;
+	assert_int_equal(el_init(&l, NULL), 0);
+	/* woken once at +5 ms, then asleep until the tick ends the run: a
+	 * wake-up that stayed set would spin the loop instead */
+	struct planner p = {.wake = {5000000}};
+	el_set_hooks(&l, 150, stop_tick, plan_wakes, &p);
+	assert_int_equal(el_run(&l), 0);
+	assert_int_equal(p.calls, 2);
+	assert_true(p.woke >= p.target);
+	el_free(&l);
+}
+
+static void test_wake_at_earlier_wins(void **state)
+{
+	el_loop l;
+	assert_int_equal(el_init(&l, NULL), 0);
+	struct planner p = {.stop_at = 2, .wake = {5000000, 3000000000u}};
+	el_set_hooks(&l, 0, NULL, plan_wakes, &p);
+	assert_int_equal(el_run(&l), 0);
+	assert_int_equal(p.calls, 2);
+	assert_true(p.woke >= p.target);
+	assert_true(p.woke - p.first < 1000000000u); /* not the 3 s one */
+	el_free(&l);
+}
+
 static volatile sig_atomic_t got_signal;
 static void on_usr1(int sig) { got_signal = 1; }
 static void stop_on_signal(el_loop *l, void *data)
@@ -186,6 +257,9 @@ int main(void)
 		cmocka_unit_test(test_read_and_write_readiness),
 		cmocka_unit_test(test_tick_without_events),
 		cmocka_unit_test(test_interest_zero_silences),
+		cmocka_unit_test(test_wake_at_never_early),
+		cmocka_unit_test(test_wake_at_is_one_shot),
+		cmocka_unit_test(test_wake_at_earlier_wins),
 		cmocka_unit_test(test_signal_before_sleep_not_lost),
 		cmocka_unit_test(test_addr_str),
 		cmocka_unit_test(test_listen_port_zero),

@@ -211,9 +211,9 @@ static void test_help(void **state)
 		    !strstr(out, "2 usage error\n"))
 			fail_msg("%s: the help does not list the exit statuses:\n%s", desc, out);
 	}
-	assert_int_equal(SRV_EXIT_OK, 0);
-	assert_int_equal(SRV_EXIT_START, 1);
-	assert_int_equal(SRV_EXIT_USAGE, 2);
+	assert_int_equal(JM_EXIT_OK, 0);
+	assert_int_equal(JM_EXIT_RUNTIME, 1);
+	assert_int_equal(JM_EXIT_USAGE, 2);
 }
 
 int main(void)
