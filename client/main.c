@@ -119,196 +119,201 @@ static const cli_config defaults = {
 	.max_content = JM_SPEC_DEFAULT_MAX_CONTENT_LEN,
 };
 
-/* The command line as given, before the rules that tie options together. */
-typedef struct args {
+/* The command line as given, before the rules that tie options together;
+ * err takes the line saying what is wrong with it. */
+typedef struct given {
 	cli_config *cfg;
+	jm_buf *err;
 	bool load, flood, keep, one, dur_set, req_set;
 	const char *value_opt;
-} args;
+} given;
+
+/* "jmsg client: WHY" into g->err; -1. */
+static int refuse(const given *g, const char *why)
+{
+	jm_buf_printf(g->err, "jmsg client: %s", why);
+	return -1;
+}
 
 /* getopt_long's '?': an option that is not one.  A short one is named by
  * optopt alone, as it may sit inside a group ("-xq", where argv[optind - 1]
  * is the word before the group); for a long one optopt is 0, or the
  * option's own value when it was given a value it does not take
- * ("--quiet=1"): then the word names it. */
-static void say_unknown(char **argv)
+ * ("--verbose=2"): then the word names it. */
+static int say_unknown(const given *g, char **argv)
 {
 	if (optopt > 0 && optopt < 256 && !strchr("qvh", optopt))
-		fprintf(stderr, "jmsg client: unknown option '-%c' (see --help)\n", optopt);
+		jm_buf_printf(g->err, "jmsg client: unknown option '-%c' (see --help)", optopt);
 	else
-		fprintf(stderr, "jmsg client: unknown option '%s' (see --help)\n", argv[optind - 1]);
+		jm_buf_printf(g->err, "jmsg client: unknown option '%s' (see --help)", argv[optind - 1]);
+	return -1;
 }
 
-/* Option `opt` (getopt_long's answer) with its value `arg` into a.
- * Returns 0, or -1 after one line on stderr saying what is wrong. */
-static int set_option(args *a, int opt, const char *arg, char **argv)
+/* Option `opt` (getopt_long's answer) with its value `arg` into g.
+ * Returns 0, or -1 with the line saying what is wrong in g->err. */
+static int set_option(given *g, int opt, const char *arg, char **argv)
 {
-	cli_config *cfg = a->cfg;
+	cli_config *cfg = g->cfg;
+	jm_buf *err = g->err;
 	uint64_t v;
 	switch (opt) {
 	case O_HOST: cfg->host = arg; return 0;
 	case O_PORT:
-		if (opt_port("client", "--port", arg, NULL) < 0)
+		if (opt_port_buf(err, "client", "--port", arg, NULL) < 0)
 			return -1;
 		cfg->port = arg;
 		return 0;
 	case O_TIMEOUT:
-		if (opt_seconds("client", "--timeout", arg, &cfg->timeout_ms) < 0)
+		if (opt_seconds_buf(err, "client", "--timeout", arg, &cfg->timeout_ms) < 0)
 			return -1;
 		if (!cfg->timeout_ms)
 			cfg->timeout_ms = 1;
 		return 0;
-	case O_KEEP: a->keep = true; return 0;
-	case O_ONE: a->one = true; return 0;
+	case O_KEEP: g->keep = true; return 0;
+	case O_ONE: g->one = true; return 0;
 	case O_MAXC:
-		if (opt_size("client", "--max-content", arg, &cfg->max_content) < 0)
+		if (opt_size_buf(err, "client", "--max-content", arg, &cfg->max_content) < 0)
 			return -1;
-		if (!cfg->max_content) {
-			fprintf(stderr, "jmsg client: --max-content must be at least 1\n");
-			return -1;
-		}
-		return 0;
-	case O_LOAD: a->load = true; return 0;
+		return cfg->max_content ? 0 : refuse(g, "--max-content must be at least 1");
+	case O_LOAD: g->load = true; return 0;
 	case O_CONNS:
-		if (opt_uint("client", "--conns", arg, 1, 100000, &v) < 0)
+		if (opt_uint_buf(err, "client", "--conns", arg, 1, 100000, &v) < 0)
 			return -1;
 		cfg->conns = (unsigned)v;
 		return 0;
 	case O_REQS:
-		a->req_set = true;
-		return opt_uint("client", "--requests", arg, 1, UINT64_MAX >> 1, &cfg->requests);
+		g->req_set = true;
+		return opt_uint_buf(err, "client", "--requests", arg, 1, UINT64_MAX >> 1, &cfg->requests);
 	case O_DUR:
-		a->dur_set = true;
-		return opt_seconds("client", "--duration", arg, &cfg->duration_ms);
+		g->dur_set = true;
+		return opt_seconds_buf(err, "client", "--duration", arg, &cfg->duration_ms);
 	case O_PIPE:
-		if (opt_uint("client", "--pipeline", arg, 1, 4096, &v) < 0)
+		if (opt_uint_buf(err, "client", "--pipeline", arg, 1, 4096, &v) < 0)
 			return -1;
 		cfg->pipeline = (unsigned)v;
 		return 0;
 	case O_RATE:
-		return opt_uint("client", "--rate", arg, 1, RATE_MAX, &cfg->rate);
-	case O_VALUE: a->value_opt = arg; return 0;
+		return opt_uint_buf(err, "client", "--rate", arg, 1, RATE_MAX, &cfg->rate);
+	case O_VALUE: g->value_opt = arg; return 0;
 	case O_JSON: cfg->json = true; return 0;
-	case O_FLOOD: a->flood = true; return 0;
+	case O_FLOOD: g->flood = true; return 0;
 	case 'q': cfg->verbosity = 0; return 0;
 	case 'v': cfg->verbosity = 2; return 0;
 	case ':':
-		fprintf(stderr, "jmsg client: option '%s' needs a value (see --help)\n", argv[optind - 1]);
+		jm_buf_printf(err, "jmsg client: option '%s' needs a value (see --help)", argv[optind - 1]);
 		return -1;
 	default:
-		say_unknown(argv);
-		return -1;
+		return say_unknown(g, argv);
 	}
 }
 
 /* Options that do not go together, and the count of ACTION VALUE words.
- * Returns 0, or -1 after one line on stderr. */
-static int check_combination(const args *a, int npos)
+ * Returns 0, or -1 with the line in g->err. */
+static int check_combination(const given *g, int npos)
 {
-	const char *why = NULL;
-	if (a->load && a->flood)
-		why = "--load and --flood do not go together";
-	else if (a->keep && a->one)
-		why = "--keep-alive and --one-shot do not go together";
-	else if (a->cfg->rate && !a->load)
-		why = "--rate goes with --load";
-	else if (a->req_set && a->dur_set)
-		why = "give --requests or --duration, not both";
-	else if ((a->load || a->flood) ? (npos != 0 && npos != 2) : npos != 2)
-		why = "expected ACTION VALUE (see --help)";
-	if (why)
-		fprintf(stderr, "jmsg client: %s\n", why);
-	return why ? -1 : 0;
+	if (g->load && g->flood)
+		return refuse(g, "--load and --flood do not go together");
+	if (g->keep && g->one)
+		return refuse(g, "--keep-alive and --one-shot do not go together");
+	if (g->cfg->rate && !g->load)
+		return refuse(g, "--rate goes with --load");
+	if (g->req_set && g->dur_set)
+		return refuse(g, "give --requests or --duration, not both");
+	if ((g->load || g->flood) ? (npos != 0 && npos != 2) : npos != 2)
+		return refuse(g, "expected ACTION VALUE (see --help)");
+	return 0;
 }
 
 /* ACTION and VALUE: the words `pos` if given (npos is 0 or 2), else the
- * mode's defaults.  Returns 0, or -1 after one line on stderr. */
-static int set_request(const args *a, int npos, char **pos)
+ * mode's defaults.  Returns 0, or -1 with the line in g->err. */
+static int set_request(const given *g, int npos, char **pos)
 {
-	cli_config *cfg = a->cfg;
+	cli_config *cfg = g->cfg;
 	size_t bad;
-	cfg->action = npos == 2 ? pos[0] : (a->flood ? "binary" : APP_SEARCH_ACTION);
-	cfg->value = npos == 2 ? pos[1] : (a->value_opt ? a->value_opt : (a->flood ? "test" : "morpheus"));
-	if (a->value_opt && npos == 2 && !a->load) {
-		fprintf(stderr, "jmsg client: give VALUE or --value, not both\n");
-		return -1;
-	}
+	cfg->action = npos == 2 ? pos[0] : (g->flood ? "binary" : APP_SEARCH_ACTION);
+	cfg->value = npos == 2 ? pos[1] : (g->value_opt ? g->value_opt : (g->flood ? "test" : "morpheus"));
+	if (g->value_opt && npos == 2 && !g->load)
+		return refuse(g, "give VALUE or --value, not both");
 	if (!jm_utf8_valid((const uint8_t *)cfg->action, strlen(cfg->action), &bad) ||
-	    !jm_utf8_valid((const uint8_t *)cfg->value, strlen(cfg->value), &bad)) {
-		fprintf(stderr, "jmsg client: ACTION and VALUE must be UTF-8 text\n");
-		return -1;
-	}
+	    !jm_utf8_valid((const uint8_t *)cfg->value, strlen(cfg->value), &bad))
+		return refuse(g, "ACTION and VALUE must be UTF-8 text");
 	return 0;
 }
 
 /* The mode, and what it does when not told: --flood runs 10 s; --load
  * keeps connections alive unless --one-shot, and runs 10 s with --rate or
- * else 100000 requests.  Returns 0, or -1 after one line on stderr. */
-static int set_mode(const args *a)
+ * else 100000 requests.  Returns 0, or -1 with the line in g->err. */
+static int set_mode(const given *g)
 {
-	cli_config *cfg = a->cfg;
-	if (a->flood) {
+	cli_config *cfg = g->cfg;
+	if (g->flood) {
 		cfg->mode = CLI_MODE_FLOOD;
-		if (!a->dur_set)
+		if (!g->dur_set)
 			cfg->duration_ms = 10000;
 		return 0;
 	}
-	if (!a->load) {
+	if (!g->load) {
 		cfg->mode = CLI_MODE_REQUEST;
-		cfg->keep_alive = a->keep;
+		cfg->keep_alive = g->keep;
 		return 0;
 	}
 	cfg->mode = CLI_MODE_LOAD;
-	cfg->keep_alive = !a->one;
-	if (!a->dur_set && !a->req_set && cfg->rate)
+	cfg->keep_alive = !g->one;
+	if (!g->dur_set && !g->req_set && cfg->rate)
 		cfg->duration_ms = 10000;
-	else if (!a->dur_set && !a->req_set)
+	else if (!g->dur_set && !g->req_set)
 		cfg->requests = 100000;
-	if (a->dur_set && !cfg->duration_ms) {
-		fprintf(stderr, "jmsg client: --duration must be more than 0\n");
-		return -1;
-	}
+	if (g->dur_set && !cfg->duration_ms)
+		return refuse(g, "--duration must be more than 0");
 	return 0;
 }
 
-cli_args_result cli_parse_args(int argc, char **argv, cli_config *cfg)
+int cli_parse_args(int argc, char **argv, cli_args *a, jm_buf *err)
 {
-	args a = {.cfg = cfg};
+	given g = {.cfg = &a->cfg, .err = err};
 	int opt;
 
-	*cfg = defaults;
+	a->help = false;
+	a->cfg = defaults;
 	/* 0, not 1: glibc's getopt then forgets the previous parse, even one
 	 * that stopped inside a group of short options ("-xq"). */
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":qvh", longopts, NULL)) != -1) {
-		if (opt == 'h')
-			return CLI_ARGS_HELP;
-		if (set_option(&a, opt, optarg, argv) < 0)
-			return CLI_ARGS_USAGE;
+		if (opt == 'h') {
+			a->help = true;
+			return JM_EXIT_OK;
+		}
+		if (set_option(&g, opt, optarg, argv) < 0)
+			return JM_EXIT_USAGE;
 	}
 	int npos = argc - optind;
-	if (check_combination(&a, npos) < 0 || set_request(&a, npos, argv + optind) < 0 ||
-	    set_mode(&a) < 0)
-		return CLI_ARGS_USAGE;
-	return CLI_ARGS_RUN;
+	if (check_combination(&g, npos) < 0 || set_request(&g, npos, argv + optind) < 0 ||
+	    set_mode(&g) < 0)
+		return JM_EXIT_USAGE;
+	return JM_EXIT_OK;
 }
 
 int client_main(int argc, char **argv)
 {
-	cli_config cfg;
-	cli_args_result r = cli_parse_args(argc, argv, &cfg);
+	cli_args a;
+	jm_buf err = {0};
+	int rc = cli_parse_args(argc, argv, &a, &err);
 
-	if (r == CLI_ARGS_HELP) {
+	if (rc != JM_EXIT_OK) {
+		if (jm_buf_pending(&err))
+			fprintf(stderr, "%.*s\n", (int)jm_buf_pending(&err), (const char *)jm_buf_head(&err));
+		jm_buf_free(&err);
+		return rc;
+	}
+	if (a.help) {
 		usage(stdout);
 		return JM_EXIT_OK;
 	}
-	if (r == CLI_ARGS_USAGE)
-		return JM_EXIT_USAGE;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (cfg.mode == CLI_MODE_FLOOD)
-		return cli_flood(&cfg);
-	if (cfg.mode == CLI_MODE_LOAD)
-		return cli_load(&cfg);
-	return cli_request(&cfg);
+	if (a.cfg.mode == CLI_MODE_FLOOD)
+		return cli_flood(&a.cfg);
+	if (a.cfg.mode == CLI_MODE_LOAD)
+		return cli_load(&a.cfg);
+	return cli_request(&a.cfg);
 }

@@ -1,24 +1,30 @@
 /*
  * args: `jmsg server`'s command line.
  *
- * srv_parse_args() turns argv into a srv_config and does nothing else: no
- * socket, no file, no output but the one line on stderr that says what is
- * wrong with a bad command line.  server_main() (main.c) is
- * srv_parse_args() and then srv_run(); tests call srv_parse_args() alone.
+ * srv_parse_args() turns argv into the server's settings and does nothing
+ * else: no socket, no file, no output.  A bad command line comes back as
+ * the one line to print, in the words the user sees, so a table of
+ * argument vectors tests it (tests/unit/test_server_args.c).
+ * server_main() (main.c) prints that line or the help, or calls srv_run().
  */
 #ifndef JMSG_SERVER_ARGS_H
 #define JMSG_SERVER_ARGS_H
 
+#include <stdbool.h>
+
+#include "jmsg.h"
 #include "server/server.h"
 
-typedef enum srv_args_result {
-	SRV_ARGS_RUN,    /* *cfg is complete: run the server */
-	SRV_ARGS_HELP,   /* -h or --help: print the help, exit JM_EXIT_OK */
-	SRV_ARGS_USAGE,  /* a bad command line, said on stderr: exit JM_EXIT_USAGE */
-} srv_args_result;
+typedef struct srv_args {
+	bool help;       /* -h, --help: print the help, nothing else */
+	srv_config cfg;  /* the run's settings; strings point into argv or
+	                    are constants */
+} srv_args;
 
-/* argv[0] is the subcommand's name.  The strings in *cfg point into argv
- * or are constants.  Uses getopt_long (optind, optarg): not reentrant. */
-srv_args_result srv_parse_args(int argc, char **argv, srv_config *cfg);
+/* Parse argv (argv[0] is the subcommand's name; getopt_long may reorder
+ * it).  Returns JM_EXIT_OK with *a filled, or JM_EXIT_USAGE with one line
+ * appended to err ("jmsg server: ...", no newline).  Uses getopt_long,
+ * restarted on every call. */
+int srv_parse_args(int argc, char **argv, srv_args *a, jm_buf *err);
 
 #endif

@@ -98,93 +98,101 @@ static const srv_config defaults = {
  * is the word before the group); for a long one optopt is 0, or the
  * option's own value when it was given a value it does not take
  * ("--quiet=1"): then the word names it. */
-static void say_unknown(char **argv)
+static void say_unknown(jm_buf *err, char **argv)
 {
 	if (optopt > 0 && optopt < 256 && !strchr("qvh", optopt))
-		fprintf(stderr, "jmsg server: unknown option '-%c' (see --help)\n", optopt);
+		jm_buf_printf(err, "jmsg server: unknown option '-%c' (see --help)", optopt);
 	else
-		fprintf(stderr, "jmsg server: unknown option '%s' (see --help)\n", argv[optind - 1]);
+		jm_buf_printf(err, "jmsg server: unknown option '%s' (see --help)", argv[optind - 1]);
 }
 
 /* Option `opt` (getopt_long's answer) with its value `arg` into cfg.
- * Returns 0, or -1 after one line on stderr saying what is wrong. */
-static int set_option(srv_config *cfg, int opt, const char *arg, char **argv)
+ * Returns 0, or -1 with the line saying what is wrong in err. */
+static int set_option(srv_config *cfg, int opt, const char *arg, char **argv, jm_buf *err)
 {
 	uint64_t v;
 	switch (opt) {
 	case O_HOST: cfg->host = arg; return 0;
 	case O_PORT:
-		if (opt_uint("server", "--port", arg, 0, 65535, &v) < 0)
+		if (opt_uint_buf(err, "server", "--port", arg, 0, 65535, &v) < 0)
 			return -1;
 		cfg->port = arg;
 		return 0;
 	case O_PORT_FILE: cfg->port_file = arg; return 0;
 	case O_TABLE: cfg->table_file = arg; return 0;
 	case O_MAX_TABLE:
-		return opt_size("server", "--max-table", arg, &cfg->max_table);
+		return opt_size_buf(err, "server", "--max-table", arg, &cfg->max_table);
 	case O_MAX_CONTENT:
-		if (opt_size("server", "--max-content", arg, &cfg->max_content) < 0)
+		if (opt_size_buf(err, "server", "--max-content", arg, &cfg->max_content) < 0)
 			return -1;
 		if (!cfg->max_content) {
 			/* the codec would read 0 as "its default" */
-			fprintf(stderr, "jmsg server: --max-content must be at least 1\n");
+			jm_buf_printf(err, "jmsg server: --max-content must be at least 1");
 			return -1;
 		}
 		return 0;
 	case O_MAX_CONNS:
-		if (opt_uint("server", "--max-conns", arg, 1, 1000000, &v) < 0)
+		if (opt_uint_buf(err, "server", "--max-conns", arg, 1, 1000000, &v) < 0)
 			return -1;
 		cfg->max_conns = (unsigned)v;
 		return 0;
 	case O_IDLE:
-		return opt_seconds("server", "--idle-timeout", arg, &cfg->idle_ms);
+		return opt_seconds_buf(err, "server", "--idle-timeout", arg, &cfg->idle_ms);
 	case O_REQUEST:
-		return opt_seconds("server", "--request-timeout", arg, &cfg->request_ms);
+		return opt_seconds_buf(err, "server", "--request-timeout", arg, &cfg->request_ms);
 	case O_NO_READ: cfg->no_read = true; return 0;
 	case 'q': cfg->verbosity = 0; return 0;
 	case 'v': cfg->verbosity = 2; return 0;
 	case ':':
-		fprintf(stderr, "jmsg server: option '%s' needs a value (see --help)\n", argv[optind - 1]);
+		jm_buf_printf(err, "jmsg server: option '%s' needs a value (see --help)", argv[optind - 1]);
 		return -1;
 	default:
-		say_unknown(argv);
+		say_unknown(err, argv);
 		return -1;
 	}
 }
 
-srv_args_result srv_parse_args(int argc, char **argv, srv_config *cfg)
+int srv_parse_args(int argc, char **argv, srv_args *a, jm_buf *err)
 {
 	int opt;
 
-	*cfg = defaults;
+	a->help = false;
+	a->cfg = defaults;
 	/* 0, not 1: glibc's getopt then forgets the previous parse, even one
 	 * that stopped inside a group of short options ("-xq"). */
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":qvh", longopts, NULL)) != -1) {
-		if (opt == 'h')
-			return SRV_ARGS_HELP;
-		if (set_option(cfg, opt, optarg, argv) < 0)
-			return SRV_ARGS_USAGE;
+		if (opt == 'h') {
+			a->help = true;
+			return JM_EXIT_OK;
+		}
+		if (set_option(&a->cfg, opt, optarg, argv, err) < 0)
+			return JM_EXIT_USAGE;
 	}
 	if (optind < argc) {
-		fprintf(stderr, "jmsg server: unexpected argument '%s' (see --help)\n", argv[optind]);
-		return SRV_ARGS_USAGE;
+		jm_buf_printf(err, "jmsg server: unexpected argument '%s' (see --help)", argv[optind]);
+		return JM_EXIT_USAGE;
 	}
-	return SRV_ARGS_RUN;
+	return JM_EXIT_OK;
 }
 
 int server_main(int argc, char **argv)
 {
-	srv_config cfg;
-	srv_args_result r = srv_parse_args(argc, argv, &cfg);
+	srv_args a;
+	jm_buf err = {0};
+	int rc = srv_parse_args(argc, argv, &a, &err);
 
-	if (r == SRV_ARGS_HELP) {
+	if (rc != JM_EXIT_OK) {
+		if (jm_buf_pending(&err))
+			fprintf(stderr, "%.*s\n", (int)jm_buf_pending(&err), (const char *)jm_buf_head(&err));
+		jm_buf_free(&err);
+		return rc;
+	}
+	if (a.help) {
 		usage(stdout);
 		return JM_EXIT_OK;
 	}
-	if (r == SRV_ARGS_USAGE)
-		return JM_EXIT_USAGE;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	return srv_run(&cfg);
+	return srv_run(&a.cfg);
 }
