@@ -350,6 +350,10 @@ int analyze_main(int argc, char **argv)
 	}
 	if (stall_cli_start(&stall, e, iface != NULL, &cfg, json, stdout, serr, sizeof serr)) {
 		fprintf(stderr, "jmsg analyze: %s\n", serr);
+		an_engine_free(e);
+		stall_cli_free(&stall);
+		cap_close(src);
+		free(filter);
 		return EXIT_RUNTIME;
 	}
 
