@@ -178,8 +178,10 @@ static int number_option(analyze_args *a, const struct number_option *o, const c
 static int port_option(analyze_args *a, const char *arg, jm_buf *err)
 {
 	uint16_t port;
-	if (opt_parse_port(arg, NULL, &port))
-		return usage_error(err, "--port wants a port from 1 to 65535, not '%s'", arg);
+	if (opt_port_buf(err, "analyze", "--port", arg, &port) < 0) {
+		jm_buf_printf(err, " (see 'jmsg analyze --help')");
+		return JM_EXIT_USAGE;
+	}
 	if (a->cfg.n_ports == AN_MAX_PORTS)
 		return usage_error(err, "at most %d ports", AN_MAX_PORTS);
 	a->cfg.ports[a->cfg.n_ports++] = port;
