@@ -202,9 +202,14 @@ static int idle_option(analyze_args *a, const char *arg, jm_buf *err)
 /* getopt_long's '?': an unknown option, or one without its value. */
 static int option_error(char **argv, jm_buf *err)
 {
+	const char *word = argv[optind - 1];
 	if (optopt && optopt < 256 && strchr("irwcsB", optopt))
 		return usage_error(err, "option -%c needs a value", optopt);
-	return usage_error(err, "unknown option '%s'", argv[optind - 1]);
+	/* A long option's code with no "=": its value is missing ("--json=x"
+	 * gives the code too, an unknown option). */
+	if (optopt >= 256 && !strchr(word, '='))
+		return usage_error(err, "option %s needs a value", word);
+	return usage_error(err, "unknown option '%s'", word);
 }
 
 /* One option from getopt_long (c, and longopts[li] for a long one). */
