@@ -87,7 +87,8 @@ static void usage(FILE *f)
 "gaps, and no message is made up across a gap.\n"
 "\n"
 "exit status: 0 done (whatever the traffic held), 1 the capture could not\n"
-"be opened or read, 2 bad command line.\n",
+"be opened or read, the plot not written or memory ran out, 2 bad command\n"
+"line (one line on stderr).\n",
 		CAP_DEFAULT_SNAPLEN, CAP_DEFAULT_BUFFER >> 20, CAP_BLOCK_TIMEOUT_MS, JM_SPEC_DEFAULT_PORT,
 		(unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN, WK_MAX, stall_cli_usage());
 }
