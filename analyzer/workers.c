@@ -613,7 +613,8 @@ static size_t ring_size(unsigned n)
 	return b;
 }
 
-int wk_run(cap_source *src, const wk_options *o, char *err, size_t errlen)
+/* The run's shared state, or NULL when out of memory. */
+static struct wk_run *run_new(cap_source *src, const wk_options *o)
 {
 	unsigned n = o->workers;
 	struct wk_run *k = calloc(1, sizeof *k);
@@ -621,8 +622,7 @@ int wk_run(cap_source *src, const wk_options *o, char *err, size_t errlen)
 		if (k)
 			free(k->w);
 		free(k);
-		snprintf(err, errlen, "out of memory");
-		return -2;
+		return NULL;
 	}
 	k->o = o;
 	k->n = n;
@@ -636,28 +636,25 @@ int wk_run(cap_source *src, const wk_options *o, char *err, size_t errlen)
 	} else {
 		k->portmap[JM_SPEC_DEFAULT_PORT >> 3] |= (uint8_t)(1u << (JM_SPEC_DEFAULT_PORT & 7));
 	}
+	return k;
+}
 
-	/* The limits of one engine, shared out. */
-	an_config cfg = *o->cfg;
+/* The limits of one engine, shared out. */
+static an_config share_limits(const an_config *whole, unsigned n)
+{
+	an_config cfg = *whole;
 	if (cfg.memcap)
 		cfg.memcap = cfg.memcap / n ? cfg.memcap / n : 1;
 	if (cfg.max_streams)
 		cfg.max_streams = (cfg.max_streams + n - 1) / n;
+	return cfg;
+}
 
-	int rc = -2;
-	unsigned started = 0;
-	k->dout = chunk_file(k, drops_write);
-	if (!k->dout) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	report_init(&k->drep, k->dout, o->json, o->quiet);
-	for (unsigned i = 0; i < n; i++) {
-		if (worker_init(k, &k->w[i], i, &cfg, ring_size(n))) {
-			snprintf(err, errlen, "out of memory");
-			goto out;
-		}
-	}
+/* Starts every worker thread; on a failure, those already running are
+ * told to end and false is returned. */
+static bool start_workers(struct wk_run *k, char *err, size_t errlen)
+{
+	unsigned n = k->n, started = 0;
 	/* Signals are the reader's: it is the one that stops the capture. */
 	sigset_t all, old;
 	sigfillset(&all);
@@ -682,15 +679,16 @@ int wk_run(cap_source *src, const wk_options *o, char *err, size_t errlen)
 			ring_commit(&k->w[i].ring);
 			ring_flush(&k->w[i].ring);
 		}
-		goto out;
+		return false;
 	}
+	return true;
+}
 
-	cap_on_drops(src, drops_cb);
-	cap_on_batch(src, batch_cb);
-	rc = cap_run(src, o->count, seg_cb, pkt_cb, k, err, errlen);
-
-	/* As one engine ends: stalls still on (until the last packet, or
-	 * live until now), then every stream still open. */
+/* As one engine ends: stalls still on (until the last packet, or
+ * live until now), then every stream still open; then the summary. */
+static void finish_run(struct wk_run *k)
+{
+	const wk_options *o = k->o;
 	double end = k->last_ts;
 	if (o->live && sockdiag_now() > end)
 		end = sockdiag_now();
@@ -699,7 +697,7 @@ int wk_run(cap_source *src, const wk_options *o, char *err, size_t errlen)
 	flush_all(k);
 	an_stats as;
 	memset(&as, 0, sizeof as);
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < k->n; i++) {
 		pthread_join(k->w[i].th, NULL);
 		k->w[i].started = false;
 		sum_stats(&as, &k->w[i].st);
@@ -708,14 +706,17 @@ int wk_run(cap_source *src, const wk_options *o, char *err, size_t errlen)
 	as.skipped += k->skipped;
 	as.peak_streams = (uint64_t)k->mg.peak;
 	cap_stats cs;
-	cap_get_stats(src, &cs);
+	cap_get_stats(k->src, &cs);
 	report rep;
 	report_init(&rep, o->out, o->json, o->quiet);
 	report_summary(&rep, &cs, &as);
 	report_free(&rep);
 	fflush(o->out);
-out:
-	for (unsigned i = 0; i < n; i++) {
+}
+
+static void run_free(struct wk_run *k)
+{
+	for (unsigned i = 0; i < k->n; i++) {
 		if (k->w[i].started)
 			pthread_join(k->w[i].th, NULL);
 		worker_free(&k->w[i]);
@@ -728,5 +729,39 @@ out:
 	pthread_mutex_destroy(&k->lock);
 	free(k->w);
 	free(k);
+}
+
+int wk_run(cap_source *src, const wk_options *o, char *err, size_t errlen)
+{
+	unsigned n = o->workers;
+	struct wk_run *k = run_new(src, o);
+	if (!k) {
+		snprintf(err, errlen, "out of memory");
+		return -2;
+	}
+	an_config cfg = share_limits(o->cfg, n);
+
+	int rc = -2;
+	k->dout = chunk_file(k, drops_write);
+	if (!k->dout) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	report_init(&k->drep, k->dout, o->json, o->quiet);
+	for (unsigned i = 0; i < n; i++) {
+		if (worker_init(k, &k->w[i], i, &cfg, ring_size(n))) {
+			snprintf(err, errlen, "out of memory");
+			goto out;
+		}
+	}
+	if (!start_workers(k, err, errlen))
+		goto out;
+
+	cap_on_drops(src, drops_cb);
+	cap_on_batch(src, batch_cb);
+	rc = cap_run(src, o->count, seg_cb, pkt_cb, k, err, errlen);
+	finish_run(k);
+out:
+	run_free(k);
 	return rc;
 }
