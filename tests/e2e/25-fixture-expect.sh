@@ -16,13 +16,13 @@
 # hole before them.  Nothing here is taken from the analyzer's output or
 # from the golden files.  A script with no expectation fails.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
 : "${JMSG:=build/jmsg}" "${BUILD:=build}"
-command -v python3 >/dev/null || { echo "skip: python3 is not installed"; exit 77; }
+need python3
 pcapgen=$BUILD/tools/pcapgen
 [ -x "$pcapgen" ] || { echo "25-fixture-expect: $pcapgen is not built (make BUILD=$BUILD)"; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tmpdir tmp
 
 cat > "$tmp/check.py" <<'EOF'
 import bisect, json, re, sys
