@@ -35,7 +35,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 CSTD     := -std=c11 -D_GNU_SOURCE
 OPT      ?= -O2 -g
 CFLAGS_ALL = $(CSTD) $(OPT) $(WARN) -I$(GEN) -Iproto -I. $(PKG_CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS_ALL = $(PKG_LIBS) -lm $(EXTRA_LDFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lm -pthread $(EXTRA_LDFLAGS)
 
 GEN      := $(BUILD)/gen
 SPEC     := spec/jmsg.json
@@ -44,8 +44,8 @@ DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev libjson-c-dev li
 
 # Every .c in these folders goes into the library; each subcommand exports
 # NAME_main() and cmd/jmsg.c dispatches to it.
-LIB_DIRS := proto server client analyzer replay dissector
-LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
+LIB_DIRS := proto io app tcp stall server client analyzer replay
+LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)) cmd/opts.c
 LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(BUILD)/obj/gen/jmsg_spec.o
 GEN_SRCS := $(wildcard spec/gen/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -98,17 +98,18 @@ $(BUILD)/jmsg: $(BUILD)/obj/cmd/jmsg.o $(LIB_OBJS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libjmsg.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -Itests/unit -o $@ $< $(BUILD)/libjmsg.a $(LDLIBS_ALL) $(CMOCKA_LIBS)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -Itests/unit -o $@ $< $(BUILD)/libjmsg.a $(LDLIBS_ALL) $(CMOCKA_LIBS)
 
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libjmsg.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libjmsg.a $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -o $@ $< $(BUILD)/libjmsg.a $(LDLIBS_ALL)
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libjmsg.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libjmsg.a $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -o $@ $< $(BUILD)/libjmsg.a $(LDLIBS_ALL)
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+# Headers each object, test, tool and benchmark was built from (-MMD).
+-include $(shell find $(BUILD)/obj $(BUILD)/tests $(BUILD)/tools $(BUILD)/bench -name '*.d' 2>/dev/null)
 
 # ---- tests
 # The sanitizer build is a second tree built with clang, so every `make test`
@@ -146,8 +147,8 @@ COV_MAKE = $(MAKE) --no-print-directory BUILD=$(COV_BUILD) CC=gcc OPT="-O0 -g" \
            EXTRA_CFLAGS="--coverage" EXTRA_LDFLAGS="--coverage"
 COVERAGE_E2E ?= 1
 COVERAGE_MIN ?= 85
-COVERAGE_TARGETS ?= proto/ analyzer/capture.c analyzer/flow.c analyzer/reasm.c analyzer/stream.c
-COVERAGE_FILES ?= proto/ analyzer/capture.c analyzer/flow.c analyzer/reasm.c analyzer/stream.c
+COVERAGE_TARGETS ?= proto/ tcp/capture.c tcp/flow.c tcp/reasm.c tcp/stream.c tcp/conn.c tcp/hunt.c tcp/pair.c
+COVERAGE_FILES ?= proto/ tcp/capture.c tcp/flow.c tcp/reasm.c tcp/stream.c tcp/conn.c tcp/hunt.c tcp/pair.c
 
 coverage:
 	@command -v gcovr >/dev/null || { echo "coverage: gcovr is missing (Debian: apt-get install gcovr)"; exit 1; }

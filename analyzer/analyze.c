@@ -1,26 +1,26 @@
 /*
- * jmsg analyze: the command line of the analyzer.  Capture (capture.h) ->
- * engine (stream.h) -> report (report.h).
+ * jmsg analyze: the command line of the analyzer (analyze.h).  Capture
+ * (capture.h) -> engine (stream.h) -> report (report.h), or with --workers
+ * N, workers.h.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd/commands.h"
-#include "server/opts.h"
-#include "analyzer/capture.h"
+#include "cmd/exit.h"
+#include "cmd/opts.h"
+#include "analyzer/analyze.h"
 #include "analyzer/report.h"
-#include "analyzer/stall.h"
-#include "analyzer/stream.h"
-
-enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+#include "analyzer/workers.h"
 
 static cap_source *volatile running_source;
-static stall_cli stall;  /* the an_sink has one user pointer: the report's */
+static stall_cli *stall;  /* the an_sink has one user pointer: the report's */
 
 static void on_signal(int sig)
 {
@@ -64,6 +64,13 @@ static void usage(FILE *f)
 "                        captures always do; default for files: 64 KiB blocks)\n"
 "  --max-hex BYTES       non-JSON content bytes shown per message (default 1024)\n"
 "\n"
+"threads:\n"
+"  --workers N           analyze with N threads, 1 to %d (default 1): one reads,\n"
+"                        each stream goes to one of them by its endpoints; the\n"
+"                        output is the same but for the stream numbers.  Each\n"
+"                        gets 1/N of --memcap and --max-streams; no --plot, and\n"
+"                        live, stalls from the wire only\n"
+"\n"
 "limits:\n"
 "  --idle-timeout SECS   end streams idle this long, capture time (default 300; 0 never)\n"
 "  --memcap BYTES        held and buffered bytes, all streams (default 1G)\n"
@@ -80,28 +87,221 @@ static void usage(FILE *f)
 "gaps, and no message is made up across a gap.\n"
 "\n"
 "exit status: 0 done (whatever the traffic held), 1 the capture could not\n"
-"be opened or read, 2 bad command line.\n",
+"be opened or read, the plot not written or memory ran out, 2 bad command\n"
+"line (one line on stderr).\n",
 		CAP_DEFAULT_SNAPLEN, CAP_DEFAULT_BUFFER >> 20, CAP_BLOCK_TIMEOUT_MS, JM_SPEC_DEFAULT_PORT,
-		(unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN, stall_cli_usage());
+		(unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN, WK_MAX, stall_cli_usage());
 }
 
-static int bad(const char *fmt, const char *a, const char *b)
+/* ---------------------------------------------------------------- command line */
+
+/* One line in err, "jmsg analyze: WHAT (see ...)"; the usage status. */
+static int usage_error(jm_buf *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(jm_buf *err, const char *fmt, ...)
 {
-	fprintf(stderr, "jmsg analyze: ");
-	fprintf(stderr, fmt, a, b);
-	fprintf(stderr, " (see 'jmsg analyze --help')\n");
-	return EXIT_USAGE;
+	va_list ap;
+	va_start(ap, fmt);
+	jm_buf_printf(err, "jmsg analyze: ");
+	jm_buf_vprintf(err, fmt, ap);
+	jm_buf_printf(err, " (see 'jmsg analyze --help')");
+	va_end(ap);
+	return JM_EXIT_USAGE;
 }
 
-/* A non-negative size with an optional k/M/G suffix, at most max. */
-static int parse_size(const char *s, unsigned long long max, unsigned long long *out)
+enum {
+	O_PORT = 256, O_JSON, O_IDLE, O_MEMCAP, O_SMEMCAP, O_MAXSTREAMS, O_MAXCONTENT,
+	O_MAXHEX, O_OVERLAP, O_STALL, O_IMMEDIATE, O_WORKERS,
+};
+
+static const struct option longopts[] = {
+	{"port", required_argument, NULL, O_PORT},
+	{"json", no_argument, NULL, O_JSON},
+	{"idle-timeout", required_argument, NULL, O_IDLE},
+	{"memcap", required_argument, NULL, O_MEMCAP},
+	{"stream-memcap", required_argument, NULL, O_SMEMCAP},
+	{"max-streams", required_argument, NULL, O_MAXSTREAMS},
+	{"max-content", required_argument, NULL, O_MAXCONTENT},
+	{"max-hex", required_argument, NULL, O_MAXHEX},
+	{"overlap-window", required_argument, NULL, O_OVERLAP},
+	{"stall-ms", required_argument, NULL, O_STALL},
+	{"sample-ms", required_argument, NULL, O_STALL},
+	{"plot", required_argument, NULL, O_STALL},
+	{"plot-stream", required_argument, NULL, O_STALL},
+	{"no-kernel", no_argument, NULL, O_STALL},
+	{"immediate", no_argument, NULL, O_IMMEDIATE},
+	{"workers", required_argument, NULL, O_WORKERS},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+/* The numeric options: counts and byte sizes, each with an optional k, M
+ * or G suffix (opt_parse_size), in [min, max]. */
+static const struct number_option {
+	int code;
+	const char *name;
+	uint64_t min, max;
+	const char *wants;        /* "NAME wants WANTS, not 'ARG'" */
+} numbers[] = {
+	{'c', "-c", 1, UINT64_MAX, "a positive packet count"},
+	{'s', "-s", 96, 262144, "a snapshot length from 96 to 262144"},
+	{'B', "-B", 65536, INT_MAX, "a buffer size from 64k to 2G"},
+	{O_MEMCAP, "--memcap", 1u << 20, SIZE_MAX / 2, "a size of at least 1M"},
+	{O_SMEMCAP, "--stream-memcap", 64u << 10, SIZE_MAX / 4, "a size of at least 64k"},
+	{O_MAXSTREAMS, "--max-streams", 1, 100000000, "a positive count"},
+	{O_MAXCONTENT, "--max-content", 1, 1ull << 40, "a positive size"},
+	{O_MAXHEX, "--max-hex", 0, 64u << 20, "a size up to 64M"},
+	{O_OVERLAP, "--overlap-window", 0, 1u << 30, "a size up to 1G"},
+	{O_WORKERS, "--workers", 1, WK_MAX, "a count from 1 to 64"},
+};
+_Static_assert(WK_MAX == 64, "--workers' message names WK_MAX");
+
+static int number_option(analyze_args *a, const struct number_option *o, const char *arg,
+			 jm_buf *err)
 {
 	uint64_t v;
-	if (opt_parse_size(s, &v) || v > max)
-		return -1;
-	*out = v;
-	return 0;
+	if (opt_parse_size(arg, &v) || v < o->min || v > o->max)
+		return usage_error(err, "%s wants %s, not '%s'", o->name, o->wants, arg);
+	switch (o->code) {
+	case 'c': a->count = v; break;
+	case 's': a->co.snaplen = (int)v; break;
+	case 'B': a->co.buffer_size = (int)v; break;
+	case O_MEMCAP: a->cfg.memcap = (size_t)v; break;
+	case O_SMEMCAP: a->cfg.stream_memcap = (size_t)v; break;
+	case O_MAXSTREAMS: a->cfg.max_streams = (size_t)v; break;
+	case O_MAXCONTENT: a->cfg.max_content = v; break;
+	case O_MAXHEX: a->cfg.max_hex = (size_t)v; break;
+	case O_OVERLAP: a->cfg.overlap_history = (uint32_t)v; break;
+	case O_WORKERS: a->workers = (unsigned)v; break;
+	}
+	return JM_EXIT_OK;
 }
+
+static int port_option(analyze_args *a, const char *arg, jm_buf *err)
+{
+	uint16_t port;
+	if (opt_port_buf(err, "analyze", "--port", arg, &port) < 0) {
+		jm_buf_printf(err, " (see 'jmsg analyze --help')");
+		return JM_EXIT_USAGE;
+	}
+	if (a->cfg.n_ports == AN_MAX_PORTS)
+		return usage_error(err, "at most %d ports", AN_MAX_PORTS);
+	a->cfg.ports[a->cfg.n_ports++] = port;
+	return JM_EXIT_OK;
+}
+
+static int idle_option(analyze_args *a, const char *arg, jm_buf *err)
+{
+	char *end;
+	errno = 0;
+	double d = strtod(arg, &end);
+	if (errno || end == arg || *end || !(d >= 0) || d > 1e9)
+		return usage_error(err, "--idle-timeout wants seconds (0 for never), not '%s'", arg);
+	a->cfg.idle_timeout = d;
+	return JM_EXIT_OK;
+}
+
+/* getopt_long's '?': an unknown option, or one without its value. */
+static int option_error(char **argv, jm_buf *err)
+{
+	const char *word = argv[optind - 1];
+	if (optopt && optopt < 256 && strchr("irwcsB", optopt))
+		return usage_error(err, "option -%c needs a value", optopt);
+	/* A long option's code with no "=": its value is missing ("--json=x"
+	 * gives the code too, an unknown option). */
+	if (optopt >= 256 && !strchr(word, '='))
+		return usage_error(err, "option %s needs a value", word);
+	return usage_error(err, "unknown option '%s'", word);
+}
+
+/* One option from getopt_long (c, and longopts[li] for a long one). */
+static int one_option(analyze_args *a, int c, int li, char **argv, jm_buf *err)
+{
+	char serr[200];
+	for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
+		if (numbers[i].code == c)
+			return number_option(a, &numbers[i], optarg, err);
+	switch (c) {
+	case 'i': a->iface = optarg; break;
+	case 'r': a->file = optarg; break;
+	case 'w': a->co.dump_path = optarg; break;
+	case 'q': a->quiet = true; break;
+	case 'l': a->linebuf = true; break;
+	case O_JSON: a->json = true; break;
+	case O_IMMEDIATE: a->co.immediate = true; break;
+	case O_PORT: return port_option(a, optarg, err);
+	case O_IDLE: return idle_option(a, optarg, err);
+	case O_STALL:
+		if (stall_cli_option(&a->stall, longopts[li].name, optarg ? optarg : "", serr,
+				     sizeof serr))
+			return usage_error(err, "%s", serr);
+		break;
+	default: return option_error(argv, err);
+	}
+	return JM_EXIT_OK;
+}
+
+/* The trailing words are one BPF expression, as tcpdump takes it: joined,
+ * and compiled to check it. */
+static int join_filter(analyze_args *a, int first, int argc, char **argv, jm_buf *err)
+{
+	size_t n = 0;
+	for (int i = first; i < argc; i++)
+		n += strlen(argv[i]) + 1;
+	if (!n)
+		return JM_EXIT_OK;
+	char *p = a->filter = malloc(n);
+	if (!p) {
+		jm_buf_printf(err, "jmsg analyze: out of memory");
+		return JM_EXIT_RUNTIME;
+	}
+	for (int i = first; i < argc; i++) {
+		size_t len = strlen(argv[i]);
+		memcpy(p, argv[i], len);
+		p += len;
+		*p++ = ' ';
+	}
+	p[-1] = 0;
+	a->co.filter = a->filter;
+	char why[512];
+	if (cap_check_filter(a->filter, why, sizeof why))
+		return usage_error(err, "%s", why);
+	return JM_EXIT_OK;
+}
+
+int analyze_parse_args(int argc, char **argv, analyze_args *a, jm_buf *err)
+{
+	memset(a, 0, sizeof *a);
+	an_config_defaults(&a->cfg);
+	stall_cli_init(&a->stall);
+	a->workers = 1;
+	int c, li = 0, rc;
+	optind = 0;   /* glibc: start afresh, even after a parse left mid-argument */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+i:r:w:c:qls:B:h", longopts, &li)) != -1) {
+		if (c == 'h') {
+			a->help = true;
+			return JM_EXIT_OK;
+		}
+		if ((rc = one_option(a, c, li, argv, err)) != JM_EXIT_OK)
+			return rc;
+	}
+	if (!!a->iface == !!a->file)
+		return usage_error(err, "give exactly one of -i IFACE or -r FILE");
+	if (a->workers > 1 && (a->stall.plot_path || a->stall.cfg.plot_stream >= 0))
+		return usage_error(err, "--plot and --plot-stream need --workers 1");
+	a->co.map = a->workers > 1; /* workers.h: the payloads are not copied */
+	return join_filter(a, optind, argc, argv, err);
+}
+
+void analyze_args_free(analyze_args *a)
+{
+	free(a->filter);
+	a->filter = NULL;
+	a->co.filter = NULL;
+	stall_cli_free(&a->stall);
+}
+
+/* ---------------------------------------------------------------- run */
 
 struct run {
 	an_engine *e;
@@ -118,7 +318,7 @@ static void pkt_cb(void *user, double ts)
 {
 	struct run *r = user;
 	an_engine_tick(r->e, ts);
-	stall_cli_tick(&stall, ts);
+	stall_cli_tick(stall, ts);
 }
 
 static void drops_cb(void *user, int64_t now_ns, const cap_stats *cs)
@@ -129,184 +329,15 @@ static void drops_cb(void *user, int64_t now_ns, const cap_stats *cs)
 
 static void stall_seg_cb(void *user, flow *f, an_dir dir, const cap_segment *seg)
 {
-	stall_cli_segment(&stall, f, dir, seg);
+	stall_cli_segment(stall, f, dir, seg);
 }
 
-int analyze_main(int argc, char **argv)
+/* SIGINT and SIGTERM end the capture of src, with the summary.  The
+ * handler stays after the capture: a second SIGINT (timeout(1) and shells
+ * send one to the child and another to its process group) must not kill
+ * the summary; with no source it does nothing. */
+static void catch_signals(cap_source *src)
 {
-	enum {
-		O_PORT = 256, O_JSON, O_IDLE, O_MEMCAP, O_SMEMCAP, O_MAXSTREAMS, O_MAXCONTENT,
-		O_MAXHEX, O_OVERLAP, O_STALL, O_IMMEDIATE,
-	};
-	static const struct option longopts[] = {
-		{"port", required_argument, NULL, O_PORT},
-		{"json", no_argument, NULL, O_JSON},
-		{"idle-timeout", required_argument, NULL, O_IDLE},
-		{"memcap", required_argument, NULL, O_MEMCAP},
-		{"stream-memcap", required_argument, NULL, O_SMEMCAP},
-		{"max-streams", required_argument, NULL, O_MAXSTREAMS},
-		{"max-content", required_argument, NULL, O_MAXCONTENT},
-		{"max-hex", required_argument, NULL, O_MAXHEX},
-		{"overlap-window", required_argument, NULL, O_OVERLAP},
-		{"stall-ms", required_argument, NULL, O_STALL},
-		{"sample-ms", required_argument, NULL, O_STALL},
-		{"plot", required_argument, NULL, O_STALL},
-		{"plot-stream", required_argument, NULL, O_STALL},
-		{"no-kernel", no_argument, NULL, O_STALL},
-		{"immediate", no_argument, NULL, O_IMMEDIATE},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	an_config cfg;
-	an_config_defaults(&cfg);
-	cap_options co = {0};
-	const char *iface = NULL, *file = NULL;
-	bool json = false, quiet = false, linebuf = false;
-	unsigned long long count = 0, v;
-	int c, li = 0;
-	char serr[200];
-	stall_cli_init(&stall);
-
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+i:r:w:c:qls:B:h", longopts, &li)) != -1) {
-		switch (c) {
-		case 'i': iface = optarg; break;
-		case 'r': file = optarg; break;
-		case 'w': co.dump_path = optarg; break;
-		case 'q': quiet = true; break;
-		case 'l': linebuf = true; break;
-		case O_JSON: json = true; break;
-		case O_IMMEDIATE: co.immediate = true; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		case 'c':
-			if (parse_size(optarg, ULLONG_MAX, &count) || !count)
-				return bad("-c wants a positive packet count, not '%s'%s", optarg, "");
-			break;
-		case 's':
-			if (parse_size(optarg, 262144, &v) || v < 96)
-				return bad("-s wants a snapshot length from 96 to 262144, not '%s'%s", optarg, "");
-			co.snaplen = (int)v;
-			break;
-		case 'B':
-			if (parse_size(optarg, INT_MAX, &v) || v < 65536)
-				return bad("-B wants a buffer size from 64k to 2G, not '%s'%s", optarg, "");
-			co.buffer_size = (int)v;
-			break;
-		case O_PORT:
-			if (parse_size(optarg, 65535, &v) || !v || strpbrk(optarg, "kKmMgG"))
-				return bad("--port wants a port from 1 to 65535, not '%s'%s", optarg, "");
-			if (cfg.n_ports == AN_MAX_PORTS)
-				return bad("at most %s ports%s", "64", "");
-			cfg.ports[cfg.n_ports++] = (uint16_t)v;
-			break;
-		case O_IDLE: {
-			char *end;
-			errno = 0;
-			double d = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(d >= 0) || d > 1e9)
-				return bad("--idle-timeout wants seconds (0 for never), not '%s'%s", optarg, "");
-			cfg.idle_timeout = d;
-			break;
-		}
-		case O_MEMCAP:
-			if (parse_size(optarg, SIZE_MAX / 2, &v) || v < (1u << 20))
-				return bad("--memcap wants a size of at least 1M, not '%s'%s", optarg, "");
-			cfg.memcap = (size_t)v;
-			break;
-		case O_SMEMCAP:
-			if (parse_size(optarg, SIZE_MAX / 4, &v) || v < (64u << 10))
-				return bad("--stream-memcap wants a size of at least 64k, not '%s'%s", optarg, "");
-			cfg.stream_memcap = (size_t)v;
-			break;
-		case O_MAXSTREAMS:
-			if (parse_size(optarg, 100000000, &v) || !v)
-				return bad("--max-streams wants a positive count, not '%s'%s", optarg, "");
-			cfg.max_streams = (size_t)v;
-			break;
-		case O_MAXCONTENT:
-			if (parse_size(optarg, (1ull << 40), &v) || !v)
-				return bad("--max-content wants a positive size, not '%s'%s", optarg, "");
-			cfg.max_content = v;
-			break;
-		case O_MAXHEX:
-			if (parse_size(optarg, 64u << 20, &v))
-				return bad("--max-hex wants a size up to 64M, not '%s'%s", optarg, "");
-			cfg.max_hex = (size_t)v;
-			break;
-		case O_OVERLAP:
-			if (parse_size(optarg, 1u << 30, &v))
-				return bad("--overlap-window wants a size up to 1G, not '%s'%s", optarg, "");
-			cfg.overlap_history = (uint32_t)v;
-			break;
-		case O_STALL:
-			if (stall_cli_option(&stall, longopts[li].name, optarg ? optarg : "", serr, sizeof serr))
-				return bad("%s%s", serr, "");
-			break;
-		case '?':
-		default:
-			if (optopt && optopt < 256 && strchr("irwcsB", optopt))
-				return bad("option -%s needs a value%s", (char[]){(char)optopt, 0}, "");
-			return bad("unknown option '%s'%s", argv[optind - 1], "");
-		}
-	}
-	if (!!iface == !!file)
-		return bad("give exactly one of -i IFACE or -r FILE%s%s", "", "");
-
-	/* The trailing words are one BPF expression, as tcpdump takes it. */
-	char *filter = NULL;
-	if (optind < argc) {
-		size_t n = 0;
-		for (int i = optind; i < argc; i++)
-			n += strlen(argv[i]) + 1;
-		filter = malloc(n);
-		if (!filter)
-			return EXIT_RUNTIME;
-		filter[0] = 0;
-		for (int i = optind; i < argc; i++) {
-			if (i > optind)
-				strcat(filter, " ");
-			strcat(filter, argv[i]);
-		}
-		co.filter = filter;
-	}
-
-	char err[512];
-	if (filter && cap_check_filter(filter, err, sizeof err)) {
-		free(filter);
-		return bad("%s%s", err, "");
-	}
-	cap_source *src = file ? cap_open_file(file, &co, err, sizeof err)
-			       : cap_open_live(iface, &co, err, sizeof err);
-	if (!src) {
-		fprintf(stderr, "jmsg analyze: %s\n", err);
-		free(filter);
-		return EXIT_RUNTIME;
-	}
-
-	static char outbuf[1 << 16];
-	if (iface || linebuf)
-		setvbuf(stdout, NULL, _IOLBF, 0); /* a person is watching */
-	else
-		setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
-
-	report rep;
-	report_init(&rep, stdout, json, quiet);
-	an_sink sink;
-	report_sink(&rep, &sink);
-	sink.segment = stall_seg_cb;
-	an_engine *e = an_engine_new(&cfg, &sink);
-	if (!e) {
-		fprintf(stderr, "jmsg analyze: out of memory\n");
-		cap_close(src);
-		free(filter);
-		return EXIT_RUNTIME;
-	}
-	if (stall_cli_start(&stall, e, iface != NULL, &cfg, json, stdout, serr, sizeof serr)) {
-		fprintf(stderr, "jmsg analyze: %s\n", serr);
-		return EXIT_RUNTIME;
-	}
-
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -314,36 +345,124 @@ int analyze_main(int argc, char **argv)
 	running_source = src;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	if (iface) /* as tcpdump does: capture is on and Ctrl-C is handled */
-		fprintf(stderr, "jmsg analyze: listening on %s, link-type %s, snapshot length %d bytes\n",
-			iface, cap_datalink_name(src), co.snaplen ? co.snaplen : CAP_DEFAULT_SNAPLEN);
+}
 
-	struct run run = {e, &rep};
+/* As tcpdump does: capture is on and Ctrl-C is handled. */
+static void say_listening(const analyze_args *a, cap_source *src)
+{
+	fprintf(stderr, "jmsg analyze: listening on %s, link-type %s, snapshot length %d bytes\n",
+		a->iface, cap_datalink_name(src), a->co.snaplen ? a->co.snaplen : CAP_DEFAULT_SNAPLEN);
+}
+
+/* workers.h: one reader, N analysis threads. */
+static int run_workers(const analyze_args *a, cap_source *src)
+{
+	wk_options wo = {
+		.workers = a->workers, .cfg = &a->cfg, .stall = &a->stall.cfg, .json = a->json,
+		.quiet = a->quiet, .live = a->iface != NULL, .count = a->count, .out = stdout,
+	};
+	char err[512];
+	catch_signals(src);
+	if (a->iface) {
+		say_listening(a, src);
+		if (!a->stall.no_kernel)
+			fprintf(stderr, "jmsg analyze: kernel view off with --workers; stalls from the wire only\n");
+	}
+	int rc = wk_run(src, &wo, err, sizeof err);
+	running_source = NULL;
+	if (rc == -1)
+		fprintf(stderr, "jmsg analyze: reading %s: %s\n", a->file ? a->file : a->iface, err);
+	else if (rc)
+		fprintf(stderr, "jmsg analyze: %s\n", err);
+	return rc ? JM_EXIT_RUNTIME : JM_EXIT_OK;
+}
+
+/* One thread: the capture into the engine e (stall tracking started),
+ * then the summary. */
+static int capture(analyze_args *a, cap_source *src, an_engine *e, report *rep)
+{
+	char err[512], serr[200];
+	catch_signals(src);
+	if (a->iface)
+		say_listening(a, src);
+	struct run run = {e, rep};
 	cap_on_drops(src, drops_cb);
-	int rc = cap_run(src, count, seg_cb, pkt_cb, &run, err, sizeof err);
-	/* The handler stays: a second SIGINT (timeout(1) and shells send one
-	 * to the child and another to its process group) must not kill the
-	 * summary; with no source it does nothing. */
+	int rc = cap_run(src, a->count, seg_cb, pkt_cb, &run, err, sizeof err);
 	running_source = NULL;
 
-	stall_cli_flush(&stall);
+	stall_cli_flush(stall);
 	an_engine_finish(e);
-	int plot_rc = stall_cli_finish(&stall, serr, sizeof serr);
+	int plot_rc = stall_cli_finish(stall, serr, sizeof serr);
 	cap_stats cs;
 	an_stats as;
 	cap_get_stats(src, &cs);
 	an_engine_stats(e, &as);
-	report_summary(&rep, &cs, &as);
+	report_summary(rep, &cs, &as);
 	fflush(stdout);
 	if (rc < 0)
-		fprintf(stderr, "jmsg analyze: reading %s: %s\n", file ? file : iface, err);
-
+		fprintf(stderr, "jmsg analyze: reading %s: %s\n", a->file ? a->file : a->iface, err);
 	if (plot_rc)
 		fprintf(stderr, "jmsg analyze: %s\n", serr);
+	return rc < 0 || plot_rc ? JM_EXIT_RUNTIME : JM_EXIT_OK;
+}
+
+/* One engine, its report and its stall tracker, freed on every path. */
+static int run_one(analyze_args *a, cap_source *src)
+{
+	char err[200];
+	report rep;
+	report_init(&rep, stdout, a->json, a->quiet);
+	an_sink sink;
+	report_sink(&rep, &sink);
+	sink.segment = stall_seg_cb;
+	stall = &a->stall;
+	int rc = JM_EXIT_RUNTIME;
+	an_engine *e = an_engine_new(&a->cfg, &sink);
+	if (!e)
+		fprintf(stderr, "jmsg analyze: out of memory\n");
+	else if (stall_cli_start(stall, e, a->iface != NULL, &a->cfg, a->json, stdout, err,
+				 sizeof err))
+		fprintf(stderr, "jmsg analyze: %s\n", err);
+	else
+		rc = capture(a, src, e, &rep);
 	an_engine_free(e);
-	stall_cli_free(&stall);
+	stall_cli_free(stall);
+	stall = NULL;
 	report_free(&rep);
+	return rc;
+}
+
+int analyze_run(analyze_args *a)
+{
+	char err[512];
+	cap_source *src = a->file ? cap_open_file(a->file, &a->co, err, sizeof err)
+				  : cap_open_live(a->iface, &a->co, err, sizeof err);
+	if (!src) {
+		fprintf(stderr, "jmsg analyze: %s\n", err);
+		return JM_EXIT_RUNTIME;
+	}
+	static char outbuf[1 << 16];
+	if (a->iface || a->linebuf)
+		setvbuf(stdout, NULL, _IOLBF, 0); /* a person is watching */
+	else
+		setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+	int rc = a->workers > 1 ? run_workers(a, src) : run_one(a, src);
 	cap_close(src);
-	free(filter);
-	return rc < 0 || plot_rc ? EXIT_RUNTIME : EXIT_OK;
+	return rc;
+}
+
+int analyze_main(int argc, char **argv)
+{
+	analyze_args a;
+	jm_buf err = {0};
+	int rc = analyze_parse_args(argc, argv, &a, &err);
+	if (rc != JM_EXIT_OK && jm_buf_pending(&err))
+		fprintf(stderr, "%.*s\n", (int)jm_buf_pending(&err), (const char *)jm_buf_head(&err));
+	else if (rc == JM_EXIT_OK && a.help)
+		usage(stdout);
+	else if (rc == JM_EXIT_OK)
+		rc = analyze_run(&a);
+	jm_buf_free(&err);
+	analyze_args_free(&a);
+	return rc;
 }

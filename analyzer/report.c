@@ -83,6 +83,89 @@ static void text_head(report *r, int64_t ts, const an_stream_id *s, an_dir d)
 		ob_lit(o, " response ");
 }
 
+static void json_message(ob_writer *o, const an_message *m, const char *ctype,
+			 const char *cenc)
+{
+	const jm_header *h = m->header;
+	json_head(o, "message", m->ts_first_ns, &m->s);
+	ob_lit(o, ",\"dir\":\"");
+	ob_puts(o, dir_name(m->dir));
+	ob_lit(o, "\",\"offset\":");
+	ob_u64(o, m->offset);
+	ob_lit(o, ",\"index\":");
+	ob_u64(o, m->index);
+	ob_lit(o, ",\"header_len\":");
+	ob_u64(o, m->header_len);
+	ob_lit(o, ",\"header\":");
+	ob_json_text(o, h->raw, h->raw_len);
+	ob_lit(o, ",\"content_type\":");
+	ob_json_str(o, ctype, strlen(ctype));
+	ob_lit(o, ",\"content_encoding\":");
+	ob_json_str(o, cenc, strlen(cenc));
+	ob_lit(o, ",\"content_length\":");
+	ob_u64(o, m->content_length);
+	if (m->content_is_json && !m->content_cut) {
+		ob_lit(o, ",\"content\":");
+		ob_json_text(o, (const char *)m->content, m->content_kept);
+	} else {
+		ob_lit(o, ",\"content_hex\":\"");
+		ob_hex(o, m->content, m->content_kept);
+		ob_putc(o, '"');
+		if (m->content_cut)
+			ob_lit(o, ",\"content_hex_truncated\":true");
+	}
+	if (m->warning) {
+		ob_lit(o, ",\"warning\":\"");
+		ob_puts(o, jm_error_id(m->warning));
+		ob_putc(o, '"');
+	}
+	ob_lit(o, ",\"ts_last\":");
+	ob_ts(o, m->ts_last_ns);
+	if (m->has_latency) {
+		ob_lit(o, ",\"latency_ms\":");
+		ob_fixed(o, m->latency_ms, 3, 0);
+	}
+	ob_putc(o, '}');
+}
+
+static void text_message(report *r, const an_message *m, const char *ctype)
+{
+	ob_writer *o = &r->ob;
+	text_head(r, m->ts_first_ns, &m->s, m->dir);
+	ob_lit(o, "hdr=");
+	ob_u64(o, m->header_len);
+	ob_putc(o, ' ');
+	ob_puts(o, ctype);
+	ob_putc(o, ' ');
+	ob_u64(o, m->content_length);
+	ob_putc(o, ' ');
+	if (m->content_is_json) {
+		if (ob_json_compact_max(o, (const char *)m->content, m->content_kept,
+					REPORT_TEXT_CONTENT))
+			ob_lit(o, "...");
+	} else {
+		size_t n = m->content_kept;
+		bool more = m->content_cut;
+		if (n > REPORT_TEXT_CONTENT) {
+			n = REPORT_TEXT_CONTENT;
+			more = true;
+		}
+		ob_bytes_text(o, m->content, n);
+		if (more)
+			ob_lit(o, "...");
+	}
+	if (m->has_latency) {
+		ob_lit(o, " latency=");
+		ob_fixed(o, m->latency_ms, 3, 0);
+		ob_lit(o, "ms");
+	}
+	if (m->warning) {
+		ob_lit(o, " [");
+		ob_puts(o, jm_error_id(m->warning));
+		ob_putc(o, ']');
+	}
+}
+
 static void on_message(void *user, const an_message *m)
 {
 	report *r = user;
@@ -92,81 +175,10 @@ static void on_message(void *user, const an_message *m)
 	const jm_header *h = m->header;
 	const char *ctype = jm_header_str(h, JM_FIELD_CONTENT_TYPE);
 	const char *cenc = jm_header_str(h, JM_FIELD_CONTENT_ENCODING);
-	if (r->json) {
-		json_head(o, "message", m->ts_first_ns, &m->s);
-		ob_lit(o, ",\"dir\":\"");
-		ob_puts(o, dir_name(m->dir));
-		ob_lit(o, "\",\"offset\":");
-		ob_u64(o, m->offset);
-		ob_lit(o, ",\"index\":");
-		ob_u64(o, m->index);
-		ob_lit(o, ",\"header_len\":");
-		ob_u64(o, m->header_len);
-		ob_lit(o, ",\"header\":");
-		ob_json_text(o, h->raw, h->raw_len);
-		ob_lit(o, ",\"content_type\":");
-		ob_json_str(o, ctype, strlen(ctype));
-		ob_lit(o, ",\"content_encoding\":");
-		ob_json_str(o, cenc, strlen(cenc));
-		ob_lit(o, ",\"content_length\":");
-		ob_u64(o, m->content_length);
-		if (m->content_is_json && !m->content_cut) {
-			ob_lit(o, ",\"content\":");
-			ob_json_text(o, (const char *)m->content, m->content_kept);
-		} else {
-			ob_lit(o, ",\"content_hex\":\"");
-			ob_hex(o, m->content, m->content_kept);
-			ob_putc(o, '"');
-			if (m->content_cut)
-				ob_lit(o, ",\"content_hex_truncated\":true");
-		}
-		if (m->warning) {
-			ob_lit(o, ",\"warning\":\"");
-			ob_puts(o, jm_error_id(m->warning));
-			ob_putc(o, '"');
-		}
-		ob_lit(o, ",\"ts_last\":");
-		ob_ts(o, m->ts_last_ns);
-		if (m->has_latency) {
-			ob_lit(o, ",\"latency_ms\":");
-			ob_fixed(o, m->latency_ms, 3, 0);
-		}
-		ob_putc(o, '}');
-	} else {
-		text_head(r, m->ts_first_ns, &m->s, m->dir);
-		ob_lit(o, "hdr=");
-		ob_u64(o, m->header_len);
-		ob_putc(o, ' ');
-		ob_puts(o, ctype);
-		ob_putc(o, ' ');
-		ob_u64(o, m->content_length);
-		ob_putc(o, ' ');
-		if (m->content_is_json) {
-			if (ob_json_compact_max(o, (const char *)m->content, m->content_kept,
-						REPORT_TEXT_CONTENT))
-				ob_lit(o, "...");
-		} else {
-			size_t n = m->content_kept;
-			bool more = m->content_cut;
-			if (n > REPORT_TEXT_CONTENT) {
-				n = REPORT_TEXT_CONTENT;
-				more = true;
-			}
-			ob_bytes_text(o, m->content, n);
-			if (more)
-				ob_lit(o, "...");
-		}
-		if (m->has_latency) {
-			ob_lit(o, " latency=");
-			ob_fixed(o, m->latency_ms, 3, 0);
-			ob_lit(o, "ms");
-		}
-		if (m->warning) {
-			ob_lit(o, " [");
-			ob_puts(o, jm_error_id(m->warning));
-			ob_putc(o, ']');
-		}
-	}
+	if (r->json)
+		json_message(o, m, ctype, cenc);
+	else
+		text_message(r, m, ctype);
 	ob_endl(o);
 }
 

@@ -37,9 +37,9 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "analyzer/capture.h"
+#include "tcp/capture.h"
 #include "analyzer/outbuf.h"
-#include "analyzer/stream.h"
+#include "tcp/stream.h"
 
 #define REPORT_TEXT_CONTENT 256   /* content bytes shown on a text line */
 

@@ -3,12 +3,13 @@
 # against the floor (a bare libpcap read loop), tcpflow, and tshark (plain,
 # and with the generated Lua dissector); then peak memory with 100,000
 # concurrent streams; then the cost of the output: -q, text and --json
-# against each other and the floor.  Prints Markdown tables for
-# bench/RESULTS.md.
+# against each other and the floor; then --workers 2 against one thread.
+# Prints Markdown tables for bench/RESULTS.md.
 #
 #   bench/analyze.sh            (BUILD=build by default; make it first)
 #   RUNS=3 BUILD=build-x bench/analyze.sh
 #   ONLY=output bench/analyze.sh             just the output table
+#   ONLY=workers bench/analyze.sh            just the --workers table
 #   BEFORE=/tmp/old/jmsg ONLY=output bench/analyze.sh
 #                               the output table for that binary too
 #   IR=1 ...                    the output table also counts instructions
@@ -36,7 +37,7 @@ for b in "$JMSG" "$BUILD/bench/gen_capture" "$BUILD/bench/pcap_floor"; do
 	[ -x "$b" ] || { echo "bench/analyze.sh: $b is missing; run make BUILD=$BUILD first" >&2; exit 1; }
 done
 [ -f "$cap" ] || "$BUILD/bench/gen_capture" -o "$cap" >&2
-[ -f "$conc" ] || [ "${ONLY:-}" = output ] || "$BUILD/bench/gen_capture" --concurrent -o "$conc" >&2
+[ -f "$conc" ] || [ -n "${ONLY:-}" ] || "$BUILD/bench/gen_capture" --concurrent -o "$conc" >&2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -64,7 +65,7 @@ packets=$("$BUILD/bench/pcap_floor" "$cap" | awk '{print $1}')
 streams=$("$JMSG" analyze -r "$cap" -q --json | tail -n 1 | sed 's/.*"streams":\([0-9]*\).*/\1/')
 echo "capture: $cap, $packets packets, $streams streams, $(du -mL "$cap" | cut -f1) MB" >&2
 
-if [ "${ONLY:-}" != output ]; then
+if [ -z "${ONLY:-}" ]; then
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 t_floor=$(best "$BUILD/bench/pcap_floor" "$cap")
 t_jmsg=$(best "$JMSG" analyze -r "$cap" -q)
@@ -113,19 +114,9 @@ max RSS; that run took $(wall "$t_conc") s.
 EOF
 fi
 
-# ---- the output: -q (every message still decoded, nothing printed), text,
-# --json; each against -q and against the bare read.
-load0=$(cut -d' ' -f1-3 /proc/loadavg)
-names=("bare libpcap read (\`bench/pcap_floor\`)")
-cmds=("$BUILD/bench/pcap_floor $cap")
-for bin in ${BEFORE:+"$BEFORE"} "$JMSG"; do
-	tag=""
-	[ -n "${BEFORE:-}" ] && { [ "$bin" = "$BEFORE" ] && tag=" (before)" || tag=" (after)"; }
-	for mode in "-q" "" "--json"; do
-		names+=("\`jmsg analyze -r FILE${mode:+ $mode}\`$tag")
-		cmds+=("$bin analyze -r $cap${mode:+ $mode}")
-	done
-done
+# timings: run every command of cmds (strings of words); one line per
+# command in $tmp/stats, "median min cpu" (seconds), and how in $how.
+timings() {
 if command -v hyperfine >/dev/null; then
 	# Round robin: each round runs every command once, so a change in the
 	# machine's load falls on all of them alike; round 0 is a warm-up.
@@ -142,6 +133,7 @@ for i in range(len(runs[0])):
     w = [r[i]["mean"] for r in runs]
     c = [r[i]["user"] + r[i]["system"] for r in runs]
     print("%.3f %.3f %.3f" % (st.median(w), min(w), st.median(c)))' "$tmp"/hf.*.json > "$tmp/stats"
+	rm -f "$tmp"/hf.*.json
 else
 	how="hyperfine is not installed: best of $RUNS runs, wall and CPU of that run"
 	: > "$tmp/stats"
@@ -152,6 +144,23 @@ else
 		echo "${t% *} ${t% *} ${t#* }" >> "$tmp/stats"
 	done
 fi
+}
+
+# ---- the output: -q (every message still decoded, nothing printed), text,
+# --json; each against -q and against the bare read.
+if [ -z "${ONLY:-}" ] || [ "$ONLY" = output ]; then
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+names=("bare libpcap read (\`bench/pcap_floor\`)")
+cmds=("$BUILD/bench/pcap_floor $cap")
+for bin in ${BEFORE:+"$BEFORE"} "$JMSG"; do
+	tag=""
+	[ -n "${BEFORE:-}" ] && { [ "$bin" = "$BEFORE" ] && tag=" (before)" || tag=" (after)"; }
+	for mode in "-q" "" "--json"; do
+		names+=("\`jmsg analyze -r FILE${mode:+ $mode}\`$tag")
+		cmds+=("$bin analyze -r $cap${mode:+ $mode}")
+	done
+done
+timings
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 mapfile -t st < "$tmp/stats"
 ir=()
@@ -239,4 +248,34 @@ if [ "${PROFILE:-0}" = 1 ]; then
 			$1 ~ /%$/ { if (++rows > 25) exit; sym = $4; for (i = 5; i <= NF; i++) sym = sym " " $i
 				    printf "| `%s` | %s | %s |\n", sym, $2 == "[kernel.kallsyms]" ? "kernel" : $2, $1 }'
 	fi
+fi
+fi
+
+# ---- threads: --workers 2 against one thread (the same output but for the
+# stream numbers), for -q, text and --json.
+if [ -z "${ONLY:-}" ] || [ "$ONLY" = workers ]; then
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+cmds=()
+for mode in "-q" "" "--json"; do
+	for n in 1 2; do
+		cmds+=("$JMSG analyze -r $cap${mode:+ $mode} --workers $n")
+	done
+done
+timings
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
+mapfile -t st < "$tmp/stats"
+echo
+echo "| \`jmsg analyze -r FILE ...\` | --workers 1: wall (s) | CPU (s) | --workers 2: wall (s) | CPU (s) | speed-up (median, min) |"
+echo "|---|---:|---:|---:|---:|---:|"
+i=0
+for mode in "-q" "text" "--json"; do
+	read -r m1 n1 c1 <<< "${st[$i]}"
+	read -r m2 n2 c2 <<< "${st[$((i + 1))]}"
+	s1=$(echo "$m1 / $m2" | bc -l | xargs printf '%.2f')
+	s2=$(echo "$n1 / $n2" | bc -l | xargs printf '%.2f')
+	echo "| $mode | $m1 ($n1) | $c1 | $m2 ($n2) | $c2 | ${s1}x (${s2}x) |"
+	i=$((i + 2))
+done
+echo
+echo "$how.  Output to /dev/null.  $(nproc) cores.  Load average before and after: $load0 / $load1."
 fi

@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "analyzer/stall.h"
+#include "stall/stall.h"
 
 static double now(void)
 {

@@ -7,7 +7,7 @@
  *   --flood       cli_flood()    the tutorial's app-client-test: send
  *                                without reading until send() would block
  *
- * Exit codes are shared by all modes (documented in --help).
+ * Exit codes are shared by all modes: cmd/exit.h (documented in --help).
  */
 #ifndef JMSG_CLIENT_H
 #define JMSG_CLIENT_H
@@ -15,20 +15,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cmd/exit.h"
 #include "jmsg.h"
 
-enum {
-	CLI_OK = 0,
-	CLI_EXIT_INTERNAL = 1,   /* out of memory, unexpected system error */
-	CLI_EXIT_USAGE = 2,
-	CLI_EXIT_CONNECT = 3,    /* refused, unreachable, cannot resolve */
-	CLI_EXIT_TIMEOUT = 4,
-	CLI_EXIT_MALFORMED = 5,  /* the response is not a valid message */
-	CLI_EXIT_SERVER_ERROR = 6, /* the server answered {"error": ...} */
-	CLI_EXIT_LOAD_ERRORS = 7,  /* --load finished but some requests failed */
-};
+typedef enum cli_mode {
+	CLI_MODE_REQUEST,        /* one request: cli_request() */
+	CLI_MODE_LOAD,           /* --load: cli_load() */
+	CLI_MODE_FLOOD,          /* --flood: cli_flood() */
+} cli_mode;
 
 typedef struct cli_config {
+	cli_mode mode;
 	const char *host;
 	const char *port;
 	const char *action;
@@ -46,11 +43,6 @@ typedef struct cli_config {
 	uint64_t max_content;
 } cli_config;
 
-/* Append the request the tutorial's client sends for ACTION VALUE: "search"
- * is text/json {"action": "search", "value": V}; any other action is
- * binary/custom-client-binary-type whose content is ACTION then VALUE.
- * With keep_alive the header also asks to keep the connection. */
-int cli_build_request(jm_buf *out, const char *action, const char *value, bool keep_alive);
 
 int cli_request(const cli_config *cfg);
 int cli_load(const cli_config *cfg);

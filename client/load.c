@@ -33,12 +33,13 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "app/request.h"
 #include "client/client.h"
 #include "client/hist.h"
 #include "client/rate.h"
-#include "server/answer.h"
-#include "server/evloop.h"
-#include "server/net.h"
+#include "app/answer.h"
+#include "io/evloop.h"
+#include "io/net.h"
 
 typedef struct load load;
 
@@ -238,7 +239,7 @@ static void pump(load *L, lconn *prefer)
 			lconn_flush(last);
 		last = c;
 		if (jm_buf_append(&c->out, jm_buf_head(&L->req), jm_buf_pending(&L->req)) < 0) {
-			L->fatal = CLI_EXIT_INTERNAL;
+			L->fatal = JM_EXIT_INTERNAL;
 			L->fatal_why = "out of memory";
 			L->finished = true;
 			break;
@@ -369,7 +370,7 @@ static void lconn_io(el_loop *l, el_watch *w, int mask)
 			L->conn_errors++;
 			lconn_close(c, true);
 			if (!L->ever_connected) {
-				L->fatal = CLI_EXIT_CONNECT;
+				L->fatal = JM_EXIT_CONNECT;
 				L->fatal_why = strerror(e);
 				L->finished = true;
 			}
@@ -403,7 +404,7 @@ static void lconn_open(lconn *c)
 			L->issued++;
 		}
 		if (!L->ever_connected) {
-			L->fatal = CLI_EXIT_CONNECT;
+			L->fatal = JM_EXIT_CONNECT;
 			L->fatal_why = strerror(errno);
 			L->finished = true;
 		}
@@ -418,7 +419,7 @@ static void lconn_open(lconn *c)
 	if (el_watch_add(&L->loop, &c->w, fd, EL_WRITE, lconn_io, c) < 0) {
 		close(fd);
 		c->in_use = false;
-		L->fatal = CLI_EXIT_INTERNAL;
+		L->fatal = JM_EXIT_INTERNAL;
 		L->fatal_why = strerror(errno);
 		L->finished = true;
 		return;
@@ -450,7 +451,7 @@ static void tick(el_loop *l, void *data)
 			L->last_progress_ms = now;
 	}
 	if (!L->finished && now - L->last_progress_ms >= L->cfg->timeout_ms) {
-		L->fatal = CLI_EXIT_TIMEOUT;
+		L->fatal = JM_EXIT_TIMEOUT;
 		L->fatal_why = "no response within --timeout";
 		L->finished = true;
 	}
@@ -543,13 +544,9 @@ static void report(load *L)
 		print_latency_text("from send:", sus);
 }
 
-int cli_load(const cli_config *cfg)
+/* The run's fixed numbers from cfg; nothing is opened yet. */
+static void load_init(load *L, const cli_config *cfg)
 {
-	static load L0; /* the histogram and read buffer are large */
-	load *L = &L0;
-	char err[256];
-	int rc = CLI_EXIT_INTERNAL;
-
 	memset(L, 0, sizeof *L);
 	L->cfg = cfg;
 	L->one_shot = !cfg->keep_alive;
@@ -561,27 +558,44 @@ int cli_load(const cli_config *cfg)
 	L->timer.fd = -1;
 	hist_init(&L->h);
 	hist_init(&L->service);
-	if (net_resolve(cfg->host, cfg->port, &L->ss, &L->sslen, err, sizeof err) < 0) {
-		fprintf(stderr, "jmsg client: %s\n", err);
-		return CLI_EXIT_CONNECT;
-	}
-	net_addr_str((struct sockaddr *)&L->ss, L->where, sizeof L->where);
-	if (cli_build_request(&L->req, cfg->action, cfg->value, cfg->keep_alive) < 0) {
-		fprintf(stderr, "jmsg client: request too large for a message header\n");
-		return CLI_EXIT_USAGE;
-	}
-	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Past the open-file limit connect() fails with EMFILE, which read as
+ * "cannot connect to the server" (exit 3) though the server was fine: say
+ * what the limit is instead.  -1 after that line. */
+static int check_fd_room(const load *L)
+{
 	net_raise_fd_limit(L->nconn + 32);
-	/* Past the open-file limit connect() fails with EMFILE, which read as
-	 * "cannot connect to the server" (exit 3) though the server was
-	 * fine: say what the limit is instead. */
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
 	    (rlim_t)L->nconn + 16 > rl.rlim_cur) {
 		fprintf(stderr, "jmsg client: --conns %u needs more open files than the limit %llu "
 			"(ulimit -n)\n", L->nconn, (unsigned long long)rl.rlim_cur);
+		return -1;
+	}
+	return 0;
+}
+
+/* The server's address, the request, room for the connections, SIGINT
+ * and the event loop.  Returns JM_EXIT_OK, or the exit code after a line on
+ * stderr. */
+static int load_prepare(load *L)
+{
+	const cli_config *cfg = L->cfg;
+	char err[256];
+	if (net_resolve(cfg->host, cfg->port, &L->ss, &L->sslen, err, sizeof err) < 0) {
+		fprintf(stderr, "jmsg client: %s\n", err);
+		return JM_EXIT_CONNECT;
+	}
+	net_addr_str((struct sockaddr *)&L->ss, L->where, sizeof L->where);
+	if (app_build_request(&L->req, cfg->action, cfg->value, cfg->keep_alive) < 0) {
+		fprintf(stderr, "jmsg client: request too large for a message header\n");
+		return JM_EXIT_USAGE;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (check_fd_room(L) < 0) {
 		jm_buf_free(&L->req);
-		return CLI_EXIT_USAGE;
+		return JM_EXIT_USAGE;
 	}
 	struct sigaction sa = {.sa_handler = on_int};
 	sigemptyset(&sa.sa_mask);
@@ -591,40 +605,55 @@ int cli_load(const cli_config *cfg)
 	sigaddset(&block, SIGINT);
 	if (el_init(&L->loop, &block) < 0) {
 		fprintf(stderr, "jmsg client: cannot start the event loop: %s\n", strerror(errno));
-		return CLI_EXIT_INTERNAL;
+		return JM_EXIT_INTERNAL;
 	}
+	return JM_EXIT_OK;
+}
+
+/* Each connection's latency rings and decoder; with --rate, the timer.
+ * -1 when out of memory, or after a line on stderr for the timer. */
+static int load_alloc(load *L)
+{
+	const cli_config *cfg = L->cfg;
 	unsigned depth = L->one_shot ? 1 : cfg->pipeline;
 	L->c = calloc(L->nconn, sizeof *L->c);
 	if (!L->c)
-		goto out;
+		return -1;
 	for (unsigned i = 0; i < L->nconn; i++) {
 		lconn *c = &L->c[i];
 		c->L = L;
 		c->t0_ns = calloc(depth, sizeof *c->t0_ns);
 		if (!c->t0_ns)
-			goto out;
+			return -1;
 		if (L->rate && !(c->sent_ns = calloc(depth, sizeof *c->sent_ns)))
-			goto out;
+			return -1;
 		/* Framing and headers are checked; each response's JSON is
 		 * not, so the generator's cost stays small beside the
 		 * server's (error responses are still counted, see on_event). */
 		jm_decoder_config dc = {.max_content = cfg->max_content, .no_content_check = true};
 		jm_decoder_init(&c->dec, &dc, on_event, c);
 	}
-	if (L->rate) {
-		int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-		if (tfd < 0 || el_watch_add(&L->loop, &L->timer, tfd, EL_READ, timer_fired, L) < 0) {
-			fprintf(stderr, "jmsg client: cannot make a timer: %s\n", strerror(errno));
-			if (tfd >= 0)
-				close(tfd);
-			L->timer.fd = -1;
-			goto out;
-		}
+	if (!L->rate)
+		return 0;
+	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (tfd < 0 || el_watch_add(&L->loop, &L->timer, tfd, EL_READ, timer_fired, L) < 0) {
+		fprintf(stderr, "jmsg client: cannot make a timer: %s\n", strerror(errno));
+		if (tfd >= 0)
+			close(tfd);
+		L->timer.fd = -1;
+		return -1;
 	}
+	return 0;
+}
+
+/* Open the connections, start the schedule, run the loop until the run
+ * is over.  -1 after a line on stderr if the loop failed. */
+static int load_run(load *L)
+{
 	el_set_hooks(&L->loop, 100, tick, before_sleep, L);
 	L->start_ns = el_now_ns();
 	L->last_progress_ms = L->start_ns / 1000000u;
-	L->deadline_ms = L->last_progress_ms + cfg->duration_ms;
+	L->deadline_ms = L->last_progress_ms + L->cfg->duration_ms;
 	/* With --rate, one-shot connections are opened as requests fall due. */
 	for (unsigned i = 0; i < L->nconn && !L->finished && !(L->rate && L->one_shot); i++)
 		lconn_open(&L->c[i]);
@@ -636,27 +665,35 @@ int cli_load(const cli_config *cfg)
 	}
 	if (!L->finished && el_run(&L->loop) < 0) {
 		fprintf(stderr, "jmsg client: event loop failed: %s\n", strerror(errno));
-		goto out;
+		return -1;
 	}
 	if (!L->end_ns)
 		L->end_ns = el_now_ns();
-	if (L->fatal == CLI_EXIT_CONNECT) {
+	return 0;
+}
+
+/* The report of a run that got going, and its exit code. */
+static int load_outcome(load *L)
+{
+	if (L->fatal == JM_EXIT_CONNECT) {
 		fprintf(stderr, "jmsg client: cannot connect to %s: %s\n", L->where, L->fatal_why);
-		rc = CLI_EXIT_CONNECT;
-		goto out;
+		return JM_EXIT_CONNECT;
 	}
 	report(L);
-	if (L->fatal == CLI_EXIT_INTERNAL) {
+	if (L->fatal == JM_EXIT_INTERNAL) {
 		fprintf(stderr, "jmsg client: stopped: %s\n", L->fatal_why);
-		rc = CLI_EXIT_INTERNAL;
-	} else if (L->fatal == CLI_EXIT_TIMEOUT) {
-		fprintf(stderr, "jmsg client: stopped: no response from %s for %.1f s\n", L->where,
-			cfg->timeout_ms / 1000.0);
-		rc = CLI_EXIT_TIMEOUT;
-	} else {
-		rc = L->errors ? CLI_EXIT_LOAD_ERRORS : CLI_OK;
+		return JM_EXIT_INTERNAL;
 	}
-out:
+	if (L->fatal == JM_EXIT_TIMEOUT) {
+		fprintf(stderr, "jmsg client: stopped: no response from %s for %.1f s\n", L->where,
+			L->cfg->timeout_ms / 1000.0);
+		return JM_EXIT_TIMEOUT;
+	}
+	return L->errors ? JM_EXIT_LOAD_ERRORS : JM_EXIT_OK;
+}
+
+static void load_free(load *L)
+{
 	if (L->c) {
 		for (unsigned i = 0; i < L->nconn; i++) {
 			lconn_close(&L->c[i], false);
@@ -673,5 +710,20 @@ out:
 	}
 	jm_buf_free(&L->req);
 	el_free(&L->loop);
+}
+
+int cli_load(const cli_config *cfg)
+{
+	static load L0; /* the histogram and read buffer are large */
+	load *L = &L0;
+
+	load_init(L, cfg);
+	int rc = load_prepare(L);
+	if (rc != JM_EXIT_OK)
+		return rc;
+	rc = JM_EXIT_INTERNAL;
+	if (load_alloc(L) == 0 && load_run(L) == 0)
+		rc = load_outcome(L);
+	load_free(L);
 	return rc;
 }

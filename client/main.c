@@ -1,16 +1,21 @@
 /*
- * jmsg client: options and help; the modes are in oneshot.c, load.c and
- * flood.c.
+ * jmsg client: options and help (cli_parse_args, see args.h), then the
+ * mode, in oneshot.c, load.c or flood.c.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "client/args.h"
 #include "client/client.h"
 #include "client/rate.h"
 #include "cmd/commands.h"
-#include "server/opts.h"
-#include "server/server.h"
+#include "cmd/opts.h"
+#include "app/answer.h"
+#include "io/net.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static void usage(FILE *f)
 {
@@ -74,167 +79,241 @@ static void usage(FILE *f)
 "exit status: 0 success; 1 internal error; 2 usage error; 3 connection\n"
 "refused, reset or unreachable; 4 timeout; 5 malformed response; 6 the\n"
 "server answered with an error; 7 load finished but some requests failed\n",
-		SRV_DEFAULT_HOST, JM_SPEC_DEFAULT_PORT, (unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN,
+		NET_DEFAULT_HOST, JM_SPEC_DEFAULT_PORT, (unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN,
 		RATE_MAX);
+}
+
+enum { O_HOST = 256, O_PORT, O_TIMEOUT, O_KEEP, O_ONE, O_MAXC, O_LOAD, O_CONNS, O_REQS,
+       O_DUR, O_PIPE, O_VALUE, O_JSON, O_FLOOD, O_RATE };
+
+static const struct option longopts[] = {
+	{"host", required_argument, NULL, O_HOST},
+	{"port", required_argument, NULL, O_PORT},
+	{"timeout", required_argument, NULL, O_TIMEOUT},
+	{"keep-alive", no_argument, NULL, O_KEEP},
+	{"one-shot", no_argument, NULL, O_ONE},
+	{"max-content", required_argument, NULL, O_MAXC},
+	{"load", no_argument, NULL, O_LOAD},
+	{"conns", required_argument, NULL, O_CONNS},
+	{"requests", required_argument, NULL, O_REQS},
+	{"duration", required_argument, NULL, O_DUR},
+	{"pipeline", required_argument, NULL, O_PIPE},
+	{"rate", required_argument, NULL, O_RATE},
+	{"value", required_argument, NULL, O_VALUE},
+	{"json", no_argument, NULL, O_JSON},
+	{"flood", no_argument, NULL, O_FLOOD},
+	{"quiet", no_argument, NULL, 'q'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+static const cli_config defaults = {
+	.mode = CLI_MODE_REQUEST,
+	.host = NET_DEFAULT_HOST,
+	.port = STR(JM_SPEC_DEFAULT_PORT),
+	.timeout_ms = 10000,
+	.verbosity = 1,
+	.conns = 50,
+	.pipeline = 1,
+	.max_content = JM_SPEC_DEFAULT_MAX_CONTENT_LEN,
+};
+
+/* The command line as given, before the rules that tie options together;
+ * err takes the line saying what is wrong with it. */
+typedef struct given {
+	cli_config *cfg;
+	jm_buf *err;
+	bool load, flood, keep, one, dur_set, req_set;
+	const char *value_opt;
+} given;
+
+/* "jmsg client: WHY" into g->err; -1. */
+static int refuse(const given *g, const char *why)
+{
+	jm_buf_printf(g->err, "jmsg client: %s", why);
+	return -1;
+}
+
+/* getopt_long's '?': an option that is not one.  A short one is named by
+ * optopt alone, as it may sit inside a group ("-xq", where argv[optind - 1]
+ * is the word before the group); for a long one optopt is 0, or the
+ * option's own value when it was given a value it does not take
+ * ("--verbose=2"): then the word names it. */
+static int say_unknown(const given *g, char **argv)
+{
+	if (optopt > 0 && optopt < 256 && !strchr("qvh", optopt))
+		jm_buf_printf(g->err, "jmsg client: unknown option '-%c' (see --help)", optopt);
+	else
+		jm_buf_printf(g->err, "jmsg client: unknown option '%s' (see --help)", argv[optind - 1]);
+	return -1;
+}
+
+/* Option `opt` (getopt_long's answer) with its value `arg` into g.
+ * Returns 0, or -1 with the line saying what is wrong in g->err. */
+static int set_option(given *g, int opt, const char *arg, char **argv)
+{
+	cli_config *cfg = g->cfg;
+	jm_buf *err = g->err;
+	uint64_t v;
+	switch (opt) {
+	case O_HOST: cfg->host = arg; return 0;
+	case O_PORT:
+		if (opt_port_buf(err, "client", "--port", arg, NULL) < 0)
+			return -1;
+		cfg->port = arg;
+		return 0;
+	case O_TIMEOUT:
+		if (opt_seconds_buf(err, "client", "--timeout", arg, &cfg->timeout_ms) < 0)
+			return -1;
+		if (!cfg->timeout_ms)
+			cfg->timeout_ms = 1;
+		return 0;
+	case O_KEEP: g->keep = true; return 0;
+	case O_ONE: g->one = true; return 0;
+	case O_MAXC:
+		if (opt_size_buf(err, "client", "--max-content", arg, &cfg->max_content) < 0)
+			return -1;
+		return cfg->max_content ? 0 : refuse(g, "--max-content must be at least 1");
+	case O_LOAD: g->load = true; return 0;
+	case O_CONNS:
+		if (opt_uint_buf(err, "client", "--conns", arg, 1, 100000, &v) < 0)
+			return -1;
+		cfg->conns = (unsigned)v;
+		return 0;
+	case O_REQS:
+		g->req_set = true;
+		return opt_uint_buf(err, "client", "--requests", arg, 1, UINT64_MAX >> 1, &cfg->requests);
+	case O_DUR:
+		g->dur_set = true;
+		return opt_seconds_buf(err, "client", "--duration", arg, &cfg->duration_ms);
+	case O_PIPE:
+		if (opt_uint_buf(err, "client", "--pipeline", arg, 1, 4096, &v) < 0)
+			return -1;
+		cfg->pipeline = (unsigned)v;
+		return 0;
+	case O_RATE:
+		return opt_uint_buf(err, "client", "--rate", arg, 1, RATE_MAX, &cfg->rate);
+	case O_VALUE: g->value_opt = arg; return 0;
+	case O_JSON: cfg->json = true; return 0;
+	case O_FLOOD: g->flood = true; return 0;
+	case 'q': cfg->verbosity = 0; return 0;
+	case 'v': cfg->verbosity = 2; return 0;
+	case ':':
+		jm_buf_printf(err, "jmsg client: option '%s' needs a value (see --help)", argv[optind - 1]);
+		return -1;
+	default:
+		return say_unknown(g, argv);
+	}
+}
+
+/* Options that do not go together, and the count of ACTION VALUE words.
+ * Returns 0, or -1 with the line in g->err. */
+static int check_combination(const given *g, int npos)
+{
+	if (g->load && g->flood)
+		return refuse(g, "--load and --flood do not go together");
+	if (g->keep && g->one)
+		return refuse(g, "--keep-alive and --one-shot do not go together");
+	if (g->cfg->rate && !g->load)
+		return refuse(g, "--rate goes with --load");
+	if (g->req_set && g->dur_set)
+		return refuse(g, "give --requests or --duration, not both");
+	if ((g->load || g->flood) ? (npos != 0 && npos != 2) : npos != 2)
+		return refuse(g, "expected ACTION VALUE (see --help)");
+	return 0;
+}
+
+/* ACTION and VALUE: the words `pos` if given (npos is 0 or 2), else the
+ * mode's defaults.  Returns 0, or -1 with the line in g->err. */
+static int set_request(const given *g, int npos, char **pos)
+{
+	cli_config *cfg = g->cfg;
+	size_t bad;
+	cfg->action = npos == 2 ? pos[0] : (g->flood ? "binary" : APP_SEARCH_ACTION);
+	cfg->value = npos == 2 ? pos[1] : (g->value_opt ? g->value_opt : (g->flood ? "test" : "morpheus"));
+	if (g->value_opt && npos == 2 && !g->load)
+		return refuse(g, "give VALUE or --value, not both");
+	if (!jm_utf8_valid((const uint8_t *)cfg->action, strlen(cfg->action), &bad) ||
+	    !jm_utf8_valid((const uint8_t *)cfg->value, strlen(cfg->value), &bad))
+		return refuse(g, "ACTION and VALUE must be UTF-8 text");
+	return 0;
+}
+
+/* The mode, and what it does when not told: --flood runs 10 s; --load
+ * keeps connections alive unless --one-shot, and runs 10 s with --rate or
+ * else 100000 requests.  Returns 0, or -1 with the line in g->err. */
+static int set_mode(const given *g)
+{
+	cli_config *cfg = g->cfg;
+	if (g->flood) {
+		cfg->mode = CLI_MODE_FLOOD;
+		if (!g->dur_set)
+			cfg->duration_ms = 10000;
+		return 0;
+	}
+	if (!g->load) {
+		cfg->mode = CLI_MODE_REQUEST;
+		cfg->keep_alive = g->keep;
+		return 0;
+	}
+	cfg->mode = CLI_MODE_LOAD;
+	cfg->keep_alive = !g->one;
+	if (!g->dur_set && !g->req_set && cfg->rate)
+		cfg->duration_ms = 10000;
+	else if (!g->dur_set && !g->req_set)
+		cfg->requests = 100000;
+	if (g->dur_set && !cfg->duration_ms)
+		return refuse(g, "--duration must be more than 0");
+	return 0;
+}
+
+int cli_parse_args(int argc, char **argv, cli_args *a, jm_buf *err)
+{
+	given g = {.cfg = &a->cfg, .err = err};
+	int opt;
+
+	a->help = false;
+	a->cfg = defaults;
+	/* 0, not 1: glibc's getopt then forgets the previous parse, even one
+	 * that stopped inside a group of short options ("-xq"). */
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":qvh", longopts, NULL)) != -1) {
+		if (opt == 'h') {
+			a->help = true;
+			return JM_EXIT_OK;
+		}
+		if (set_option(&g, opt, optarg, argv) < 0)
+			return JM_EXIT_USAGE;
+	}
+	int npos = argc - optind;
+	if (check_combination(&g, npos) < 0 || set_request(&g, npos, argv + optind) < 0 ||
+	    set_mode(&g) < 0)
+		return JM_EXIT_USAGE;
+	return JM_EXIT_OK;
 }
 
 int client_main(int argc, char **argv)
 {
-	enum { O_HOST = 256, O_PORT, O_TIMEOUT, O_KEEP, O_ONE, O_MAXC, O_LOAD, O_CONNS, O_REQS,
-	       O_DUR, O_PIPE, O_VALUE, O_JSON, O_FLOOD, O_RATE };
-	static const struct option longopts[] = {
-		{"host", required_argument, NULL, O_HOST},
-		{"port", required_argument, NULL, O_PORT},
-		{"timeout", required_argument, NULL, O_TIMEOUT},
-		{"keep-alive", no_argument, NULL, O_KEEP},
-		{"one-shot", no_argument, NULL, O_ONE},
-		{"max-content", required_argument, NULL, O_MAXC},
-		{"load", no_argument, NULL, O_LOAD},
-		{"conns", required_argument, NULL, O_CONNS},
-		{"requests", required_argument, NULL, O_REQS},
-		{"duration", required_argument, NULL, O_DUR},
-		{"pipeline", required_argument, NULL, O_PIPE},
-		{"rate", required_argument, NULL, O_RATE},
-		{"value", required_argument, NULL, O_VALUE},
-		{"json", no_argument, NULL, O_JSON},
-		{"flood", no_argument, NULL, O_FLOOD},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	static char portbuf[16];
-	snprintf(portbuf, sizeof portbuf, "%d", JM_SPEC_DEFAULT_PORT);
-	cli_config cfg = {
-		.host = SRV_DEFAULT_HOST,
-		.port = portbuf,
-		.timeout_ms = 10000,
-		.verbosity = 1,
-		.conns = 50,
-		.pipeline = 1,
-		.max_content = JM_SPEC_DEFAULT_MAX_CONTENT_LEN,
-	};
-	bool load = false, flood = false, keep = false, one = false, dur_set = false, req_set = false;
-	const char *value_opt = NULL;
-	uint64_t v;
-	int opt;
+	cli_args a;
+	jm_buf err = {0};
+	int rc = cli_parse_args(argc, argv, &a, &err);
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":qvh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case O_HOST: cfg.host = optarg; break;
-		case O_PORT:
-			if (opt_uint("client", "--port", optarg, 1, 65535, &v) < 0)
-				return CLI_EXIT_USAGE;
-			cfg.port = optarg;
-			break;
-		case O_TIMEOUT:
-			if (opt_seconds("client", "--timeout", optarg, &cfg.timeout_ms) < 0)
-				return CLI_EXIT_USAGE;
-			if (!cfg.timeout_ms)
-				cfg.timeout_ms = 1;
-			break;
-		case O_KEEP: keep = true; break;
-		case O_ONE: one = true; break;
-		case O_MAXC:
-			if (opt_size("client", "--max-content", optarg, &cfg.max_content) < 0)
-				return CLI_EXIT_USAGE;
-			if (!cfg.max_content) {
-				fprintf(stderr, "jmsg client: --max-content must be at least 1\n");
-				return CLI_EXIT_USAGE;
-			}
-			break;
-		case O_LOAD: load = true; break;
-		case O_CONNS:
-			if (opt_uint("client", "--conns", optarg, 1, 100000, &v) < 0)
-				return CLI_EXIT_USAGE;
-			cfg.conns = (unsigned)v;
-			break;
-		case O_REQS:
-			if (opt_uint("client", "--requests", optarg, 1, UINT64_MAX >> 1, &cfg.requests) < 0)
-				return CLI_EXIT_USAGE;
-			req_set = true;
-			break;
-		case O_DUR:
-			if (opt_seconds("client", "--duration", optarg, &cfg.duration_ms) < 0)
-				return CLI_EXIT_USAGE;
-			dur_set = true;
-			break;
-		case O_PIPE:
-			if (opt_uint("client", "--pipeline", optarg, 1, 4096, &v) < 0)
-				return CLI_EXIT_USAGE;
-			cfg.pipeline = (unsigned)v;
-			break;
-		case O_RATE:
-			if (opt_uint("client", "--rate", optarg, 1, RATE_MAX, &cfg.rate) < 0)
-				return CLI_EXIT_USAGE;
-			break;
-		case O_VALUE: value_opt = optarg; break;
-		case O_JSON: cfg.json = true; break;
-		case O_FLOOD: flood = true; break;
-		case 'q': cfg.verbosity = 0; break;
-		case 'v': cfg.verbosity = 2; break;
-		case 'h': usage(stdout); return CLI_OK;
-		case ':':
-			fprintf(stderr, "jmsg client: option '%s' needs a value (see --help)\n", argv[optind - 1]);
-			return CLI_EXIT_USAGE;
-		default:
-			fprintf(stderr, "jmsg client: unknown option '%s' (see --help)\n", argv[optind - 1]);
-			return CLI_EXIT_USAGE;
-		}
+	if (rc != JM_EXIT_OK) {
+		if (jm_buf_pending(&err))
+			fprintf(stderr, "%.*s\n", (int)jm_buf_pending(&err), (const char *)jm_buf_head(&err));
+		jm_buf_free(&err);
+		return rc;
 	}
-	int npos = argc - optind;
-	if (load && flood) {
-		fprintf(stderr, "jmsg client: --load and --flood do not go together\n");
-		return CLI_EXIT_USAGE;
-	}
-	if (keep && one) {
-		fprintf(stderr, "jmsg client: --keep-alive and --one-shot do not go together\n");
-		return CLI_EXIT_USAGE;
-	}
-	if (cfg.rate && !load) {
-		fprintf(stderr, "jmsg client: --rate goes with --load\n");
-		return CLI_EXIT_USAGE;
-	}
-	if (req_set && dur_set) {
-		fprintf(stderr, "jmsg client: give --requests or --duration, not both\n");
-		return CLI_EXIT_USAGE;
-	}
-	if ((load || flood) ? (npos != 0 && npos != 2) : npos != 2) {
-		fprintf(stderr, "jmsg client: expected ACTION VALUE (see --help)\n");
-		return CLI_EXIT_USAGE;
-	}
-	cfg.action = npos == 2 ? argv[optind] : (flood ? "binary" : SRV_SEARCH_ACTION);
-	cfg.value = npos == 2 ? argv[optind + 1] : (value_opt ? value_opt : (flood ? "test" : "morpheus"));
-	if (value_opt && npos == 2 && !load) {
-		fprintf(stderr, "jmsg client: give VALUE or --value, not both\n");
-		return CLI_EXIT_USAGE;
-	}
-	size_t bad;
-	if (!jm_utf8_valid((const uint8_t *)cfg.action, strlen(cfg.action), &bad) ||
-	    !jm_utf8_valid((const uint8_t *)cfg.value, strlen(cfg.value), &bad)) {
-		fprintf(stderr, "jmsg client: ACTION and VALUE must be UTF-8 text\n");
-		return CLI_EXIT_USAGE;
+	if (a.help) {
+		usage(stdout);
+		return JM_EXIT_OK;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (flood) {
-		if (!dur_set)
-			cfg.duration_ms = 10000;
-		return cli_flood(&cfg);
-	}
-	if (load) {
-		cfg.keep_alive = !one;
-		if (!dur_set && !req_set && cfg.rate)
-			cfg.duration_ms = 10000;
-		else if (!dur_set && !req_set)
-			cfg.requests = 100000;
-		if (dur_set && !cfg.duration_ms) {
-			fprintf(stderr, "jmsg client: --duration must be more than 0\n");
-			return CLI_EXIT_USAGE;
-		}
-		return cli_load(&cfg);
-	}
-	cfg.keep_alive = keep;
-	return cli_request(&cfg);
+	if (a.cfg.mode == CLI_MODE_FLOOD)
+		return cli_flood(&a.cfg);
+	if (a.cfg.mode == CLI_MODE_LOAD)
+		return cli_load(&a.cfg);
+	return cli_request(&a.cfg);
 }

@@ -15,14 +15,17 @@
 
 #include <json-c/json.h>
 
+#include "app/request.h"
 #include "client/client.h"
-#include "server/answer.h"
-#include "server/evloop.h"
-#include "server/net.h"
+#include "app/answer.h"
+#include "io/evloop.h"
+#include "io/net.h"
 
 typedef struct one {
 	const cli_config *cfg;
 	const char *where;
+	int fd;
+	uint64_t deadline;    /* --timeout: for the whole exchange */
 	bool done;
 	int exit_code;
 	bool json;
@@ -49,7 +52,7 @@ static void show_result(one *o, const uint8_t *p, size_t n)
 	const cli_config *cfg = o->cfg;
 	if (!o->json) {
 		o->log.len = o->log.off = 0;
-		srv_bytes_repr(&o->log, p, n);
+		app_bytes_repr(&o->log, p, n);
 		printf("Got response: %.*s\n", (int)jm_buf_pending(&o->log), (const char *)jm_buf_head(&o->log));
 		return;
 	}
@@ -67,7 +70,7 @@ static void show_result(one *o, const uint8_t *p, size_t n)
 		json_object_object_get_ex(r, "detail", &d);
 		fprintf(stderr, "jmsg client: server error: %s%s%s\n", json_object_get_string(v),
 			d ? ": " : "", d ? json_object_get_string(d) : "");
-		o->exit_code = CLI_EXIT_SERVER_ERROR;
+		o->exit_code = JM_EXIT_SERVER_ERROR;
 	} else if (r && json_object_is_type(r, json_type_object) &&
 		   json_object_object_get_ex(r, "result", &v) && json_object_is_type(v, json_type_string)) {
 		printf("Got result: %s\n", json_object_get_string(v));
@@ -103,13 +106,127 @@ static int on_event(void *user, const jm_event *ev)
 	case JM_EV_ERROR:
 		fprintf(stderr, "jmsg client: malformed response from %s: %s (%s)\n", o->where,
 			jm_error_id(ev->error), ev->detail ? ev->detail : jm_error_text(ev->error));
-		o->exit_code = CLI_EXIT_MALFORMED;
+		o->exit_code = JM_EXIT_MALFORMED;
 		o->done = true;
 		return JM_CB_STOP;
 	default:
 		break;
 	}
 	return JM_CB_OK;
+}
+
+/* Connect, waiting until the deadline.  Returns JM_EXIT_OK, or the exit code
+ * after a line on stderr. */
+static int connect_to(one *o, const struct sockaddr_storage *ss, socklen_t sl)
+{
+	const cli_config *cfg = o->cfg;
+	if (cfg->verbosity >= 1)
+		printf("Starting connection to %s\n", o->where);
+	o->fd = net_connect_start(ss, sl);
+	if (o->fd < 0) {
+		fprintf(stderr, "jmsg client: cannot connect to %s: %s\n", o->where, strerror(errno));
+		return JM_EXIT_CONNECT;
+	}
+	int w = wait_fd(o->fd, POLLOUT, o->deadline);
+	int e = w > 0 ? net_connect_result(o->fd) : 0;
+	if (w == 0) {
+		fprintf(stderr, "jmsg client: timed out connecting to %s after %.1f s\n", o->where,
+			cfg->timeout_ms / 1000.0);
+		return JM_EXIT_TIMEOUT;
+	}
+	if (w < 0 || e) {
+		fprintf(stderr, "jmsg client: cannot connect to %s: %s\n", o->where,
+			strerror(w < 0 ? errno : e));
+		return JM_EXIT_CONNECT;
+	}
+	return JM_EXIT_OK;
+}
+
+/* The request's bytes with -v, as the tutorial prints them; else a summary. */
+static void log_request(one *o, const jm_buf *req)
+{
+	const cli_config *cfg = o->cfg;
+	if (cfg->verbosity >= 2) {
+		o->log.len = o->log.off = 0;
+		app_bytes_repr(&o->log, jm_buf_head(req), jm_buf_pending(req));
+		printf("Sending %.*s to %s\n", (int)jm_buf_pending(&o->log), (const char *)jm_buf_head(&o->log),
+		       o->where);
+	} else if (cfg->verbosity >= 1) {
+		printf("Sending %zu-byte %s request to %s\n", jm_buf_pending(req),
+		       strcmp(cfg->action, APP_SEARCH_ACTION) ? APP_BINARY_REQUEST_TYPE : JM_SPEC_JSON_CONTENT_TYPE,
+		       o->where);
+	}
+}
+
+/* Write all of `req` before the deadline.  Returns JM_EXIT_OK, or the exit
+ * code after a line on stderr. */
+static int send_request(one *o, jm_buf *req)
+{
+	while (jm_buf_pending(req)) {
+		ssize_t n = send(o->fd, jm_buf_head(req), jm_buf_pending(req), MSG_NOSIGNAL);
+		if (n > 0) {
+			jm_buf_consume(req, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (wait_fd(o->fd, POLLOUT, o->deadline) == 0) {
+				fprintf(stderr, "jmsg client: timed out sending to %s after %.1f s\n", o->where,
+					o->cfg->timeout_ms / 1000.0);
+				return JM_EXIT_TIMEOUT;
+			}
+			continue;
+		}
+		fprintf(stderr, "jmsg client: cannot send to %s: %s\n", o->where, strerror(errno));
+		return JM_EXIT_CONNECT;
+	}
+	return JM_EXIT_OK;
+}
+
+/* The server closed: before any response, or in the middle of one (the
+ * decoder then reports it truncated). */
+static void peer_closed(one *o, jm_decoder *dec)
+{
+	if (jm_decoder_idle(dec) && !jm_decoder_failed(dec)) {
+		fprintf(stderr, "jmsg client: %s closed the connection without a response\n", o->where);
+		o->exit_code = JM_EXIT_MALFORMED;
+	} else {
+		jm_decoder_finish(dec);
+	}
+	o->done = true;
+}
+
+/* Read and decode until the response is whole, bad or cut short (then
+ * JM_EXIT_OK: o->exit_code says which), or until the deadline or a failed
+ * connection (then that exit code, after a line on stderr). */
+static int read_response(one *o, jm_decoder *dec)
+{
+	uint8_t buf[65536];
+	while (!o->done) {
+		ssize_t n = recv(o->fd, buf, sizeof buf, 0);
+		if (n > 0) {
+			jm_decoder_feed(dec, buf, (size_t)n);
+			continue;
+		}
+		if (n == 0) {
+			peer_closed(o, dec);
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if (wait_fd(o->fd, POLLIN, o->deadline) == 0) {
+				fprintf(stderr, "jmsg client: timed out waiting for a response from %s after %.1f s\n",
+					o->where, o->cfg->timeout_ms / 1000.0);
+				return JM_EXIT_TIMEOUT;
+			}
+			continue;
+		}
+		fprintf(stderr, "jmsg client: connection to %s failed: %s\n", o->where, strerror(errno));
+		return JM_EXIT_CONNECT;
+	}
+	return JM_EXIT_OK;
 }
 
 int cli_request(const cli_config *cfg)
@@ -119,110 +236,34 @@ int cli_request(const cli_config *cfg)
 	socklen_t sl;
 	if (net_resolve(cfg->host, cfg->port, &ss, &sl, err, sizeof err) < 0) {
 		fprintf(stderr, "jmsg client: %s\n", err);
-		return CLI_EXIT_CONNECT;
+		return JM_EXIT_CONNECT;
 	}
 	net_addr_str((struct sockaddr *)&ss, where, sizeof where);
-	one o = {.cfg = cfg, .where = where};
+	one o = {.cfg = cfg, .where = where, .fd = -1};
 	jm_buf req = {0};
-	if (cli_build_request(&req, cfg->action, cfg->value, cfg->keep_alive) < 0) {
+	if (app_build_request(&req, cfg->action, cfg->value, cfg->keep_alive) < 0) {
 		fprintf(stderr, "jmsg client: request too large for a message header\n");
-		return CLI_EXIT_USAGE;
+		return JM_EXIT_USAGE;
 	}
-	uint64_t deadline = el_now_ms() + cfg->timeout_ms;
-	int rc = CLI_EXIT_INTERNAL;
+	o.deadline = el_now_ms() + cfg->timeout_ms;
 	jm_decoder dec;
 	jm_decoder_config dc = {.max_content = cfg->max_content};
 	jm_decoder_init(&dec, &dc, on_event, &o);
 
-	if (cfg->verbosity >= 1)
-		printf("Starting connection to %s\n", where);
-	int fd = net_connect_start(&ss, sl);
-	if (fd < 0) {
-		fprintf(stderr, "jmsg client: cannot connect to %s: %s\n", where, strerror(errno));
-		rc = CLI_EXIT_CONNECT;
-		goto out;
+	int rc = connect_to(&o, &ss, sl);
+	if (rc == JM_EXIT_OK) {
+		log_request(&o, &req);
+		rc = send_request(&o, &req);
 	}
-	int w = wait_fd(fd, POLLOUT, deadline);
-	int e = w > 0 ? net_connect_result(fd) : 0;
-	if (w == 0) {
-		fprintf(stderr, "jmsg client: timed out connecting to %s after %.1f s\n", where,
-			cfg->timeout_ms / 1000.0);
-		rc = CLI_EXIT_TIMEOUT;
-		goto out;
+	if (rc == JM_EXIT_OK)
+		rc = read_response(&o, &dec);
+	if (rc == JM_EXIT_OK) {
+		rc = o.exit_code;
+		if (cfg->verbosity >= 1)
+			printf("Closing connection to %s\n", where);
 	}
-	if (w < 0 || e) {
-		fprintf(stderr, "jmsg client: cannot connect to %s: %s\n", where, strerror(w < 0 ? errno : e));
-		rc = CLI_EXIT_CONNECT;
-		goto out;
-	}
-	if (cfg->verbosity >= 2) {
-		o.log.len = o.log.off = 0;
-		srv_bytes_repr(&o.log, jm_buf_head(&req), jm_buf_pending(&req));
-		printf("Sending %.*s to %s\n", (int)jm_buf_pending(&o.log), (const char *)jm_buf_head(&o.log), where);
-	} else if (cfg->verbosity >= 1) {
-		printf("Sending %zu-byte %s request to %s\n", jm_buf_pending(&req),
-		       strcmp(cfg->action, SRV_SEARCH_ACTION) ? SRV_BINARY_REQUEST_TYPE : JM_SPEC_JSON_CONTENT_TYPE,
-		       where);
-	}
-	while (jm_buf_pending(&req)) {
-		ssize_t n = send(fd, jm_buf_head(&req), jm_buf_pending(&req), MSG_NOSIGNAL);
-		if (n > 0) {
-			jm_buf_consume(&req, (size_t)n);
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (wait_fd(fd, POLLOUT, deadline) == 0) {
-				fprintf(stderr, "jmsg client: timed out sending to %s after %.1f s\n", where,
-					cfg->timeout_ms / 1000.0);
-				rc = CLI_EXIT_TIMEOUT;
-				goto out;
-			}
-			continue;
-		}
-		fprintf(stderr, "jmsg client: cannot send to %s: %s\n", where, strerror(errno));
-		rc = CLI_EXIT_CONNECT;
-		goto out;
-	}
-	uint8_t buf[65536];
-	while (!o.done) {
-		ssize_t n = recv(fd, buf, sizeof buf, 0);
-		if (n > 0) {
-			jm_decoder_feed(&dec, buf, (size_t)n);
-			continue;
-		}
-		if (n == 0) {
-			if (jm_decoder_idle(&dec) && !jm_decoder_failed(&dec)) {
-				fprintf(stderr, "jmsg client: %s closed the connection without a response\n", where);
-				o.exit_code = CLI_EXIT_MALFORMED;
-			} else {
-				jm_decoder_finish(&dec); /* reports truncated */
-			}
-			o.done = true;
-			break;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			if (wait_fd(fd, POLLIN, deadline) == 0) {
-				fprintf(stderr, "jmsg client: timed out waiting for a response from %s after %.1f s\n",
-					where, cfg->timeout_ms / 1000.0);
-				rc = CLI_EXIT_TIMEOUT;
-				goto out;
-			}
-			continue;
-		}
-		fprintf(stderr, "jmsg client: connection to %s failed: %s\n", where, strerror(errno));
-		rc = CLI_EXIT_CONNECT;
-		goto out;
-	}
-	rc = o.exit_code;
-	if (cfg->verbosity >= 1)
-		printf("Closing connection to %s\n", where);
-out:
-	if (fd >= 0)
-		close(fd);
+	if (o.fd >= 0)
+		close(o.fd);
 	jm_decoder_free(&dec);
 	jm_buf_free(&req);
 	jm_buf_free(&o.content);

@@ -7,6 +7,7 @@
 
 #include "jmsg.h"
 #include "cmd/commands.h"
+#include "cmd/exit.h"
 
 struct command {
 	const char *name;
@@ -37,20 +38,20 @@ int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage(stderr);
-		return 2;
+		return JM_EXIT_USAGE;
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
-		return 0;
+		return JM_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
 		printf("jmsg (spec %s v%d)\n", JM_SPEC_ABBREV, JM_SPEC_VERSION);
-		return 0;
+		return JM_EXIT_OK;
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].main(argc - 1, argv + 1);
 	fprintf(stderr, "jmsg: unknown command '%s'\n", argv[1]);
 	usage(stderr);
-	return 2;
+	return JM_EXIT_USAGE;
 }

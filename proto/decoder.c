@@ -19,13 +19,29 @@
 #include <string.h>
 #include <strings.h>
 
+/* Memory through the caller's allocator, if it gave one. */
+static void *dec_realloc(jm_decoder *d, void *p, size_t size)
+{
+	return d->cfg.alloc ? d->cfg.alloc(d->cfg.alloc_ctx, p, size) : realloc(p, size);
+}
+
+static void dec_free(jm_decoder *d, void *p)
+{
+	if (!p)
+		return;
+	if (d->cfg.alloc)
+		d->cfg.alloc(d->cfg.alloc_ctx, p, 0);
+	else
+		free(p);
+}
+
 /* The products cannot overflow: a header is at most 65535 bytes, so it has
  * fewer than 16384 members and members_cap never passes 16384. */
 static int grow_members(jm_header_scan *sc)
 {
 	jm_decoder *d = sc->owner;
 	size_t cap = d->members_cap ? d->members_cap * 2 : 16;
-	jm_member *m = realloc(d->members, cap * sizeof *m);
+	jm_member *m = dec_realloc(d, d->members, cap * sizeof *m);
 	if (!m)
 		return -1;
 	d->members = sc->members = m;
@@ -47,18 +63,20 @@ void jm_decoder_init(jm_decoder *d, const jm_decoder_config *cfg, jm_event_cb cb
 
 void jm_decoder_free(jm_decoder *d)
 {
-	free(d->hbuf);
-	free(d->buf);
-	free(d->members);
-	free(d->strs);
+	dec_free(d, d->hbuf);
+	dec_free(d, d->buf);
+	dec_free(d, d->members);
+	dec_free(d, d->strs);
 	memset(d, 0, sizeof *d);
 }
 
 void jm_decoder_spare_free(jm_decoder_spare *sp)
 {
-	free(sp->hbuf);
-	free(sp->members);
-	free(sp->strs);
+	/* With the allocator the buffers came from. */
+	jm_decoder owner = {.cfg = {.alloc = sp->alloc, .alloc_ctx = sp->alloc_ctx}};
+	dec_free(&owner, sp->hbuf);
+	dec_free(&owner, sp->members);
+	dec_free(&owner, sp->strs);
 	memset(sp, 0, sizeof *sp);
 }
 
@@ -76,7 +94,9 @@ void jm_decoder_free_spare(jm_decoder *d, jm_decoder_spare *sp)
 	sp->members_cap = d->members_cap;
 	sp->strs = d->strs;
 	sp->strs_cap = d->strs_cap;
-	free(d->buf);
+	sp->alloc = d->cfg.alloc;
+	sp->alloc_ctx = d->cfg.alloc_ctx;
+	dec_free(d, d->buf);
 	memset(d, 0, sizeof *d);
 }
 
@@ -84,6 +104,10 @@ void jm_decoder_init_spare(jm_decoder *d, const jm_decoder_config *cfg, jm_event
 			   void *user, jm_decoder_spare *sp)
 {
 	jm_decoder_init(d, cfg, cb, user);
+	if (sp->alloc != d->cfg.alloc || sp->alloc_ctx != d->cfg.alloc_ctx) {
+		jm_decoder_spare_free(sp); /* another allocator's: not ours to keep */
+		return;
+	}
 	d->hbuf = sp->hbuf;
 	d->hbuf_cap = sp->hbuf_cap;
 	d->members = sp->members;
@@ -321,13 +345,13 @@ static bool on_header(jm_decoder *d)
 	size_t need = 2 * n + 2;
 	if (d->strs_cap < need) {
 		size_t cap = (need + 15) & ~(size_t)15;
-		char *s = realloc(d->strs, cap);
+		char *s = dec_realloc(d, d->strs, cap);
 		if (!s) {
 			if (!jm_utf8_valid(d->hbuf, n, &bad))
 				return emit_error(d, JM_ERR_HEADER_NOT_UTF8, hstart + bad, false, NULL, 0,
 						  "byte 0x%02x at header byte %zu is not valid UTF-8",
 						  d->hbuf[bad], bad);
-			return emit_error(d, JM_ERR_HEADER_NOT_JSON, hstart, false, NULL, 0,
+			return emit_error(d, JM_ERR_OUT_OF_MEMORY, hstart, false, NULL, 0,
 					  "out of memory for a %zu-byte header", n);
 		}
 		d->strs = s;
@@ -359,7 +383,7 @@ static bool on_header(jm_decoder *d)
 		return emit_error(d, JM_ERR_HEADER_NOT_JSON, hstart + sc.err_at, false, NULL, 0,
 				  "%s at header byte %zu", sc.why, sc.err_at);
 	case JM_SCAN_NOMEM:
-		return emit_error(d, JM_ERR_HEADER_NOT_JSON, hstart, false, NULL, 0,
+		return emit_error(d, JM_ERR_OUT_OF_MEMORY, hstart, false, NULL, 0,
 				  "out of memory for the header's members");
 	}
 	h->raw = (const char *)d->hbuf;
@@ -492,7 +516,7 @@ static int buf_hold(jm_decoder *d, const uint8_t *p, size_t n)
 			cap = want;
 		if (cap > total)
 			cap = total;
-		uint8_t *b = realloc(d->buf, cap);
+		uint8_t *b = dec_realloc(d, d->buf, cap);
 		if (!b)
 			return -1;
 		d->buf = b;
@@ -539,9 +563,9 @@ size_t jm_decoder_feed(jm_decoder *d, const uint8_t *buf, size_t len)
 			if (d->hbuf_cap < d->header_len) {
 				/* Rounded up, as strs in on_header(). */
 				size_t cap = ((size_t)d->header_len + 15) & ~(size_t)15;
-				uint8_t *b = realloc(d->hbuf, cap);
+				uint8_t *b = dec_realloc(d, d->hbuf, cap);
 				if (!b) {
-					emit_error(d, JM_ERR_HEADER_NOT_JSON, d->offset, false, NULL, 0,
+					emit_error(d, JM_ERR_OUT_OF_MEMORY, d->offset, false, NULL, 0,
 						   "out of memory for a %u-byte header", d->header_len);
 					return pos;
 				}
@@ -607,7 +631,7 @@ size_t jm_decoder_feed(jm_decoder *d, const uint8_t *buf, size_t len)
 				return pos;
 			take = avail < d->need ? avail : (size_t)d->need;
 			if (buf_hold(d, buf + pos, take)) {
-				emit_error(d, JM_ERR_CONTENT_LENGTH_TOO_LARGE, d->offset, false, NULL, 0,
+				emit_error(d, JM_ERR_OUT_OF_MEMORY, d->offset, false, NULL, 0,
 					   "out of memory holding %llu bytes of content",
 					   (unsigned long long)(d->buf_len + d->need));
 				return pos;

@@ -3,6 +3,7 @@
  * Python's default separators, non-ASCII text raw. */
 #include "jmsg.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,38 @@ int jm_buf_append(jm_buf *b, const void *p, size_t n)
 	return 0;
 }
 
+int jm_buf_vprintf(jm_buf *b, const char *fmt, va_list ap)
+{
+	/* Format straight into the free space; if it does not fit, vsnprintf
+	 * has said how much it needs: grow to that and format again. */
+	va_list again;
+	int rc = -1;
+	va_copy(again, ap);
+	if (jm_buf_reserve(b, 64) == 0) {
+		size_t room = b->cap - b->len;
+		int n = vsnprintf((char *)b->data + b->len, room, fmt, ap);
+		if (n >= 0 && (size_t)n < room) {
+			b->len += (size_t)n;
+			rc = 0;
+		} else if (n >= 0 && jm_buf_reserve(b, (size_t)n + 1) == 0 &&
+			   vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, again) == n) {
+			b->len += (size_t)n;
+			rc = 0;
+		}
+	}
+	va_end(again);
+	return rc;
+}
+
+int jm_buf_printf(jm_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = jm_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
 void jm_buf_consume(jm_buf *b, size_t n)
 {
 	b->off += n;
@@ -76,7 +109,11 @@ static int append_key(jm_buf *b, jm_field_id id)
 int jm_encode(jm_buf *out, const char *content_type, const char *content_encoding,
 	      const char *extra, const void *content, size_t content_len)
 {
-	size_t start = out->len, off = out->off;
+	/* Where the message begins, counted from the head of what is
+	 * pending: any append below may first move the pending bytes to the
+	 * front of the buffer (jm_buf_reserve reclaims what was consumed),
+	 * which changes out->len but not this. */
+	size_t at = jm_buf_pending(out);
 	char num[24];
 	snprintf(num, sizeof num, "%zu", content_len);
 	const char *bo = jm_host_byteorder();
@@ -92,18 +129,16 @@ int jm_encode(jm_buf *out, const char *content_type, const char *content_encodin
 		bad = append_str(out, ", ") || append_str(out, extra);
 	if (!bad)
 		bad = append_str(out, "}");
-	/* jm_buf_reserve may have compacted: recompute where we began. */
-	start -= off - out->off;
-	size_t hlen = out->len - start - JM_SPEC_PROTOHEADER_SIZE;
+	size_t hlen = jm_buf_pending(out) - at - JM_SPEC_PROTOHEADER_SIZE;
 	if (!bad && hlen > JM_SPEC_MAX_HEADER_LEN)
 		bad = 1;
 	if (!bad)
 		bad = jm_buf_append(out, content, content_len);
 	if (bad) {
-		out->len = start;
+		out->len = out->off + at;
 		return -1;
 	}
-	out->data[start] = (uint8_t)(hlen >> 8);
-	out->data[start + 1] = (uint8_t)hlen;
+	out->data[out->off + at] = (uint8_t)(hlen >> 8);
+	out->data[out->off + at + 1] = (uint8_t)hlen;
 	return 0;
 }

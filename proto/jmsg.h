@@ -20,6 +20,7 @@
 #ifndef JMSG_H
 #define JMSG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -117,7 +118,13 @@ typedef int (*jm_event_cb)(void *user, const jm_event *ev);
  * is true the decoder skips the rest of the bad message and decodes the
  * next one; otherwise framing is lost and the decoder has failed.
  * For content errors, ERROR carries the content in .data/.len.
+ * When memory runs out (the header, its members, a content held across
+ * feeds), ERROR is JM_ERR_OUT_OF_MEMORY and framing is lost.
  */
+
+/* The decoder's memory: as realloc(p, size) (NULL when there is none to
+ * have, p kept), except that size 0 frees p and returns NULL. */
+typedef void *(*jm_alloc_fn)(void *ctx, void *p, size_t size);
 
 typedef struct jm_decoder_config {
 	uint64_t max_content;     /* 0: JM_SPEC_DEFAULT_MAX_CONTENT_LEN */
@@ -125,6 +132,9 @@ typedef struct jm_decoder_config {
 	                             never buffered; JSON content is always
 	                             buffered to be validated */
 	bool no_content_check;    /* skip UTF-8/JSON validation of content */
+	jm_alloc_fn alloc;        /* NULL: realloc and free; a caller's own
+	                             (a memory budget, a test's failures) */
+	void *alloc_ctx;          /* its first argument */
 } jm_decoder_config;
 
 typedef enum jm_dec_state {
@@ -178,13 +188,15 @@ typedef struct jm_decoder_spare {
 	size_t members_cap;
 	char *strs;
 	size_t strs_cap;
+	jm_alloc_fn alloc;        /* the allocator they came from */
+	void *alloc_ctx;
 } jm_decoder_spare;
 
 /* jm_decoder_free(), except that the header buffers go to *sp, whose own
  * are freed first. */
 void jm_decoder_free_spare(jm_decoder *d, jm_decoder_spare *sp);
 /* jm_decoder_init(), then the decoder takes the buffers of *sp (which is
- * left empty). */
+ * left empty); buffers of another allocator than cfg's are freed instead. */
 void jm_decoder_init_spare(jm_decoder *d, const jm_decoder_config *cfg, jm_event_cb cb,
 			   void *user, jm_decoder_spare *sp);
 /* Bytes the spare holds. */
@@ -241,6 +253,13 @@ typedef struct jm_buf {
 int jm_buf_reserve(jm_buf *b, size_t extra);              /* 0 or -1 */
 int jm_buf_append(jm_buf *b, const void *p, size_t n);    /* 0 or -1 */
 void jm_buf_consume(jm_buf *b, size_t n);
+/* Append printf-formatted text (no NUL): all of it, however long (the
+ * buffer grows to fit), or nothing.  Returns 0, or -1 with `b` holding what
+ * it held if the format fails (vsnprintf < 0, e.g. a %ls that is not valid
+ * in the locale) or memory runs out.  No argument may point into `b`: it
+ * may move. */
+int jm_buf_printf(jm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int jm_buf_vprintf(jm_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static inline size_t jm_buf_pending(const jm_buf *b) { return b->len - b->off; }
 static inline const uint8_t *jm_buf_head(const jm_buf *b) { return b->data + b->off; }
 void jm_buf_free(jm_buf *b);

@@ -1,7 +1,7 @@
 /*
  * conv: the conversations a capture holds, as replay needs them.
  *
- * A capture is read once, by the analyzer engine (analyzer/stream.h: the
+ * A capture is read once, by the analyzer engine (tcp/stream.h: the
  * same reassembly and decoding as `jmsg analyze`), into one rp_stream per
  * TCP stream: the client's requests and the server's responses, in order,
  * each as the complete message bytes with its capture times.  What the

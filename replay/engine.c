@@ -6,14 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "replay/engine.h"
-#include "server/net.h"
+#include "io/evloop.h"
+#include "io/net.h"
 
 /* Requests written in one sendmsg(), at most. */
 #define RP_IOV_MAX 64
@@ -23,9 +22,8 @@ typedef enum conn_state { C_CONNECTING, C_OPEN, C_LINGER } conn_state;
 typedef struct conn {
 	struct engine *E;
 	const rp_stream *s;
-	int fd;
+	el_watch w;               /* w.fd: -1 until connect() began */
 	conn_state st;
-	uint32_t events;          /* epoll interest */
 	uint64_t last_progress;
 	uint64_t linger_start;    /* C_LINGER: when the wait for a close began */
 	/* sending */
@@ -49,7 +47,9 @@ typedef struct engine {
 	const rp_capture *c;
 	const rp_engine_config *cfg;
 	const rp_events *ev;
-	int epfd;
+	el_loop loop;
+	bool loop_ready;          /* el_init() succeeded: the signal mask to restore */
+	unsigned conc;
 	uint64_t start;
 	size_t *order;            /* stream indexes by start time */
 	size_t n_order, next;     /* next stream to start */
@@ -77,13 +77,6 @@ bool rp_engine_interrupted(void)
 size_t rp_engine_not_started(void)
 {
 	return not_started;
-}
-
-uint64_t rp_now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 const char *rp_end_name(rp_end e)
@@ -141,7 +134,7 @@ static int on_event(void *user, const jm_event *ev)
 			.header_len = ev->header_len,
 			.content_is_json = ev->header ? ev->header->content_is_json : k->live_json,
 		};
-		uint64_t now = rp_now_ns();
+		uint64_t now = el_now_ns();
 		if (k->answered < k->s->n[RP_REQ])
 			k->answered_at[k->answered] = now;
 		if (E->ev->response)
@@ -177,15 +170,6 @@ oom:
 
 /* ---------------------------------------------------------------- connections */
 
-static void set_events(conn *k, uint32_t ev)
-{
-	if (k->events == ev)
-		return;
-	struct epoll_event e = {.events = ev, .data.ptr = k};
-	epoll_ctl(k->E->epfd, EPOLL_CTL_MOD, k->fd, &e);
-	k->events = ev;
-}
-
 static void finish(conn *k)
 {
 	engine *E = k->E;
@@ -195,13 +179,13 @@ static void finish(conn *k)
 		.sent = k->sent,
 		.answered = k->answered,
 		.started_ns = k->started,
-		.ended_ns = rp_now_ns(),
+		.ended_ns = el_now_ns(),
 	};
 	if (r.end == RP_END_CLOSED && k->answered >= k->s->n[RP_REQ])
 		r.end = RP_END_DONE;
-	if (k->fd >= 0) {
-		epoll_ctl(E->epfd, EPOLL_CTL_DEL, k->fd, NULL);
-		close(k->fd);
+	if (k->w.fd >= 0) {
+		el_watch_del(&E->loop, &k->w);
+		close(k->w.fd);
 	}
 	/* After a fatal stop the one error line says it all. */
 	if (E->ev->done && !E->fatal)
@@ -249,7 +233,7 @@ static void flush_out(conn *k)
 			iov[n].iov_len = m->len - skip;
 		}
 		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-		ssize_t w = sendmsg(k->fd, &mh, MSG_NOSIGNAL);
+		ssize_t w = sendmsg(k->w.fd, &mh, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -258,7 +242,7 @@ static void flush_out(conn *k)
 			end_with(k, RP_END_RESET, errno);
 			return;
 		}
-		k->last_progress = rp_now_ns();
+		k->last_progress = el_now_ns();
 		size_t left = (size_t)w;
 		while (left > 0) {
 			size_t rest = k->s->msg[RP_REQ][k->sent].len - k->out_off;
@@ -271,14 +255,14 @@ static void flush_out(conn *k)
 			k->sent++;
 		}
 	}
-	set_events(k, EPOLLIN | (writing(k) ? EPOLLOUT : 0));
+	el_watch_set(&k->E->loop, &k->w, EL_READ | (writing(k) ? EL_WRITE : 0));
 }
 
 static void read_in(conn *k)
 {
 	uint8_t buf[65536];
 	for (int rounds = 0; rounds < 16 && !k->closing; rounds++) {
-		ssize_t r = recv(k->fd, buf, sizeof buf, 0);
+		ssize_t r = recv(k->w.fd, buf, sizeof buf, 0);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -293,12 +277,14 @@ static void read_in(conn *k)
 			end_with(k, RP_END_CLOSED, 0);
 			return;
 		}
-		k->last_progress = rp_now_ns();
+		k->last_progress = el_now_ns();
 		jm_decoder_feed(&k->dec, buf, (size_t)r);
 		if (k->closing)
 			return;
 	}
 }
+
+static el_proc on_ready;
 
 static void begin_stream(engine *E, size_t si)
 {
@@ -306,7 +292,7 @@ static void begin_stream(engine *E, size_t si)
 	conn *k = calloc(1, sizeof *k);
 	if (k)
 		k->answered_at = calloc(s->n[RP_REQ] ? s->n[RP_REQ] : 1, sizeof *k->answered_at);
-	uint64_t now = rp_now_ns();
+	uint64_t now = el_now_ns();
 	if (!k || !k->answered_at) {
 		rp_stream_result r = {.end = RP_END_CONNECT, .sys_errno = ENOMEM, .started_ns = now,
 				      .ended_ns = now};
@@ -321,20 +307,19 @@ static void begin_stream(engine *E, size_t si)
 	k->s = s;
 	k->started = now;
 	k->last_progress = now;
-	k->fd = -1;
+	k->w.fd = -1;
 	jm_decoder_config dc = {.max_content = E->cfg->max_content};
 	jm_decoder_init(&k->dec, &dc, on_event, k);
 	E->active[E->n_active++] = k;
 
-	k->fd = net_connect_start(&E->cfg->addr, E->cfg->addrlen);
-	if (k->fd < 0) {
+	int fd = net_connect_start(&E->cfg->addr, E->cfg->addrlen);
+	if (fd < 0) {
 		end_with(k, RP_END_CONNECT, errno);
 		return;
 	}
 	k->st = C_CONNECTING;
-	k->events = EPOLLOUT;
-	struct epoll_event e = {.events = EPOLLOUT, .data.ptr = k};
-	if (epoll_ctl(E->epfd, EPOLL_CTL_ADD, k->fd, &e) < 0)
+	/* On failure w.fd is fd all the same: finish() closes it. */
+	if (el_watch_add(&E->loop, &k->w, fd, EL_WRITE, on_ready, k) < 0)
 		end_with(k, RP_END_CONNECT, errno);
 }
 
@@ -375,7 +360,7 @@ static void step(engine *E, conn *k, uint64_t now)
 		if (!k->closing && k->sent == n && k->answered >= n) {
 			/* Done as a client: say so, and give the target a moment to
 			 * close or to say more than the capture did. */
-			shutdown(k->fd, SHUT_WR);
+			shutdown(k->w.fd, SHUT_WR);
 			k->st = C_LINGER;
 			k->linger_start = now;
 		}
@@ -400,30 +385,33 @@ static void step(engine *E, conn *k, uint64_t now)
 	}
 }
 
-static void on_ready(engine *E, conn *k, uint32_t ev)
+/* A connection's socket is ready (an error or hang-up comes as both). */
+static void on_ready(el_loop *l, el_watch *w, int mask)
 {
+	conn *k = w->data;
+	engine *E = k->E;
 	if (k->closing)
 		return;
 	if (k->st == C_CONNECTING) {
-		int e = net_connect_result(k->fd);
+		int e = net_connect_result(w->fd);
 		if (e) {
 			end_with(k, RP_END_CONNECT, e);
 			return;
 		}
 		k->st = C_OPEN;
 		E->any_connected = true;
-		k->started = rp_now_ns();
+		k->started = el_now_ns();
 		k->last_progress = k->started;
-		set_events(k, EPOLLIN);
+		el_watch_set(l, w, EL_READ);
 		step(E, k, k->started);
 		return;
 	}
-	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR))
+	if (mask & EL_READ)
 		read_in(k);
-	if (!k->closing && (ev & EPOLLOUT) && writing(k))
+	if (!k->closing && (mask & EL_WRITE) && writing(k))
 		flush_out(k);
 	if (!k->closing)
-		step(E, k, rp_now_ns());
+		step(E, k, el_now_ns());
 }
 
 /* ---------------------------------------------------------------- the loop */
@@ -458,100 +446,139 @@ static void reap(engine *E)
 	}
 }
 
-int rp_engine_run(const rp_capture *c, const rp_engine_config *cfg, const rp_events *ev,
-		  char *err, size_t errlen)
+/* Every stream whose start time has come, while there is room. */
+static void start_due(engine *E, uint64_t now)
 {
-	engine E = {.c = c, .cfg = cfg, .ev = ev, .err = err, .errlen = errlen};
-	unsigned conc = cfg->concurrency ? cfg->concurrency : RP_DEFAULT_CONCURRENCY;
+	while (E->next < E->n_order && E->n_active < E->conc &&
+	       rp_sched_stream_start(&E->cfg->pace, E->start, E->c->t0,
+				     &E->c->s[E->order[E->next]]) <= now)
+		begin_stream(E, E->order[E->next++]);
+}
+
+/* The next thing due: a stream start, a request, a timeout or the end of a
+ * linger; RP_NEVER if nothing is. */
+static uint64_t next_wake(engine *E)
+{
+	uint64_t wake = RP_NEVER;
+	if (E->next < E->n_order && E->n_active < E->conc)
+		wake = rp_sched_stream_start(&E->cfg->pace, E->start, E->c->t0,
+					     &E->c->s[E->order[E->next]]);
+	for (size_t i = 0; i < E->n_active; i++) {
+		conn *k = E->active[i];
+		uint64_t d = conn_due(E, k);
+		uint64_t t = k->st == C_LINGER
+				     ? k->linger_start + (uint64_t)RP_LINGER_MS * 1000000u
+				     : k->last_progress + E->cfg->timeout_ms * 1000000u;
+		if (d < wake)
+			wake = d;
+		if (t < wake)
+			wake = t;
+	}
+	return wake;
+}
+
+static bool all_done(const engine *E)
+{
+	return E->fatal || (E->next >= E->n_order && E->n_active == 0);
+}
+
+/*
+ * The schedule, run by the loop before each sleep: end the connections the
+ * last events closed, start the streams and send the requests that are
+ * due, check the timeouts, and sleep until the next of them.  An interrupt
+ * (SIGINT and SIGTERM are let in only while the loop sleeps) ends every
+ * open stream here.
+ */
+static void plan(el_loop *l, void *data)
+{
+	engine *E = data;
+	reap(E);
+	if (all_done(E)) {
+		el_stop(l);
+		return;
+	}
+	if (interrupted) {
+		for (size_t i = 0; i < E->n_active; i++)
+			end_with(E->active[i], RP_END_INTERRUPTED, 0);
+		reap(E);
+		el_stop(l);
+		return;
+	}
+	uint64_t now = el_now_ns();
+	start_due(E, now);
+	for (size_t i = 0; i < E->n_active; i++)
+		step(E, E->active[i], now);
+	reap(E);
+	if (all_done(E)) {
+		el_stop(l);
+		return;
+	}
+	uint64_t wake = next_wake(E);
+	if (wake != RP_NEVER)
+		el_wake_at(l, wake);
+}
+
+/* Everything the run needs before the first stream: a file limit that
+ * allows --concurrency, the stream order, the loop. */
+static int engine_open(engine *E)
+{
+	const rp_capture *c = E->c;
+	E->conc = E->cfg->concurrency ? E->cfg->concurrency : RP_DEFAULT_CONCURRENCY;
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    conc + 16 > rl.rlim_cur) {
-		snprintf(err, errlen, "--concurrency %u needs more open files than the limit %llu "
-			 "(ulimit -n)", conc, (unsigned long long)rl.rlim_cur);
+	    E->conc + 16 > rl.rlim_cur) {
+		snprintf(E->err, E->errlen, "--concurrency %u needs more open files than the limit %llu "
+			 "(ulimit -n)", E->conc, (unsigned long long)rl.rlim_cur);
 		return -1;
 	}
-	E.order = calloc(c->n ? c->n : 1, sizeof *E.order);
-	E.active = calloc(conc, sizeof *E.active);
-	E.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (!E.order || !E.active || E.epfd < 0) {
-		snprintf(err, errlen, "cannot start: %s", strerror(errno ? errno : ENOMEM));
-		free(E.order);
-		free(E.active);
-		if (E.epfd >= 0)
-			close(E.epfd);
+	sigset_t wake_on;
+	sigemptyset(&wake_on);
+	sigaddset(&wake_on, SIGINT);
+	sigaddset(&wake_on, SIGTERM);
+	E->order = calloc(c->n ? c->n : 1, sizeof *E->order);
+	E->active = calloc(E->conc, sizeof *E->active);
+	E->loop_ready = el_init(&E->loop, &wake_on) == 0;
+	if (!E->order || !E->active || !E->loop_ready) {
+		snprintf(E->err, E->errlen, "cannot start: %s", strerror(errno ? errno : ENOMEM));
 		return -1;
 	}
 	for (size_t i = 0; i < c->n; i++)
 		if (c->s[i].selected && c->s[i].n[RP_REQ] > 0)
-			E.order[E.n_order++] = i;
-	qsort_r(E.order, E.n_order, sizeof *E.order, by_start, (void *)c);
+			E->order[E->n_order++] = i;
+	qsort_r(E->order, E->n_order, sizeof *E->order, by_start, (void *)c);
+	return 0;
+}
 
-	E.start = rp_now_ns();
-	struct epoll_event evs[64];
-	while (!E.fatal && (E.next < E.n_order || E.n_active > 0)) {
-		if (interrupted) {
-			for (size_t i = 0; i < E.n_active; i++)
-				end_with(E.active[i], RP_END_INTERRUPTED, 0);
-			reap(&E);
-			break;
-		}
-		uint64_t now = rp_now_ns();
-		while (E.next < E.n_order && E.n_active < conc &&
-		       rp_sched_stream_start(&cfg->pace, E.start, c->t0, &c->s[E.order[E.next]]) <= now)
-			begin_stream(&E, E.order[E.next++]);
-		for (size_t i = 0; i < E.n_active; i++)
-			step(&E, E.active[i], now);
-		reap(&E);
-		if (E.fatal)
-			break;
-		if (E.next >= E.n_order && E.n_active == 0)
-			break;
-
-		/* Sleep until the next thing due: a stream start, a request, a
-		 * timeout or the end of a linger. */
-		uint64_t wake = RP_NEVER;
-		if (E.next < E.n_order && E.n_active < conc)
-			wake = rp_sched_stream_start(&cfg->pace, E.start, c->t0, &c->s[E.order[E.next]]);
-		for (size_t i = 0; i < E.n_active; i++) {
-			conn *k = E.active[i];
-			uint64_t d = conn_due(&E, k);
-			uint64_t t = k->st == C_LINGER
-					     ? k->linger_start + (uint64_t)RP_LINGER_MS * 1000000u
-					     : k->last_progress + cfg->timeout_ms * 1000000u;
-			if (d < wake)
-				wake = d;
-			if (t < wake)
-				wake = t;
-		}
-		int ms;
-		if (wake == RP_NEVER)
-			ms = 1000;
-		else if (wake <= now)
-			ms = 0;
-		else {
-			uint64_t w = (wake - now + 999999) / 1000000;
-			ms = w > 1000 ? 1000 : (int)w;
-		}
-		int n = epoll_wait(E.epfd, evs, 64, ms);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, errlen, "epoll_wait: %s", strerror(errno));
-			E.fatal = true;
-			break;
-		}
-		for (int i = 0; i < n; i++)
-			on_ready(&E, evs[i].data.ptr, evs[i].events);
-		reap(&E);
-	}
-	not_started = E.n_order - E.next;
+static void engine_close(engine *E)
+{
+	not_started = E->n_order - E->next;
 	/* A fatal stop still reports the streams it leaves behind. */
-	while (E.n_active > 0) {
-		end_with(E.active[0], RP_END_CONNECT, ECANCELED);
-		finish(E.active[0]);
+	while (E->n_active > 0) {
+		end_with(E->active[0], RP_END_CONNECT, ECANCELED);
+		finish(E->active[0]);
 	}
-	close(E.epfd);
-	free(E.order);
-	free(E.active);
+	if (E->loop_ready)
+		sigprocmask(SIG_SETMASK, &E->loop.wait_mask, NULL);
+	el_free(&E->loop);
+	free(E->order);
+	free(E->active);
+}
+
+int rp_engine_run(const rp_capture *c, const rp_engine_config *cfg, const rp_events *ev,
+		  char *err, size_t errlen)
+{
+	engine E = {.c = c, .cfg = cfg, .ev = ev, .err = err, .errlen = errlen};
+	E.loop.epfd = -1;
+	if (engine_open(&E) < 0) {
+		engine_close(&E);
+		return -1;
+	}
+	E.start = el_now_ns();
+	el_set_hooks(&E.loop, 0, NULL, plan, &E);
+	if (el_run(&E.loop) < 0) {
+		snprintf(err, errlen, "event loop: %s", strerror(errno));
+		E.fatal = true;
+	}
+	engine_close(&E);
 	return E.fatal ? -1 : 0;
 }

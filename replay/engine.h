@@ -1,13 +1,17 @@
 /*
- * engine: replay's network side.  One epoll loop, one non-blocking
- * connection per replayed stream, at most `concurrency` open at once.
+ * engine: replay's network side.  One event loop (io/evloop.h), one
+ * non-blocking connection per replayed stream, at most `concurrency` open
+ * at once.  Before each sleep the engine plans: it starts the streams and
+ * sends the requests sched.h says are due, and sets the loop's wake-up for
+ * the next of them (or of the timeouts below).
  *
  * For each stream it connects to the target (IPv4 or IPv6), sends the
  * stream's requests when sched.h says they are due, and reads the
  * target's responses through a jm_decoder as they come, whatever is being
  * sent, so a target that answers while we still write never deadlocks
- * against us.  Writes stop at EAGAIN and resume on EPOLLOUT: the target's
- * own flow control paces a replay that runs ahead of it.
+ * against us.  Writes stop at EAGAIN and resume when the socket is
+ * writable again: the target's own flow control paces a replay that runs
+ * ahead of it.
  *
  * When every request is sent and as many responses as requests have
  * come, the engine half-closes (as a client that is done) and waits
@@ -86,7 +90,9 @@ typedef struct rp_events {
 
 /* Replay every selected stream of `c` that has a request.  Returns 0, or
  * -1 with one line in err when the replay could not run at all (no
- * target, no epoll). */
+ * target, no event loop).  SIGINT and SIGTERM are blocked while it runs
+ * except while the loop sleeps, so a handler that calls
+ * rp_engine_interrupt() is seen at once; the mask is restored after. */
 int rp_engine_run(const rp_capture *c, const rp_engine_config *cfg, const rp_events *ev,
 		  char *err, size_t errlen);
 
@@ -99,6 +105,5 @@ bool rp_engine_interrupted(void);
 size_t rp_engine_not_started(void);
 
 const char *rp_end_name(rp_end e);
-uint64_t rp_now_ns(void);
 
 #endif

@@ -36,26 +36,11 @@ static size_t index_of(const rp_report *r, const rp_stream *s)
 static void put(rp_report *r, jm_buf *b, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void put(rp_report *r, jm_buf *b, const char *fmt, ...)
 {
-	char tmp[512];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof tmp) {
-		if (jm_buf_reserve(b, (size_t)n + 1) < 0) {
-			r->oom = true;
-			return;
-		}
-		va_start(ap, fmt);
-		vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-		b->len += (size_t)n;
-		return;
-	}
-	if (jm_buf_append(b, tmp, (size_t)n) < 0)
+	if (jm_buf_vprintf(b, fmt, ap) < 0)
 		r->oom = true;
+	va_end(ap);
 }
 
 static void put_quoted(rp_report *r, jm_buf *b, const char *s)
@@ -361,11 +346,11 @@ int rp_report_finish(rp_report *r, double seconds, bool interrupted)
 		r->slots[i].done = true;
 	flush(r);
 	const rp_counts *n = &r->n;
-	int code = RP_EXIT_SAME;
+	int code = JM_EXIT_OK;
 	if (n->connect_errors || interrupted)
-		code = RP_EXIT_ERROR;
+		code = JM_EXIT_REPLAY_FAILED;
 	else if (n->different || n->missing || n->extra || n->errors)
-		code = RP_EXIT_DIFFERENT;
+		code = JM_EXIT_REPLAY_DIFFERS;
 	if (r->json) {
 		fprintf(r->f,
 			"{\"type\": \"summary\", \"streams\": %" PRIu64 ", \"skipped\": %" PRIu64
@@ -390,8 +375,8 @@ int rp_report_finish(rp_report *r, double seconds, bool interrupted)
 	fflush(r->f);
 	if (r->oom) {
 		fprintf(stderr, "jmsg replay: out of memory while reporting; lines may be missing\n");
-		if (code == RP_EXIT_SAME)
-			code = RP_EXIT_ERROR;
+		if (code == JM_EXIT_OK)
+			code = JM_EXIT_REPLAY_FAILED;
 	}
 	return code;
 }

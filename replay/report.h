@@ -26,12 +26,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cmd/exit.h"
 #include "replay/conv.h"
 #include "replay/diff.h"
 #include "replay/engine.h"
-
-/* Exit codes, as --help documents them. */
-enum { RP_EXIT_SAME = 0, RP_EXIT_DIFFERENT = 1, RP_EXIT_ERROR = 2 };
 
 typedef struct rp_counts {
 	uint64_t streams;         /* replayed (connected or tried) */
@@ -54,7 +52,7 @@ void rp_report_free(rp_report *r);
 rp_events rp_report_events(rp_report *r);
 
 /* Print what is left, then the summary line; returns the exit code
- * (RP_EXIT_ERROR when `interrupted`). */
+ * (JM_EXIT_REPLAY_FAILED when `interrupted`). */
 int rp_report_finish(rp_report *r, double seconds, bool interrupted);
 void rp_report_counts(const rp_report *r, rp_counts *out);
 

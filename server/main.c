@@ -1,5 +1,6 @@
 /*
- * jmsg server: options and help.  The work is in server.c.
+ * jmsg server: options and help (srv_parse_args, see args.h), then
+ * srv_run().  The work is in server.c.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -8,8 +9,13 @@
 #include <string.h>
 
 #include "cmd/commands.h"
-#include "server/opts.h"
+#include "cmd/opts.h"
+#include "io/net.h"
+#include "server/args.h"
 #include "server/server.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static void usage(FILE *f)
 {
@@ -51,99 +57,142 @@ static void usage(FILE *f)
 "\n"
 "exit status: 0 stopped by SIGINT/SIGTERM, 1 could not start (address in\n"
 "use, bad search table, ...), 2 usage error\n",
-		SRV_DEFAULT_HOST, JM_SPEC_DEFAULT_PORT, SRV_DEFAULT_MAX_TABLE, SRV_DEFAULT_MAX_CONTENT,
+		NET_DEFAULT_HOST, JM_SPEC_DEFAULT_PORT, SRV_DEFAULT_MAX_TABLE, SRV_DEFAULT_MAX_CONTENT,
 		SRV_DEFAULT_MAX_CONNS, SRV_ERR_BUSY, SRV_DEFAULT_IDLE_MS / 1000, SRV_DEFAULT_REQUEST_MS / 1000,
-		SRV_ERR_BAD_REQUEST);
+		APP_ERR_BAD_REQUEST);
+}
+
+enum { O_HOST = 256, O_PORT, O_PORT_FILE, O_TABLE, O_MAX_TABLE, O_MAX_CONTENT, O_MAX_CONNS, O_IDLE,
+       O_REQUEST, O_NO_READ };
+
+static const struct option longopts[] = {
+	{"host", required_argument, NULL, O_HOST},
+	{"port", required_argument, NULL, O_PORT},
+	{"port-file", required_argument, NULL, O_PORT_FILE},
+	{"search-table", required_argument, NULL, O_TABLE},
+	{"max-table", required_argument, NULL, O_MAX_TABLE},
+	{"max-content", required_argument, NULL, O_MAX_CONTENT},
+	{"max-conns", required_argument, NULL, O_MAX_CONNS},
+	{"idle-timeout", required_argument, NULL, O_IDLE},
+	{"request-timeout", required_argument, NULL, O_REQUEST},
+	{"no-read", no_argument, NULL, O_NO_READ},
+	{"quiet", no_argument, NULL, 'q'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0},
+};
+
+static const srv_config defaults = {
+	.host = NET_DEFAULT_HOST,
+	.port = STR(JM_SPEC_DEFAULT_PORT),
+	.max_content = SRV_DEFAULT_MAX_CONTENT,
+	.max_table = SRV_DEFAULT_MAX_TABLE,
+	.max_conns = SRV_DEFAULT_MAX_CONNS,
+	.idle_ms = SRV_DEFAULT_IDLE_MS,
+	.request_ms = SRV_DEFAULT_REQUEST_MS,
+	.verbosity = 1,
+};
+
+/* getopt_long's '?': an option that is not one.  A short one is named by
+ * optopt alone, as it may sit inside a group ("-xq", where argv[optind - 1]
+ * is the word before the group); for a long one optopt is 0, or the
+ * option's own value when it was given a value it does not take
+ * ("--quiet=1"): then the word names it. */
+static void say_unknown(jm_buf *err, char **argv)
+{
+	if (optopt > 0 && optopt < 256 && !strchr("qvh", optopt))
+		jm_buf_printf(err, "jmsg server: unknown option '-%c' (see --help)", optopt);
+	else
+		jm_buf_printf(err, "jmsg server: unknown option '%s' (see --help)", argv[optind - 1]);
+}
+
+/* Option `opt` (getopt_long's answer) with its value `arg` into cfg.
+ * Returns 0, or -1 with the line saying what is wrong in err. */
+static int set_option(srv_config *cfg, int opt, const char *arg, char **argv, jm_buf *err)
+{
+	uint64_t v;
+	switch (opt) {
+	case O_HOST: cfg->host = arg; return 0;
+	case O_PORT:
+		if (opt_uint_buf(err, "server", "--port", arg, 0, 65535, &v) < 0)
+			return -1;
+		cfg->port = arg;
+		return 0;
+	case O_PORT_FILE: cfg->port_file = arg; return 0;
+	case O_TABLE: cfg->table_file = arg; return 0;
+	case O_MAX_TABLE:
+		return opt_size_buf(err, "server", "--max-table", arg, &cfg->max_table);
+	case O_MAX_CONTENT:
+		if (opt_size_buf(err, "server", "--max-content", arg, &cfg->max_content) < 0)
+			return -1;
+		if (!cfg->max_content) {
+			/* the codec would read 0 as "its default" */
+			jm_buf_printf(err, "jmsg server: --max-content must be at least 1");
+			return -1;
+		}
+		return 0;
+	case O_MAX_CONNS:
+		if (opt_uint_buf(err, "server", "--max-conns", arg, 1, 1000000, &v) < 0)
+			return -1;
+		cfg->max_conns = (unsigned)v;
+		return 0;
+	case O_IDLE:
+		return opt_seconds_buf(err, "server", "--idle-timeout", arg, &cfg->idle_ms);
+	case O_REQUEST:
+		return opt_seconds_buf(err, "server", "--request-timeout", arg, &cfg->request_ms);
+	case O_NO_READ: cfg->no_read = true; return 0;
+	case 'q': cfg->verbosity = 0; return 0;
+	case 'v': cfg->verbosity = 2; return 0;
+	case ':':
+		jm_buf_printf(err, "jmsg server: option '%s' needs a value (see --help)", argv[optind - 1]);
+		return -1;
+	default:
+		say_unknown(err, argv);
+		return -1;
+	}
+}
+
+int srv_parse_args(int argc, char **argv, srv_args *a, jm_buf *err)
+{
+	int opt;
+
+	a->help = false;
+	a->cfg = defaults;
+	/* 0, not 1: glibc's getopt then forgets the previous parse, even one
+	 * that stopped inside a group of short options ("-xq"). */
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":qvh", longopts, NULL)) != -1) {
+		if (opt == 'h') {
+			a->help = true;
+			return JM_EXIT_OK;
+		}
+		if (set_option(&a->cfg, opt, optarg, argv, err) < 0)
+			return JM_EXIT_USAGE;
+	}
+	if (optind < argc) {
+		jm_buf_printf(err, "jmsg server: unexpected argument '%s' (see --help)", argv[optind]);
+		return JM_EXIT_USAGE;
+	}
+	return JM_EXIT_OK;
 }
 
 int server_main(int argc, char **argv)
 {
-	enum { O_HOST = 256, O_PORT, O_PORT_FILE, O_TABLE, O_MAX_TABLE, O_MAX_CONTENT, O_MAX_CONNS, O_IDLE, O_REQUEST, O_NO_READ };
-	static const struct option longopts[] = {
-		{"host", required_argument, NULL, O_HOST},
-		{"port", required_argument, NULL, O_PORT},
-		{"port-file", required_argument, NULL, O_PORT_FILE},
-		{"search-table", required_argument, NULL, O_TABLE},
-		{"max-table", required_argument, NULL, O_MAX_TABLE},
-		{"max-content", required_argument, NULL, O_MAX_CONTENT},
-		{"max-conns", required_argument, NULL, O_MAX_CONNS},
-		{"idle-timeout", required_argument, NULL, O_IDLE},
-		{"request-timeout", required_argument, NULL, O_REQUEST},
-		{"no-read", no_argument, NULL, O_NO_READ},
-		{"quiet", no_argument, NULL, 'q'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
-	};
-	static char portbuf[16];
-	srv_config cfg = {
-		.host = SRV_DEFAULT_HOST,
-		.max_content = SRV_DEFAULT_MAX_CONTENT,
-		.max_table = SRV_DEFAULT_MAX_TABLE,
-		.max_conns = SRV_DEFAULT_MAX_CONNS,
-		.idle_ms = SRV_DEFAULT_IDLE_MS,
-		.request_ms = SRV_DEFAULT_REQUEST_MS,
-		.verbosity = 1,
-	};
-	snprintf(portbuf, sizeof portbuf, "%d", JM_SPEC_DEFAULT_PORT);
-	cfg.port = portbuf;
-	uint64_t v;
-	int opt;
+	srv_args a;
+	jm_buf err = {0};
+	int rc = srv_parse_args(argc, argv, &a, &err);
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":qvh", longopts, NULL)) != -1) {
-		switch (opt) {
-		case O_HOST: cfg.host = optarg; break;
-		case O_PORT:
-			if (opt_uint("server", "--port", optarg, 0, 65535, &v) < 0)
-				return 2;
-			cfg.port = optarg;
-			break;
-		case O_PORT_FILE: cfg.port_file = optarg; break;
-		case O_TABLE: cfg.table_file = optarg; break;
-		case O_MAX_TABLE:
-			if (opt_size("server", "--max-table", optarg, &cfg.max_table) < 0)
-				return 2;
-			break;
-		case O_MAX_CONTENT:
-			if (opt_size("server", "--max-content", optarg, &cfg.max_content) < 0)
-				return 2;
-			if (!cfg.max_content) {
-				/* the codec would read 0 as "its default" */
-				fprintf(stderr, "jmsg server: --max-content must be at least 1\n");
-				return 2;
-			}
-			break;
-		case O_MAX_CONNS:
-			if (opt_uint("server", "--max-conns", optarg, 1, 1000000, &v) < 0)
-				return 2;
-			cfg.max_conns = (unsigned)v;
-			break;
-		case O_IDLE:
-			if (opt_seconds("server", "--idle-timeout", optarg, &cfg.idle_ms) < 0)
-				return 2;
-			break;
-		case O_REQUEST:
-			if (opt_seconds("server", "--request-timeout", optarg, &cfg.request_ms) < 0)
-				return 2;
-			break;
-		case O_NO_READ: cfg.no_read = true; break;
-		case 'q': cfg.verbosity = 0; break;
-		case 'v': cfg.verbosity = 2; break;
-		case 'h': usage(stdout); return 0;
-		case ':':
-			fprintf(stderr, "jmsg server: option '%s' needs a value (see --help)\n", argv[optind - 1]);
-			return 2;
-		default:
-			fprintf(stderr, "jmsg server: unknown option '%s' (see --help)\n", argv[optind - 1]);
-			return 2;
-		}
+	if (rc != JM_EXIT_OK) {
+		if (jm_buf_pending(&err))
+			fprintf(stderr, "%.*s\n", (int)jm_buf_pending(&err), (const char *)jm_buf_head(&err));
+		jm_buf_free(&err);
+		return rc;
 	}
-	if (optind < argc) {
-		fprintf(stderr, "jmsg server: unexpected argument '%s' (see --help)\n", argv[optind]);
-		return 2;
+	if (a.help) {
+		usage(stdout);
+		return JM_EXIT_OK;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	return srv_run(&cfg);
+	return srv_run(&a.cfg);
 }

@@ -17,8 +17,8 @@
 #include <json-c/json.h>
 
 #include "server/cache.h"
-#include "server/evloop.h"
-#include "server/net.h"
+#include "io/evloop.h"
+#include "io/net.h"
 #include "server/server.h"
 
 #define RBUF_SIZE (64 * 1024)
@@ -55,7 +55,7 @@ typedef struct conn {
 	char peer[NET_ADDR_STRLEN];
 	/* the request being decoded */
 	bool keep_alive, json, answered;
-	uint8_t first[SRV_BINARY_ECHO];
+	uint8_t first[APP_BINARY_ECHO];
 	size_t nfirst;
 	struct conn *prev, *next;
 } conn;
@@ -65,7 +65,7 @@ struct srv {
 	el_loop loop;
 	el_watch listener;
 	int lfd;
-	srv_table table;
+	app_table table;
 	struct json_tokener *tok;
 	srv_cache cache;
 	conn *conns;          /* live connections */
@@ -99,16 +99,18 @@ static void log_line(srv *s, int level, const char *fmt, ...)
 	fputc('\n', stdout);
 }
 
-/* The tutorial prints the bytes it sends with -v; otherwise a summary. */
+/* The tutorial prints the bytes it sends with -v; otherwise a summary.
+ * The response is the output queue's bytes after the first `from`
+ * pending ones. */
 static void log_sending(srv *s, conn *c, size_t from)
 {
 	if (s->cfg->verbosity < 1)
 		return;
-	const uint8_t *msg = c->out.data + from;
-	size_t n = c->out.len - from;
+	const uint8_t *msg = jm_buf_head(&c->out) + from;
+	size_t n = jm_buf_pending(&c->out) - from;
 	if (s->cfg->verbosity >= 2) {
 		s->logbuf.len = s->logbuf.off = 0;
-		srv_bytes_repr(&s->logbuf, msg, n);
+		app_bytes_repr(&s->logbuf, msg, n);
 		printf("Sending %.*s to %s\n", (int)jm_buf_pending(&s->logbuf),
 		       (const char *)jm_buf_head(&s->logbuf), c->peer);
 	} else {
@@ -180,146 +182,188 @@ static void conn_finish(conn *c, bool linger)
 	c->linger = c->linger || linger;
 }
 
-static int on_event(void *user, const jm_event *ev);
+/* ------------------------------------------------------------ requests
+ *
+ * The decoder's events for one connection.  Each kind has its own handler
+ * and every handler returns what the decoder is to do next: JM_CB_OK to go
+ * on, JM_CB_STOP once the connection stops reading requests (it is
+ * closing, or reading paused for output). */
 
-/* The codec's content checks, done here only for content the answer cache
- * does not hold; a failure is answered as the codec's error would be. */
-static bool content_valid(conn *c, const jm_event *ev)
+/* Where a response is about to be queued: the count of bytes pending
+ * before it.  Not out.len: appending may move the pending bytes to the
+ * front of the buffer (jm_buf_reserve), which changes len but not what
+ * is pending ahead of the new response. */
+static size_t out_mark(const conn *c)
 {
-	size_t at;
-	char detail[160];
-	jm_error e = jm_check_content(ev->header, ev->data, ev->len, &at, detail, sizeof detail);
-	if (e == JM_ERR_NONE)
-		return true;
-	jm_event err = *ev;
-	err.type = JM_EV_ERROR;
-	err.error = e;
-	err.detail = detail;
-	err.can_continue = true;
-	on_event(c, &err);
-	return false;
+	return jm_buf_pending(&c->out);
+}
+
+/* Log the response just queued after `mark`, if there is one. */
+static void log_response(conn *c, size_t mark)
+{
+	if (jm_buf_pending(&c->out) > mark)
+		log_sending(c->s, c, mark);
+}
+
+/* A request the server will not answer: {"error": ID, "detail": ...}, ID
+ * the codec's error id, then close once it is written, draining whatever
+ * the peer still sends so that a reset does not destroy the response. */
+static int refuse(conn *c, jm_error e, const char *detail)
+{
+	size_t mark = out_mark(c);
+	const char *why = detail ? detail : jm_error_text(e);
+	log_line(c->s, 1, "Bad request from %s: %s: %s", c->peer, jm_error_id(e), why);
+	int rc = app_answer_error(&c->out, jm_error_id(e), why);
+	log_response(c, mark);
+	if (rc < 0)
+		conn_close(c, "out of memory");
+	else
+		conn_finish(c, true);
+	return JM_CB_STOP;
+}
+
+static int on_header(conn *c, const jm_header *h)
+{
+	const char *ka = jm_header_str(h, JM_FIELD_CONNECTION);
+	c->keep_alive = ka && !strcmp(ka, APP_KEEP_ALIVE);
+	c->json = h->content_is_json;
+	c->answered = false;
+	c->nfirst = 0;
+	return JM_CB_OK;
+}
+
+/* Content not answered on its own: keep the first bytes, which a binary
+ * request's answer echoes. */
+static int keep_first_bytes(conn *c, const uint8_t *p, size_t n)
+{
+	if (c->nfirst < APP_BINARY_ECHO) {
+		size_t k = APP_BINARY_ECHO - c->nfirst;
+		if (k > n)
+			k = n;
+		if (k) {
+			memcpy(c->first + c->nfirst, p, k);
+			c->nfirst += k;
+		}
+	}
+	return JM_CB_OK;
+}
+
+/* JSON content is answered as soon as it is whole: from the cache if the
+ * same request was answered before, else checked and answered afresh.
+ * Whether the connection stays open is decided at the MESSAGE event. */
+static int on_json_content(conn *c, const jm_event *ev)
+{
+	srv *s = c->s;
+	size_t mark = out_mark(c);
+	int rc;
+
+	c->answered = true;
+	const jm_buf *hit = srv_cache_get(&s->cache, ev->data, ev->len, c->keep_alive);
+	if (hit) {
+		log_request_json(s, c, ev->data, ev->len);
+		rc = jm_buf_append(&c->out, jm_buf_head(hit), jm_buf_pending(hit));
+	} else {
+		/* Not seen before: check it as the codec would have (the
+		 * decoder skips the check so that cache hits, content already
+		 * found valid, are not checked again), and refuse it as the
+		 * codec's error would have been. */
+		size_t at;
+		char detail[160];
+		jm_error e = jm_check_content(ev->header, ev->data, ev->len, &at, detail, sizeof detail);
+		if (e != JM_ERR_NONE)
+			return refuse(c, e, detail);
+		log_request_json(s, c, ev->data, ev->len);
+		rc = app_answer_json(&c->out, &s->table, s->tok, ev->data, ev->len,
+				     c->keep_alive ? app_keep_alive_member() : NULL);
+		if (rc == 0)
+			srv_cache_put(&s->cache, ev->data, ev->len, c->keep_alive,
+				      jm_buf_head(&c->out) + mark, jm_buf_pending(&c->out) - mark);
+	}
+	if (rc < 0) {
+		conn_close(c, "out of memory");
+		return JM_CB_STOP;
+	}
+	log_response(c, mark);
+	if (rc == 1) { /* a bad_request error response: close */
+		conn_finish(c, true);
+		return JM_CB_STOP;
+	}
+	return JM_CB_OK;
+}
+
+static int on_content(conn *c, const jm_event *ev)
+{
+	if (c->json && !c->answered)
+		return on_json_content(c, ev);
+	return keep_first_bytes(c, ev->data, ev->len);
+}
+
+/* The answer to a request whose content did not answer it: binary content
+ * (from its first bytes), or JSON with no content event.  Returns as the
+ * app_answer functions do. */
+static int answer_at_end(conn *c, const jm_header *h)
+{
+	srv *s = c->s;
+	c->answered = true;
+	if (c->json)
+		return app_answer_json(&c->out, &s->table, s->tok, (const uint8_t *)"", 0, NULL);
+	const char *ct = h ? jm_header_str(h, JM_FIELD_CONTENT_TYPE) : NULL;
+	log_line(s, 1, "Received %s request from %s", ct ? ct : "binary", c->peer);
+	return app_answer_binary(&c->out, c->first, c->nfirst,
+				 c->keep_alive ? app_keep_alive_member() : NULL);
+}
+
+/* The request is whole and answered: close, pause, or read the next. */
+static int on_message(conn *c, const jm_header *h)
+{
+	srv *s = c->s;
+	size_t mark = out_mark(c);
+	int rc = c->answered ? 0 : answer_at_end(c, h);
+
+	log_response(c, mark);
+	if (rc < 0) {
+		conn_close(c, "out of memory");
+		return JM_CB_STOP;
+	}
+	if (rc == 1 || !c->keep_alive) {
+		/* Bytes after a one-shot request are never read: drain them
+		 * rather than reset the connection under the response. */
+		conn_finish(c, rc == 1);
+		return JM_CB_STOP;
+	}
+	/* The next request begins no earlier than now. */
+	c->msg_start = s->loop.now_ms;
+	/* Over the mark, reading and decoding pause until the queue drains:
+	 * the bytes already read wait in c->in (see conn_feed).  Answering
+	 * the rest of a read instead let 64 KiB of small pipelined requests
+	 * for a large search result queue hundreds of megabytes. */
+	if (jm_buf_pending(&c->out) > SRV_OUT_HIGH) {
+		c->read_paused = true;
+		c->stop_for_output = true;
+		return JM_CB_STOP;
+	}
+	return JM_CB_OK;
 }
 
 static int on_event(void *user, const jm_event *ev)
 {
 	conn *c = user;
-	srv *s = c->s;
-	size_t before = c->out.len;
-	int rc = 0;
-
 	if (c->state != CONN_OPEN)
 		return JM_CB_STOP;
 	switch (ev->type) {
 	case JM_EV_PROTOHEADER:
 		return JM_CB_OK;
-	case JM_EV_HEADER: {
-		const char *ka = jm_header_str(ev->header, JM_FIELD_CONNECTION);
-		c->keep_alive = ka && !strcmp(ka, SRV_KEEP_ALIVE);
-		c->json = ev->header->content_is_json;
-		c->answered = false;
-		c->nfirst = 0;
-		return JM_CB_OK;
-	}
+	case JM_EV_HEADER:
+		return on_header(c, ev->header);
 	case JM_EV_CONTENT_CHUNK:
+		return keep_first_bytes(c, ev->data, ev->len);
 	case JM_EV_CONTENT:
-		if (ev->type == JM_EV_CONTENT && c->json && !c->answered) {
-			c->answered = true;
-			const jm_buf *hit = srv_cache_get(&s->cache, ev->data, ev->len, c->keep_alive);
-			if (hit) {
-				log_request_json(s, c, ev->data, ev->len);
-				rc = jm_buf_append(&c->out, jm_buf_head(hit), jm_buf_pending(hit));
-				break;
-			}
-			/* Not seen before: check it as the codec would have (the
-			 * decoder skips the check so that cache hits, content
-			 * already found valid, are not checked again). */
-			if (!content_valid(c, ev))
-				return JM_CB_STOP;
-			log_request_json(s, c, ev->data, ev->len);
-			rc = srv_answer_json(&c->out, &s->table, s->tok, ev->data, ev->len,
-					     c->keep_alive ? srv_keep_alive_member() : NULL);
-			if (rc == 0)
-				srv_cache_put(&s->cache, ev->data, ev->len, c->keep_alive,
-					      c->out.data + before, c->out.len - before);
-			break;
-		}
-		if (c->nfirst < SRV_BINARY_ECHO) {
-			size_t k = SRV_BINARY_ECHO - c->nfirst;
-			if (k > ev->len)
-				k = ev->len;
-			if (k) {
-				memcpy(c->first + c->nfirst, ev->data, k);
-				c->nfirst += k;
-			}
-		}
-		return JM_CB_OK;
+		return on_content(c, ev);
 	case JM_EV_MESSAGE:
-		if (!c->answered) {
-			if (c->json) {
-				rc = srv_answer_json(&c->out, &s->table, s->tok, (const uint8_t *)"", 0,
-						     NULL);
-			} else {
-				const char *ct = ev->header ? jm_header_str(ev->header, JM_FIELD_CONTENT_TYPE)
-							    : NULL;
-				log_line(s, 1, "Received %s request from %s", ct ? ct : "binary", c->peer);
-				rc = srv_answer_binary(&c->out, c->first, c->nfirst,
-						       c->keep_alive ? srv_keep_alive_member() : NULL);
-			}
-			c->answered = true;
-		}
-		if (c->out.len > before)
-			log_sending(s, c, before);
-		if (rc < 0) {
-			conn_close(c, "out of memory");
-			return JM_CB_STOP;
-		}
-		if (rc == 1 || !c->keep_alive) {
-			/* Bytes after a one-shot request are never read: drain
-			 * them rather than reset the connection under the
-			 * response. */
-			conn_finish(c, rc == 1);
-			return JM_CB_STOP;
-		}
-		/* The next request begins no earlier than now. */
-		c->msg_start = s->loop.now_ms;
-		/* Over the mark, reading and decoding pause until the queue
-		 * drains: the bytes already read wait in c->in (see conn_feed).
-		 * Answering the rest of a read instead let 64 KiB of small
-		 * pipelined requests for a large search result queue hundreds
-		 * of megabytes. */
-		if (jm_buf_pending(&c->out) > SRV_OUT_HIGH) {
-			c->read_paused = true;
-			c->stop_for_output = true;
-			return JM_CB_STOP;
-		}
-		return JM_CB_OK;
+		return on_message(c, ev->header);
 	case JM_EV_ERROR:
-		log_line(s, 1, "Bad request from %s: %s: %s", c->peer, jm_error_id(ev->error),
-			 ev->detail ? ev->detail : jm_error_text(ev->error));
-		rc = srv_answer_error(&c->out, jm_error_id(ev->error),
-				      ev->detail ? ev->detail : jm_error_text(ev->error));
-		if (c->out.len > before)
-			log_sending(s, c, before);
-		if (rc < 0)
-			conn_close(c, "out of memory");
-		else
-			conn_finish(c, true);
-		return JM_CB_STOP;
+		return refuse(c, ev->error, ev->detail);
 	}
-	/* JSON content answered (or refused) before the MESSAGE event */
-	if (rc < 0) {
-		conn_close(c, "out of memory");
-		return JM_CB_STOP;
-	}
-	if (rc == 1) {
-		if (c->out.len > before)
-			log_sending(s, c, before);
-		conn_finish(c, true);
-		return JM_CB_STOP;
-	}
-	/* answered; whether to close is decided at the MESSAGE event */
-	if (c->out.len > before)
-		log_sending(s, c, before);
 	return JM_CB_OK;
 }
 
@@ -493,7 +537,7 @@ static conn *conn_new(srv *s, int fd, bool rejected)
 	c->last_ms = el_now_ms();
 	net_sock_str(fd, 1, c->peer, sizeof c->peer);
 	jm_decoder_config dc = {.max_content = s->cfg->max_content, .stream_content = true,
-				.no_content_check = true /* see content_valid() */};
+				.no_content_check = true /* see on_json_content() */};
 	jm_decoder_init(&c->dec, &dc, on_event, c);
 	c->w.fd = fd;
 	c->next = s->conns;
@@ -546,7 +590,7 @@ static void on_accept(el_loop *l, el_watch *w, int mask)
 			char detail[96];
 			snprintf(detail, sizeof detail, "server has %u connections open, its maximum",
 				 s->cfg->max_conns);
-			srv_answer_error(&c->out, SRV_ERR_BUSY, detail);
+			app_answer_error(&c->out, SRV_ERR_BUSY, detail);
 			c->state = CONN_FLUSH;
 			c->linger = true;
 			conn_flush(c);
@@ -655,83 +699,120 @@ static int write_port_file(const char *path, int port)
 	return 0;
 }
 
-int srv_run(const srv_config *cfg)
+/* The search table, from --search-table or the tutorial's.  -1 after a
+ * line on stderr. */
+static int load_table(srv *s)
 {
-	static srv s0; /* holds the 64 KiB read buffer: not on the stack */
-	srv *s = &s0;
+	const srv_config *cfg = s->cfg;
 	char err[256];
-	int rc = 1;
-
-	memset(s, 0, sizeof *s);
-	s->cfg = cfg;
-	s->lfd = -1;
-	s->loop.epfd = -1;
-	if (cfg->table_file ? srv_table_load(&s->table, cfg->table_file, cfg->max_table, err, sizeof err)
-			    : srv_table_default(&s->table)) {
+	if (cfg->table_file ? app_table_load(&s->table, cfg->table_file, cfg->max_table, err, sizeof err)
+			    : app_table_default(&s->table)) {
 		fprintf(stderr, "jmsg server: %s\n", cfg->table_file ? err : "out of memory");
-		return 1;
+		return -1;
 	}
-	s->tok = json_tokener_new_ex(JM_SPEC_MAX_JSON_DEPTH + 1);
-	if (srv_cache_init(&s->cache) < 0) {
-		fprintf(stderr, "jmsg server: out of memory\n");
-		goto out;
-	}
+	return 0;
+}
+
+/* Room for --max-conns descriptors, or a warning that there is not. */
+static void check_fd_limit(const srv_config *cfg)
+{
 	net_raise_fd_limit(cfg->max_conns + MAX_REJECTING + 32);
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)cfg->max_conns + 32)
 		fprintf(stderr, "jmsg server: warning: the open-file limit (ulimit -n) is %llu, so fewer "
 			"than --max-conns %u connections can be accepted\n",
 			(unsigned long long)rl.rlim_cur, cfg->max_conns);
+}
 
+/* SIGINT and SIGTERM set stop_signal; `block` gets both, for the loop to
+ * hold them off everywhere but inside epoll_pwait(). */
+static void catch_stop_signals(sigset_t *block)
+{
 	struct sigaction sa = {.sa_handler = on_stop_signal};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	sigset_t block;
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
+	sigemptyset(block);
+	sigaddset(block, SIGINT);
+	sigaddset(block, SIGTERM);
+}
 
+/* Everything but the listening socket: tokener, answer cache, descriptor
+ * limit, signals, event loop.  -1 after a line on stderr. */
+static int prepare(srv *s)
+{
+	s->tok = json_tokener_new_ex(JM_SPEC_MAX_JSON_DEPTH + 1);
+	if (srv_cache_init(&s->cache) < 0) {
+		fprintf(stderr, "jmsg server: out of memory\n");
+		return -1;
+	}
+	check_fd_limit(s->cfg);
+	sigset_t block;
+	catch_stop_signals(&block);
 	if (!s->tok || el_init(&s->loop, &block) < 0) {
 		fprintf(stderr, "jmsg server: cannot start the event loop: %s\n", strerror(errno));
-		goto out;
+		return -1;
 	}
+	return 0;
+}
+
+/* Listen, write --port-file, watch for connections, say where.  -1 after
+ * a line on stderr. */
+static int start_listening(srv *s)
+{
+	const srv_config *cfg = s->cfg;
+	char err[256];
 	s->lfd = net_listen(cfg->host, cfg->port, 511, err, sizeof err);
 	if (s->lfd < 0) {
 		fprintf(stderr, "jmsg server: %s\n", err);
-		goto out;
+		return -1;
 	}
 	char where[NET_ADDR_STRLEN];
 	net_sock_str(s->lfd, 0, where, sizeof where);
 	if (cfg->port_file && write_port_file(cfg->port_file, net_local_port(s->lfd)) < 0) {
 		fprintf(stderr, "jmsg server: cannot write port file '%s': %s\n", cfg->port_file,
 			strerror(errno));
-		goto out;
+		return -1;
 	}
 	if (el_watch_add(&s->loop, &s->listener, s->lfd, EL_READ, on_accept, s) < 0) {
 		fprintf(stderr, "jmsg server: cannot watch the listening socket: %s\n", strerror(errno));
-		goto out;
+		return -1;
 	}
 	/* Printed even with -q: scripts wait for it. */
 	printf("Listening on %s%s\n", where, cfg->no_read ? " (--no-read: requests are never read)" : "");
 	fflush(stdout);
+	return 0;
+}
 
-	/* A sweep per tick keeps timeouts O(connections) per tick. */
+/* A sweep per tick keeps timeouts O(connections) per tick: often enough
+ * for the shortest timeout to be checked four times over. */
+static int tick_interval(const srv_config *cfg)
+{
 	int tick_ms = 1000;
 	if (cfg->idle_ms && cfg->idle_ms / 4 < (uint64_t)tick_ms)
 		tick_ms = cfg->idle_ms / 4 < 20 ? 20 : (int)(cfg->idle_ms / 4);
 	if (cfg->request_ms && cfg->request_ms / 4 < (uint64_t)tick_ms)
 		tick_ms = cfg->request_ms / 4 < 20 ? 20 : (int)(cfg->request_ms / 4);
-	el_set_hooks(&s->loop, tick_ms, tick, before_sleep, s);
+	return tick_ms;
+}
+
+/* Run the loop until a stop signal's connections are finished.  -1 after
+ * a line on stderr. */
+static int serve(srv *s)
+{
+	el_set_hooks(&s->loop, tick_interval(s->cfg), tick, before_sleep, s);
 	if (el_run(&s->loop) < 0) {
 		fprintf(stderr, "jmsg server: event loop failed: %s\n", strerror(errno));
-		goto out;
+		return -1;
 	}
 	before_sleep(&s->loop, s); /* free the last closed connections */
 	log_line(s, 1, "Stopped");
-	rc = 0;
-out:
+	return 0;
+}
+
+static void teardown(srv *s)
+{
 	while (s->conns)
 		conn_close(s->conns, NULL);
 	while (s->dead) {
@@ -744,10 +825,27 @@ out:
 	el_free(&s->loop);
 	if (s->tok)
 		json_tokener_free(s->tok);
-	srv_table_free(&s->table);
+	app_table_free(&s->table);
 	srv_cache_free(&s->cache);
-	srv_answer_cleanup();
+	app_answer_cleanup();
 	jm_buf_free(&s->logbuf);
 	fflush(stdout);
+}
+
+int srv_run(const srv_config *cfg)
+{
+	static srv s0; /* holds the 64 KiB read buffer: not on the stack */
+	srv *s = &s0;
+
+	memset(s, 0, sizeof *s);
+	s->cfg = cfg;
+	s->lfd = -1;
+	s->loop.epfd = -1;
+	if (load_table(s) < 0)
+		return JM_EXIT_RUNTIME;
+	int rc = JM_EXIT_RUNTIME;
+	if (prepare(s) == 0 && start_listening(s) == 0 && serve(s) == 0)
+		rc = JM_EXIT_OK;
+	teardown(s);
 	return rc;
 }

@@ -21,9 +21,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "server/answer.h"
+#include "app/answer.h"
+#include "cmd/exit.h"
 
-#define SRV_DEFAULT_HOST "127.0.0.1"
 #define SRV_DEFAULT_MAX_CONTENT (1u << 20)
 #define SRV_DEFAULT_MAX_CONNS 1024
 /* Largest --search-table file: it is held parsed, several times its size. */
@@ -57,7 +57,7 @@ typedef struct srv_config {
 } srv_config;
 
 /* Run the server until SIGINT or SIGTERM.  Returns the process exit code:
- * 0 after a clean stop, 1 if it could not start. */
+ * JM_EXIT_OK after a clean stop, JM_EXIT_RUNTIME if it could not start. */
 int srv_run(const srv_config *cfg);
 
 #endif

@@ -5,6 +5,8 @@
 #   BUILD      the build directory (tools in $BUILD/tools)
 # and exits 0 (pass), 77 (skipped: it must print why) or anything else (fail).
 # Scripts use loopback only, ephemeral ports, and bound their own run time.
+# They share tests/lib.sh: fail, skip, a temporary directory and the
+# processes to end at exit, start_server, bounded waits.
 #
 #   E2E_NO_SKIP=1   a skip is a failure (CI: every tool is installed and the
 #                   tests run as root, so nothing has a reason to skip)

@@ -52,61 +52,27 @@ cd "$(dirname "$0")/.." || exit 1
 S=$SOAK_SECONDS R=$SOAK_RATE
 
 . tests/lib.sh
-command -v python3 >/dev/null || { echo "soak: skip: python3 is not installed"; exit 77; }
-[ -x "$JMSG" ] || { echo "soak: FAIL: $JMSG is missing (make first)"; exit 1; }
+MSG_PREFIX="soak: " FAIL_LOGS="s.err analyze.err client.err"
+need python3
+[ -x "$JMSG" ] || fail "$JMSG is missing (make first)"
 case $S in ''|*[!0-9]*|0) echo "soak: FAIL: SOAK_SECONDS must be a whole number of seconds > 0"; exit 2;; esac
 case $R in ''|*[!0-9]*|0) echo "soak: FAIL: SOAK_RATE must be a whole number > 0"; exit 2;; esac
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+tmpdir tmp
 trap 'exit 130' INT TERM
-fail() {
-	echo "soak: FAIL: $*"
-	for f in server.err analyze.err client.err; do
-		[ -s "$tmp/$f" ] && { echo "--- $f"; tail -n 20 "$tmp/$f"; }
-	done
-	exit 1
-}
-# child TIMEOUT_PID: the pid of the command timeout(1) runs
-child() {
-	local c=""
-	for _ in $(seq 100); do
-		c=$(cat "/proc/$1/task/$1/children" 2>/dev/null) && [ -n "$c" ] && { echo "${c%% *}"; return 0; }
-		sleep 0.02
-	done
-	return 1
-}
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
 limit=$((2 * S + 120)) # no process outlives a run that went badly wrong
 
-timeout "$limit" "$JMSG" server --port 0 --port-file "$tmp/port" -q >"$tmp/server.out" 2>"$tmp/server.err" &
-pids+=("$!")
-spid=$(child $!) || fail "server did not start"
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
-[ -s "$tmp/port" ] || fail "server did not start"
-port=$(cat "$tmp/port")
+SERVER_TIMEOUT=$limit start_server s -q
+port=$s_port spid=$s_proc
 
 # shellcheck disable=SC2086
 timeout "$limit" "$JMSG" analyze -i lo --json --port "$port" $SOAK_ANALYZE_ARGS tcp port "$port" \
 	>"$tmp/analyze.jsonl" 2>"$tmp/analyze.err" &
 atpid=$!
 pids+=("$atpid")
-for _ in $(seq 200); do
-	grep -q 'listening on lo' "$tmp/analyze.err" && break
-	kill -0 $atpid 2>/dev/null || break
-	sleep 0.05
-done
-if ! grep -q 'listening on lo' "$tmp/analyze.err"; then
-	cap_denied "$tmp/analyze.err" && { echo "soak: skip: no permission to capture on lo: $(cat "$tmp/analyze.err")"; exit 77; }
-	fail "the capture did not start: $(cat "$tmp/analyze.err")"
-fi
+capture_started "$tmp/analyze.err" $atpid "the capture"
 apid=$(child $atpid) || fail "analyzer did not start"
 
 echo "soak: ${S} s at $R requests/s on $SOAK_CONNS keep-alive connections, server :$port (pid $spid)," \

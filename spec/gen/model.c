@@ -334,6 +334,8 @@ static void load_errors(struct loader *L, struct spec *s, json_object *root)
 		x->severity = get_str(L, o, "severity", "errors[]", true);
 		x->recovery = get_str(L, o, "recovery", "errors[]", true);
 		x->text = get_str(L, o, "text", "errors[]", true);
+		json_object *w = get(L, o, "wire", json_type_boolean, "errors[]", false);
+		x->wire = !w || json_object_get_boolean(w);
 		if (x->id && !is_ident(x->id))
 			complain(L, "errors: id \"%s\" must be a lower-case identifier", x->id);
 		if (x->severity && !one_of(x->severity, sev))

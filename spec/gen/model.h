@@ -30,6 +30,8 @@ struct spec_error {
 	char *severity;   /* "error", "warning", "note" */
 	char *recovery;   /* "lost_framing", "if_length_known", "continue" */
 	char *text;
+	bool wire;        /* "wire": false: the decoder's own trouble (out of
+	                     memory), never caused by bytes on the wire */
 };
 
 struct spec_problem {

@@ -14,13 +14,13 @@
 # Without tshark only the freshness and the scripts are checked; the test
 # then ends in a skip (77) saying so, unless something failed.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
 : "${BUILD:=build}"
 pcapgen=$BUILD/tools/pcapgen
 [ -x "$pcapgen" ] || { echo "05-fixtures-fresh: $pcapgen is not built (make BUILD=$BUILD)"; exit 1; }
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tmpdir tmp
 fail=0
 bad() { echo "05-fixtures-fresh: $*"; fail=1; }
 have_tshark=1

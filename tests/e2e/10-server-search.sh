@@ -5,23 +5,10 @@
 set -u
 not_run=
 : "${JMSG:?}" "${BUILD:?}"
-T=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$T"/*.out "$T"/*.err; do [ -s "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }; done; exit 1; }
-
-# start_server NAME ARGS...: sets NAME_pid and NAME_port
-start_server() {
-	local name=$1; shift
-	"$JMSG" server --port 0 --port-file "$T/$name.port" "$@" >"$T/$name.out" 2>"$T/$name.err" &
-	local pid=$!
-	pids+=("$pid")
-	for _ in $(seq 100); do [ -s "$T/$name.port" ] && break; sleep 0.05; done
-	[ -s "$T/$name.port" ] || fail "server $name did not start"
-	printf -v "${name}_pid" %s "$pid"
-	printf -v "${name}_port" %s "$(cat "$T/$name.port")"
-}
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+tmpdir T
+FAIL_LOGS='*.out *.err'
 
 start_server s
 grep -q "^Listening on 127.0.0.1:$s_port\$" "$T/s.out" || fail "no 'Listening on 127.0.0.1:$s_port' line"
@@ -106,4 +93,4 @@ rc=$?
 [ $rc -eq 0 ] || fail "server exited $rc after SIGTERM"
 grep -q "^Stopped" "$T/s.out" || fail "server did not log its stop"
 echo "ok: search table, binary, invalid action, custom table, logging, IPv6, SIGTERM"
-[ -z "$not_run" ] || { echo "skip: $not_run"; exit 77; }
+[ -z "$not_run" ] || skip "$not_run"

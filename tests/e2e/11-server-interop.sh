@@ -11,20 +11,16 @@
 #     header length 100) get the response the tutorial prints, decoded.
 set -u
 : "${JMSG:?}" "${BUILD:?}"
-T=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -s "$T/s.err" ] && cat "$T/s.err"; exit 1; }
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+tmpdir T
+FAIL_LOGS=s.err FAIL_TAIL=+1
 
 # the tutorial's two captures, committed as fixtures
-FIX=$(cd "$(dirname "$0")/../.." && pwd)/tests/fixtures
+FIX=$PWD/tests/fixtures
 
-"$JMSG" server --port 0 --port-file "$T/port" -q >"$T/s.out" 2>"$T/s.err" &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || fail "server did not start"
-port=$(cat "$T/port")
+start_server s -q
+port=$s_port
 
 # hex text -> bytes, with printf only
 unhex() { printf "$(printf %s "$1" | sed 's/../\\x&/g')"; }

@@ -5,17 +5,13 @@
 # any response is read) are answered in order.
 set -u
 : "${JMSG:?}" "${BUILD:?}"
-T=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -s "$T/s.err" ] && cat "$T/s.err"; exit 1; }
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+tmpdir T
+FAIL_LOGS=s.err FAIL_TAIL=+1
 
-"$JMSG" server --port 0 --port-file "$T/port" >"$T/s.out" 2>"$T/s.err" &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || fail "server did not start"
-port=$(cat "$T/port")
+start_server s
+port=$s_port
 
 # msg VALUE [EXTRA-HEADER-MEMBER]: one text/json search request
 msg() {

@@ -4,11 +4,9 @@
 #   2 usage, 3 refused, 4 timeout, 5 malformed response, 6 server error.
 set -u
 : "${JMSG:?}" "${BUILD:?}"
-T=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+tmpdir T
 
 # expect_exit CODE GREP-PATTERN CLIENT-ARGS...
 expect_exit() {
@@ -21,26 +19,16 @@ expect_exit() {
 	grep -qE "(^|[ ;:]) ?$code [a-z]" <<<"$("$JMSG" client --help)" || fail "exit $code is not documented in --help"
 }
 
-start() { # NAME ARGS...
-	local name=$1; shift
-	"$JMSG" server --port 0 --port-file "$T/$name.port" -q "$@" >"$T/$name.out" 2>"$T/$name.err" &
-	pids+=($!)
-	for _ in $(seq 100); do [ -s "$T/$name.port" ] && break; sleep 0.05; done
-	[ -s "$T/$name.port" ] || fail "server $name did not start"
-	printf -v "${name}_port" %s "$(cat "$T/$name.port")"
-	printf -v "${name}_pid" %s "${pids[-1]}"
-}
-
 # usage
 expect_exit 2 "expected ACTION VALUE"
 expect_exit 2 "expected ACTION VALUE" search
-expect_exit 2 "--port must be a whole number" --port 70000 search x
+expect_exit 2 "--port must be a port from 1 to 65535, not '70000'" --port 70000 search x
 expect_exit 2 "unknown option '--bogus'" --bogus search x
 expect_exit 2 "--timeout must be seconds" --timeout abc search x
 expect_exit 2 "do not go together" --load --flood
 
 # refused: a port whose server has just stopped
-start gone
+start_server gone -q
 kill "$gone_pid"; wait "$gone_pid" 2>/dev/null
 expect_exit 3 "cannot connect to 127.0.0.1:$gone_port: Connection refused" --port "$gone_port" search x
 expect_exit 3 "cannot connect" --port "$gone_port" --load --requests 10
@@ -48,19 +36,18 @@ expect_exit 3 "cannot resolve 'no-such-host.invalid'" --host no-such-host.invali
 
 # more --conns than open files allowed: a usage error naming the limit, not
 # "cannot connect" (the server is there)
-start fds
+start_server fds -q
 (ulimit -n 64; expect_exit 2 "--conns 100 needs more open files than the limit 64" --port "$fds_port" --load --conns 100 --requests 1000) || exit 1
 
 # timeout: a server that accepts and never reads or answers
-start deaf --no-read
+start_server deaf -q --no-read
 expect_exit 4 "timed out waiting for a response from 127.0.0.1:$deaf_port after 0.5 s" --port "$deaf_port" --timeout 0.5 search x
 
 # malformed: a server that answers with bytes the codec rejects
 bad() { # NAME BYTES-PRINTF PATTERN
 	"$BUILD/tools/cli_fakeserver" "$T/$1.port" < <(printf "$2") &
 	pids+=($!)
-	for _ in $(seq 100); do [ -s "$T/$1.port" ] && break; sleep 0.05; done
-	[ -s "$T/$1.port" ] || fail "fake server $1 did not start"
+	wait_for_file "$T/$1.port" 5 || fail "fake server $1 did not start"
 	expect_exit 5 "$3" --port "$(cat "$T/$1.port")" search x
 }
 bad notjson '\x00\x05{abc}' "malformed response from 127.0.0.1:[0-9]*: header_not_json"
@@ -68,7 +55,7 @@ bad cut '\x00\x67{"byteorder": "little"' "malformed response from 127.0.0.1:[0-9
 bad nothing '' "closed the connection without a response"
 
 # server error response: content over the server's --max-content
-start small --max-content 64
+start_server small -q --max-content 64
 expect_exit 6 "server error: content_length_too_large" --port "$small_port" search "$(printf 'x%.0s' $(seq 100))"
 # and the server still answers a request inside the limit
 out=$(timeout 20 "$JMSG" client --port "$small_port" -q search morpheus) || fail "server after an error"

@@ -6,17 +6,12 @@
 # requests work too.  No speed is asserted here (see bench/).
 set -u
 : "${JMSG:?}" "${BUILD:?}"
-T=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+tmpdir T
 
-"$JMSG" server --port 0 --port-file "$T/port" >"$T/s.out" 2>"$T/s.err" &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || fail "server did not start"
-port=$(cat "$T/port")
+start_server s
+port=$s_port
 
 field() { grep -o "\"$1\": [0-9.]*" <<<"$2" | head -n 1 | awk '{print $2}'; }
 count() { grep -c "$1" "$T/s.out"; }

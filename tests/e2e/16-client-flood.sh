@@ -7,18 +7,13 @@
 # unless the rest failed.
 set -u
 : "${JMSG:?}" "${BUILD:?}"
-T=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$T"/*; do [ -s "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }; done; exit 1; }
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+tmpdir T
+FAIL_LOGS='*'
 
-"$JMSG" server --port 0 --port-file "$T/port" --no-read >"$T/s.out" 2>"$T/s.err" &
-spid=$!
-pids+=($spid)
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || fail "server did not start"
-port=$(cat "$T/port")
+start_server s --no-read
+port=$s_port spid=$s_pid
 grep -q "no-read" "$T/s.out" || fail "server does not say it is not reading"
 
 timeout 30 "$JMSG" client --port "$port" --flood --duration 3 binary test >"$T/flood.out" 2>"$T/flood.err" &
@@ -52,4 +47,4 @@ grep -q "Accepted connection from 127.0.0.1:" "$T/s.out" || fail "server did not
 kill -TERM $spid
 wait $spid || fail "server exited $? after SIGTERM"
 echo "ok: flood blocked after $blocked_at bytes, queued $queued; server Recv-Q reached $recvq"
-[ -z "$not_run" ] || { echo "skip: $not_run"; exit 77; }
+[ -z "$not_run" ] || skip "$not_run"

@@ -5,25 +5,16 @@
 # stopped by SIGTERM while connections are open.
 set -u
 : "${JMSG:?}" "${BUILD:?}"
-if [ -z "${JMSG_ASAN:-}" ] || [ ! -x "$JMSG_ASAN" ]; then
-	echo "skip: no ASan build of jmsg (JMSG_ASAN)"
-	exit 77
-fi
-A=$JMSG_ASAN
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+have_asan || skip "no ASan build of jmsg (JMSG_ASAN)"
+A=$JMSG_ASAN SERVER=$JMSG_ASAN
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
-T=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$T"/*.err; do [ -s "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }; done; exit 1; }
-clean() { ! grep -lE "Sanitizer|runtime error" "$@" >/dev/null 2>&1; }
+tmpdir T
+FAIL_LOGS='*.err' FAIL_TAIL=40
 
-"$A" server --port 0 --port-file "$T/port" --idle-timeout 5 >"$T/s.out" 2>"$T/s.err" &
-spid=$!
-pids+=($spid)
-for _ in $(seq 200); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || fail "ASan server did not start"
-port=$(cat "$T/port")
+start_server s --idle-timeout 5
+port=$s_port spid=$s_pid
 
 i=0
 c() { # EXPECTED-EXIT ARGS...: one ASan client run
@@ -59,15 +50,11 @@ rc=$?
 [ $rc -eq 0 ] || fail "ASan server exited $rc after SIGTERM"
 
 # the flood pair under ASan too
-"$A" server --port 0 --port-file "$T/port2" --no-read -q >"$T/s2.out" 2>"$T/s2.err" &
-spid2=$!
-pids+=($spid2)
-for _ in $(seq 200); do [ -s "$T/port2" ] && break; sleep 0.05; done
-[ -s "$T/port2" ] || fail "ASan --no-read server did not start"
-port=$(cat "$T/port2")
+start_server s2 --no-read -q
+port=$s2_port spid2=$s2_pid
 c 0 --flood --duration 1
 kill -TERM $spid2
 wait $spid2 || fail "ASan --no-read server exited $? after SIGTERM"
 
-clean "$T"/*.err || fail "sanitizer report in $(grep -lE 'Sanitizer|runtime error' "$T"/*.err)"
+! sanitizer_report "$T"/*.err || fail "sanitizer report in the files named above"
 echo "ok: $i ASan client runs and two ASan servers, no sanitizer or leak report"

@@ -7,24 +7,19 @@
 # replayed (GARBAGE_SEED=N).
 set -u
 : "${JMSG:?}" "${BUILD:?}"
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
 SERVER=$JMSG
-if [ -n "${JMSG_ASAN:-}" ] && [ -x "$JMSG_ASAN" ]; then SERVER=$JMSG_ASAN; fi
+if have_asan; then SERVER=$JMSG_ASAN; fi
 export ASAN_OPTIONS=detect_leaks=1
-T=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $* (GARBAGE_SEED=$seed)"; tail -n 30 "$T/s.err"; exit 1; }
+tmpdir T
 seed=${GARBAGE_SEED:-$RANDOM}
 RANDOM=$seed
 echo "garbage seed $seed"
+FAIL_LOGS=s.err FAIL_TAIL=30 FAIL_CONTEXT="(GARBAGE_SEED=$seed)"
 
-"$SERVER" server --port 0 --port-file "$T/port" -q --max-content 64k --idle-timeout 2 >"$T/s.out" 2>"$T/s.err" &
-spid=$!
-pids+=($spid)
-for _ in $(seq 200); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || fail "server did not start"
-port=$(cat "$T/port")
+start_server s -q --max-content 64k --idle-timeout 2
+port=$s_port spid=$s_pid
 
 # 60 garbage inputs: pure noise, and noise after a valid protoheader and
 # header start, so the codec gets past the first checks
@@ -63,5 +58,5 @@ for i in $(seq 60); do
 done
 kill -TERM $spid
 wait $spid || fail "server exited $? after SIGTERM"
-! grep -qE "Sanitizer|runtime error" "$T/s.err" || fail "sanitizer report"
+! sanitizer_report "$T/s.err" || fail "sanitizer report"
 echo "ok: 60 garbage connections ($answered answered with an error), 20000 good requests, 0 errors"

@@ -11,23 +11,11 @@
 #  - search tables that are not what they should be.
 set -u
 : "${JMSG:?}" "${BUILD:?}"
-T=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$T"/*.err "$T"/*.out; do [ -s "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }; done; exit 1; }
-command -v python3 >/dev/null || { echo "skip: python3 is needed for the hostile clients"; exit 77; }
-
-start_server() { # NAME ARGS...: port in ${NAME}_port, pid in ${NAME}_pid
-	local name=$1; shift
-	"$JMSG" server --port 0 --port-file "$T/$name.port" "$@" >"$T/$name.out" 2>"$T/$name.err" &
-	local pid=$!
-	pids+=("$pid")
-	for _ in $(seq 200); do [ -s "$T/$name.port" ] && break; sleep 0.05; done
-	[ -s "$T/$name.port" ] || fail "server $name did not start"
-	printf -v "${name}_pid" %s "$pid"
-	printf -v "${name}_port" %s "$(cat "$T/$name.port")"
-}
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+tmpdir T
+FAIL_LOGS='*.err *.out'
+need python3 "python3 is needed for the hostile clients"
 
 # drip PORT SECONDS GAP: send a 64 KiB header one byte every GAP seconds
 # for at most SECONDS; prints "closed" (and exits 0) if the server hangs up
@@ -95,11 +83,11 @@ python3 -c 'import json, sys; json.dump({"big": "x" * 1000000}, open(sys.argv[1]
 start_server pipe --search-table "$T/big.json" -q
 python3 "$T/pipe.py" "$pipe_port" 400 0 6 >"$T/pipe-hold.out" 2>&1 &
 pids+=($!)
-for _ in $(seq 100); do [ -s "$T/pipe-hold.out" ] && break; sleep 0.05; done
+wait_for_file "$T/pipe-hold.out" 5
 sleep 1
 out=$(timeout 10 "$JMSG" client --port "$pipe_port" -q search morpheus) || fail "a normal client was not served beside the pipeliner"
 [ "$out" = "Got result: No match for 'morpheus'." ] || fail "normal client got '$out'"
-hwm=$(awk '/^VmHWM/ {print $2}' /proc/$pipe_pid/status)
+hwm=$(awk '/^VmHWM/ {print $2}' /proc/$pipe_proc/status)
 echo "pipeliner that never reads: $(cat "$T/pipe-hold.out"); server peak VmRSS $hwm kB"
 [ "$hwm" -lt 102400 ] || fail "the server's memory grew to $hwm kB for one client that does not read"
 timeout 60 python3 "$T/pipe.py" "$pipe_port" 50 1 0 >"$T/pipe-read.out" 2>&1 || fail "pipelined reader: $(cat "$T/pipe-read.out")"

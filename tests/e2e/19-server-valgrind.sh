@@ -5,20 +5,15 @@
 # refused connection.
 set -u
 : "${JMSG:?}" "${BUILD:?}"
-command -v valgrind >/dev/null || { echo "skip: valgrind is not installed"; exit 77; }
-T=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+need valgrind
+tmpdir T
 VG=(valgrind -q --leak-check=full --show-leak-kinds=all --errors-for-leak-kinds=all --error-exitcode=9)
 
-"${VG[@]}" --log-file="$T/server.vg" "$JMSG" server -q --port 0 --port-file "$T/port" >/dev/null 2>&1 &
-spid=$!
-pids+=($spid)
-for _ in $(seq 300); do [ -s "$T/port" ] && break; sleep 0.1; done
-[ -s "$T/port" ] || fail "server under valgrind did not start"
-port=$(cat "$T/port")
+SERVER_WRAP=("${VG[@]}" --log-file="$T/server.vg") SERVER_WAIT=30
+start_server s -q
+port=$s_port spid=$s_pid
 
 i=0
 for args in "search morpheus" "search nobody" "-v binary x" \

@@ -16,15 +16,15 @@
 #   BLESS=1 tests/e2e/20-analyzer-golden.sh   rewrites the golden files
 #                                              (check every diff by hand)
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
 : "${JMSG:=build/jmsg}" "${JMSG_ASAN:=}" "${BUILD:=build}"
 fx=tests/fixtures
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tmpdir tmp
 
 [ -x "$JMSG" ] || { echo "no jmsg binary at $JMSG"; exit 1; }
 runners=("$JMSG") not_run=
-if [ -n "$JMSG_ASAN" ] && [ -x "$JMSG_ASAN" ]; then
+if have_asan; then
 	runners+=("$JMSG_ASAN")
 else
 	not_run="no ASan build of jmsg (JMSG_ASAN='$JMSG_ASAN'; make unit-asan): plain build only"
@@ -96,4 +96,4 @@ done
 echo "golden: $checked runs, $failed failed"
 [ $checked -gt 0 ] || { echo "FAIL: no fixture was checked"; exit 1; }
 [ $failed -eq 0 ] || exit 1
-[ -z "$not_run" ] || { echo "skip: $not_run"; exit 77; }
+[ -z "$not_run" ] || skip "$not_run"

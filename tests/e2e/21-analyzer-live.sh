@@ -14,40 +14,21 @@
 # a skip after the rest passed.
 set -u
 [ -n "${DEBUG_LIVE:-}" ] && set -x
-cd "$(dirname "$0")/../.."
-: "${JMSG:=build/jmsg}" "${BUILD:=build}"
-command -v python3 >/dev/null || { echo "skip: python3 is not installed"; exit 77; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
+: "${JMSG:=build/jmsg}" "${BUILD:=build}"
+need python3
+tmpdir tmp
 "$JMSG" server --help >/dev/null 2>&1 || fail "jmsg server --help failed"
 
-timeout 60 "$JMSG" server --port 0 --port-file "$tmp/port" -q >"$tmp/server.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
-[ -s "$tmp/port" ] || fail "server did not start: $(cat "$tmp/server.log")"
-port=$(cat "$tmp/port")
+SERVER_TIMEOUT=60 start_server s -q
+port=$s_port
 
 timeout 60 "$JMSG" analyze -i lo --port "$port" --json -w "$tmp/live.pcap" \
 	tcp port "$port" >"$tmp/live.jsonl" 2>"$tmp/analyze.err" &
 apid=$!
 pids+=($apid)
-for _ in $(seq 200); do
-	grep -q 'listening on lo' "$tmp/analyze.err" && break
-	kill -0 $apid 2>/dev/null || break
-	sleep 0.05
-done
-if ! grep -q 'listening on lo' "$tmp/analyze.err"; then
-	cap_denied "$tmp/analyze.err" && { echo "skip: no permission to capture on lo: $(cat "$tmp/analyze.err")"; exit 77; }
-	fail "analyzer did not start: $(cat "$tmp/analyze.err")"
-fi
+capture_started "$tmp/analyze.err" $apid "analyzer"
 
 # The conversations: what each client sent, and what it printed back.
 : > "$tmp/sent"
@@ -131,8 +112,7 @@ timeout 30 "$JMSG" analyze -i lo --port "$port" --json --idle-timeout 1 tcp port
 	>"$tmp/idle.jsonl" 2>"$tmp/idle.err" &
 ipid=$!
 pids+=($ipid)
-for _ in $(seq 200); do grep -q 'listening on lo' "$tmp/idle.err" && break; sleep 0.05; done
-grep -q 'listening on lo' "$tmp/idle.err" || fail "idle analyzer did not start: $(cat "$tmp/idle.err")"
+capture_started "$tmp/idle.err" $ipid "idle analyzer"
 python3 - "$port" "$tmp/idle.jsonl" <<'EOF' || exit 1
 import json, socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
@@ -181,4 +161,4 @@ else
 	not_run="setpriv is not installed (util-linux): capture without CAP_NET_RAW not tried"
 fi
 echo "live: $expected messages match what the clients sent and received"
-[ -z "$not_run" ] || { echo "skip: $not_run"; exit 77; }
+[ -z "$not_run" ] || skip "$not_run"

@@ -44,14 +44,14 @@
 # sender of the SYN (without one, the side not on a server port: --port in
 # the fixture's .args, else 65432).
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
 : "${JMSG:=build/jmsg}" "${BUILD:=build}"
-command -v tshark >/dev/null || { echo "skip: tshark is not installed"; exit 77; }
-command -v python3 >/dev/null || { echo "skip: python3 is not installed"; exit 77; }
+need tshark
+need python3
 [ -x "$JMSG" ] || { echo "FAIL: no jmsg binary at $JMSG"; exit 1; }
 fx=tests/fixtures
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tmpdir tmp
 max_hex=1024
 
 # name                                   mode    messages

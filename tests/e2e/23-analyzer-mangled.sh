@@ -22,17 +22,17 @@
 # Without the ASan build (JMSG_ASAN) the plain build runs and the test ends
 # in a skip (77) unless something failed.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
 : "${JMSG:=build/jmsg}" "${JMSG_ASAN:=}" "${BUILD:=build}"
-command -v python3 >/dev/null || { echo "skip: python3 is not installed"; exit 77; }
+need python3
 bin=$JMSG not_run=
-if [ -n "$JMSG_ASAN" ] && [ -x "$JMSG_ASAN" ]; then
+if have_asan; then
 	bin=$JMSG_ASAN
 else
 	not_run="no ASan build of jmsg (JMSG_ASAN='$JMSG_ASAN'; make unit-asan): plain build only"
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tmpdir tmp
 
 python3 - "$tmp" tests/fixtures/*.pcap tests/fixtures/*.pcapng <<'EOF' || { echo "FAIL: cannot mangle the fixtures"; exit 1; }
 import random, struct, sys, os
@@ -149,4 +149,4 @@ done
 echo "mangled: $runs runs ($pcapng on pcapng files) with $bin, $bad failed"
 [ $runs -gt 0 ] && [ $pcapng -gt 0 ] || { echo "FAIL: nothing was run (or no pcapng)"; exit 1; }
 [ $bad -eq 0 ] || exit 1
-[ -z "$not_run" ] || { echo "skip: $not_run"; exit 77; }
+[ -z "$not_run" ] || skip "$not_run"

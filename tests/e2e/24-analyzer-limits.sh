@@ -8,15 +8,14 @@
 #   --idle-timeout   a stream idle longer than the timeout ends "expired"
 # and the flags' bad values: one line, exit 2.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
 : "${JMSG:=build/jmsg}" "${BUILD:=build}"
-command -v python3 >/dev/null || { echo "skip: python3 is not installed"; exit 77; }
+need python3
 pcapgen=$BUILD/tools/pcapgen
 [ -x "$pcapgen" ] || make --no-print-directory BUILD="$BUILD" "$pcapgen" >/dev/null 2>&1
 [ -x "$pcapgen" ] || { echo "skip: no pcapgen at $pcapgen"; exit 77; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+tmpdir tmp
 
 # check FILE.jsonl PYTHON-EXPRESSION...: each must hold, with `ev` the
 # events, `s` the summary, `msgs` the message events, `errs` the problems.

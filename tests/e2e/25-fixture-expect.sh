@@ -9,18 +9,20 @@
 # `pcapgen -t`: the capture time of the packet that completed the
 # response's last byte minus that of the packet that brought the
 # request's first byte), and the latency_ms written on its `pair` line
-# must be that value too.  Every message's first- and last-byte times are
+# must be that value too.  A request the codec rejects whose end is known
+# (a `rejected` line: no message there, a codec error inside its bytes)
+# may be the request of a `pair` line: it still counts in pairing.  Every message's first- and last-byte times are
 # checked the same way wherever the capture holds its bytes without a
 # hole before them.  Nothing here is taken from the analyzer's output or
 # from the golden files.  A script with no expectation fails.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
 : "${JMSG:=build/jmsg}" "${BUILD:=build}"
-command -v python3 >/dev/null || { echo "skip: python3 is not installed"; exit 77; }
+need python3
 pcapgen=$BUILD/tools/pcapgen
 [ -x "$pcapgen" ] || { echo "25-fixture-expect: $pcapgen is not built (make BUILD=$BUILD)"; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tmpdir tmp
 
 cat > "$tmp/check.py" <<'EOF'
 import bisect, json, re, sys
@@ -95,6 +97,17 @@ try:
             if l in msgs:
                 raise SyntaxError(f"line {i}: a second message at {args[0]}")
             msgs[l] = dict(a, line=i)
+        elif what == "rejected":
+            if not args:
+                raise SyntaxError(f"line {i}: rejected LOC hdr=N len=N")
+            l = loc(args[0], i)
+            a = attrs(args[1:], ["hdr", "len"], i)
+            ints(a, ["hdr", "len"], i)
+            if "hdr" not in a or "len" not in a:
+                raise SyntaxError(f"line {i}: rejected needs hdr= and len=")
+            if l in msgs:
+                raise SyntaxError(f"line {i}: a second message at {args[0]}")
+            msgs[l] = dict(a, line=i, rejected=True)
         elif what == "pair":
             if len(args) != 3:
                 raise SyntaxError(f"line {i}: pair REQUEST-LOC RESPONSE-LOC latency_ms=X")
@@ -113,7 +126,7 @@ try:
             probs.append((args[0], loc(args[1], i), a.get("bytes"), i))
         else:
             raise SyntaxError(f"line {i}: unknown expectation '{what}' "
-                              "(streams, stream, message, pair, problem)")
+                              "(streams, stream, message, rejected, pair, problem)")
 except SyntaxError as e:
     print(f"{name}: {e}")
     sys.exit(1)
@@ -130,6 +143,9 @@ for q, r, _, i in pairs:
         if l not in msgs:
             print(f"{name}: line {i}: pair names {l[1]} at {l[0]}:{l[2]}, which no message line lists")
             sys.exit(1)
+    if msgs[r].get("rejected"):
+        print(f"{name}: line {i}: pair names a rejected response, which carries no latency")
+        sys.exit(1)
 
 # ---------------------------------------------------------------- the script's times
 # pcapgen -t: N TIME_NS CONN DIR SEQ LEN CAPLEN FLAGS.  For each stream and
@@ -200,8 +216,19 @@ def show(ns):
     return f"{ns // 10**9}.{ns % 10**9:09d}"
 HALF_US = 500    # ns: what printing to the microsecond may move a time
 HALF_LAST = Decimal("0.0005")  # ms: what printing latency_ms to 3 decimals may move it
+CAPTURE_PROBLEMS = {"gap", "resync", "midstream", "reset", "truncated_capture", "overlap_conflict",
+                    "memcap"}
 for l, m in msgs.items():
     e = got_msgs.get(l)
+    if m.get("rejected"):
+        # No message there, and a codec error inside its bytes.
+        end = l[2] + 2 + m["hdr"] + m["len"]
+        if e:
+            bad(f"line {m['line']}: a message at {where(l)}, which the codec should reject")
+        if not any(p["kind"] not in CAPTURE_PROBLEMS and (p["stream"], p["dir"]) == l[:2]
+                   and l[2] <= p["offset"] < end for p in got_probs):
+            bad(f"line {m['line']}: no codec error between {where(l)} and offset {end}")
+        continue
     if not e:
         bad(f"line {m['line']}: no message at {where(l)}")
         continue

@@ -34,36 +34,15 @@
 # Real sockets on 127.0.0.1, ephemeral ports; every process is started
 # here and killed at exit; each step is bounded by `timeout`.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
 : "${JMSG:=build/jmsg}" "${BUILD:=build}"
-command -v python3 >/dev/null || { echo "skip: python3 is not installed"; exit 77; }
+need python3
 pcapgen=$BUILD/tools/pcapgen
 [ -x "$pcapgen" ] || { echo "26-limits-boundary: $pcapgen is not built (make BUILD=$BUILD)"; exit 1; }
-T=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*"
-	for f in "$T"/*.err; do [ -s "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }; done
-	exit 1
-}
+tmpdir T
+FAIL_LOGS='*.err'
 ok() { echo "ok: $*"; }
-
-start_server() { # NAME ARGS...: port in ${NAME}_port, pid in ${NAME}_pid
-	local name=$1; shift
-	"$JMSG" server --port 0 --port-file "$T/$name.port" "$@" >"$T/$name.out" 2>"$T/$name.err" &
-	local pid=$!
-	pids+=("$pid")
-	for _ in $(seq 200); do [ -s "$T/$name.port" ] && break; sleep 0.05; done
-	[ -s "$T/$name.port" ] || fail "server $name did not start"
-	printf -v "${name}_pid" %s "$pid"
-	printf -v "${name}_port" %s "$(cat "$T/$name.port")"
-}
 
 # ---------------------------------------------------------------- the server
 cat >"$T/client.py" <<'EOF'

@@ -9,14 +9,13 @@
 # and in every case the whole output, once the input ends, is byte for byte
 # that of a plain read of the file.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
 : "${JMSG:=build/jmsg}"
-command -v python3 >/dev/null || { echo "skip: python3 is not installed"; exit 77; }
+need python3
 [ -x "$JMSG" ] || { echo "no jmsg binary at $JMSG"; exit 1; }
 fx=tests/fixtures/basic-search.pcap
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+tmpdir tmp
 
 # feed PCAP GOFILE: the pcap on stdout, its last packet only once GOFILE
 # exists (or after 60 s).

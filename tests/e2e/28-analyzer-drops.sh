@@ -13,33 +13,14 @@
 # Last, SIGINT right after a client's exchange: what the kernel captured but
 # had not yet handed over (the ring's last block) is still read.
 set -u
-cd "$(dirname "$0")/../.."
-: "${JMSG:=build/jmsg}" "${BUILD:=build}"
-command -v python3 >/dev/null || { echo "skip: python3 is not installed"; exit 77; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
-# started NAME PID: wait (5 s at most) for the analyzer's "listening" line;
-# skip if it may not capture, fail if it did not start for another reason
-started() {
-	for _ in $(seq 100); do grep -q 'listening on lo' "$tmp/$1.err" && return 0; sleep 0.05; done
-	wait "$2" 2>/dev/null
-	cap_denied "$tmp/$1.err" && { echo "skip: no permission to capture on lo: $(cat "$tmp/$1.err")"; exit 77; }
-	fail "$1: analyzer did not start: $(cat "$tmp/$1.err")"
-}
+: "${JMSG:=build/jmsg}" "${BUILD:=build}"
+need python3
+tmpdir tmp
 
-timeout 120 "$JMSG" server --port 0 --port-file "$tmp/port" -q >"$tmp/server.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
-[ -s "$tmp/port" ] || fail "server did not start: $(cat "$tmp/server.log")"
-port=$(cat "$tmp/port")
+SERVER_TIMEOUT=120 start_server s -q
+port=$s_port
 
 # capture NAME STOP_SECONDS: one analyzer run around a 2-second load
 capture() {
@@ -48,7 +29,7 @@ capture() {
 		>"$tmp/$name.jsonl" 2>"$tmp/$name.err" &
 	local apid=$!
 	pids+=($apid)
-	started "$name" $apid
+	capture_started "$tmp/$name.err" $apid "$name: analyzer"
 	[ "$stop" = 0 ] || kill -STOP $apid
 	timeout 30 "$JMSG" client --port "$port" --load --conns 8 --duration 2 --json >"$tmp/$name.client" 2>&1 \
 		|| fail "$name: load client failed: $(cat "$tmp/$name.client")"
@@ -124,10 +105,11 @@ EOF
 # SIGINT at once: the 10 packets of one exchange are in the ring's last
 # block, which the kernel hands over up to 100 ms later.
 for i in 1 2 3; do
+	rm -f "$tmp/int.err"   # the last run's "listening" line is not this one's
 	timeout 60 "$JMSG" analyze -i lo --port "$port" -q tcp port "$port" >"$tmp/int.out" 2>"$tmp/int.err" &
 	apid=$!
 	pids+=($apid)
-	started int $apid
+	capture_started "$tmp/int.err" $apid "int: analyzer"
 	timeout 20 "$JMSG" client --port "$port" -q search morpheus >/dev/null || fail "sigint: client failed"
 	kill -INT $apid
 	wait $apid || fail "sigint: analyzer exited $?"

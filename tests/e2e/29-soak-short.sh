@@ -16,23 +16,24 @@
 # mid-run, must fail naming the kernel drops and the counts that differ.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
 : "${JMSG:=build/jmsg}"
 export JMSG
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+tmpdir T
 
 SOAK_SECONDS=3 SOAK_RATE=2000 bash tests/soak.sh
 rc=$?
 [ $rc -eq 77 ] && exit 77   # it said why: no permission to capture
-[ $rc -eq 0 ] || { echo "FAIL: the 3 s soak exited $rc"; exit 1; }
+[ $rc -eq 0 ] || fail "the 3 s soak exited $rc"
 
 SOAK_SECONDS=3 SOAK_RATE=2000 SOAK_ANALYZE_ARGS="-B 64k -s 256" SOAK_STOP_ANALYZER=1 \
 	bash tests/soak.sh >"$T/drops.out" 2>&1
 rc=$?
-[ $rc -eq 1 ] || { cat "$T/drops.out"; echo "FAIL: the soak with the analyzer stopped exited $rc, want 1"; exit 1; }
+FAIL_LOGS=drops.out FAIL_TAIL=+1
+[ $rc -eq 1 ] || fail "the soak with the analyzer stopped exited $rc, want 1"
 grep -q '^soak: FAIL: kernel drops: [1-9]' "$T/drops.out" ||
-	{ cat "$T/drops.out"; echo "FAIL: the soak with the analyzer stopped did not name the kernel drops"; exit 1; }
+	fail "the soak with the analyzer stopped did not name the kernel drops"
 grep -q '^soak: FAIL: counts differ' "$T/drops.out" ||
-	{ cat "$T/drops.out"; echo "FAIL: the soak with the analyzer stopped did not report the counts"; exit 1; }
+	fail "the soak with the analyzer stopped did not report the counts"
 grep '^soak: FAIL' "$T/drops.out" | sed 's/^/(expected) /'
 echo "ok: the 3 s soak passes; with the analyzer stopped on a small ring it fails with the counts"

@@ -94,10 +94,11 @@ for i in sorted(ids):
     want = "[Expert Info (%s/" % sev[e["severity"]]
     line = "%s [%s]" % (e["text"], i)
     assert any(want in l and line in l for l in text.splitlines()), "no expert info %r %r" % (want, line)
-codec = {e["id"] for e in spec["errors"]}
+# "wire": false (out_of_memory) is the decoder's own trouble, not in any capture
+codec = {e["id"] for e in spec["errors"] if e.get("wire", True)}
 missing = codec - ids
 assert not missing, "the scenario does not exercise %s" % sorted(missing)
-print("ok expert infos for %d error ids (every codec error kind)" % len(ids))
+print("ok expert infos for %d error ids (every codec error kind a capture can hold)" % len(ids))
 EOF
 
 # Filterable fields: spec fields, other header keys, JSON members.  Each

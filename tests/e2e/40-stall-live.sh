@@ -7,34 +7,20 @@
 # sockets` must show the same queues while it lasts, and --plot must give
 # valid XML.  Bounded: the flood runs 2 s, every process has a timeout.
 set -u
-cd "$(dirname "$0")/../.."
-: "${JMSG:=build/jmsg}"
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
+: "${JMSG:=build/jmsg}"
+tmpdir tmp
 
-timeout 60 "$JMSG" server --port 0 --port-file "$tmp/port" --no-read -q > "$tmp/server.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
-[ -s "$tmp/port" ] || fail "server did not start: $(cat "$tmp/server.log")"
-port=$(cat "$tmp/port")
+SERVER_TIMEOUT=60 start_server s --no-read -q
+port=$s_port
 
-"$JMSG" analyze -i lo --port "$port" --json --plot "$tmp/live.svg" \
+# timeout 45: a watchdog, not a timing assertion
+timeout 45 "$JMSG" analyze -i lo --port "$port" --json --plot "$tmp/live.svg" \
 	"tcp port $port" > "$tmp/live.jsonl" 2> "$tmp/analyze.err" &
 apid=$!
 pids+=($apid)
-( sleep 45; kill -TERM $apid 2>/dev/null ) &   # a watchdog, not a timing assertion
-pids+=($!)
-for _ in $(seq 100); do grep -q 'listening on lo' "$tmp/analyze.err" && break; sleep 0.05; done
-if ! grep -q 'listening on lo' "$tmp/analyze.err"; then
-	if cap_denied "$tmp/analyze.err"; then
-		echo "skip: no permission to capture on lo: $(cat "$tmp/analyze.err")"; exit 77
-	fi
-	fail "analyzer did not start: $(cat "$tmp/analyze.err")"
-fi
+capture_started "$tmp/analyze.err" $apid "analyzer"
 
 timeout 20 "$JMSG" client --port "$port" --flood --duration 2 > "$tmp/client.log" 2>&1 &
 cpid=$!

@@ -9,11 +9,10 @@
 #  - --plot writes an SVG that xmllint accepts; bad --plot/--stall-ms values
 #    give one error line and exit 2.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
 : "${JMSG:=build/jmsg}"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+tmpdir tmp
 fx=tests/fixtures
 
 "$JMSG" analyze -r $fx/zero-window.pcap --json --plot "$tmp/zw.svg" > "$tmp/zw.jsonl" || fail "analyze zero-window exited $?"

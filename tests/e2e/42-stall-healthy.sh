@@ -3,34 +3,20 @@
 # full speed for 3 s, 20 connections) watched live by jmsg analyze with the
 # kernel view on must give messages and no stall event.
 set -u
-cd "$(dirname "$0")/../.."
-: "${JMSG:=build/jmsg}"
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
+: "${JMSG:=build/jmsg}"
+tmpdir tmp
 
-timeout 60 "$JMSG" server --port 0 --port-file "$tmp/port" -q > "$tmp/server.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
-[ -s "$tmp/port" ] || fail "server did not start: $(cat "$tmp/server.log")"
-port=$(cat "$tmp/port")
+SERVER_TIMEOUT=60 start_server s -q
+port=$s_port
 
-"$JMSG" analyze -i lo --port "$port" --json -q "tcp port $port" \
+# timeout 45: a watchdog, not a timing assertion
+timeout 45 "$JMSG" analyze -i lo --port "$port" --json -q "tcp port $port" \
 	> "$tmp/live.jsonl" 2> "$tmp/analyze.err" &
 apid=$!
 pids+=($apid)
-( sleep 45; kill -TERM $apid 2>/dev/null ) &   # a watchdog, not a timing assertion
-pids+=($!)
-for _ in $(seq 100); do grep -q 'listening on lo' "$tmp/analyze.err" && break; sleep 0.05; done
-if ! grep -q 'listening on lo' "$tmp/analyze.err"; then
-	if cap_denied "$tmp/analyze.err"; then
-		echo "skip: no permission to capture on lo: $(cat "$tmp/analyze.err")"; exit 77
-	fi
-	fail "analyzer did not start: $(cat "$tmp/analyze.err")"
-fi
+capture_started "$tmp/analyze.err" $apid "analyzer"
 timeout 30 "$JMSG" client --port "$port" --load --conns 20 --duration 3 --json > "$tmp/load.json" 2>&1 \
 	|| fail "load failed: $(tail -n 3 "$tmp/load.json")"
 sleep 0.5

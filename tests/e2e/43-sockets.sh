@@ -5,19 +5,13 @@
 # and the owning process; --watch --count N prints N tables and stops; bad
 # arguments give one line and exit 2.  Bounded: the flood lasts 3 s.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
 : "${JMSG:=build/jmsg}"
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+tmpdir tmp
 
-timeout 30 "$JMSG" server --port 0 --port-file "$tmp/port" --no-read -q > "$tmp/server.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
-[ -s "$tmp/port" ] || fail "server did not start: $(cat "$tmp/server.log")"
-port=$(cat "$tmp/port")
+SERVER_TIMEOUT=30 start_server s --no-read -q
+port=$s_port
 timeout 20 "$JMSG" client --port "$port" --flood --duration 3 > "$tmp/client.log" 2>&1 &
 pids+=($!)
 

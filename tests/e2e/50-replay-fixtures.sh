@@ -7,18 +7,12 @@
 set -u
 not_run=
 : "${JMSG:?}" "${BUILD:?}"
-cd "$(dirname "$0")/../.."
-T=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+tmpdir T
 
-"$JMSG" server --port 0 --port-file "$T/port" -q >"$T/s.out" 2>"$T/s.err" &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || fail "server did not start: $(cat "$T/s.err")"
-port=$(cat "$T/port")
+start_server s -q
+port=$s_port
 
 # field NAME LINE: a number from a JSON summary line
 field() { sed -n "s/.*\"$1\": \\([0-9]*\\).*/\\1/p" <<<"$2"; }
@@ -46,13 +40,10 @@ done
 [ $n -ge 2 ] || fail "fewer than two recorded captures found"
 
 # The tutorial's IPv4 capture replayed to an IPv6 target.
-"$JMSG" server --host ::1 --port 0 --port-file "$T/port6" -q >"$T/s6.out" 2>"$T/s6.err" &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$T/port6" ] && break; sleep 0.05; done
-if [ -s "$T/port6" ]; then
+if try_start_server s6 --host ::1 -q; then
 	pcap=tests/fixtures/tutorial-search-morpheus.pcap
 	read -ra args <"${pcap%.pcap}.args"
-	out=$(timeout 30 "$JMSG" replay "$pcap" "${args[@]}" --to "[::1]:$(cat "$T/port6")")
+	out=$(timeout 30 "$JMSG" replay "$pcap" "${args[@]}" --to "[::1]:$s6_port")
 	rc=$?
 	echo "IPv6: $out"
 	[ $rc -eq 0 ] || fail "IPv6 replay: exit $rc"
@@ -62,7 +53,7 @@ else
 fi
 
 # Under ASan+UBSan, a capture with many streams.
-if [ -x "${JMSG_ASAN:-}" ]; then
+if have_asan; then
 	pcap=tests/fixtures/live-many-clients.pcap
 	read -ra args <"${pcap%.pcap}.args"
 	out=$(timeout 120 "$JMSG_ASAN" replay "$pcap" "${args[@]}" --to "127.0.0.1:$port" --asap --concurrency 4 2>"$T/asan.err")
@@ -72,4 +63,4 @@ if [ -x "${JMSG_ASAN:-}" ]; then
 	[ ! -s "$T/asan.err" ] || { cat "$T/asan.err"; fail "ASan replay wrote to stderr"; }
 fi
 echo "replayed $n captures with no difference"
-[ -z "$not_run" ] || { echo "skip: $not_run"; exit 77; }
+[ -z "$not_run" ] || skip "$not_run"

@@ -6,20 +6,14 @@
 # `jmsg analyze`, not written here.
 set -u
 : "${JMSG:?}" "${BUILD:?}"
-cd "$(dirname "$0")/../.."
-T=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+tmpdir T
 
 NEW='The rabbit hole is closed today.'
 printf '{"morpheus": "%s", "ring": "In the caves beneath the Misty Mountains. \xf0\x9f\x92\x8d", "\xf0\x9f\x90\xb6": "\xf0\x9f\x90\xbe Playing ball! \xf0\x9f\x8f\x90"}\n' "$NEW" >"$T/table.json"
-"$JMSG" server --port 0 --port-file "$T/port" --search-table "$T/table.json" -q >"$T/s.out" 2>"$T/s.err" &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || fail "server did not start: $(cat "$T/s.err")"
-port=$(cat "$T/port")
+start_server s --search-table "$T/table.json" -q
+port=$s_port
 
 total_changed=0 total_same=0
 for pcap in tests/fixtures/replay-spaced.pcap tests/fixtures/tutorial-search-morpheus.pcap \

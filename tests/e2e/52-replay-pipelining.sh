@@ -8,25 +8,13 @@
 # --concurrency N must never have more than N streams open at once.
 set -u
 : "${JMSG:?}" "${BUILD:?}"
-cd "$(dirname "$0")/../.."
-command -v tcpdump >/dev/null || { echo "skip: tcpdump not installed"; exit 77; }
-T=$(mktemp -d)
-pids=()
-dump_pid=
-cleanup() {
-	[ -n "$dump_pid" ] && kill "$dump_pid" 2>/dev/null
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+need tcpdump "tcpdump not installed"
+tmpdir T
 
-"$JMSG" server --port 0 --port-file "$T/port" -q >"$T/s.out" 2>"$T/s.err" &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || fail "server did not start: $(cat "$T/s.err")"
-port=$(cat "$T/port")
+start_server s -q
+port=$s_port
 
 # dump_start FILE / dump_stop: tcpdump on lo, this server's port only.  A
 # modest ring with a short snapshot (these messages are small) holds
@@ -35,13 +23,11 @@ port=$(cat "$T/port")
 # CAP_NET_RAW) skips the test; tcpdump failing to start otherwise fails it.
 dump_start() {
 	for _ in 1 2 3; do
+		rm -f "$T/dump.log"   # the last run's "listening" line is not this one's
 		timeout 120 tcpdump -i lo -s 4096 -B 16384 --immediate-mode -U -w "$1" "tcp port $port" 2>"$T/dump.log" &
 		dump_pid=$!
-		for _ in $(seq 100); do
-			grep -q "listening on" "$T/dump.log" 2>/dev/null && return 0
-			kill -0 "$dump_pid" 2>/dev/null || break
-			sleep 0.1
-		done
+		pids+=("$dump_pid")
+		wait_for_line "$T/dump.log" "listening on" 10 "$dump_pid" && return 0
 		kill "$dump_pid" 2>/dev/null; wait "$dump_pid" 2>/dev/null; dump_pid=
 		if grep -qE "You don't have permission|Operation not permitted" "$T/dump.log"; then
 			echo "skip: no permission to capture on lo: $(tr '\n' ' ' <"$T/dump.log")"; exit 77

@@ -6,18 +6,12 @@
 # faster than the schedule.
 set -u
 : "${JMSG:?}" "${BUILD:?}"
-cd "$(dirname "$0")/../.."
-T=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+tmpdir T
 
-"$JMSG" server --port 0 --port-file "$T/port" -q >"$T/s.out" 2>"$T/s.err" &
-pids+=($!)
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || fail "server did not start: $(cat "$T/s.err")"
-port=$(cat "$T/port")
+start_server s -q
+port=$s_port
 
 pcap=tests/fixtures/replay-spaced.pcap
 # The span, from the capture: first to last request.

@@ -6,22 +6,12 @@
 # incomplete captures replayed as far as they are known.
 set -u
 : "${JMSG:?}" "${BUILD:?}"
-cd "$(dirname "$0")/../.."
-T=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+tmpdir T
 
-start_server() {  # start_server NAME ARGS...: a jmsg server; its port in $T/NAME.port
-	local name=$1; shift
-	"$JMSG" server --port 0 --port-file "$T/$name.port" -q "$@" >"$T/$name.out" 2>"$T/$name.err" &
-	pids+=($!)
-	for _ in $(seq 100); do [ -s "$T/$name.port" ] && break; sleep 0.05; done
-	[ -s "$T/$name.port" ] || fail "server $name did not start: $(cat "$T/$name.err")"
-}
-start_server ok
-port=$(cat "$T/ok.port")
+start_server ok -q
+port=$ok_port
 pcap=tests/fixtures/tutorial-search-morpheus.pcap
 read -ra args <"${pcap%.pcap}.args"
 
@@ -57,13 +47,13 @@ expect 2 ".*holds none of the streams" "$pcap" "${args[@]}" --to "$port" --strea
 expect 2 ".*raise --memcap" tests/fixtures/live-many-clients.pcap --port 43565 --to "$port" --memcap 4k
 
 # A target that is not there: one line, exit 2, not one per stream.
-start_server gone
-gone=$(cat "$T/gone.port")
-kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null
+start_server gone -q
+gone=$gone_port
+kill "$gone_pid"; wait "$gone_pid" 2>/dev/null
 expect 2 "cannot connect to 127.0.0.1:$gone: Connection refused" tests/fixtures/live-many-clients.pcap --port 43565 --to "127.0.0.1:$gone"
 
 # A target that never reads: responses missing after --timeout, exit 1.
-start_server deaf --no-read
+start_server deaf -q --no-read
 t0=$(date +%s)
 out=$(timeout 30 "$JMSG" replay "$pcap" "${args[@]}" --to "127.0.0.1:$(cat "$T/deaf.port")" --timeout 1)
 rc=$?
@@ -80,8 +70,7 @@ ans() {  # ans CONTENT: a text/json response as the tutorial's server writes it
 fake() {  # fake NAME < bytes: a one-connection server answering with stdin
 	"$BUILD/tools/cli_fakeserver" "$T/$1.port" &
 	pids+=($!)
-	for _ in $(seq 100); do [ -s "$T/$1.port" ] && break; sleep 0.05; done
-	[ -s "$T/$1.port" ] || fail "fake server $1 did not start"
+	wait_for_file "$T/$1.port" 5 || fail "fake server $1 did not start"
 }
 [ -x "$BUILD/tools/cli_fakeserver" ] || fail "$BUILD/tools/cli_fakeserver is not built"
 printf '\x00\x05{bad}' | fake garbage

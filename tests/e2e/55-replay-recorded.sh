@@ -5,29 +5,12 @@
 # (exactly the morpheus responses differ, exit 1).
 set -u
 : "${JMSG:?}" "${BUILD:?}"
-cd "$(dirname "$0")/../.."
-T=$(mktemp -d)
-pids=()
-cap_pid=
-cleanup() {
-	[ -n "$cap_pid" ] && kill "$cap_pid" 2>/dev/null
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
+tmpdir T
 
-start_server() {  # start_server NAME ARGS...
-	local name=$1; shift
-	"$JMSG" server --port 0 --port-file "$T/$name.port" -q "$@" >"$T/$name.out" 2>"$T/$name.err" &
-	pids+=($!)
-	for _ in $(seq 100); do [ -s "$T/$name.port" ] && break; sleep 0.05; done
-	[ -s "$T/$name.port" ] || fail "server $name did not start: $(cat "$T/$name.err")"
-}
-start_server a
-port=$(cat "$T/a.port")
+start_server a -q
+port=$a_port
 
 # Record: the analyzer on lo, writing what it reads.  A busy machine can
 # make the kernel drop packets; then record again (three tries).
@@ -36,15 +19,8 @@ for try in 1 2 3; do
 	rm -f "$T/session.pcap" "$T/an.err"
 	timeout 60 "$JMSG" analyze -i lo -s 4096 -w "$T/session.pcap" --port "$port" "tcp port $port" >"$T/an.out" 2>"$T/an.err" &
 	cap_pid=$!
-	for _ in $(seq 200); do
-		grep -q "listening on" "$T/an.err" 2>/dev/null && break
-		kill -0 "$cap_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if ! grep -q "listening on" "$T/an.err"; then
-		cap_denied "$T/an.err" && { echo "skip: no permission to capture on lo: $(cat "$T/an.err")"; exit 77; }
-		fail "the analyzer did not start capturing on lo: $(cat "$T/an.err")"
-	fi
+	pids+=("$cap_pid")
+	capture_started "$T/an.err" "$cap_pid" "the analyzer (capturing on lo)" 20
 	c search morpheus
 	c search ring
 	c binary ☺
@@ -72,7 +48,7 @@ grep -q "^replay: 5 streams (0 incomplete, 0 skipped), 9 requests, 9 responses c
 
 # A server with another answer for morpheus: exactly those differ.
 printf '{"morpheus": "Take the blue pill.", "ring": "In the caves beneath the Misty Mountains. \xf0\x9f\x92\x8d"}\n' >"$T/table.json"
-start_server b --search-table "$T/table.json"
+start_server b -q --search-table "$T/table.json"
 out=$(timeout 60 "$JMSG" replay "$T/session.pcap" --port "$port" --to "127.0.0.1:$(cat "$T/b.port")")
 rc=$?
 echo "$out"

@@ -6,13 +6,10 @@
 # and exits 1, without its memory growing with what the target sends.
 set -u
 : "${JMSG:?}" "${BUILD:?}"
-cd "$(dirname "$0")/../.."
-command -v python3 >/dev/null || { echo "skip: python3 is needed for the fake targets"; exit 77; }
-T=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+need python3 "python3 is needed for the fake targets"
+tmpdir T
 
 # chatty.py PORTFILE GAP: answer the first connection's request, then send
 # the same response again every GAP seconds (0: as fast as it goes) until
@@ -47,8 +44,7 @@ for mode in flood:0 trickle:0.3; do
 	name=${mode%%:*}
 	python3 "$T/chatty.py" "$T/$name.port" "${mode#*:}" 2>"$T/$name.err" &
 	pids+=($!)
-	for _ in $(seq 100); do [ -s "$T/$name.port" ] && break; sleep 0.05; done
-	[ -s "$T/$name.port" ] || fail "fake target $name did not start"
+	wait_for_file "$T/$name.port" 5 || fail "fake target $name did not start"
 	"$JMSG" replay "$pcap" "${args[@]}" --to "127.0.0.1:$(cat "$T/$name.port")" \
 		>"$T/$name.out" 2>"$T/$name.rerr" &
 	rp=$!

@@ -13,27 +13,11 @@
 set -u
 not_run=
 : "${JMSG:?}" "${BUILD:?}"
-T=$(mktemp -d)
-pids=()
-spid=
-cleanup() {
-	# a stopped server would not act on SIGTERM: continue it first
-	[ -n "$spid" ] && kill -CONT "$spid" 2>/dev/null
-	for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in "$T"/*.err; do [ -s "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }; done; exit 1; }
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+tmpdir T
+FAIL_LOGS='*.err'
 
-start_server() { # NAME ARGS...: a server in the background; sets port
-	local name=$1; shift
-	"$JMSG" server --port 0 --port-file "$T/$name.port" "$@" >"$T/$name.out" 2>"$T/$name.err" &
-	pids+=($!)
-	for _ in $(seq 100); do [ -s "$T/$name.port" ] && break; sleep 0.05; done
-	[ -s "$T/$name.port" ] || fail "server $name did not start"
-	port=$(cat "$T/$name.port")
-}
 # field NAME JSON: the first "NAME": number; sub OBJ NAME JSON: inside "OBJ": {...}
 field() { grep -o "\"$1\": [0-9.]*" <<<"$2" | head -n 1 | awk '{print $2}'; }
 sub() { grep -o "\"$1\": {[^}]*}" <<<"$3" | grep -o "\"$2\": [0-9.]*" | awk '{print $2}'; }
@@ -53,7 +37,7 @@ done
 "$JMSG" client --help | grep -q "in flight on each connection" || fail "--help does not name the in-flight limit"
 
 start_server s
-sport=$port
+sport=$s_port
 
 # ---- the rate is the schedule's: 400 requests over 2 s, not a burst
 s0=$(sends)
@@ -111,7 +95,7 @@ run_stall() { # STALL(0|1) OUTFILE
 	fi
 	wait $c
 }
-spid=${pids[0]}
+spid=$s_proc
 run_stall 0 "$T/calm.json" || fail "calm run exited $?: $(cat "$T/calm.json")"
 calm=$(cat "$T/calm.json")
 [ "$(field requests "$calm")" -eq 500 ] || fail "calm run: $(field requests "$calm") requests, want 500"
@@ -119,7 +103,6 @@ ok "p < 300000 && x < 500000" p="$(sub latency_us p99 "$calm")" x="$(sub latency
 	fail "calm run: p99 $(sub latency_us p99 "$calm") us, max $(sub latency_us max "$calm") us without a stall"
 s0=$(sends)
 run_stall 1 "$T/stall.json" || fail "stall run exited $?: $(cat "$T/stall.json")"
-spid=
 st=$(cat "$T/stall.json")
 # catch-up: every request the stall held back was sent and answered
 [ "$(field requests "$st")" -eq 500 ] && [ "$(field errors "$st")" -eq 0 ] || fail "stall run: requests/errors: $st"
@@ -150,6 +133,7 @@ out=$(timeout 30 "$JMSG" client --port "$sport" --load --rate 500 --duration 1 -
 # ---- the in-flight limit: a server that never reads gets conns x pipeline
 # requests and no more; the rest wait in the client until --timeout
 start_server nr --no-read
+port=$nr_port
 out=$(timeout 30 "$JMSG" client --port "$port" --load --rate 1000 --duration 2 --conns 3 --pipeline 4 \
 	--timeout 0.7 --json 2>"$T/nr.err")
 rc=$?
@@ -159,16 +143,16 @@ ok "b > 0" b="$(field bytes_sent "$out")" || fail "--no-read: nothing written"
 grep -q "no response" "$T/nr.err" || fail "--no-read: no timeout message"
 
 # ---- no leaks or undefined behaviour in the open loop
-if [ -n "${JMSG_ASAN:-}" ] && [ -x "$JMSG_ASAN" ]; then
+if have_asan; then
 	export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 	for args in "--conns 3 --pipeline 4" "--conns 3 --one-shot --json"; do
 		# shellcheck disable=SC2086
 		timeout 60 "$JMSG_ASAN" client --port "$sport" --load --rate 300 --duration 0.5 $args \
 			>"$T/asan.out" 2>"$T/asan.err" || fail "ASan client --rate $args exited $?"
-		! grep -qE "Sanitizer|runtime error" "$T/asan.err" || fail "ASan client --rate $args: sanitizer report"
+		! sanitizer_report "$T/asan.err" || fail "ASan client --rate $args: sanitizer report"
 	done
 else
 	not_run="no ASan build (JMSG_ASAN): the open loop was not checked under ASan"
 fi
 echo "ok: open-loop load: schedule, catch-up, coordinated omission, in-flight limit"
-[ -z "$not_run" ] || { echo "skip: $not_run"; exit 77; }
+[ -z "$not_run" ] || skip "$not_run"

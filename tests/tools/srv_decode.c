@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "jmsg.h"
-#include "server/answer.h"
+#include "app/answer.h"
 
 static const char *want_key;
 
@@ -40,7 +40,7 @@ static int on_event(void *user, const jm_event *ev)
 			printf("%s %.*s\n", ct, (int)jm_buf_pending(b), (const char *)jm_buf_head(b));
 		} else {
 			jm_buf r = {0};
-			srv_bytes_repr(&r, jm_buf_head(b), jm_buf_pending(b));
+			app_bytes_repr(&r, jm_buf_head(b), jm_buf_pending(b));
 			printf("%s %.*s\n", ct, (int)jm_buf_pending(&r), (const char *)jm_buf_head(&r));
 			jm_buf_free(&r);
 		}

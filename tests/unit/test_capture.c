@@ -1,5 +1,5 @@
 /*
- * Unit tests of analyzer/capture's cap_parse: every link type down to the
+ * Unit tests of tcp/capture's cap_parse: every link type down to the
  * TCP payload, the TCP options, and every truncation of a frame (each one
  * copied into a buffer of exactly its captured length, so under ASan a read
  * past the snapshot end is caught).
@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <pcap/pcap.h>
 
-#include "analyzer/capture.h"
+#include "tcp/capture.h"
 
 #ifndef DLT_LINUX_SLL2
 #define DLT_LINUX_SLL2 276

@@ -1,5 +1,5 @@
 /*
- * Unit tests of analyzer/capture's sources: pcap files written here with
+ * Unit tests of tcp/capture's sources: pcap files written here with
  * libpcap (nanosecond timestamps) are read back through cap_open_file and
  * cap_run, and what comes out is checked: the segments and their frame
  * numbers and times, the per-packet clock, the counters, a packet count
@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "analyzer/capture.h"
+#include "tcp/capture.h"
 
 /* Frames, in hex: Ethernet, IPv4, TCP 40001 -> 65432 (or UDP), payload. */
 #define ETH "000000000001 000000000002 0800 "

@@ -1,5 +1,5 @@
 /*
- * Table-driven tests of analyzer/capture's cap_parse on the edges of each
+ * Table-driven tests of tcp/capture's cap_parse on the edges of each
  * layer: TCP options cut or malformed, TCP and IP lengths that disagree,
  * IPv6 extension header chains, link types and their odd cases.  Each row
  * is a frame written in hex and what cap_parse must make of it; every
@@ -16,7 +16,7 @@
 #include <cmocka.h>
 #include <pcap/pcap.h>
 
-#include "analyzer/capture.h"
+#include "tcp/capture.h"
 
 #ifndef DLT_LINUX_SLL2
 #define DLT_LINUX_SLL2 276

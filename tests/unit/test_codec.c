@@ -230,6 +230,25 @@ struct err_case {
 	bool cont;
 };
 
+/* A decoder allocator with nothing to give: every request fails (what it
+ * held is kept, as realloc keeps it); size 0 frees. */
+static void *no_memory(void *ctx, void *p, size_t size)
+{
+	(void)ctx;
+	if (!size)
+		free(p);
+	return NULL;
+}
+
+/* The out-of-memory row is decoded with no memory to have. */
+static jm_decoder_config err_case_config(const struct err_case *c)
+{
+	return (jm_decoder_config){
+		.max_content = 1 << 20,
+		.alloc = c->kind == JM_ERR_OUT_OF_MEMORY ? no_memory : NULL,
+	};
+}
+
 #define GOOD_HDR(n) HDR_JSON("little", n)
 #define PH(n) "\x00" n
 
@@ -291,6 +310,7 @@ static const struct err_case err_cases[] = {
 	{"truncated in protoheader", S("\x00"), JM_ERR_TRUNCATED, 1, false},
 	{"truncated in header", S(PH("\x67") "{\"byteorder\""), JM_ERR_TRUNCATED, 2 + 12, false},
 	{"truncated in content", S(PH("\x67") GOOD_HDR(43) "{\"res"), JM_ERR_TRUNCATED, 2 + 103 + 5, false},
+	{"no memory for the header", S(RESP_MORPHEUS), JM_ERR_OUT_OF_MEMORY, 2, false},
 };
 
 static void test_error_kinds(void **state)
@@ -299,7 +319,7 @@ static void test_error_kinds(void **state)
 	for (size_t i = 0; i < sizeof err_cases / sizeof err_cases[0]; i++) {
 		const struct err_case *c = &err_cases[i];
 		print_message("  %s\n", c->name);
-		jm_decoder_config cfg = {.max_content = 1 << 20};
+		jm_decoder_config cfg = err_case_config(c);
 		struct got g;
 		/* The case alone, then the case followed by a good message. */
 		decode_all(c->bytes, c->len, &cfg, &g, NULL);
@@ -346,9 +366,10 @@ static void test_errors_split_independent(void **state)
 {
 	for (size_t i = 0; i < sizeof err_cases / sizeof err_cases[0]; i++) {
 		const struct err_case *c = &err_cases[i];
-		char *whole = evlog_run((const uint8_t *)c->bytes, c->len, NULL, 0, NULL, NULL);
+		jm_decoder_config cfg = err_case_config(c);
+		char *whole = evlog_run((const uint8_t *)c->bytes, c->len, NULL, 0, &cfg, NULL);
 		for (size_t cut = 0; cut <= c->len; cut++) {
-			char *split = evlog_run((const uint8_t *)c->bytes, c->len, &cut, 1, NULL, NULL);
+			char *split = evlog_run((const uint8_t *)c->bytes, c->len, &cut, 1, &cfg, NULL);
 			assert_string_equal(whole, split);
 			free(split);
 		}

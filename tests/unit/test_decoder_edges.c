@@ -44,6 +44,22 @@ struct msg {
 	const char *hdr, *content;
 };
 
+/* A decoder allocator that gives at most *ctx bytes at a time: each of the
+ * decoder's buffers has its own size (rounded up to 16: a 95-byte header:
+ * 96; its unescaped strings: 192; its members: 16 of them, 640 on 64 bits;
+ * a content held across feeds: as much of it as has come), so a limit
+ * picks the one that fails. */
+static void *at_most(void *ctx, void *p, size_t size)
+{
+	if (!size) {
+		free(p);
+		return NULL;
+	}
+	return size <= *(const size_t *)ctx ? realloc(p, size) : NULL;
+}
+static size_t no_bytes = 0, header_only = 100, no_members = 300, no_content = 1000;
+#define OOM(limit) {.alloc = at_most, .alloc_ctx = &(limit)}
+
 struct row {
 	const char *name;
 	struct msg m[3];          /* hdr NULL: no more */
@@ -138,6 +154,19 @@ static const struct row rows[] = {
 	{"an empty content", {{JSON_HDR("0"), ""}}, {0}, 0, 0, "P95 H E:content_not_json@97+ | fed 97 F1", NULL, 0},
 	{"an empty binary content, streamed", {{HDR("binary/x", "binary", "0"), ""}},
 	 {.stream_content = true}, 0, 0, "P95 H M | fed 97 F1", NULL, 0},
+	/* ---- out of memory: its own error, framing lost, nothing more taken */
+	{"no memory for the header", {{JSON_HDR("2"), "{}"}, {JSON_HDR("2"), "{}"}}, OOM(no_bytes), 0, 0,
+	 "P95 E:out_of_memory@2- | fed 2 F0", "out of memory for a 95-byte header", 0},
+	{"no memory for the header's strings", {{JSON_HDR("2"), "{}"}}, OOM(header_only), 0, 0,
+	 "P95 E:out_of_memory@2- | fed 97 F0", "out of memory for a 95-byte header", 0},
+	{"no memory for the header's members", {{JSON_HDR("2"), "{}"}}, OOM(no_members), 0, 0,
+	 "P95 E:out_of_memory@2- | fed 97 F0", "out of memory for the header's members", 0},
+	{"no memory for a content held across feeds", {{JSON_HDR("5000"), "\"" X1000 X1000 X1000 X1000
+		X100 X100 X100 X100 X100 X100 X100 X100 X100 X10 X10 X10 X10 X10 X10 X10 X10 X10 "xxxxxxxx\""}},
+	 OOM(no_content), 0, 100 + 4500, "P98 H E:out_of_memory@100- | fed 100 F0",
+	 "out of memory holding 5000 bytes of content", 0},
+	{"a content that comes whole needs no memory", {{JSON_HDR("2"), "{}"}}, OOM(no_content), 0, 0,
+	 "P95 H C2 M | fed 99 F1", NULL, 0},
 };
 
 struct rec {
@@ -396,6 +425,15 @@ static void test_find_boundary(void **state)
 	}
 }
 
+static int frees;
+
+static void *counting(void *ctx, void *p, size_t size)
+{
+	if (!size && p)
+		frees++;
+	return at_most(ctx, p, size);
+}
+
 /* A decoder done with its stream hands its header buffers on
  * (jm_decoder_free_spare) to the next (jm_decoder_init_spare), which
  * decodes exactly as a new one would, in the same buffers, growing them
@@ -440,6 +478,25 @@ static void test_spare_buffers(void **state)
 	assert_string_equal(r3.log, "P302 H C2 M ");
 	jm_decoder_free(&c);
 	jm_decoder_spare_free(&sp);
+	/* A spare from a decoder with another allocator is freed with its
+	 * own, not taken. */
+	size_t limit = 1 << 20;
+	jm_decoder_config own = {.stream_content = true, .alloc = counting, .alloc_ctx = &limit};
+	struct rec r4 = {0}, r5 = {0};
+	frees = 0;
+	jm_decoder_init(&a, &own, on_event, &r4);
+	assert_int_equal(jm_decoder_feed(&a, in.data, in.len), in.len);
+	jm_decoder_free_spare(&a, &sp);
+	assert_non_null(sp.hbuf);
+	jm_decoder_init_spare(&b, &cfg, on_event, &r5, &sp);
+	assert_int_equal(frees, 3); /* header, members, strings */
+	assert_null(b.hbuf);
+	assert_null(b.members);
+	assert_null(b.strs);
+	assert_null(sp.hbuf);
+	assert_int_equal(jm_decoder_feed(&b, in.data, in.len), in.len);
+	assert_string_equal(r5.log, r1.log);
+	jm_decoder_free(&b);
 	jm_buf_free(&in);
 	jm_buf_free(&big);
 }

@@ -1,5 +1,5 @@
 /*
- * Unit tests of analyzer/flow: canonical keys, lookups across growth,
+ * Unit tests of tcp/flow: canonical keys, lookups across growth,
  * extensions (zeroed, finalized in order), the activity list, recycling.
  */
 #include <setjmp.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "analyzer/flow.h"
+#include "tcp/flow.h"
 
 static flow_ep ep4(uint32_t ip, uint16_t port)
 {

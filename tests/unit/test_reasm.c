@@ -1,5 +1,5 @@
 /*
- * Unit tests of analyzer/reasm: each case pushes segments and compares the
+ * Unit tests of tcp/reasm: each case pushes segments and compares the
  * callbacks, written as a log ("D0:abc" data, "G3+2L" gap lost/truncated/
  * memcap, "C4+1" conflict), with what TCP says must come out.
  */
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "analyzer/reasm.h"
+#include "tcp/reasm.h"
 
 struct rec {
 	char log[4096];

@@ -1,5 +1,5 @@
 /*
- * Table-driven tests of analyzer/reasm on the cases test_reasm.c leaves
+ * Table-driven tests of tcp/reasm on the cases test_reasm.c leaves
  * out: a reassembler with no shared memory account, freeing one that still
  * holds segments and snapshot cuts, cuts that merge, a held segment inside
  * a span the snapshot length cut, captured lengths larger than sent, and
@@ -20,7 +20,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "analyzer/reasm.h"
+#include "tcp/reasm.h"
 
 struct step {
 	char op;              /* p: push, a: ack, f: flush, s: start */

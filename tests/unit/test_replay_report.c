@@ -114,7 +114,7 @@ static void test_order_and_lines(void **state)
 	ev.response(ev.user, &c.s[0], 1, &live);
 	ev.done(ev.user, &c.s[0], &done);
 
-	assert_int_equal(rp_report_finish(r, 0.25, false), RP_EXIT_DIFFERENT);
+	assert_int_equal(rp_report_finish(r, 0.25, false), JM_EXIT_REPLAY_DIFFERS);
 	out_close(&o);
 	/* content-length is equal (both 3 letters): only the result differs. */
 	const char *want =
@@ -152,7 +152,7 @@ static void test_exit_codes(void **state)
 	static const struct {
 		int kind;   /* 0 all same, 1 connect error, 2 interrupted */
 		int code;
-	} rows[] = {{0, RP_EXIT_SAME}, {1, RP_EXIT_ERROR}, {2, RP_EXIT_ERROR}};
+	} rows[] = {{0, JM_EXIT_OK}, {1, JM_EXIT_REPLAY_FAILED}, {2, JM_EXIT_REPLAY_FAILED}};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		out o;
 		out_open(&o);
@@ -202,7 +202,7 @@ static void test_incomplete_note_comes_first(void **state)
 	ev.response(ev.user, &c.s[0], 0, &live);
 	rp_stream_result done = {.end = RP_END_DONE, .sent = 1, .answered = 1};
 	ev.done(ev.user, &c.s[0], &done);
-	assert_int_equal(rp_report_finish(r, 0, false), RP_EXIT_SAME);
+	assert_int_equal(rp_report_finish(r, 0, false), JM_EXIT_OK);
 	out_close(&o);
 	const char *want =
 		"stream 7: incomplete capture, replayed as far as it is known: gap in the server's data "

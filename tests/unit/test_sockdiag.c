@@ -1,5 +1,5 @@
 /*
- * Unit tests of analyzer/sockdiag on real sockets: a listener on loopback
+ * Unit tests of stall/sockdiag on real sockets: a listener on loopback
  * that never reads and a non-blocking client that writes until EAGAIN.
  * The server socket's Recv-Q and the client socket's Send-Q are then > 0,
  * and sock_diag must report both, with tcp_info, and find this process.
@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "analyzer/sockdiag.h"
+#include "stall/sockdiag.h"
 
 struct pair {
 	int lfd, sfd, cfd;

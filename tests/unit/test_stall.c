@@ -1,9 +1,10 @@
 /*
- * Unit tests of analyzer/stall: synthetic segments straight into the
+ * Unit tests of stall/stall: synthetic segments straight into the
  * tracker (no pcap), one row per behaviour: a zero window with Linux
  * probes, one-byte probes, a short zero window (no stall), a midstream
  * pickup (scale unknown), a reset ending a stall, and kernel samples
- * joining the wire view in one event.
+ * joining the wire view in one event; and the exact JSON and text of
+ * events built by hand.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "analyzer/stall.h"
+#include "stall/stall.h"
 
 struct rec {
 	stall_event ev[8];
@@ -339,6 +340,172 @@ static void json_is_one_line(void **state)
 	fx_free(&x);
 }
 
+/* Three events by hand, every member of the output set: both views with
+ * processes; wire only, open, scale unknown; kernel only, closed. */
+static void events_by_hand(stall_event ev[3])
+{
+	memset(ev, 0, 3 * sizeof *ev);
+	flow_ep c = {.port = 40000}, s = {.port = 65432};
+	c.addr[10] = c.addr[11] = s.addr[10] = s.addr[11] = 0xff;
+	c.addr[12] = s.addr[12] = 10;
+	c.addr[15] = 1;
+	s.addr[15] = 2;
+
+	stall_event *e = &ev[0];
+	e->stream = 7;
+	e->dir = AN_C2S;
+	e->side = "server";
+	e->receiver = s;
+	e->sender = c;
+	e->t0 = 1700000000.0;
+	e->start = 1700000000.25;
+	e->end = 1700000001.5;
+	e->duration_ms = 1250.0;
+	e->ended_by = "window_opened";
+	e->wire = true;
+	e->wire_start = 1700000000.25;
+	e->wire_end = 1700000001.5;
+	e->start_frame = 20;
+	e->end_frame = 27;
+	e->zw_start = 1700000000.3;
+	e->zw_end = 1700000001.5;
+	e->zw_start_frame = 21;
+	e->zw_end_frame = 27;
+	e->wscale = 7;
+	e->zero_windows = 4;
+	e->window_full = 1;
+	e->window_updates = 2;
+	e->probes = 3;
+	e->probe_acks = 2;
+	e->max_inflight = 65536;
+	e->have_estimate = true;
+	e->recvq_estimate = 16384;
+	e->kernel = true;
+	e->kernel_start = 1700000000.3;
+	e->kernel_end = 1700000001.4;
+	e->samples = 12;
+	e->recvq = (stall_fig){true, 100, 4000, 0};
+	e->sendq = (stall_fig){true, 2000, 200000, 10};
+	e->notsent = (stall_fig){true, 1, 2, 3};
+	e->unacked = (stall_fig){false, 0, 0, 0};
+	e->have_snd_wnd = true;
+	e->snd_wnd = 0;
+	e->have_rcv_wnd = true;
+	e->rcv_wnd = 512;
+	e->rwnd_limited_ms = 1100;
+	e->receiver_proc = (sockdiag_proc){.pid = 4242, .fd = 5, .comm = "jmsg \"srv\""};
+	e->sender_proc = (sockdiag_proc){.pid = 4343, .fd = 3, .comm = "python3"};
+
+	e = &ev[1];
+	e->stream = 18446744073709551615ULL;
+	e->dir = AN_S2C;
+	e->side = "client";
+	e->receiver = c;
+	e->sender = s;
+	e->t0 = 1700000000.0;
+	e->start = 1700000002.000001;
+	e->end = 1700000003.0;
+	e->duration_ms = 999.999;
+	e->open = true;
+	e->ended_by = "capture_end";
+	e->wire = true;
+	e->wire_start = 1700000002.000001;
+	e->wire_end = 1700000003.0;
+	e->start_frame = 100;
+	e->wscale = -1;
+	e->zero_windows = 1;
+
+	e = &ev[2];
+	e->stream = 0;
+	e->dir = AN_C2S;
+	e->side = "server";
+	e->receiver = s;
+	e->sender = c;
+	e->t0 = 1700000000.0;
+	e->start = 1700000004.0;
+	e->end = 1700000004.5;
+	e->duration_ms = 500.0;
+	e->ended_by = "drained";
+	e->kernel = true;
+	e->kernel_start = 1700000004.0;
+	e->kernel_end = 1700000004.5;
+	e->samples = 5;
+	e->recvq = (stall_fig){true, 7, 8, 9};
+}
+
+/* The output of an event, exactly: every member, in order, as the analyzer
+ * writes it.  Any change to the JSON or the text shows here. */
+static void event_output_exact(void **state)
+{
+	static const char *const want[3][2] = {
+		{
+			"{\"event\":\"stall\",\"stream\":7,\"side\":\"server\","
+			"\"receiver\":\"10.0.0.2:65432\",\"sender\":\"10.0.0.1:40000\","
+			"\"start\":1700000000.250000,\"end\":1700000001.500000,\"open\":false,"
+			"\"duration_ms\":1250.000,\"ended_by\":\"window_opened\","
+			"\"wire\":{\"start\":1700000000.250000,\"end\":1700000001.500000,"
+			"\"start_frame\":20,\"end_frame\":27,\"zero_window_start\":1700000000.300000,"
+			"\"zero_window_start_frame\":21,\"zero_window_end\":1700000001.500000,"
+			"\"zero_window_end_frame\":27,\"window_scale\":7,\"zero_windows\":4,"
+			"\"window_full\":1,\"window_updates\":2,\"zero_window_probes\":3,"
+			"\"probe_acks\":2,\"max_bytes_in_flight\":65536,\"recvq_estimate\":16384,"
+			"\"recvq_estimate_from\":\"window shrinkage\"},"
+			"\"kernel\":{\"start\":1700000000.300000,\"end\":1700000001.400000,"
+			"\"samples\":12,\"recvq\":{\"start\":100,\"peak\":4000,\"end\":0},"
+			"\"sendq\":{\"start\":2000,\"peak\":200000,\"end\":10},\"notsent\":{\"start\":1,"
+			"\"peak\":2,\"end\":3},\"unacked\":null,\"snd_wnd\":0,\"rcv_wnd\":512,"
+			"\"rwnd_limited_ms\":1100,\"receiver_process\":{\"pid\":4242,\"fd\":5,"
+			"\"comm\":\"jmsg \\\"srv\\\"\"},\"sender_process\":{\"pid\":4343,\"fd\":3,"
+			"\"comm\":\"python3\"}}}",
+			"    0.250000 stall stream 7: server 10.0.0.2:65432 stopped reading "
+			"10.0.0.1:40000 for 1250.0 ms (window_opened); wire: frames 20-27, 4 zero "
+			"windows, 1 window full, 3 zero-window probes (2 acked), max 65536 bytes in "
+			"flight, Recv-Q ~16384 (estimate); kernel: Recv-Q 100/4000/0 Send-Q "
+			"2000/200000/10 (start/peak/end), rwnd_limited 1100 ms, server process jmsg "
+			"\"srv\"[4242]"},
+		{
+			"{\"event\":\"stall\",\"stream\":18446744073709551615,\"side\":\"client\","
+			"\"receiver\":\"10.0.0.1:40000\",\"sender\":\"10.0.0.2:65432\","
+			"\"start\":1700000002.000001,\"end\":null,\"open\":true,\"duration_ms\":999.999,"
+			"\"ended_by\":\"capture_end\",\"wire\":{\"start\":1700000002.000001,\"end\":null,"
+			"\"start_frame\":100,\"end_frame\":null,\"zero_window_start\":null,"
+			"\"zero_window_start_frame\":null,\"zero_window_end\":null,"
+			"\"zero_window_end_frame\":null,\"window_scale\":\"unknown\",\"zero_windows\":1,"
+			"\"window_full\":0,\"window_updates\":0,\"zero_window_probes\":0,"
+			"\"probe_acks\":0,\"max_bytes_in_flight\":0,\"recvq_estimate\":null},"
+			"\"kernel\":null}",
+			"    2.000001 stall stream 18446744073709551615: client 10.0.0.1:40000 stopped "
+			"reading 10.0.0.2:65432 for 1000.0 ms, still stalled at the end of the capture "
+			"(capture_end); wire: frames 100-end, 1 zero windows, 0 window full, 0 "
+			"zero-window probes (0 acked), max 0 bytes in flight, window scale unknown"},
+		{
+			"{\"event\":\"stall\",\"stream\":0,\"side\":\"server\","
+			"\"receiver\":\"10.0.0.2:65432\",\"sender\":\"10.0.0.1:40000\","
+			"\"start\":1700000004.000000,\"end\":1700000004.500000,\"open\":false,"
+			"\"duration_ms\":500.000,\"ended_by\":\"drained\",\"wire\":null,"
+			"\"kernel\":{\"start\":1700000004.000000,\"end\":1700000004.500000,\"samples\":5,"
+			"\"recvq\":{\"start\":7,\"peak\":8,\"end\":9},\"sendq\":null,\"notsent\":null,"
+			"\"unacked\":null,\"snd_wnd\":null,\"rcv_wnd\":null,\"rwnd_limited_ms\":0,"
+			"\"receiver_process\":null,\"sender_process\":null}}",
+			"    4.000000 stall stream 0: server 10.0.0.2:65432 stopped reading "
+			"10.0.0.1:40000 for 500.0 ms (drained); kernel: Recv-Q 7/8/9 (start/peak/end), "
+			"rwnd_limited 0 ms"},
+	};
+	stall_event ev[3];
+	events_by_hand(ev);
+	for (int i = 0; i < 3; i++) {
+		jm_buf b = {0};
+		assert_int_equal(stall_event_json(&b, &ev[i]), 0);
+		assert_int_equal(jm_buf_append(&b, "", 1), 0);
+		assert_string_equal((const char *)jm_buf_head(&b), want[i][0]);
+		b.len = b.off = 0;
+		assert_int_equal(stall_event_text(&b, &ev[i]), 0);
+		assert_int_equal(jm_buf_append(&b, "", 1), 0);
+		assert_string_equal((const char *)jm_buf_head(&b), want[i][1]);
+		jm_buf_free(&b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +519,7 @@ int main(void)
 		cmocka_unit_test(kernel_joins_wire),
 		cmocka_unit_test(other_hosts_said_once),
 		cmocka_unit_test(json_is_one_line),
+		cmocka_unit_test(event_output_exact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

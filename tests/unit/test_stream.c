@@ -1,5 +1,5 @@
 /*
- * Unit tests of analyzer/stream (the engine): segments built here go in,
+ * Unit tests of tcp/stream (the engine): segments built here go in,
  * the messages and problems that come out are checked.  Cases that a
  * fixture capture cannot show without also testing Wireshark's view of it.
  */
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "analyzer/stream.h"
+#include "tcp/stream.h"
 
 #define CLIENT_ISN 999u
 #define SERVER_ISN 2999u

@@ -1,5 +1,5 @@
 /*
- * Table-driven tests of analyzer/stream (the engine) on its edges: memory
+ * Table-driven tests of tcp/stream (the engine) on its edges: memory
  * caps on contents and on the boundary hunt, framing lost and found again,
  * contents kept whole or as a prefix, the encoding warning, snapshot cuts,
  * overlap conflicts, expiry, the stream table cap, captures that start at
@@ -35,7 +35,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "analyzer/stream.h"
+#include "tcp/stream.h"
 
 #define CLIENT_PORT 40090
 
@@ -336,12 +336,31 @@ static void one_stream(an_config *c) { c->max_streams = 1; }
 #define X16 "xxxxxxxxxxxxxxxx"
 #define X64 X16 X16 X16 X16
 #define BIG "{\"k\":\"" X64 X64 X64 "\"}"
+/* A 99-byte message whose byteorder is not one of the spec's (its value
+ * at offset 15), every other field good: its length is known. */
+#define BAD_BYTEORDER                                                                      \
+	"\x00\x5f{\"byteorder\":\"middle\",\"content-type\":\"text/json\","                    \
+	"\"content-encoding\":\"utf-8\",\"content-length\":2}{}"
 
 static const struct row rows[] = {
-	{"invalid JSON content is reported; the next message is decoded and paired", NULL,
-	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, "{x}"), MSG(AN_C2S, "{}"), SEND(AN_C2S, 0),
-			       MSG(AN_S2C, "{}"), SEND(AN_S2C, 0), FINISH, END},
-	 "B0 content_not_json@c105 Q107#0:2/2j R0#0:2/2j+10us E0:open q1 r1 213/106 g0/0 ", NULL, NULL},
+	{"invalid JSON content is reported; the next message is decoded; the first answer is the bad one's",
+	 NULL,
+	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, "{x}"), SEND(AN_C2S, 0), MSG(AN_C2S, "{}"),
+			       SEND(AN_C2S, 0), MSG(AN_S2C, "{}"), SEND(AN_S2C, 0), MSG(AN_S2C, "{}"),
+			       SEND(AN_S2C, 0), FINISH, END},
+	 /* the bad request's end is known: it is a request all the same */
+	 "B0 content_not_json@c105 Q107#0:2/2j R0#0:2/2j+20us R106#1:2/2j+20us "
+	 "E0:open q1 r2 213/212 g0/0 ", NULL, NULL},
+	{"a header with a bad value but a known length is a request: its answer pairs with it", NULL,
+	 (const struct step[]){HANDSHAKE, RAW(AN_C2S, BAD_BYTEORDER), SEND(AN_C2S, 0), MSG(AN_C2S, "{}"),
+			       SEND(AN_C2S, 0), MSG(AN_S2C, "{}"), SEND(AN_S2C, 0), FINISH, END},
+	 "B0 header_field_value@c15 Q99#0:2/2j R0#0:2/2j+20us E0:open q1 r1 205/106 g0/0 ", NULL, NULL},
+	{"a response the codec rejects still answers the oldest request", NULL,
+	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, "{}"), SEND(AN_C2S, 0), MSG(AN_C2S, "{}"),
+			       SEND(AN_C2S, 0), MSG(AN_S2C, "{x}"), SEND(AN_S2C, 0), MSG(AN_S2C, "{}"),
+			       SEND(AN_S2C, 0), FINISH, END},
+	 "B0 Q0#0:2/2j Q106#1:2/2j content_not_json@s105 R107#0:2/2j+20us E0:open q2 r1 212/213 g0/0 ",
+	 NULL, NULL},
 	{"text/json in utf-16: a warning, and the content is kept as bytes", NULL,
 	 (const struct step[]){HANDSHAKE, MSGT(AN_C2S, "text/json", "utf-16", "{}"), SEND(AN_C2S, 0),
 			       FINISH, END},
@@ -358,8 +377,9 @@ static const struct row rows[] = {
 	{"a JSON content over the stream's memory cap is skipped, exactly", stream_cap_128,
 	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, BIG), MSG(AN_C2S, "{}"), SEND(AN_C2S, 150),
 			       SEND(AN_C2S, 0), MSG(AN_S2C, "{}"), SEND(AN_S2C, 0), FINISH, END},
-	 /* the response is not paired: a request was dropped */
-	 "B0 memcap@c0/200 Q306#0:2/2j R0#0:2/2j E0:open q1 r1 412/106 g0/0 ", NULL,
+	 /* the response answers the first request: its content was dropped,
+	  * but its end is known, so it is a request all the same */
+	 "B0 memcap@c0/200 Q306#0:2/2j R0#0:2/2j+20us E0:open q1 r1 412/106 g0/0 ", NULL,
 	 "the 200-byte content of the message at offset 0 is over a memory cap; skipped"},
 	{"a JSON content over the global memory cap is skipped", global_cap_128,
 	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, BIG), MSG(AN_C2S, "{}"), SEND(AN_C2S, 0), FINISH,
@@ -382,6 +402,14 @@ static const struct row rows[] = {
 	 (const struct step[]){HANDSHAKE, RAW(AN_C2S, "\x00\x00"), MSG(AN_C2S, "{}"), SEND(AN_C2S, 0),
 			       FINISH, END},
 	 "B0 header_empty@c0 resync@c2/0 Q2#0:2/2j E0:open q1 r0 108/0 g0/0 ", NULL, NULL},
+	{"a request whose framing is lost is where the loss begins: no answer after it is paired", NULL,
+	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, "{}"), SEND(AN_C2S, 0), RAW(AN_C2S, "\x00\x00"),
+			       MSG(AN_C2S, "{}"), SEND(AN_C2S, 0), MSG(AN_S2C, "{}"), SEND(AN_S2C, 0),
+			       MSG(AN_S2C, "{}"), SEND(AN_S2C, 0), MSG(AN_S2C, "{}"), SEND(AN_S2C, 0), FINISH,
+			       END},
+	 /* how many requests the resync passed over is unknown */
+	 "B0 Q0#0:2/2j header_empty@c106 resync@c108/0 Q108#1:2/2j R0#0:2/2j+20us R106#1:2/2j "
+	 "R212#2:2/2j E0:open q2 r3 214/318 g0/0 ", NULL, NULL},
 	{"a retransmission that differs: overlap conflict, the first copy kept", NULL,
 	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, "{}"), SEND(AN_C2S, 0), RESEND_ALTERED(AN_C2S, 4),
 			       FINISH, END},
@@ -520,26 +548,52 @@ static void test_extension_and_defaults(void **state)
 static void test_requests_outstanding_bounded(void **state)
 {
 	/* A client that sends far more requests than it hears answers: the
-	 * engine remembers at most 1024 of them, so memory stays bounded and
-	 * no more than 1024 responses can be paired. */
+	 * engine remembers at most 1024 of them, so memory stays bounded.
+	 * With 1100 outstanding the oldest 76 are forgotten, and their
+	 * answers, the first 76 responses, carry no latency; every later
+	 * response still answers its own request.  Each message is a
+	 * segment of its own, 10 us after the one before, so request i is
+	 * sent at (i + 1) * 10 us and response j ends at (N + j + 1) * 10 us
+	 * after the handshake: paired with request i, response j has latency
+	 * (N + j - i) * 10 us, which is N * 10 us only if i == j. */
 	struct rig r;
 	rig_init(&r, NULL);
-	enum { N = 1100 };
+	enum { N = 1100, KEPT = 1024 };
 	static const struct step hs[] = {HANDSHAKE, END};
 	run_step(&r, &hs[0]);
-	for (int i = 0; i < N; i++)
+	struct step req = SEND(AN_C2S, 106), resp = SEND(AN_S2C, 106);
+	for (int i = 0; i < N; i++) {
 		assert_int_equal(jm_encode(&r.out[AN_C2S], "text/json", "utf-8", NULL, "{}", 2), 0);
-	struct step send_all = SEND(AN_C2S, 0);
-	run_step(&r, &send_all);
-	for (int i = 0; i < N; i++)
+		run_step(&r, &req);
+	}
+	for (int i = 0; i < N; i++) {
 		assert_int_equal(jm_encode(&r.out[AN_S2C], "text/json", "utf-8", NULL, "{}", 2), 0);
-	struct step answer = SEND(AN_S2C, 0);
-	run_step(&r, &answer);
+		run_step(&r, &resp);
+	}
 	an_engine_finish(r.e);
-	size_t paired = 0;
-	for (const char *p = r.log; (p = strstr(p, "+")); p++)
-		paired++;
-	assert_int_equal(paired, 1024);
+	/* The responses in the log, in order: "R<offset>#<index>:2/2j[+<us>us] " */
+	int j = 0;
+	for (const char *p = r.log; (p = strstr(p, " R")); j++) {
+		unsigned long long off, idx;
+		int n = 0;
+		assert_int_equal(sscanf(p, " R%llu#%llu:2/2j%n", &off, &idx, &n), 2);
+		assert_true(n > 0);
+		assert_int_equal(idx, j);
+		assert_int_equal(off, (unsigned long long)j * 106);
+		p += n;
+		if (j < N - KEPT) {
+			if (*p != ' ')
+				fail_msg("response %d answers a forgotten request, yet is paired: %.20s", j, p);
+			continue;
+		}
+		long us = -1;
+		if (sscanf(p, "+%ldus", &us) != 1)
+			fail_msg("response %d answers request %d, which was kept, yet is not paired", j, j);
+		if (us != (long)N * 10)
+			fail_msg("response %d: latency %ld us, not %ld (paired with request %ld)", j, us,
+				 (long)N * 10, j - (us / 10 - N));
+	}
+	assert_int_equal(j, N);
 	an_stats st;
 	an_engine_stats(r.e, &st);
 	assert_int_equal(st.requests, N);

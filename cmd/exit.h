@@ -1,0 +1,31 @@
+/*
+ * exit: the exit statuses of every subcommand, in one table (the README's
+ * "Exit status" section shows it; each --help names its own).  0, 1 and 2
+ * mean the same to every subcommand, except that replay gives 1 and 2 its
+ * own sense; 3 to 7 are the client's alone.
+ */
+#ifndef JMSG_EXIT_H
+#define JMSG_EXIT_H
+
+enum {
+	JM_EXIT_OK = 0,           /* done (server: stopped by SIGINT/SIGTERM) */
+	JM_EXIT_RUNTIME = 1,      /* could not do the job: could not start, the
+	                             capture could not be read, no sock_diag */
+	JM_EXIT_INTERNAL = 1,     /* client: out of memory, an unexpected
+	                             system error */
+	JM_EXIT_USAGE = 2,        /* a bad command line: one line on stderr */
+	/* client */
+	JM_EXIT_CONNECT = 3,      /* refused, reset, unreachable, cannot resolve */
+	JM_EXIT_TIMEOUT = 4,
+	JM_EXIT_MALFORMED = 5,    /* the response is not a valid message */
+	JM_EXIT_SERVER_ERROR = 6, /* the server answered {"error": ...} */
+	JM_EXIT_LOAD_ERRORS = 7,  /* --load finished but some requests failed */
+	/* replay */
+	JM_EXIT_REPLAY_DIFFERS = 1, /* some response differs, is missing, extra
+	                               or malformed */
+	JM_EXIT_REPLAY_FAILED = 2,  /* no replay, or not all of it: unreadable
+	                               capture, unreachable server, interrupted
+	                               (a bad command line is JM_EXIT_USAGE) */
+};
+
+#endif

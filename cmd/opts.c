@@ -1,0 +1,144 @@
+/*
+ * opts: strict number parsing for command-line options; see opts.h.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cmd/opts.h"
+
+/* A stderr version's end: the line, or (memory gone) a shorter one. */
+static int to_stderr(int rc, jm_buf *line, const char *cmd, const char *opt, const char *arg)
+{
+	if (rc < 0 && jm_buf_pending(line))
+		fprintf(stderr, "%.*s\n", (int)jm_buf_pending(line), (const char *)jm_buf_head(line));
+	else if (rc < 0)
+		fprintf(stderr, "jmsg %s: bad %s '%s'\n", cmd, opt, arg);
+	jm_buf_free(line);
+	return rc;
+}
+
+int opt_uint_buf(jm_buf *err, const char *cmd, const char *opt, const char *arg, uint64_t min,
+		 uint64_t max, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 10);
+	if (!isdigit((unsigned char)arg[0]) || *end || errno || v < min || v > max) {
+		jm_buf_printf(err, "jmsg %s: %s must be a whole number from %llu to %llu, not '%s'",
+			      cmd, opt, (unsigned long long)min, (unsigned long long)max, arg);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int opt_uint(const char *cmd, const char *opt, const char *arg, uint64_t min, uint64_t max,
+	     uint64_t *out)
+{
+	jm_buf line = {0};
+	return to_stderr(opt_uint_buf(&line, cmd, opt, arg, min, max, out), &line, cmd, opt, arg);
+}
+
+int opt_parse_size(const char *arg, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(arg, &end, 10);
+	unsigned shift = 0;
+	if (*end == 'k' || *end == 'K')
+		shift = 10;
+	else if (*end == 'm' || *end == 'M')
+		shift = 20;
+	else if (*end == 'g' || *end == 'G')
+		shift = 30;
+	if (shift)
+		end++;
+	if (!isdigit((unsigned char)arg[0]) || *end || errno || v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int opt_size_buf(jm_buf *err, const char *cmd, const char *opt, const char *arg, uint64_t *out)
+{
+	uint64_t v;
+	/* Past 2^60 bytes a size is a typing mistake, not a limit anyone means. */
+	if (opt_parse_size(arg, &v) || v > (UINT64_MAX >> 4)) {
+		jm_buf_printf(err, "jmsg %s: %s must be a byte count such as 65536 or 64k, not '%s'",
+			      cmd, opt, arg);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int opt_size(const char *cmd, const char *opt, const char *arg, uint64_t *out)
+{
+	jm_buf line = {0};
+	return to_stderr(opt_size_buf(&line, cmd, opt, arg, out), &line, cmd, opt, arg);
+}
+
+int opt_seconds_buf(jm_buf *err, const char *cmd, const char *opt, const char *arg,
+		    uint64_t *ms)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(arg, &end);
+	if (!(isdigit((unsigned char)arg[0]) || arg[0] == '.') || *end || errno || !isfinite(v) ||
+	    v < 0 || v > 86400) {
+		jm_buf_printf(err, "jmsg %s: %s must be seconds from 0 to 86400 (e.g. 2.5), not '%s'",
+			      cmd, opt, arg);
+		return -1;
+	}
+	*ms = (uint64_t)llround(v * 1000);
+	/* 0 means "never" to every timeout: a duration given as more than
+	 * zero must not round to it. */
+	if (v > 0 && *ms == 0)
+		*ms = 1;
+	return 0;
+}
+
+int opt_seconds(const char *cmd, const char *opt, const char *arg, uint64_t *ms)
+{
+	jm_buf line = {0};
+	return to_stderr(opt_seconds_buf(&line, cmd, opt, arg, ms), &line, cmd, opt, arg);
+}
+
+int opt_parse_port(const char *arg, const char **end, uint16_t *out)
+{
+	const char *s = arg;
+	uint32_t v = 0;
+	for (; isdigit((unsigned char)*s); s++) {
+		v = v * 10 + (uint32_t)(*s - '0');
+		if (v > 65535)
+			return -1;
+	}
+	if (s == arg || v < 1 || (!end && *s))
+		return -1;
+	if (end)
+		*end = s;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+int opt_port_buf(jm_buf *err, const char *cmd, const char *opt, const char *arg, uint16_t *out)
+{
+	uint16_t v;
+	if (opt_parse_port(arg, NULL, &v) < 0) {
+		jm_buf_printf(err, "jmsg %s: %s must be a port from 1 to 65535, not '%s'", cmd, opt,
+			      arg);
+		return -1;
+	}
+	if (out)
+		*out = v;
+	return 0;
+}
+
+int opt_port(const char *cmd, const char *opt, const char *arg, uint16_t *out)
+{
+	jm_buf line = {0};
+	return to_stderr(opt_port_buf(&line, cmd, opt, arg, out), &line, cmd, opt, arg);
+}

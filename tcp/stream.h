@@ -1,0 +1,214 @@
+/*
+ * stream: the analyzer engine.  TCP segments in (from capture.h), decoded
+ * conversations out, through the callbacks of an an_sink:
+ *
+ *   segment   every TCP segment of a tracked stream, with its flow and
+ *             direction, before reassembly (the per-segment hook: stall
+ *             analysis reads seq/ack/window/options from cap_segment).
+ *             Segments that start no stream (a stray ACK, FIN or RST of
+ *             an unknown 4-tuple) and other ports are not passed.
+ *   stream    a stream begins (phase "begin") or ends ("end": closed,
+ *             reset, expired, or still open when the capture ended)
+ *   message   one decoded message: header, content, timing, pairing
+ *   problem   a codec error (jm_error) or a capture problem (jm_problem)
+ *
+ * Per stream and direction it runs reasm.h (reassembly) into a jm_decoder
+ * (proto/jmsg.h).  After a gap, a decoder failure or a mid-stream pickup
+ * it hunts for the next plausible message boundary: a protoheader whose
+ * whole JSON header is present and valid, and resumes there (problem
+ * "resync").  A message's ts_first is the capture time of the segment
+ * that brought its first byte, however many segments the hunt held
+ * before it could prove the message.
+ *
+ * Pairing.  Responses answer requests in order on each stream (pipelining
+ * included); a paired response carries latency_ms, from its request's
+ * first byte to its own last byte.  That order is known only while every
+ * message of the stream since its SYN has been seen.  A message whose
+ * boundaries are known counts in it even when it is not reported: one the
+ * codec rejects but skips whole (a bad header field with a readable
+ * content-length, content that is not JSON), or one whose content a
+ * memory cap dropped.  Such a request is one the server may answer (it
+ * answers it or closes; a server that passed over it silently and went on
+ * would be paired one off), and such a response answers the oldest
+ * request.  Once messages may have been lost in a direction (a gap,
+ * framing lost to a codec error, bytes held while hunting for a boundary
+ * dropped for a memory cap, or a direction picked up without its SYN,
+ * whose earlier bytes the capture never saw) no later request is queued,
+ * and after a loss in the server's direction the queued ones are
+ * forgotten too: a response is paired only with a request queued before
+ * any loss, and otherwise carries no latency rather than a wrong one.  So
+ * nothing is paired on a stream picked up mid-stream.  At most 1024
+ * unanswered requests are kept per stream: beyond that the oldest are
+ * forgotten and counted, and as many responses, the oldest, which answer
+ * them, carry no latency; every later one pairs with its own request.  How many requests
+ * were still unanswered when the capture began cannot be told from TCP:
+ * acknowledgment numbers and capture times can show that a response does
+ * not answer a captured request (it was sent before the server had all of
+ * it), never that it does.  A client that keeps requests in flight sends
+ * the first captured one while the server still owes answers to requests
+ * the capture missed, and the next answer, sent after the server got the
+ * captured request (its ACK covers it), answers one of those.  (Wireshark's
+ * generated dissector pairs in order from the first message it sees.)
+ *
+ * A stream ends with FINs from both sides, a reset (one whose sequence
+ * number is near the sender's: a forged or stray one is passed over),
+ * idle expiry or the end of the capture.  For 60 s of capture time after
+ * FINs or a reset, segments of the same four-tuple with sequence numbers
+ * near the old ones (retransmissions, data that was in flight) start no
+ * new stream; a SYN, or data far from the old numbers, does.
+ *
+ * The side that sent the SYN is the client; a stream picked up without
+ * its SYN takes the side using one of the configured ports as the server.
+ * Segments on other ports are passed over.
+ *
+ * Memory is bounded: held out-of-order bytes, buffered JSON contents and
+ * bytes held while hunting for a boundary (with the capture time of each
+ * segment among them) are counted per stream direction
+ * (stream_memcap) and in total (memcap); when a cap would be passed the
+ * data is dropped with a "memcap" problem.  (The codec's own header buffer,
+ * at most 65535 bytes per direction, and the max_hex prefix are not
+ * counted: both are bounded per direction.)  The number of
+ * streams is capped too (max_streams): the least recently active is
+ * expired to make room.
+ *
+ * To keep per-stream state of your own, call an_engine_add_ext() before
+ * the first segment and find it with flow_ext() (flow.h).
+ */
+#ifndef JM_STREAM_H
+#define JM_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jmsg.h"
+#include "tcp/capture.h"
+#include "tcp/flow.h"
+
+#define AN_MAX_PORTS 64
+/* Idle expiry runs at most this often (capture time, seconds): at the
+ * first an_engine_tick() at least this long after the last one that ran. */
+#define AN_EXPIRE_EVERY 1.0
+
+typedef enum an_dir { AN_C2S = 0, AN_S2C = 1 } an_dir;
+
+typedef struct an_config {
+	uint16_t ports[AN_MAX_PORTS];  /* server ports; none: JM_SPEC_DEFAULT_PORT */
+	size_t n_ports;
+	double idle_timeout;           /* seconds of capture time; 0: never */
+	size_t memcap;                 /* bytes, all streams; 0: no cap */
+	size_t stream_memcap;          /* bytes, one stream */
+	size_t max_streams;            /* 0: no cap */
+	uint64_t max_content;          /* decoder limit; 0: the spec's default */
+	size_t max_hex;                /* non-JSON content bytes kept per message */
+	bool full_content;             /* keep whole non-JSON contents (replay) */
+	uint32_t overlap_history;      /* delivered bytes kept to check overlaps */
+} an_config;
+
+void an_config_defaults(an_config *c);
+
+/* What a stream is: ids and endpoints, as reports show them. */
+typedef struct an_stream_id {
+	uint64_t id;
+	const flow_ep *client, *server;
+} an_stream_id;
+
+typedef struct an_message {
+	an_stream_id s;
+	an_dir dir;
+	uint64_t index;                /* n-th message in this direction, from 0 */
+	uint64_t offset;               /* of its first byte in its direction */
+	double ts_first, ts_last;      /* capture times of first and last byte */
+	int64_t ts_first_ns, ts_last_ns; /* the same, exact, in nanoseconds */
+	uint16_t header_len;
+	const jm_header *header;       /* raw bytes in header->raw */
+	bool content_is_json;          /* content is validated JSON text */
+	uint64_t content_length;
+	const uint8_t *content;        /* whole if JSON or full_content, else a prefix */
+	size_t content_kept;
+	bool content_cut;              /* content_kept < content_length */
+	jm_error warning;              /* JM_ERR_NONE or a warning-level codec error */
+	bool has_latency;              /* a response paired with its request */
+	double latency_ms;
+} an_message;
+
+typedef struct an_problem {
+	an_stream_id s;
+	an_dir dir;
+	double ts;
+	int64_t ts_ns;
+	uint64_t offset;
+	bool is_codec;                 /* codec error (error) or capture problem (prob) */
+	jm_error error;
+	jm_problem prob;
+	uint64_t bytes;                /* gap, truncated_capture, memcap, resync: bytes */
+	const char *detail;
+} an_problem;
+
+typedef enum an_phase { AN_BEGIN, AN_END } an_phase;
+typedef enum an_state { AN_OPEN, AN_CLOSED, AN_RESET, AN_EXPIRED } an_state;
+
+typedef struct an_stream_info {
+	an_stream_id s;
+	an_phase phase;
+	an_state state;
+	double ts;
+	int64_t ts_ns;
+	bool midstream;
+	uint64_t requests, responses;
+	uint64_t bytes[2];             /* payload bytes delivered, per direction */
+	uint64_t gaps[2];              /* bytes missing, per direction */
+} an_stream_info;
+
+typedef struct an_sink {
+	void *user;
+	void (*segment)(void *user, flow *f, an_dir dir, const cap_segment *seg);
+	void (*stream)(void *user, const an_stream_info *si);
+	void (*message)(void *user, const an_message *m);
+	void (*problem)(void *user, const an_problem *p);
+} an_sink;
+
+typedef struct an_stats {
+	uint64_t segments;             /* TCP segments on tracked ports */
+	uint64_t skipped;              /* TCP segments on other ports */
+	uint64_t after_end;            /* late segments of a stream that ended
+				        * with FINs or a reset, passed over */
+	uint64_t bad_resets;           /* resets far from the sender's sequence
+				        * numbers, not believed */
+	uint64_t streams, peak_streams;
+	uint64_t requests, responses;
+	uint64_t problems[JM_PROB_COUNT];
+	uint64_t errors[JM_ERR_COUNT];
+	size_t mem_peak;               /* held and buffered bytes, peak */
+	size_t table_mem;              /* flow table records and buckets */
+} an_stats;
+
+typedef struct an_engine an_engine;
+
+an_engine *an_engine_new(const an_config *cfg, const an_sink *sink);
+/* Flushes nothing: call an_engine_finish() first to end open streams. */
+void an_engine_free(an_engine *e);
+
+/* Per-stream state for another module; see flow.h.  Before any segment. */
+int an_engine_add_ext(an_engine *e, size_t size, flow_fini_fn fini, void *user);
+flow_table *an_engine_flows(an_engine *e);
+
+/* One TCP segment, in capture order. */
+void an_engine_segment(an_engine *e, const cap_segment *seg);
+/* Set the engine's clock: `now` as an_engine_tick() keeps it (the latest
+ * packet time) and `now_ns`, the time of the latest segment on a tracked
+ * port, which stream ends and problems carry.  For a caller that shares
+ * one capture between several engines (jmsg analyze --workers), so each
+ * sees the clock the whole capture has reached; a single engine never
+ * needs it. */
+void an_engine_clock(an_engine *e, double now, int64_t now_ns);
+/* Capture time moved on: expire streams idle longer than idle_timeout. */
+void an_engine_tick(an_engine *e, double now);
+/* End of capture: every open stream is flushed and ends (state open). */
+void an_engine_finish(an_engine *e);
+
+void an_engine_stats(const an_engine *e, an_stats *st);
+
+const char *an_state_name(an_state s);
+
+#endif

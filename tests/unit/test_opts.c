@@ -1,0 +1,233 @@
+/* Command-line numbers: seconds, sizes, whole numbers and ports are parsed
+ * strictly, and a duration the user gave as more than zero never becomes
+ * zero, which every timeout option reads as "never".  A bad value gets
+ * exactly one line, the same in a buffer as on stderr. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd/opts.h"
+
+static void test_seconds(void **state)
+{
+	uint64_t ms = 99;
+	assert_int_equal(opt_seconds("t", "--x", "2.5", &ms), 0);
+	assert_int_equal(ms, 2500);
+	assert_int_equal(opt_seconds("t", "--x", "0", &ms), 0);
+	assert_int_equal(ms, 0);
+	/* below a millisecond: the shortest timeout there is, not none */
+	assert_int_equal(opt_seconds("t", "--x", "0.0001", &ms), 0);
+	assert_int_equal(ms, 1);
+	assert_int_equal(opt_seconds("t", "--x", "1e-9", &ms), 0);
+	assert_int_equal(ms, 1);
+	assert_int_equal(opt_seconds("t", "--x", "86400", &ms), 0);
+	assert_int_equal(ms, 86400000);
+	assert_int_equal(opt_seconds("t", "--x", "86401", &ms), -1);
+	assert_int_equal(opt_seconds("t", "--x", "-1", &ms), -1);
+	assert_int_equal(opt_seconds("t", "--x", "nan", &ms), -1);
+	assert_int_equal(opt_seconds("t", "--x", "1s", &ms), -1);
+	assert_int_equal(opt_seconds("t", "--x", "", &ms), -1);
+}
+
+static void test_sizes_and_numbers(void **state)
+{
+	uint64_t v;
+	assert_int_equal(opt_size("t", "--x", "64k", &v), 0);
+	assert_int_equal(v, 65536);
+	assert_int_equal(opt_size("t", "--x", "1g", &v), 0);
+	assert_int_equal(v, 1ULL << 30);
+	assert_int_equal(opt_size("t", "--x", "99999999999999999999", &v), -1);
+	assert_int_equal(opt_size("t", "--x", "-1", &v), -1);
+	assert_int_equal(opt_size("t", "--x", "1kk", &v), -1);
+	assert_int_equal(opt_uint("t", "--x", "5", 1, 10, &v), 0);
+	assert_int_equal(v, 5);
+	assert_int_equal(opt_uint("t", "--x", "11", 1, 10, &v), -1);
+	assert_int_equal(opt_uint("t", "--x", " 5", 1, 10, &v), -1);
+}
+
+enum kind { UINT, SIZE, SECONDS, PORT };
+
+/* One value through a *_buf parser: the line for a bad one, the value
+ * for a good one. */
+static const struct row {
+	enum kind kind;
+	const char *arg;
+	uint64_t min, max;           /* UINT */
+	int rc;
+	uint64_t value;              /* rc 0 */
+	const char *line;            /* rc -1: the whole line */
+} rows[] = {
+	{PORT, "1", .value = 1},
+	{PORT, "65535", .value = 65535},
+	{PORT, "65432", .value = 65432},
+	{PORT, "080", .value = 80},
+	{PORT, "0", .rc = -1, .line = "jmsg t: --port must be a port from 1 to 65535, not '0'"},
+	{PORT, "65536", .rc = -1, .line = "jmsg t: --port must be a port from 1 to 65535, not '65536'"},
+	{PORT, "99999999999999999999", .rc = -1,
+	 .line = "jmsg t: --port must be a port from 1 to 65535, not '99999999999999999999'"},
+	{PORT, "", .rc = -1, .line = "jmsg t: --port must be a port from 1 to 65535, not ''"},
+	{PORT, "80x", .rc = -1, .line = "jmsg t: --port must be a port from 1 to 65535, not '80x'"},
+	{PORT, " 80", .rc = -1, .line = "jmsg t: --port must be a port from 1 to 65535, not ' 80'"},
+	{PORT, "+80", .rc = -1, .line = "jmsg t: --port must be a port from 1 to 65535, not '+80'"},
+	{PORT, "-1", .rc = -1, .line = "jmsg t: --port must be a port from 1 to 65535, not '-1'"},
+	{PORT, "80,81", .rc = -1, .line = "jmsg t: --port must be a port from 1 to 65535, not '80,81'"},
+	{UINT, "5", 1, 10, .value = 5},
+	{UINT, "0", 0, 0, .value = 0},
+	{UINT, "11", 1, 10, -1, .line = "jmsg t: --x must be a whole number from 1 to 10, not '11'"},
+	{UINT, " 5", 1, 10, -1, .line = "jmsg t: --x must be a whole number from 1 to 10, not ' 5'"},
+	{UINT, "-1", 0, 10, -1, .line = "jmsg t: --x must be a whole number from 0 to 10, not '-1'"},
+	{UINT, "18446744073709551616", 0, UINT64_MAX, -1,
+	 .line = "jmsg t: --x must be a whole number from 0 to 18446744073709551615, "
+		 "not '18446744073709551616'"},
+	{SIZE, "64k", .value = 65536},
+	{SIZE, "3M", .value = 3 << 20},
+	{SIZE, "1kk", .rc = -1, .line = "jmsg t: --x must be a byte count such as 65536 or 64k, not '1kk'"},
+	{SIZE, "2g0", .rc = -1, .line = "jmsg t: --x must be a byte count such as 65536 or 64k, not '2g0'"},
+	{SIZE, "", .rc = -1, .line = "jmsg t: --x must be a byte count such as 65536 or 64k, not ''"},
+	{SECONDS, "2.5", .value = 2500},
+	{SECONDS, ".5", .value = 500},
+	{SECONDS, "0.0001", .value = 1},
+	{SECONDS, "1s", .rc = -1, .line = "jmsg t: --x must be seconds from 0 to 86400 (e.g. 2.5), not '1s'"},
+	{SECONDS, "inf", .rc = -1, .line = "jmsg t: --x must be seconds from 0 to 86400 (e.g. 2.5), not 'inf'"},
+};
+
+static int run_buf(const struct row *r, jm_buf *err, uint64_t *v)
+{
+	uint16_t port = 0;
+	int rc;
+	switch (r->kind) {
+	case UINT: return opt_uint_buf(err, "t", "--x", r->arg, r->min, r->max, v);
+	case SIZE: return opt_size_buf(err, "t", "--x", r->arg, v);
+	case SECONDS: return opt_seconds_buf(err, "t", "--x", r->arg, v);
+	case PORT:
+		rc = opt_port_buf(err, "t", "--port", r->arg, &port);
+		*v = port;
+		return rc;
+	}
+	return 99;
+}
+
+/* The stderr version of the same row, its output read back. */
+static int run_stderr(const struct row *r, uint64_t *v, char *got, size_t cap)
+{
+	char path[] = "/tmp/jmsg-test-opts-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	fflush(stderr);
+	int saved = dup(2);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	uint16_t port = 0;
+	int rc = 99;
+	switch (r->kind) {
+	case UINT: rc = opt_uint("t", "--x", r->arg, r->min, r->max, v); break;
+	case SIZE: rc = opt_size("t", "--x", r->arg, v); break;
+	case SECONDS: rc = opt_seconds("t", "--x", r->arg, v); break;
+	case PORT: rc = opt_port("t", "--port", r->arg, &port); *v = port; break;
+	}
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	ssize_t n = pread(fd, got, cap - 1, 0);
+	close(fd);
+	got[n > 0 ? n : 0] = '\0';
+	return rc;
+}
+
+static void test_table(void **state)
+{
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		const struct row *r = &rows[i];
+		jm_buf err = {0};
+		jm_buf_append(&err, "<", 1);  /* the line is appended */
+		uint64_t v = 12345;
+		int rc = run_buf(r, &err, &v);
+		char line[512];
+		snprintf(line, sizeof line, "%.*s", (int)jm_buf_pending(&err),
+			 (const char *)jm_buf_head(&err));
+		jm_buf_free(&err);
+		char want[512];
+		snprintf(want, sizeof want, "<%s", r->rc ? r->line : "");
+		if (rc != r->rc || strcmp(line, want) || (rc == 0 && v != r->value)) {
+			print_error("row %zu '%s': rc %d value %llu line '%s'\n"
+				    "    want rc %d value %llu line '%s'\n", i, r->arg, rc,
+				    (unsigned long long)v, line, r->rc, (unsigned long long)r->value,
+				    want);
+			fail();
+		}
+		/* the stderr version: the same outcome, the same line and a newline */
+		char got[512];
+		v = 12345;
+		rc = run_stderr(r, &v, got, sizeof got);
+		snprintf(want, sizeof want, "%s%s", r->rc ? r->line : "", r->rc ? "\n" : "");
+		if (rc != r->rc || strcmp(got, want) || (rc == 0 && v != r->value)) {
+			print_error("row %zu '%s' on stderr: rc %d value %llu '%s'\n", i, r->arg, rc,
+				    (unsigned long long)v, got);
+			fail();
+		}
+	}
+}
+
+/* The parsing alone, for lists and HOST:PORT. */
+static void test_parse_port(void **state)
+{
+	const char *end = NULL;
+	uint16_t v = 0;
+	assert_int_equal(opt_parse_port("65432,8080", &end, &v), 0);
+	assert_int_equal(v, 65432);
+	assert_string_equal(end, ",8080");
+	assert_int_equal(opt_parse_port(end + 1, &end, &v), 0);
+	assert_int_equal(v, 8080);
+	assert_string_equal(end, "");
+	assert_int_equal(opt_parse_port(",1", &end, &v), -1);
+	assert_int_equal(opt_parse_port("0,1", &end, &v), -1);
+	assert_int_equal(opt_parse_port("70000,1", &end, &v), -1);
+	assert_int_equal(opt_parse_port("80,", NULL, &v), -1);
+	assert_int_equal(opt_parse_port("80", NULL, &v), 0);
+	assert_int_equal(v, 80);
+	/* opt_port may only check */
+	jm_buf err = {0};
+	assert_int_equal(opt_port_buf(&err, "t", "--port", "443", NULL), 0);
+	assert_int_equal(jm_buf_pending(&err), 0);
+	jm_buf_free(&err);
+}
+
+/* A value far longer than any line buffer is quoted whole. */
+static void test_long_value(void **state)
+{
+	size_t len = 100000;
+	char *arg = malloc(len + 1);
+	assert_non_null(arg);
+	memset(arg, '7', len);
+	arg[len] = '\0';
+	jm_buf err = {0};
+	uint16_t port;
+	assert_int_equal(opt_port_buf(&err, "t", "--port", arg, &port), -1);
+	const char *pre = "jmsg t: --port must be a port from 1 to 65535, not '";
+	size_t pl = strlen(pre);
+	assert_int_equal(jm_buf_pending(&err), pl + len + 1);
+	assert_memory_equal(jm_buf_head(&err), pre, pl);
+	assert_memory_equal(jm_buf_head(&err) + pl, arg, len);
+	jm_buf_free(&err);
+	free(arg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seconds),
+		cmocka_unit_test(test_sizes_and_numbers),
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_parse_port),
+		cmocka_unit_test(test_long_value),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
