@@ -5,8 +5,8 @@
  * it (tests/unit/test_analyze_args.c).  analyze_run opens the capture and
  * analyzes it.  analyze_main (cmd/commands.h) joins them.
  */
-#ifndef JM_ANALYZE_H
-#define JM_ANALYZE_H
+#ifndef JM_ANALYZER_ANALYZE_H
+#define JM_ANALYZER_ANALYZE_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -25,8 +25,8 @@
  * back to the source the same way (up to MERGE_RECYCLE bytes of room), so
  * chunks are not freed on one thread and allocated on another.
  */
-#ifndef JM_MERGE_H
-#define JM_MERGE_H
+#ifndef JM_ANALYZER_MERGE_H
+#define JM_ANALYZER_MERGE_H
 
 #include <stdatomic.h>
 #include <stddef.h>

@@ -24,8 +24,8 @@
  *   ob_bytes_text          printable ASCII as is (but '\'), else \xNN
  *   ob_ipv4                dotted quad, as inet_ntop(AF_INET)
  */
-#ifndef JM_OUTBUF_H
-#define JM_OUTBUF_H
+#ifndef JM_ANALYZER_OUTBUF_H
+#define JM_ANALYZER_OUTBUF_H
 
 #include <stdbool.h>
 #include <stddef.h>

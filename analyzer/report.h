@@ -31,8 +31,8 @@
  * it), and JSON content likewise; raw line breaks, which JSON allows as
  * whitespace, are squeezed out so every event stays on one line.
  */
-#ifndef JM_REPORT_H
-#define JM_REPORT_H
+#ifndef JM_ANALYZER_REPORT_H
+#define JM_ANALYZER_REPORT_H
 
 #include <stdbool.h>
 #include <stdio.h>

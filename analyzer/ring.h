@@ -23,8 +23,8 @@
  * must not wait for more (end of input, a live capture's quiet moment).
  * A consumer may thus sleep while records wait; that is the point.
  */
-#ifndef JM_RING_H
-#define JM_RING_H
+#ifndef JM_ANALYZER_RING_H
+#define JM_ANALYZER_RING_H
 
 #include <stdatomic.h>
 #include <stdbool.h>

@@ -45,8 +45,8 @@
  * --plot-stream with workers and turns the kernel view off.  Live, output
  * lags the packets by up to one block timeout (CAP_BLOCK_TIMEOUT_MS).
  */
-#ifndef JM_WORKERS_H
-#define JM_WORKERS_H
+#ifndef JM_ANALYZER_WORKERS_H
+#define JM_ANALYZER_WORKERS_H
 
 #include <stdbool.h>
 #include <stdint.h>

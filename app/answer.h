@@ -26,8 +26,8 @@
  * and the connection is closed, exactly as for a request the codec rejects
  * (there the error is the spec's error id).
  */
-#ifndef JMSG_APP_ANSWER_H
-#define JMSG_APP_ANSWER_H
+#ifndef JM_APP_ANSWER_H
+#define JM_APP_ANSWER_H
 
 #include <stdbool.h>
 #include <stddef.h>

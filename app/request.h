@@ -1,8 +1,8 @@
 /*
  * request: the bytes of the requests the tutorial's client sends.
  */
-#ifndef JMSG_REQUEST_H
-#define JMSG_REQUEST_H
+#ifndef JM_APP_REQUEST_H
+#define JM_APP_REQUEST_H
 
 #include <stdbool.h>
 

@@ -8,8 +8,8 @@
  * (tests/unit/test_client_args.c).  client_main() (main.c) prints that
  * line or the help, or runs the mode.
  */
-#ifndef JMSG_CLIENT_ARGS_H
-#define JMSG_CLIENT_ARGS_H
+#ifndef JM_CLIENT_ARGS_H
+#define JM_CLIENT_ARGS_H
 
 #include <stdbool.h>
 

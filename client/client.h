@@ -9,8 +9,8 @@
  *
  * Exit codes are shared by all modes: cmd/exit.h (documented in --help).
  */
-#ifndef JMSG_CLIENT_H
-#define JMSG_CLIENT_H
+#ifndef JM_CLIENT_CLIENT_H
+#define JM_CLIENT_CLIENT_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -11,8 +11,8 @@
  * nanoseconds); values at or above 2^HIST_MAX_BITS land in the top bucket
  * but the exact maximum is kept beside the buckets.
  */
-#ifndef JMSG_HIST_H
-#define JMSG_HIST_H
+#ifndef JM_CLIENT_HIST_H
+#define JM_CLIENT_HIST_H
 
 #include <stdint.h>
 

@@ -19,8 +19,8 @@
  * the arithmetic is exact (integers, no rounding drift over long runs) and
  * saturates instead of wrapping.
  */
-#ifndef JMSG_RATE_H
-#define JMSG_RATE_H
+#ifndef JM_CLIENT_RATE_H
+#define JM_CLIENT_RATE_H
 
 #include <stdint.h>
 

@@ -1,7 +1,7 @@
 /* Subcommand entry points, each defined in its own folder.  argv[0] is the
  * subcommand's name; the return value is the process's exit status. */
-#ifndef JMSG_COMMANDS_H
-#define JMSG_COMMANDS_H
+#ifndef JM_CMD_COMMANDS_H
+#define JM_CMD_COMMANDS_H
 
 int server_main(int argc, char **argv);
 int client_main(int argc, char **argv);

@@ -4,8 +4,8 @@
  * mean the same to every subcommand, except that replay gives 1 and 2 its
  * own sense; 3 to 7 are the client's alone.
  */
-#ifndef JMSG_EXIT_H
-#define JMSG_EXIT_H
+#ifndef JM_CMD_EXIT_H
+#define JM_CMD_EXIT_H
 
 enum {
 	JM_EXIT_OK = 0,           /* done (server: stopped by SIGINT/SIGTERM) */

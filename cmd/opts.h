@@ -6,8 +6,8 @@
  * newline) to `err`, for parsers that print nothing themselves; the others
  * print it on stderr.
  */
-#ifndef JMSG_OPTS_H
-#define JMSG_OPTS_H
+#ifndef JM_CMD_OPTS_H
+#define JM_CMD_OPTS_H
 
 #include <stdint.h>
 

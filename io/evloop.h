@@ -17,8 +17,8 @@
  *
  * Errors are values: the functions return 0 or -1 with errno set.
  */
-#ifndef JMSG_EVLOOP_H
-#define JMSG_EVLOOP_H
+#ifndef JM_IO_EVLOOP_H
+#define JM_IO_EVLOOP_H
 
 #include <signal.h>
 #include <stdbool.h>

@@ -6,8 +6,8 @@
  * tutorial (`app-server.py '' 65432`).  Errors are values: -1 and a
  * one-line reason in `err` that names the host and port.
  */
-#ifndef JMSG_NET_H
-#define JMSG_NET_H
+#ifndef JM_IO_NET_H
+#define JM_IO_NET_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -17,8 +17,8 @@
  * Field names, limits and error kinds come from spec/jmsg.json through the
  * generated jmsg_spec.h; nothing here spells them out again.
  */
-#ifndef JMSG_H
-#define JMSG_H
+#ifndef JM_PROTO_JMSG_H
+#define JM_PROTO_JMSG_H
 
 #include <stdarg.h>
 #include <stdbool.h>

@@ -1,6 +1,6 @@
 /* Private to proto/: the JSON parser's state and the header scanner. */
-#ifndef JMSG_JSON_INTERNAL_H
-#define JMSG_JSON_INTERNAL_H
+#ifndef JM_PROTO_JSON_INTERNAL_H
+#define JM_PROTO_JSON_INTERNAL_H
 
 #include "jmsg.h"
 

@@ -7,8 +7,8 @@
  * argument vectors tests it (tests/unit/test_server_args.c).
  * server_main() (main.c) prints that line or the help, or calls srv_run().
  */
-#ifndef JMSG_SERVER_ARGS_H
-#define JMSG_SERVER_ARGS_H
+#ifndef JM_SERVER_ARGS_H
+#define JM_SERVER_ARGS_H
 
 #include <stdbool.h>
 

@@ -10,8 +10,8 @@
  * memory is bounded by SRV_CACHE_SLOTS * (SRV_CACHE_MAX_CONTENT + the
  * response).  Only answers are cached, never error responses.
  */
-#ifndef JMSG_CACHE_H
-#define JMSG_CACHE_H
+#ifndef JM_SERVER_CACHE_H
+#define JM_SERVER_CACHE_H
 
 #include <stdbool.h>
 #include <stddef.h>

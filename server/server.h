@@ -15,8 +15,8 @@
  * server half-closes and drains for a short linger time first, so the
  * response is not destroyed by a TCP reset.
  */
-#ifndef JMSG_SERVER_H
-#define JMSG_SERVER_H
+#ifndef JM_SERVER_SERVER_H
+#define JM_SERVER_SERVER_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -7,8 +7,8 @@
  * The writer owns no data: series are arrays of (t, v) points, NaN values
  * are gaps.  Everything written is escaped; the output is well-formed XML.
  */
-#ifndef JM_PLOT_H
-#define JM_PLOT_H
+#ifndef JM_STALL_PLOT_H
+#define JM_STALL_PLOT_H
 
 #include <stddef.h>
 #include <stdio.h>

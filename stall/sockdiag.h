@@ -26,8 +26,8 @@
  * capture order from its own thread.  The queue is bounded: if nobody
  * drains it, the oldest batches are dropped and counted.
  */
-#ifndef JM_SOCKDIAG_H
-#define JM_SOCKDIAG_H
+#ifndef JM_STALL_SOCKDIAG_H
+#define JM_STALL_SOCKDIAG_H
 
 #include <linux/tcp.h>
 #include <stdbool.h>

@@ -4,8 +4,8 @@
  * of argument vectors tests it (tests/unit/test_sockets.c).  sockets_run
  * lists the sockets.  sockets_main (cmd/commands.h) joins them.
  */
-#ifndef JM_SOCKETS_H
-#define JM_SOCKETS_H
+#ifndef JM_STALL_SOCKETS_H
+#define JM_STALL_SOCKETS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -44,8 +44,8 @@
  * STALL_SERIES_POINTS per series (older points are thinned out, not
  * dropped) and for at most STALL_SERIES_STREAMS streams at a time.
  */
-#ifndef JM_STALL_H
-#define JM_STALL_H
+#ifndef JM_STALL_STALL_H
+#define JM_STALL_STALL_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -15,8 +15,8 @@
  * them straight from cap_segment; the analyzer engine passes each segment,
  * with its flow and direction, to an_sink.segment (see stream.h).
  */
-#ifndef JM_CAPTURE_H
-#define JM_CAPTURE_H
+#ifndef JM_TCP_CAPTURE_H
+#define JM_TCP_CAPTURE_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -19,8 +19,8 @@
  * order, before its memory is reused.  Extensions live inside the flow
  * record, so adding one costs no allocation per flow.
  */
-#ifndef JM_FLOW_H
-#define JM_FLOW_H
+#ifndef JM_TCP_FLOW_H
+#define JM_TCP_FLOW_H
 
 #include <stdbool.h>
 #include <stddef.h>

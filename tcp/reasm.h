@@ -37,8 +37,8 @@
  * change what the receiver got, so the ring is freed once all is acked);
  * overlaps reaching further back are de-duplicated without comparison.
  */
-#ifndef JM_REASM_H
-#define JM_REASM_H
+#ifndef JM_TCP_REASM_H
+#define JM_TCP_REASM_H
 
 #include <stdbool.h>
 #include <stddef.h>

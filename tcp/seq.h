@@ -16,8 +16,8 @@
  * these, so the wrap is handled in one place (as Suricata's SEQ_GT, SEQ_LT,
  * SEQ_GEQ, SEQ_LEQ).  Equality needs none: a == b is right across the wrap.
  */
-#ifndef JM_SEQ_H
-#define JM_SEQ_H
+#ifndef JM_TCP_SEQ_H
+#define JM_TCP_SEQ_H
 
 #include <stdbool.h>
 #include <stdint.h>

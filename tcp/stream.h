@@ -74,8 +74,8 @@
  * To keep per-stream state of your own, call an_engine_add_ext() before
  * the first segment and find it with flow_ext() (flow.h).
  */
-#ifndef JM_STREAM_H
-#define JM_STREAM_H
+#ifndef JM_TCP_STREAM_H
+#define JM_TCP_STREAM_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -10,8 +10,8 @@
  *              failure or a mid-stream pickup
  *   pair.c     which response answers which request
  */
-#ifndef JM_STREAM_INT_H
-#define JM_STREAM_INT_H
+#ifndef JM_TCP_STREAM_INT_H
+#define JM_TCP_STREAM_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -3,8 +3,8 @@
  * structs.  Back ends (emit_c.c, emit_lua.c) read only this model, never the
  * JSON, so a new output language is a new back end and nothing else.
  */
-#ifndef JMSG_SPEC_MODEL_H
-#define JMSG_SPEC_MODEL_H
+#ifndef JM_SPEC_GEN_MODEL_H
+#define JM_SPEC_GEN_MODEL_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -2,8 +2,8 @@
  * test_client_args.c): an argv built from a table row, stdout or stderr
  * caught in a buffer around one call, and checks that name the row when
  * they fail.  Include after cmocka.h. */
-#ifndef JMSG_ARGS_CHECK_H
-#define JMSG_ARGS_CHECK_H
+#ifndef JM_TESTS_UNIT_ARGS_CHECK_H
+#define JM_TESTS_UNIT_ARGS_CHECK_H
 
 #include <stdio.h>
 #include <string.h>

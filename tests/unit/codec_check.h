@@ -8,8 +8,8 @@
  * pointer an event hands out is read in full, so a sanitizer sees any read
  * past what the decoder may give.
  */
-#ifndef JMSG_CODEC_CHECK_H
-#define JMSG_CODEC_CHECK_H
+#ifndef JM_TESTS_UNIT_CODEC_CHECK_H
+#define JM_TESTS_UNIT_CODEC_CHECK_H
 
 #include <stdarg.h>
 #include <stdio.h>
