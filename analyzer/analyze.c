@@ -60,8 +60,9 @@ static void usage(FILE *f)
 "output:\n"
 "  --json                JSON lines: message, error, stream events, summary\n"
 "  -q                    only problems and the summary\n"
-"  -l                    write each event line as soon as it is made (live\n"
-"                        captures always do; default for files: 64 KiB blocks)\n"
+"  -l                    write each event line as soon as it is made (default:\n"
+"                        live, after each block of packets, at most 100 ms\n"
+"                        apart; files, in 64 KiB blocks)\n"
 "  --max-hex BYTES       non-JSON content bytes shown per message (default 1024)\n"
 "\n"
 "threads:\n"
@@ -327,6 +328,11 @@ static void drops_cb(void *user, int64_t now_ns, const cap_stats *cs)
 	report_capture_drops(r->rep, now_ns, cs);
 }
 
+static void batch_cb(void *user)
+{
+	fflush(stdout);
+}
+
 static void stall_seg_cb(void *user, flow *f, an_dir dir, const cap_segment *seg)
 {
 	stall_cli_segment(stall, f, dir, seg);
@@ -387,6 +393,7 @@ static int capture(analyze_args *a, cap_source *src, an_engine *e, report *rep)
 		say_listening(a, src);
 	struct run run = {e, rep};
 	cap_on_drops(src, drops_cb);
+	cap_on_batch(src, batch_cb);
 	int rc = cap_run(src, a->count, seg_cb, pkt_cb, &run, err, sizeof err);
 	running_source = NULL;
 
@@ -442,8 +449,11 @@ int analyze_run(analyze_args *a)
 		return JM_EXIT_RUNTIME;
 	}
 	static char outbuf[1 << 16];
-	if (a->iface || a->linebuf)
-		setvbuf(stdout, NULL, _IOLBF, 0); /* a person is watching */
+	/* Live, the output is flushed after each batch the kernel hands over
+	 * (at most CAP_BLOCK_TIMEOUT_MS apart), not after each line: a write
+	 * per event costs the load being watched.  -l flushes every line. */
+	if (a->linebuf)
+		setvbuf(stdout, NULL, _IOLBF, 0);
 	else
 		setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
 	int rc = a->workers > 1 ? run_workers(a, src) : run_one(a, src);
