@@ -300,12 +300,8 @@ int client_main(int argc, char **argv)
 	jm_buf err = {0};
 	int rc = cli_parse_args(argc, argv, &a, &err);
 
-	if (rc != JM_EXIT_OK) {
-		if (jm_buf_pending(&err))
-			fprintf(stderr, "%.*s\n", (int)jm_buf_pending(&err), (const char *)jm_buf_head(&err));
-		jm_buf_free(&err);
-		return rc;
-	}
+	if (rc != JM_EXIT_OK)
+		return opt_usage_error(&err, rc);
 	if (a.help) {
 		usage(stdout);
 		return JM_EXIT_OK;

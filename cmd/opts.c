@@ -142,3 +142,11 @@ int opt_port(const char *cmd, const char *opt, const char *arg, uint16_t *out)
 	jm_buf line = {0};
 	return to_stderr(opt_port_buf(&line, cmd, opt, arg, out), &line, cmd, opt, arg);
 }
+
+int opt_usage_error(jm_buf *err, int rc)
+{
+	if (jm_buf_pending(err))
+		fprintf(stderr, "%.*s\n", (int)jm_buf_pending(err), (const char *)jm_buf_head(err));
+	jm_buf_free(err);
+	return rc;
+}

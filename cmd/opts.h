@@ -39,4 +39,9 @@ int opt_parse_port(const char *arg, const char **end, uint16_t *out);
 int opt_port(const char *cmd, const char *opt, const char *arg, uint16_t *out);
 int opt_port_buf(jm_buf *err, const char *cmd, const char *opt, const char *arg, uint16_t *out);
 
+/* A parse_args' one-line usage error in err (if any) to stderr, then err
+ * freed; returns rc, the parse's exit status, so a subcommand can end with
+ * `return opt_usage_error(&err, rc);`. */
+int opt_usage_error(jm_buf *err, int rc);
+
 #endif

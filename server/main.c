@@ -183,12 +183,8 @@ int server_main(int argc, char **argv)
 	jm_buf err = {0};
 	int rc = srv_parse_args(argc, argv, &a, &err);
 
-	if (rc != JM_EXIT_OK) {
-		if (jm_buf_pending(&err))
-			fprintf(stderr, "%.*s\n", (int)jm_buf_pending(&err), (const char *)jm_buf_head(&err));
-		jm_buf_free(&err);
-		return rc;
-	}
+	if (rc != JM_EXIT_OK)
+		return opt_usage_error(&err, rc);
 	if (a.help) {
 		usage(stdout);
 		return JM_EXIT_OK;
