@@ -20,7 +20,6 @@
 #include "analyzer/workers.h"
 
 static cap_source *volatile running_source;
-static stall_cli *stall;  /* the an_sink has one user pointer: the report's */
 
 static void on_signal(int sig)
 {
@@ -307,6 +306,7 @@ void analyze_args_free(analyze_args *a)
 struct run {
 	an_engine *e;
 	report *rep;
+	stall_cli *stall;
 };
 
 static void seg_cb(void *user, const cap_segment *seg)
@@ -319,7 +319,7 @@ static void pkt_cb(void *user, double ts)
 {
 	struct run *r = user;
 	an_engine_tick(r->e, ts);
-	stall_cli_tick(stall, ts);
+	stall_cli_tick(r->stall, ts);
 }
 
 static void drops_cb(void *user, int64_t now_ns, const cap_stats *cs)
@@ -335,7 +335,7 @@ static void batch_cb(void *user)
 
 static void stall_seg_cb(void *user, flow *f, an_dir dir, const cap_segment *seg)
 {
-	stall_cli_segment(stall, f, dir, seg);
+	stall_cli_segment(user, f, dir, seg);
 }
 
 /* SIGINT and SIGTERM end the capture of src, with the summary.  The
@@ -391,7 +391,8 @@ static int capture(analyze_args *a, cap_source *src, an_engine *e, report *rep)
 	catch_signals(src);
 	if (a->iface)
 		say_listening(a, src);
-	struct run run = {e, rep};
+	stall_cli *stall = &a->stall;
+	struct run run = {e, rep, stall};
 	cap_on_drops(src, drops_cb);
 	cap_on_batch(src, batch_cb);
 	int rc = cap_run(src, a->count, seg_cb, pkt_cb, &run, err, sizeof err);
@@ -419,13 +420,12 @@ static int run_one(analyze_args *a, cap_source *src)
 	char err[200];
 	report rep;
 	report_init(&rep, stdout, a->json, a->quiet);
-	an_sink sink;
+	an_sink sink, stall_sink = {.user = &a->stall, .segment = stall_seg_cb};
 	report_sink(&rep, &sink);
-	sink.segment = stall_seg_cb;
-	stall = &a->stall;
+	stall_cli *stall = &a->stall;
 	int rc = JM_EXIT_RUNTIME;
 	an_engine *e = an_engine_new(&a->cfg, &sink);
-	if (!e)
+	if (!e || an_engine_listen(e, &stall_sink) < 0)
 		fprintf(stderr, "jmsg analyze: out of memory\n");
 	else if (stall_cli_start(stall, e, a->iface != NULL, &a->cfg, a->json, stdout, err,
 				 sizeof err))
@@ -434,7 +434,6 @@ static int run_one(analyze_args *a, cap_source *src)
 		rc = capture(a, src, e, &rep);
 	an_engine_free(e);
 	stall_cli_free(stall);
-	stall = NULL;
 	report_free(&rep);
 	return rc;
 }

@@ -52,15 +52,15 @@ const char *an_state_name(an_state s)
 static void stream_info(struct an_stream *s, an_phase ph, an_state state)
 {
 	an_engine *e = s->e;
-	if (!e->sink.stream)
-		return;
 	an_stream_info si = {
 		.s = sid(s), .phase = ph, .state = state, .ts = e->now, .ts_ns = e->now_ns, .midstream = s->midstream,
 		.requests = s->requests, .responses = s->responses,
 		.bytes = {s->h[0].bytes, s->h[1].bytes},
 		.gaps = {s->h[0].gap_bytes, s->h[1].gap_bytes},
 	};
-	e->sink.stream(e->sink.user, &si);
+	for (int i = 0; i < e->n_sinks; i++)
+		if (e->sinks[i].stream)
+			e->sinks[i].stream(e->sinks[i].user, &si);
 }
 
 static struct closed_slot *closed_slot(an_engine *e, const flow_key *k)

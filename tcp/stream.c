@@ -54,8 +54,9 @@ void problem(struct an_half *h, bool is_codec, int kind, uint64_t off, uint64_t 
 		p.prob = (jm_problem)kind;
 		e->st.problems[kind]++;
 	}
-	if (e->sink.problem)
-		e->sink.problem(e->sink.user, &p);
+	for (int i = 0; i < e->n_sinks; i++)
+		if (e->sinks[i].problem)
+			e->sinks[i].problem(e->sinks[i].user, &p);
 }
 
 /* ---------------------------------------------------------------- memory */
@@ -293,8 +294,9 @@ static void emit_message(struct an_half *h, const jm_event *ev)
 		s->responses++;
 	}
 	m.has_latency = pairing_seen(h, m.ts_first_ns, m.ts_last_ns, &m.latency_ms);
-	if (e->sink.message)
-		e->sink.message(e->sink.user, &m);
+	for (int i = 0; i < e->n_sinks; i++)
+		if (e->sinks[i].message)
+			e->sinks[i].message(e->sinks[i].user, &m);
 }
 
 /* A message's header.  A content the engine buffers whole (JSON, or any
@@ -465,6 +467,14 @@ void half_init(an_engine *e, struct an_stream *s, an_dir d)
 		jm_decoder_init(&h->dec, &dc, on_event, h);
 }
 
+int an_engine_listen(an_engine *e, const an_sink *sink)
+{
+	if (e->n_sinks == AN_MAX_SINKS)
+		return -1;
+	e->sinks[e->n_sinks++] = *sink;
+	return 0;
+}
+
 an_engine *an_engine_new(const an_config *cfg, const an_sink *sink)
 {
 	an_engine *e = calloc(1, sizeof *e);
@@ -472,7 +482,7 @@ an_engine *an_engine_new(const an_config *cfg, const an_sink *sink)
 		return NULL;
 	e->cfg = *cfg;
 	if (sink)
-		e->sink = *sink;
+		e->sinks[e->n_sinks++] = *sink;
 	if (!e->cfg.n_ports) {
 		e->cfg.ports[0] = JM_SPEC_DEFAULT_PORT;
 		e->cfg.n_ports = 1;
@@ -562,8 +572,9 @@ void an_engine_segment(an_engine *e, const cap_segment *seg)
 	an_dir d = (src_is_lo == s->client_is_lo) ? AN_C2S : AN_S2C;
 	struct an_half *h = &s->h[d], *peer = &s->h[!d];
 	flow_touch(e->ft, f, seg->ts);
-	if (e->sink.segment)
-		e->sink.segment(e->sink.user, f, d, seg);
+	for (int i = 0; i < e->n_sinks; i++)
+		if (e->sinks[i].segment)
+			e->sinks[i].segment(e->sinks[i].user, f, d, seg);
 
 	uint32_t seq = seg->seq;
 	if (seg->flags & CAP_SYN) {

@@ -186,6 +186,12 @@ typedef struct an_stats {
 typedef struct an_engine an_engine;
 
 an_engine *an_engine_new(const an_config *cfg, const an_sink *sink);
+/* Another listener, with its own user pointer, after those already there
+ * (the sink given to an_engine_new is the first).  Each callback goes to
+ * every listener that has it, in the order they were added.  Before any
+ * segment; at most AN_MAX_SINKS in all.  Returns 0, or -1 when full. */
+#define AN_MAX_SINKS 4
+int an_engine_listen(an_engine *e, const an_sink *sink);
 /* Flushes nothing: call an_engine_finish() first to end open streams. */
 void an_engine_free(an_engine *e);
 

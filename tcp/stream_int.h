@@ -89,7 +89,8 @@ struct closed_slot;
 
 struct an_engine {
 	an_config cfg;
-	an_sink sink;
+	an_sink sinks[AN_MAX_SINKS];   /* the listeners, in the order added */
+	int n_sinks;
 	flow_table *ft;
 	int ext;
 	size_t ext_off;           /* flow_table_ext_offset(ft, ext) */
