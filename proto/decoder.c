@@ -238,6 +238,63 @@ static bool is_json_encoding(const char *enc)
 	return false;
 }
 
+/* Fills *f from member m; a string is copied (unescaped) to *strs, which
+ * moves past it and its NUL. */
+static void fill_field(jm_field *f, const jm_member *m, char **strs, bool plain)
+{
+	f->present = true;
+	f->type = m->type;
+	if (m->type == JM_JSON_STRING) {
+		f->str = *strs;
+		if (plain) { /* no escapes to undo */
+			f->str_len = m->value_len - 2;
+			memcpy(*strs, m->value + 1, f->str_len);
+			(*strs)[f->str_len] = 0;
+		} else {
+			f->str_len = jm_json_unescape(m->value + 1, m->value_len - 2, *strs);
+		}
+		*strs += f->str_len + 1;
+	} else if (m->type == JM_JSON_INTEGER) {
+		f->num_overflow = !jm_member_int(m, &f->num);
+	}
+}
+
+/* Checks the filled field id (member m) against its spec: JM_ERR_NONE, or
+ * the problem with d->detail written. */
+static jm_error field_error(jm_decoder *d, int id, const jm_field_spec *fs, const jm_field *f,
+			    const jm_member *m)
+{
+	if (!type_matches(fs->type, m->type)) {
+		snprintf(d->detail, sizeof d->detail, "\"%s\" is %s, not %s %s", fs->key,
+			 json_type_name(m->type), fs->type == JM_SPEC_T_INTEGER ? "an" : "a",
+			 fs->type == JM_SPEC_T_STRING ? "string" : fs->type == JM_SPEC_T_INTEGER ? "integer" : "value of its type");
+		return JM_ERR_HEADER_FIELD_TYPE;
+	}
+	if (m->type == JM_JSON_INTEGER && !f->num_overflow &&
+	    ((fs->has_minimum && f->num < fs->minimum) || (fs->has_maximum && f->num > fs->maximum))) {
+		snprintf(d->detail, sizeof d->detail, "\"%s\" is %lld, out of range", fs->key,
+			 (long long)f->num);
+		return id == JM_FIELD_CONTENT_LENGTH && f->num < 0 ? JM_ERR_CONTENT_LENGTH_NEGATIVE
+								   : JM_ERR_HEADER_FIELD_VALUE;
+	}
+	if (m->type == JM_JSON_INTEGER && f->num_overflow && m->value[0] == '-') {
+		snprintf(d->detail, sizeof d->detail, "\"%s\" is a huge negative number", fs->key);
+		return id == JM_FIELD_CONTENT_LENGTH ? JM_ERR_CONTENT_LENGTH_NEGATIVE
+						    : JM_ERR_HEADER_FIELD_VALUE;
+	}
+	if (fs->n_enum && m->type == JM_JSON_STRING) {
+		bool ok = false;
+		for (size_t k = 0; k < fs->n_enum && !ok; k++)
+			ok = !strcmp(f->str, fs->enum_values[k]);
+		if (!ok) {
+			snprintf(d->detail, sizeof d->detail, "\"%s\" is \"%.60s\", not one of the allowed values",
+				 fs->key, f->str);
+			return JM_ERR_HEADER_FIELD_VALUE;
+		}
+	}
+	return JM_ERR_NONE;
+}
+
 /* Fills hdr.field[] from the members and checks them against the spec.
  * Returns JM_ERR_NONE or the first problem in spec field order, with
  * *at the offending member (or NULL) and d->detail written. */
@@ -260,58 +317,12 @@ static jm_error check_fields(jm_decoder *d, char *strs, bool plain, const jm_mem
 			}
 			continue;
 		}
-		f->present = true;
-		f->type = m->type;
-		if (m->type == JM_JSON_STRING) {
-			f->str = strs;
-			if (plain) { /* no escapes to undo */
-				f->str_len = m->value_len - 2;
-				memcpy(strs, m->value + 1, f->str_len);
-				strs[f->str_len] = 0;
-			} else {
-				f->str_len = jm_json_unescape(m->value + 1, m->value_len - 2, strs);
-			}
-			strs += f->str_len + 1;
-		} else if (m->type == JM_JSON_INTEGER) {
-			f->num_overflow = !jm_member_int(m, &f->num);
-		}
+		fill_field(f, m, &strs, plain);
 		if (err)
 			continue;
-		if (!type_matches(fs->type, m->type)) {
-			err = JM_ERR_HEADER_FIELD_TYPE;
-			snprintf(d->detail, sizeof d->detail, "\"%s\" is %s, not %s %s", fs->key,
-				 json_type_name(m->type), fs->type == JM_SPEC_T_INTEGER ? "an" : "a",
-				 fs->type == JM_SPEC_T_STRING ? "string" : fs->type == JM_SPEC_T_INTEGER ? "integer" : "value of its type");
+		err = field_error(d, id, fs, f, m);
+		if (err)
 			*at = m;
-			continue;
-		}
-		if (m->type == JM_JSON_INTEGER && !f->num_overflow &&
-		    ((fs->has_minimum && f->num < fs->minimum) || (fs->has_maximum && f->num > fs->maximum))) {
-			err = id == JM_FIELD_CONTENT_LENGTH && f->num < 0 ? JM_ERR_CONTENT_LENGTH_NEGATIVE
-									   : JM_ERR_HEADER_FIELD_VALUE;
-			snprintf(d->detail, sizeof d->detail, "\"%s\" is %lld, out of range", fs->key,
-				 (long long)f->num);
-			*at = m;
-			continue;
-		}
-		if (m->type == JM_JSON_INTEGER && f->num_overflow && m->value[0] == '-') {
-			err = id == JM_FIELD_CONTENT_LENGTH ? JM_ERR_CONTENT_LENGTH_NEGATIVE
-							    : JM_ERR_HEADER_FIELD_VALUE;
-			snprintf(d->detail, sizeof d->detail, "\"%s\" is a huge negative number", fs->key);
-			*at = m;
-			continue;
-		}
-		if (fs->n_enum && m->type == JM_JSON_STRING) {
-			bool ok = false;
-			for (size_t k = 0; k < fs->n_enum && !ok; k++)
-				ok = !strcmp(f->str, fs->enum_values[k]);
-			if (!ok) {
-				err = JM_ERR_HEADER_FIELD_VALUE;
-				snprintf(d->detail, sizeof d->detail, "\"%s\" is \"%.60s\", not one of the allowed values",
-					 fs->key, f->str);
-				*at = m;
-			}
-		}
 	}
 	/* The message's end is known if content-length is a non-negative
 	 * integer, even one too large to keep (it is then skipped). */
@@ -329,6 +340,82 @@ static uint64_t content_length_of(const jm_header *h)
 	return cl->num_overflow ? UINT64_MAX : (uint64_t)cl->num;
 }
 
+/* The header did not scan: the error to report, a UTF-8 fault anywhere
+ * first.  Returns what on_header() returns. */
+static bool scan_failed(jm_decoder *d, jm_scan_result scan, const jm_header_scan *sc, uint64_t hstart)
+{
+	size_t bad;
+	if (!jm_utf8_valid(d->hbuf, d->header_len, &bad))
+		return emit_error(d, JM_ERR_HEADER_NOT_UTF8, hstart + bad, false, NULL, 0,
+				  "byte 0x%02x at header byte %zu is not valid UTF-8", d->hbuf[bad], bad);
+	switch (scan) {
+	case JM_SCAN_OK:
+		break;
+	case JM_SCAN_NOT_OBJECT:
+		return emit_error(d, JM_ERR_HEADER_NOT_OBJECT, hstart + sc->err_at, false, NULL, 0,
+				  "header is %s", sc->why);
+	case JM_SCAN_NOT_JSON:
+		return emit_error(d, JM_ERR_HEADER_NOT_JSON, hstart + sc->err_at, false, NULL, 0,
+				  "%s at header byte %zu", sc->why, sc->err_at);
+	case JM_SCAN_NOMEM:
+		return emit_error(d, JM_ERR_OUT_OF_MEMORY, hstart, false, NULL, 0,
+				  "out of memory for the header's members");
+	}
+	return true;
+}
+
+/* The header broke the spec (err, at the member at or NULL): reported,
+ * then the content, if its length is known, is skipped. */
+static bool header_rejected(jm_decoder *d, jm_error err, const jm_member *at, bool length_known,
+			    uint64_t clen, uint64_t hstart)
+{
+	const jm_header *h = &d->hdr;
+	uint64_t off = at ? hstart + (uint64_t)(at->value - h->raw) : hstart;
+	char detail[sizeof d->detail];
+	memcpy(detail, d->detail, sizeof detail);
+	if (!emit_error(d, err, off, length_known, NULL, 0, "%s", detail))
+		return false;
+	if (d->state == JM_DS_FAILED)
+		return false;
+	d->state = JM_DS_SKIP;
+	d->need = clen;
+	return true;
+}
+
+/* content-length clen is over the limit: reported, and the content is
+ * skipped. */
+static bool content_too_large(jm_decoder *d, uint64_t clen, uint64_t hstart)
+{
+	const jm_header *h = &d->hdr;
+	const jm_member *m = jm_header_member(h, jm_field_specs[JM_FIELD_CONTENT_LENGTH].key);
+	uint64_t off = hstart + (uint64_t)(m->value - h->raw);
+	if (!emit_error(d, JM_ERR_CONTENT_LENGTH_TOO_LARGE, off, true, NULL, 0,
+			"content-length %.*s is over the limit of %llu bytes",
+			m->value_len > 30 ? 15 : (int)m->value_len,
+			m->value_len > 30 ? "(a huge number)" : m->value,
+			(unsigned long long)d->cfg.max_content))
+		return false;
+	d->state = JM_DS_SKIP;
+	d->need = clen;
+	return true;
+}
+
+/* strs holds need bytes or more; false if out of memory.  (Rounded up to
+ * malloc's own granule: a header a byte longer than the last, as a longer
+ * content-length makes it, costs no realloc, and no memory.) */
+static bool reserve_strs(jm_decoder *d, size_t need)
+{
+	if (d->strs_cap < need) {
+		size_t cap = (need + 15) & ~(size_t)15;
+		char *s = dec_realloc(d, d->strs, cap);
+		if (!s)
+			return false;
+		d->strs = s;
+		d->strs_cap = cap;
+	}
+	return true;
+}
+
 /* The header is complete in hbuf: check it, report it, and set up for the
  * content.  Returns false if the decoder stopped or failed. */
 static bool on_header(jm_decoder *d)
@@ -338,24 +425,14 @@ static bool on_header(jm_decoder *d)
 	size_t n = d->header_len, bad;
 	memset(h, 0, sizeof *h);
 
-	/* Unescaped strings never outgrow their escaped form; one NUL each.
-	 * (Rounded up to malloc's own granule: a header a byte longer than
-	 * the last, as a longer content-length makes it, costs no realloc,
-	 * and no memory.) */
-	size_t need = 2 * n + 2;
-	if (d->strs_cap < need) {
-		size_t cap = (need + 15) & ~(size_t)15;
-		char *s = dec_realloc(d, d->strs, cap);
-		if (!s) {
-			if (!jm_utf8_valid(d->hbuf, n, &bad))
-				return emit_error(d, JM_ERR_HEADER_NOT_UTF8, hstart + bad, false, NULL, 0,
-						  "byte 0x%02x at header byte %zu is not valid UTF-8",
-						  d->hbuf[bad], bad);
-			return emit_error(d, JM_ERR_OUT_OF_MEMORY, hstart, false, NULL, 0,
-					  "out of memory for a %zu-byte header", n);
-		}
-		d->strs = s;
-		d->strs_cap = cap;
+	/* Unescaped strings never outgrow their escaped form; one NUL each. */
+	if (!reserve_strs(d, 2 * n + 2)) {
+		if (!jm_utf8_valid(d->hbuf, n, &bad))
+			return emit_error(d, JM_ERR_HEADER_NOT_UTF8, hstart + bad, false, NULL, 0,
+					  "byte 0x%02x at header byte %zu is not valid UTF-8",
+					  d->hbuf[bad], bad);
+		return emit_error(d, JM_ERR_OUT_OF_MEMORY, hstart, false, NULL, 0,
+				  "out of memory for a %zu-byte header", n);
 	}
 	jm_header_scan sc = {
 		.raw = (const char *)d->hbuf,
@@ -370,22 +447,8 @@ static bool on_header(jm_decoder *d)
 	/* One pass checks the JSON and the UTF-8 (see jm_jp.utf8).  Should it
 	 * fail, a UTF-8 fault anywhere is the error to report. */
 	jm_scan_result scan = jm_scan_header(&sc);
-	if (scan != JM_SCAN_OK && !jm_utf8_valid(d->hbuf, n, &bad))
-		return emit_error(d, JM_ERR_HEADER_NOT_UTF8, hstart + bad, false, NULL, 0,
-				  "byte 0x%02x at header byte %zu is not valid UTF-8", d->hbuf[bad], bad);
-	switch (scan) {
-	case JM_SCAN_OK:
-		break;
-	case JM_SCAN_NOT_OBJECT:
-		return emit_error(d, JM_ERR_HEADER_NOT_OBJECT, hstart + sc.err_at, false, NULL, 0,
-				  "header is %s", sc.why);
-	case JM_SCAN_NOT_JSON:
-		return emit_error(d, JM_ERR_HEADER_NOT_JSON, hstart + sc.err_at, false, NULL, 0,
-				  "%s at header byte %zu", sc.why, sc.err_at);
-	case JM_SCAN_NOMEM:
-		return emit_error(d, JM_ERR_OUT_OF_MEMORY, hstart, false, NULL, 0,
-				  "out of memory for the header's members");
-	}
+	if (scan != JM_SCAN_OK)
+		return scan_failed(d, scan, &sc, hstart);
 	h->raw = (const char *)d->hbuf;
 	h->raw_len = n;
 	h->members = d->members;
@@ -395,18 +458,8 @@ static bool on_header(jm_decoder *d)
 	bool length_known;
 	jm_error err = check_fields(d, d->strs + sc.strs_used, sc.plain, &at, &length_known);
 	uint64_t clen = length_known ? content_length_of(h) : 0;
-	if (err) {
-		uint64_t off = at ? hstart + (uint64_t)(at->value - h->raw) : hstart;
-		char detail[sizeof d->detail];
-		memcpy(detail, d->detail, sizeof detail);
-		if (!emit_error(d, err, off, length_known, NULL, 0, "%s", detail))
-			return false;
-		if (d->state == JM_DS_FAILED)
-			return false;
-		d->state = JM_DS_SKIP;
-		d->need = clen;
-		return true;
-	}
+	if (err)
+		return header_rejected(d, err, at, length_known, clen, hstart);
 
 	h->content_length = clen;
 	const char *ctype = h->field[JM_FIELD_CONTENT_TYPE].str;
@@ -432,18 +485,8 @@ static bool on_header(jm_decoder *d)
 	if (!emit(d, &ev))
 		return false;
 
-	if (clen > d->cfg.max_content) {
-		const jm_member *m = jm_header_member(h, jm_field_specs[JM_FIELD_CONTENT_LENGTH].key);
-		uint64_t off = hstart + (uint64_t)(m->value - h->raw);
-		if (!emit_error(d, JM_ERR_CONTENT_LENGTH_TOO_LARGE, off, true, NULL, 0,
-				"content-length %.*s is over the limit of %llu bytes",
-				m->value_len > 30 ? 15 : (int)m->value_len,
-				m->value_len > 30 ? "(a huge number)" : m->value,
-				(unsigned long long)d->cfg.max_content))
-			return false;
-		d->state = JM_DS_SKIP;
-		d->need = clen;
-	}
+	if (clen > d->cfg.max_content)
+		return content_too_large(d, clen, hstart);
 	return true;
 }
 
@@ -561,7 +604,7 @@ size_t jm_decoder_feed(jm_decoder *d, const uint8_t *buf, size_t len)
 				return pos;
 			}
 			if (d->hbuf_cap < d->header_len) {
-				/* Rounded up, as strs in on_header(). */
+				/* Rounded up, as strs in reserve_strs(). */
 				size_t cap = ((size_t)d->header_len + 15) & ~(size_t)15;
 				uint8_t *b = dec_realloc(d, d->hbuf, cap);
 				if (!b) {

@@ -337,16 +337,10 @@ bool jm_jp_value(jm_jp *p, int depth, jm_json_type *type)
 	}
 }
 
-/* The usual JSON content, quickly: one object of members whose values are
- * strings without escapes, numbers or literals.  True only if the text is
- * valid JSON and valid UTF-8; false decides nothing (the full check
- * follows). */
-static bool json_flat_valid_utf8(const char *s, size_t len)
-{
-	size_t i = 0;
+/* Steps of json_flat_valid_utf8() and flat_value(), on s, len and i. */
 #define WS() while (i < len && (unsigned char)s[i] <= ' ' && is_ws(s[i])) i++
 #define DIGITS() while (i < len && s[i] >= '0' && s[i] <= '9') i++
-	/* A string at s[i] == '"' with no escape; i ends after it. */
+/* A string at s[i] == '"' with no escape; i ends after it. */
 #define STRING()                                                                     \
 	for (i++;;) {                                                                \
 		i = str_stop(s, i, len, true);                                       \
@@ -360,6 +354,58 @@ static bool json_flat_valid_utf8(const char *s, size_t len)
 		i += n_;                                                             \
 	}                                                                            \
 	i++
+
+/* A string, number or literal at s[*ip]; *ip ends after it.  False: not
+ * one (of the plain kinds). */
+static inline bool flat_value(const char *s, size_t len, size_t *ip)
+{
+	size_t i = *ip;
+	char c = s[i];
+	if (c == '"') {
+		STRING();
+	} else if (c == '-' || (c >= '0' && c <= '9')) {
+		if (c == '-')
+			i++;
+		if (i >= len || s[i] < '0' || s[i] > '9')
+			return false;
+		if (s[i] == '0')
+			i++;
+		else
+			DIGITS();
+		if (i < len && s[i] == '.') {
+			i++;
+			if (i >= len || s[i] < '0' || s[i] > '9')
+				return false;
+			DIGITS();
+		}
+		if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+			i++;
+			if (i < len && (s[i] == '+' || s[i] == '-'))
+				i++;
+			if (i >= len || s[i] < '0' || s[i] > '9')
+				return false;
+			DIGITS();
+		}
+	} else if (c == 't' && len - i >= 4 && !memcmp(s + i, "true", 4)) {
+		i += 4;
+	} else if (c == 'f' && len - i >= 5 && !memcmp(s + i, "false", 5)) {
+		i += 5;
+	} else if (c == 'n' && len - i >= 4 && !memcmp(s + i, "null", 4)) {
+		i += 4;
+	} else {
+		return false;
+	}
+	*ip = i;
+	return true;
+}
+
+/* The usual JSON content, quickly: one object of members whose values are
+ * strings without escapes, numbers or literals.  True only if the text is
+ * valid JSON and valid UTF-8; false decides nothing (the full check
+ * follows). */
+static bool json_flat_valid_utf8(const char *s, size_t len)
+{
+	size_t i = 0;
 	_Static_assert(JM_SPEC_MAX_JSON_DEPTH >= 1, "an object is one level deep");
 	WS();
 	if (i >= len || s[i] != '{')
@@ -380,41 +426,8 @@ static bool json_flat_valid_utf8(const char *s, size_t len)
 			WS();
 			if (i >= len)
 				return false;
-			char c = s[i];
-			if (c == '"') {
-				STRING();
-			} else if (c == '-' || (c >= '0' && c <= '9')) {
-				if (c == '-')
-					i++;
-				if (i >= len || s[i] < '0' || s[i] > '9')
-					return false;
-				if (s[i] == '0')
-					i++;
-				else
-					DIGITS();
-				if (i < len && s[i] == '.') {
-					i++;
-					if (i >= len || s[i] < '0' || s[i] > '9')
-						return false;
-					DIGITS();
-				}
-				if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-					i++;
-					if (i < len && (s[i] == '+' || s[i] == '-'))
-						i++;
-					if (i >= len || s[i] < '0' || s[i] > '9')
-						return false;
-					DIGITS();
-				}
-			} else if (c == 't' && len - i >= 4 && !memcmp(s + i, "true", 4)) {
-				i += 4;
-			} else if (c == 'f' && len - i >= 5 && !memcmp(s + i, "false", 5)) {
-				i += 5;
-			} else if (c == 'n' && len - i >= 4 && !memcmp(s + i, "null", 4)) {
-				i += 4;
-			} else {
+			if (!flat_value(s, len, &i))
 				return false;
-			}
 			WS();
 			if (i >= len)
 				return false;
@@ -636,6 +649,35 @@ static bool parse_int64(const char *s, size_t len, int64_t *out)
 	return true;
 }
 
+/* A plain string or an integer's digits at s[*ip], i < len: its type in
+ * *t, *ip after it.  False: not one. */
+static inline bool plain_value(const char *s, size_t len, size_t *ip, jm_json_type *t)
+{
+	size_t i = *ip;
+	if (s[i] == '"') {
+		i = str_stop(s, i + 1, len, true);
+		if (i >= len || s[i] != '"')
+			return false;
+		i++;
+		*t = JM_JSON_STRING;
+	} else {
+		if (s[i] == '-')
+			i++;
+		if (i >= len || s[i] < '0' || s[i] > '9')
+			return false;
+		if (s[i] == '0')
+			i++;
+		else
+			while (i < len && s[i] >= '0' && s[i] <= '9')
+				i++;
+		/* A fraction or an exponent is not a ',' or a '}':
+		 * left to the full scan below. */
+		*t = JM_JSON_INTEGER;
+	}
+	*ip = i;
+	return true;
+}
+
 /* The usual header, quickly: an object whose keys are plain strings and
  * whose values are plain strings or integers (no escapes, no non-ASCII
  * bytes, nothing nested).  Fills the members exactly as the full scan
@@ -671,26 +713,8 @@ static bool scan_header_plain(jm_header_scan *sc)
 				return false;
 			size_t vstart = i;
 			jm_json_type t;
-			if (s[i] == '"') {
-				i = str_stop(s, i + 1, len, true);
-				if (i >= len || s[i] != '"')
-					return false;
-				i++;
-				t = JM_JSON_STRING;
-			} else {
-				if (s[i] == '-')
-					i++;
-				if (i >= len || s[i] < '0' || s[i] > '9')
-					return false;
-				if (s[i] == '0')
-					i++;
-				else
-					while (i < len && s[i] >= '0' && s[i] <= '9')
-						i++;
-				/* A fraction or an exponent is not a ',' or a '}':
-				 * left to the full scan below. */
-				t = JM_JSON_INTEGER;
-			}
+			if (!plain_value(s, len, &i, &t))
+				return false;
 			if (n == sc->members_cap && sc->grow(sc))
 				return false;
 			jm_member *m = &sc->members[n++];
@@ -723,6 +747,39 @@ static bool scan_header_plain(jm_header_scan *sc)
 	return true;
 }
 
+/* The header, from pos on, is no object: is it JSON at all? */
+static jm_scan_result scan_not_object(jm_header_scan *sc, size_t pos)
+{
+	size_t at;
+	const char *why;
+	sc->err_at = pos;
+	if (jm_json_valid(sc->raw, sc->raw_len, &at, &why)) {
+		sc->why = "a JSON value that is not an object";
+		return JM_SCAN_NOT_OBJECT;
+	}
+	sc->err_at = at;
+	sc->why = why;
+	return JM_SCAN_NOT_JSON;
+}
+
+/* Member m: key raw[kstart, kend) (unescaped into strs if kesc), value
+ * raw[vstart, vend) of type t. */
+static inline void store_member(jm_header_scan *sc, jm_member *m, size_t kstart, size_t kend, bool kesc,
+				size_t vstart, size_t vend, jm_json_type t, size_t *strs_used)
+{
+	if (kesc) {
+		m->key = sc->strs + *strs_used;
+		m->key_len = jm_json_unescape(sc->raw + kstart, kend - kstart, sc->strs + *strs_used);
+		*strs_used += m->key_len + 1;
+	} else {
+		m->key = sc->raw + kstart;
+		m->key_len = kend - kstart;
+	}
+	m->value = sc->raw + vstart;
+	m->value_len = vend - vstart;
+	m->type = t;
+}
+
 jm_scan_result jm_scan_header(jm_header_scan *sc)
 {
 	sc->plain = false;
@@ -732,18 +789,8 @@ jm_scan_result jm_scan_header(jm_header_scan *sc)
 	size_t strs_used = 0;
 	sc->n_members = 0;
 	skip_ws(&p);
-	if (p.pos >= p.len || p.s[p.pos] != '{') {
-		size_t at;
-		const char *why;
-		sc->err_at = p.pos;
-		if (jm_json_valid(sc->raw, sc->raw_len, &at, &why)) {
-			sc->why = "a JSON value that is not an object";
-			return JM_SCAN_NOT_OBJECT;
-		}
-		sc->err_at = at;
-		sc->why = why;
-		return JM_SCAN_NOT_JSON;
-	}
+	if (p.pos >= p.len || p.s[p.pos] != '{')
+		return scan_not_object(sc, p.pos);
 	p.pos++;
 	skip_ws(&p);
 	bool empty = p.pos < p.len && p.s[p.pos] == '}';
@@ -773,18 +820,8 @@ jm_scan_result jm_scan_header(jm_header_scan *sc)
 			goto not_json;
 		if (sc->n_members == sc->members_cap && sc->grow(sc))
 			return JM_SCAN_NOMEM;
-		jm_member *m = &sc->members[sc->n_members++];
-		if (kesc) {
-			m->key = sc->strs + strs_used;
-			m->key_len = jm_json_unescape(sc->raw + kstart, kend - kstart, sc->strs + strs_used);
-			strs_used += m->key_len + 1;
-		} else {
-			m->key = sc->raw + kstart;
-			m->key_len = kend - kstart;
-		}
-		m->value = sc->raw + vstart;
-		m->value_len = p.pos - vstart;
-		m->type = t;
+		store_member(sc, &sc->members[sc->n_members++], kstart, kend, kesc, vstart, p.pos, t,
+			     &strs_used);
 		skip_ws(&p);
 		if (p.pos >= p.len) {
 			fail(&p, p.len, "unterminated object");
