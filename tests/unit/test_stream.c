@@ -254,6 +254,51 @@ static void test_pairing_without_loss(void **state)
 	rig_free(&r);
 }
 
+/* Listeners: a second one gets every message and segment the first gets,
+ * with its own user pointer, and the list has a bound. */
+struct counts {
+	int messages, segments;
+};
+
+static void count_message(void *user, const an_message *m)
+{
+	((struct counts *)user)->messages++;
+}
+
+static void count_segment(void *user, flow *f, an_dir dir, const cap_segment *seg)
+{
+	((struct counts *)user)->segments++;
+}
+
+static void test_listeners(void **state)
+{
+	struct rig r;
+	rig_init(&r);
+	struct counts c = {0}, d = {0};
+	an_sink more = {.user = &c, .message = count_message, .segment = count_segment};
+	an_sink segs = {.user = &d, .segment = count_segment};
+	assert_int_equal(an_engine_listen(r.e, &more), 0);
+	assert_int_equal(an_engine_listen(r.e, &segs), 0);
+	assert_int_equal(an_engine_listen(r.e, &segs), 0);
+	assert_int_equal(an_engine_listen(r.e, &segs), -1); /* AN_MAX_SINKS in all */
+	jm_buf q = {0}, a = {0};
+	size_t qa[3], ra[3];
+	three(&q, AN_C2S, qa);
+	three(&a, AN_S2C, ra);
+	handshake(&r);
+	seg_in(&r, AN_C2S, CAP_ACK, 0, 0, q.data, (uint32_t)q.len);
+	seg_in(&r, AN_S2C, CAP_ACK, 0, (uint32_t)q.len, a.data, (uint32_t)a.len);
+	an_engine_finish(r.e);
+	assert_int_equal(r.n_msgs, 6);
+	assert_int_equal(c.messages, 6);
+	assert_int_equal(c.segments, 5);      /* SYN, SYN-ACK, ACK, two data */
+	assert_int_equal(d.segments, 2 * 5);  /* listening twice: called twice */
+	assert_int_equal(d.messages, 0);
+	jm_buf_free(&q);
+	jm_buf_free(&a);
+	rig_free(&r);
+}
+
 static void test_rst_out_of_window(void **state)
 {
 	/* A reset whose sequence number is nowhere near the sender's (forged,
@@ -777,6 +822,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pairing_without_loss),
+		cmocka_unit_test(test_listeners),
 		cmocka_unit_test(test_pairing_after_lost_request),
 		cmocka_unit_test(test_pairing_after_lost_response),
 		cmocka_unit_test(test_rst_out_of_window),
