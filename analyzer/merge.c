@@ -75,8 +75,10 @@ void merge_push(merge_queue *q, merge_chunk *c)
 
 merge_chunk *merge_take(merge_queue *q, uint64_t seq, uint64_t sub)
 {
-	/* The spare list's stub is ours once the consumer has linked another
-	 * chunk after it; that one becomes the stub. */
+	/* Both lists keep one spent chunk in front (q->first, q->spare), so
+	 * producer and consumer never touch the same pointer.  The front of
+	 * the spare list may be reused once the consumer has linked another
+	 * chunk after it; that one becomes the new front. */
 	merge_chunk *n = atomic_load_explicit(&q->spare->next, memory_order_acquire);
 	if (!n)
 		return merge_chunk_new(seq, sub, 0);
@@ -95,9 +97,10 @@ merge_chunk *merge_head(merge_queue *q)
 	return atomic_load_explicit(&q->first->next, memory_order_acquire);
 }
 
-/* The spent stub goes back to the producer (or, if big, to free()); the
- * head becomes the stub.  The producer is done with the stub: it wrote the
- * stub's next, which is how we got here. */
+/* The spent front chunk goes back to the producer's spare list (or, if
+ * big, to free()), and the head becomes the new front.  The producer no
+ * longer touches the old front: writing its next was the last thing it
+ * did with it, and that is how the head was found. */
 void merge_pop(merge_queue *q)
 {
 	merge_chunk *h = merge_head(q), *spent = q->first;
