@@ -223,50 +223,13 @@ void ob_json_str(ob_writer *o, const void *src, size_t len)
 {
 	const uint8_t *s = src;
 	ob_putc(o, '"');
-	size_t i = 0;
-	while (i < len) {
-		/* A run of bytes that stand for themselves. */
-		size_t room = OB_CAP - o->len;
-		if (room < 8) {
+	while (len) {
+		if (OB_CAP - o->len < 8)
 			ob_drain(o);
-			room = OB_CAP;
-		}
-		char *d = o->buf + o->len, *d0 = d, *lim = d + room - 6;
-		while (i < len && d < lim) {
-			uint8_t c = s[i];
-			if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-				*d++ = (char)c;
-				i++;
-				continue;
-			}
-			if (c >= 0x80) {
-				size_t bad;
-				/* A valid multi-byte sequence is copied as is. */
-				size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-				if (i + n <= len && jm_utf8_valid(s + i, n, &bad)) {
-					memcpy(d, s + i, n);
-					d += n;
-					i += n;
-					continue;
-				}
-			}
-			*d++ = '\\';
-			switch (c) {
-			case '"': *d++ = '"'; break;
-			case '\\': *d++ = '\\'; break;
-			case '\n': *d++ = 'n'; break;
-			case '\r': *d++ = 'r'; break;
-			case '\t': *d++ = 't'; break;
-			default:
-				*d++ = 'u';
-				*d++ = '0';
-				*d++ = '0';
-				*d++ = hexd[c >> 4];
-				*d++ = hexd[c & 15];
-			}
-			i++;
-		}
-		o->len += (size_t)(d - d0);
+		size_t used;
+		o->len += jm_json_escape(o->buf + o->len, OB_CAP - o->len, s, len, &used);
+		s += used;
+		len -= used;
 	}
 	ob_putc(o, '"');
 }

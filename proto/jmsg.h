@@ -297,6 +297,11 @@ bool jm_utf8_valid(const uint8_t *s, size_t len, size_t *err_at);
  * worst case, 6 bytes a byte, cannot be computed: then nothing is reserved
  * and `s` is not read). */
 int jm_json_quote(jm_buf *out, const void *s, size_t len);
+/* The inside of that literal, for writers with a buffer of their own:
+ * escapes s[0..len) into dst while at least 6 bytes of room are left (one
+ * \u00XX), returns the bytes written and sets *used to the bytes of s
+ * consumed (len when all of it fit).  6 bytes of room a byte always fit. */
+size_t jm_json_escape(char *dst, size_t room, const void *s, size_t len, size_t *used);
 
 /* Append the JSON text `s` (assumed valid) with insignificant whitespace
  * removed. */

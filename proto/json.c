@@ -556,21 +556,16 @@ size_t jm_json_unescape(const char *s, size_t len, char *out)
 	return o;
 }
 
-int jm_json_quote(jm_buf *out, const void *src, size_t len)
+size_t jm_json_escape(char *dst, size_t room, const void *src, size_t len, size_t *used)
 {
 	static const char hex[] = "0123456789abcdef";
 	const uint8_t *s = src;
-	/* Worst case every byte becomes \u00XX.  A len past what that can be
-	 * computed for is refused before anything is reserved or read. */
-	if (len > (SIZE_MAX - 2) / 6 || jm_buf_reserve(out, len * 6 + 2))
-		return -1;
-	uint8_t *o = out->data + out->len;
-	*o++ = '"';
+	char *d = dst, *end = dst + room;
 	size_t i = 0;
-	while (i < len) {
+	while (i < len && end - d >= 6) {
 		uint8_t c = s[i];
 		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-			*o++ = c;
+			*d++ = (char)c;
 			i++;
 			continue;
 		}
@@ -579,30 +574,44 @@ int jm_json_quote(jm_buf *out, const void *src, size_t len)
 			/* Copy a valid multi-byte sequence as is. */
 			size_t n = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
 			if (i + n <= len && jm_utf8_valid(s + i, n, &bad)) {
-				memcpy(o, s + i, n);
-				o += n;
+				memcpy(d, s + i, n);
+				d += n;
 				i += n;
 				continue;
 			}
 		}
-		*o++ = '\\';
+		*d++ = '\\';
 		switch (c) {
-		case '"': *o++ = '"'; break;
-		case '\\': *o++ = '\\'; break;
-		case '\n': *o++ = 'n'; break;
-		case '\r': *o++ = 'r'; break;
-		case '\t': *o++ = 't'; break;
+		case '"': *d++ = '"'; break;
+		case '\\': *d++ = '\\'; break;
+		case '\n': *d++ = 'n'; break;
+		case '\r': *d++ = 'r'; break;
+		case '\t': *d++ = 't'; break;
 		default:
-			*o++ = 'u';
-			*o++ = '0';
-			*o++ = '0';
-			*o++ = (uint8_t)hex[c >> 4];
-			*o++ = (uint8_t)hex[c & 15];
+			*d++ = 'u';
+			*d++ = '0';
+			*d++ = '0';
+			*d++ = hex[c >> 4];
+			*d++ = hex[c & 15];
 		}
 		i++;
 	}
+	*used = i;
+	return (size_t)(d - dst);
+}
+
+int jm_json_quote(jm_buf *out, const void *src, size_t len)
+{
+	/* Worst case every byte becomes \u00XX.  A len past what that can be
+	 * computed for is refused before anything is reserved or read. */
+	if (len > (SIZE_MAX - 2) / 6 || jm_buf_reserve(out, len * 6 + 2))
+		return -1;
+	char *o = (char *)out->data + out->len;
+	size_t used;
 	*o++ = '"';
-	out->len = (size_t)(o - out->data);
+	o += jm_json_escape(o, len * 6, src, len, &used);
+	*o++ = '"';
+	out->len = (size_t)((uint8_t *)o - out->data);
 	return 0;
 }
 
