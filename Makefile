@@ -1,7 +1,8 @@
 # jmsg: one binary (build/jmsg) with subcommands, built from spec/jmsg.json.
 #
 #   make            build everything into build/ (warnings are errors)
-#   make demo       server, live analyzer on lo and the tutorial's requests
+#   make demo       on lo: the server, the tutorial's requests and its stall
+#                   experiment, what the analyzer decoded; writes build/demo/
 #   make test       unit tests (plain and under ASan+UBSan), fuzz smoke,
 #                   end-to-end tests on loopback, tshark tests
 #   make unit       the cmocka unit tests only (fast)
@@ -40,7 +41,8 @@ LDLIBS_ALL = $(PKG_LIBS) -lm -pthread $(EXTRA_LDFLAGS)
 GEN      := $(BUILD)/gen
 SPEC     := spec/jmsg.json
 DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev libjson-c-dev libpcap-dev \
-            libcmocka-dev tshark tcpdump python3 iproute2 valgrind tcpflow redis-server redis-tools libxml2-utils gcovr lua5.2 hyperfine
+            libcmocka-dev tshark tcpdump python3 iproute2 valgrind tcpflow redis-server redis-tools libxml2-utils gcovr lua5.2 hyperfine \
+            wireshark-common python3-pytest python3-setuptools python3-pip python3-wheel python3-venv
 
 # Every .c in these folders goes into the library; each subcommand exports
 # NAME_main() and cmd/jmsg.c dispatches to it.
