@@ -238,16 +238,39 @@ class ReplayResult:
         changed member, captured against live."""
         s = self.summary or {}
         lines = ["jmsg replay: %d of %s responses differ (%s)"
-                 % (len(self.differences), s.get("responses", "?"), " ".join(self.argv[1:]))]
+                 % (len(self.differences), s.get("responses", "?"), "jmsg " + " ".join(self.argv[1:]))]
         for e in self.notes:
             lines.append("note: stream %s %s: %s" % (e.get("stream"), e.kind, e.get("detail", "")))
-        for e in self.differences:
-            lines.extend(_describe(e))
+        lines.extend(_describe_all(self.differences))
         if s:
             lines.append("summary: " + ", ".join(
                 "%s %s" % (k, s[k]) for k in ("identical", "different", "missing", "extra", "errors")
                 if k in s))
         return "\n".join(lines)
+
+
+def _describe_all(differences):
+    """The lines of every difference; a run of responses of one stream that
+    differ exactly as the one before them is one line."""
+    lines, i = [], 0
+    while i < len(differences):
+        e = differences[i]
+        lines.extend(_describe(e))
+        j = i + 1
+        while (j < len(differences) and e.kind == "diff" and differences[j].kind == "diff"
+               and differences[j].get("stream") == e.get("stream")
+               and differences[j].get("changes") == e.get("changes")
+               and differences[j].get("more") == e.get("more")):
+            j += 1
+        if j - i == 2:
+            lines.append("stream %s response %s differs in the same way"
+                         % (e.get("stream"), differences[i + 1].get("response")))
+        elif j - i > 2:
+            lines.append("stream %s responses %s-%s differ in the same way"
+                         % (e.get("stream"), differences[i + 1].get("response"),
+                            differences[j - 1].get("response")))
+        i = j
+    return lines
 
 
 def _describe(e):

@@ -47,7 +47,7 @@ def test_replay_difference_fails_with_readable_diff(pytester, keepalive_pcap):
         "*  content.result",
         '*    - captured: "Follow the white rabbit. 🐰"',
         '*    + live:     "Something else entirely"',
-        "*stream 0 response 4 differs:",
+        "*stream 0 responses 1-4 differ in the same way",
         "*summary: identical 0, different 5, missing 0, extra 0, errors 0",
     ])
     # the diff, not a traceback through the plugin
