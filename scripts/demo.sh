@@ -98,7 +98,7 @@ start_capture() {
 	analyze_pid=$!
 	pids+=($!)
 	for ((i = 0; i < 200; i++)); do
-		grep -q 'listening on' "$tmp/analyze.err" && return 0
+		grep -qs 'listening on' "$tmp/analyze.err" && return 0
 		kill -0 $analyze_pid 2>/dev/null || break
 		sleep 0.05
 	done
