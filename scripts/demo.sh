@@ -176,12 +176,13 @@ fixture_capture() {
 }
 
 # show_analysis FILE PORT: the analyzer's output, the flood's requests to
-# PORT shown once and counted
+# PORT shown once and counted, its cut last message explained
 show_analysis() {
 	local n
 	n=$(grep -c -e "-> [^ ]*:$2 request  hdr=" "$1")
-	awk -v pat="-> [^ ]*:$2 request  hdr=" -v n="$n" '
+	awk -v pat="-> [^ ]*:$2 request  hdr=" -v cut=":$2 request  ! error truncated" -v n="$n" '
 		$0 ~ pat { if (++seen == 1) print; else if (seen == 2) printf "   ... %d more requests of the flood, the same\n", n - 1; next }
+		index($0, cut) { print; print "   (the capture ended during the stall, inside a message of the flood)"; next }
 		{ print }' "$1"
 }
 
