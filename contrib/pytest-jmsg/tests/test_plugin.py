@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -220,3 +221,71 @@ def test_capture_events_and_pcap(pytester):
     if "no permission to capture" in result.stdout.str():
         pytest.skip("this test may not capture on lo")
     result.assert_outcomes(passed=1)
+
+
+def test_capture_stopped_after_failed_test_with_its_pcap_named(pytester):
+    pidfile = pytester.path / "analyzer.pid"
+    pytester.makepyfile(test_cap="""
+        def test_cap(jmsg_server, jmsg_capture):
+            capture = jmsg_capture(jmsg_server.port)
+            open(%r, "w").write(str(capture.proc.pid))
+            assert False, "failed while capturing"
+    """ % str(pidfile))
+    result = run(pytester)
+    if "no permission to capture" in result.stdout.str():
+        pytest.skip("this test may not capture on lo")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*- jmsg capture on lo port * -*", "pcap: */jmsg-capture-*.pcap"])
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pidfile.read_text()), 0)
+
+
+def test_server_that_dies_during_the_test_fails_it(pytester):
+    pytester.makepyfile(test_dies="""
+        import os, signal, time
+
+        def test_dies(jmsg_server):
+            os.kill(jmsg_server.pid, signal.SIGKILL)
+            time.sleep(0.2)
+    """)
+    result = run(pytester)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*jmsg server exited -9 during the test:*"])
+
+
+def test_server_ends_with_a_killed_pytest(pytester):
+    """PR_SET_PDEATHSIG: a pytest killed outright (SIGKILL, no teardown)
+    leaves no server behind."""
+    pidfile = pytester.path / "server.pid"
+    pytester.makepyfile(test_hang="""
+        import time
+
+        def test_hang(jmsg_server):
+            open(%r, "w").write(str(jmsg_server.pid))
+            time.sleep(60)
+    """ % str(pidfile))
+    plugin_dir = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [plugin_dir] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "pytest_jmsg", "-p", "no:cacheprovider",
+                             "test_hang.py"], cwd=pytester.path, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(400):
+            if pidfile.exists() and pidfile.read_text():
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the inner pytest did not start its server")
+        pid = int(pidfile.read_text())
+    finally:
+        proc.kill()
+        proc.wait()
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(pid, 9)
+    pytest.fail("jmsg server %d outlived the pytest that started it" % pid)
