@@ -135,14 +135,14 @@ stall_experiment() {
 	cat "$tmp/sockets.out"
 }
 
-# stop PID WHAT: SIGINT to PID (a timeout(1) that passes it on), its exit
-# status must be 0
+# stop PID WHAT FILE: SIGINT to PID (a timeout(1) that passes it on); its
+# exit status must be 0, else the last line of FILE (its stderr) is shown
 stop() {
 	local rc
 	kill -INT "$1" 2>/dev/null
 	wait "$1"
 	rc=$?
-	[ $rc = 0 ] || die "$2 exited $rc: $3"
+	[ $rc = 0 ] || die "$2 exited $rc: $(tail -n 1 "$3" 2>/dev/null)"
 }
 
 # fixture_capture: demo.pcap from the shipped captures, each shifted to
@@ -213,7 +213,7 @@ stall_experiment
 
 if [ $live = 1 ]; then
 	sleep 0.3
-	stop "$analyze_pid" "jmsg analyze" "$(first_line "$tmp/analyze.err")"
+	stop "$analyze_pid" "jmsg analyze" "$tmp/analyze.err"
 	grep -v 'listening on' "$tmp/analyze.err" >&2
 	echo "== jmsg analyze: what was on the wire"
 	stall_port=$noread_port
@@ -229,8 +229,8 @@ show_analysis "$tmp/analyze.out" "$stall_port"
 grep -q ' stopped reading ' "$tmp/analyze.out" || die "jmsg analyze reported no stall"
 grep -q 'Follow the white rabbit' "$tmp/analyze.out" || die "jmsg analyze did not decode the search response"
 
-stop "$app_pid" "jmsg server" "$(first_line "$tmp/app.err")"
-stop "$noread_pid" "jmsg server --no-read" "$(first_line "$tmp/noread.err")"
+stop "$app_pid" "jmsg server" "$tmp/app.err"
+stop "$noread_pid" "jmsg server --no-read" "$tmp/noread.err"
 for f in demo.pcap stall.svg; do
 	[ -s "$DEMO_DIR/$f" ] || die "$DEMO_DIR/$f was not written"
 done
