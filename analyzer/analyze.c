@@ -86,6 +86,7 @@ static void usage(FILE *f)
 "capture_drops event, shown with -q too); the streams they belong to show\n"
 "gaps, and no message is made up across a gap.\n"
 "\n"
+OPT_DURATION_HELP
 "exit status: 0 done (whatever the traffic held), 1 the capture could not\n"
 "be opened or read, the plot not written or memory ran out, 2 bad command\n"
 "line (one line on stderr).\n",
@@ -191,12 +192,17 @@ static int port_option(analyze_args *a, const char *arg, jm_buf *err)
 
 static int idle_option(analyze_args *a, const char *arg, jm_buf *err)
 {
-	char *end;
-	errno = 0;
-	double d = strtod(arg, &end);
-	if (errno || end == arg || *end || !(d >= 0) || d > 1e9)
-		return usage_error(err, "--idle-timeout wants seconds (0 for never), not '%s'", arg);
-	a->cfg.idle_timeout = d;
+	uint64_t ns;
+	jm_buf why = {0};
+	int rc = opt_duration_buf(&why, NULL, "--idle-timeout", arg, OPT_S, 0, 1000000000 * OPT_S,
+				  &ns);
+	if (rc < 0)
+		usage_error(err, "%.*s", (int)jm_buf_pending(&why),
+			    (const char *)jm_buf_head(&why));
+	jm_buf_free(&why);
+	if (rc < 0)
+		return JM_EXIT_USAGE;
+	a->cfg.idle_timeout = (double)ns / 1e9;
 	return JM_EXIT_OK;
 }
 

@@ -76,6 +76,7 @@ static void usage(FILE *f)
 "messages without reading, report when send() would block and how many\n"
 "bytes are queued each second, stop after --duration (default 10).\n"
 "\n"
+OPT_DURATION_HELP
 "exit status: 0 success; 1 internal error; 2 usage error; 3 connection\n"
 "refused, reset or unreachable; 4 timeout; 5 malformed response; 6 the\n"
 "server answered with an error; 7 load finished but some requests failed\n",

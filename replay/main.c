@@ -12,6 +12,7 @@
 #include "replay/args.h"
 #include "replay/conv.h"
 #include "replay/engine.h"
+#include "cmd/opts.h"
 #include "replay/report.h"
 #include "io/evloop.h"
 #include "io/net.h"
@@ -72,6 +73,7 @@ static void usage(FILE *f)
 "SIGINT or SIGTERM ends the replay early: open streams stop, the summary\n"
 "covers what was done.\n"
 "\n"
+OPT_DURATION_HELP
 "exit status: 0 every response matched; 1 some differ, are missing or\n"
 "extra, or are malformed; 2 usage error, unreadable capture, the server\n"
 "could not be reached, or the replay was interrupted\n",

@@ -55,6 +55,7 @@ static void usage(FILE *f)
 "\"action\" string, no search \"value\" string).\n"
 "SIGINT or SIGTERM stops accepting, finishes responses in flight and exits.\n"
 "\n"
+OPT_DURATION_HELP
 "exit status: 0 stopped by SIGINT/SIGTERM, 1 could not start (address in\n"
 "use, bad search table, ...), 2 usage error\n",
 		NET_DEFAULT_HOST, JM_SPEC_DEFAULT_PORT, SRV_DEFAULT_MAX_TABLE, SRV_DEFAULT_MAX_CONTENT,

@@ -45,6 +45,7 @@ static void usage(FILE *f)
 "                  rcv_wnd, rwnd_limited (ms)\n"
 "  --json          one JSON object per socket (and per table, a \"time\")\n"
 "\n"
+OPT_DURATION_HELP
 "exit status: 0 listed (even if none), 1 the kernel could not be asked\n"
 "(no NETLINK_SOCK_DIAG), 2 bad command line.\n",
 		JM_SPEC_DEFAULT_PORT);
@@ -208,10 +209,13 @@ int sockets_parse_args(int argc, char **argv, sockets_args *a, jm_buf *err)
 			if (!optarg && optind < argc && argv[optind][0] >= '0' && argv[optind][0] <= '9')
 				optarg = argv[optind++];
 			if (optarg) {
-				errno = 0;
-				a->every = strtod(optarg, &end);
-				if (errno || end == optarg || *end || !(a->every >= 0.05) || a->every > 86400)
-					return bad(err, "--watch wants seconds from 0.05 to 86400, not", optarg);
+				uint64_t ns;
+				if (opt_duration_buf(err, "sockets", "--watch", optarg, OPT_S, 50 * OPT_MS,
+						     86400 * OPT_S, &ns) < 0) {
+					jm_buf_printf(err, " (see 'jmsg sockets --help')");
+					return JM_EXIT_USAGE;
+				}
+				a->every = (double)ns / 1e9;
 			}
 			break;
 		case O_COUNT:

@@ -45,7 +45,7 @@
 #define WHOLE_ERR(opt, range, v) "jmsg client: " opt " must be a whole number from " range ", not '" v "'"
 #define PORT_ERR(v) "jmsg client: --port must be a port from 1 to 65535, not '" v "'"
 #define SECONDS_ERR(opt, v) \
-	"jmsg client: " opt " must be seconds from 0 to 86400 (e.g. 2.5), not '" v "'"
+	"jmsg client: " opt " must be seconds from 0 to 86400, or a duration such as 500ms, 10s or 2m, not '" v "'"
 #define SIZE_ERR(opt, v) \
 	"jmsg client: " opt " must be a byte count such as 65536 or 64k, not '" v "'"
 #define NEEDS(opt) "jmsg client: option '" opt "' needs a value (see --help)"
@@ -86,6 +86,9 @@ static const row rows[] = {
 	{{"--port"}, USAGE, NEEDS("--port")},
 	/* --timeout: seconds; 0 is the shortest wait, not none */
 	{{"--timeout", "2.5", "search", "x"}, RUN, NULL, {REQUEST("search", "x"), .timeout_ms = 2500}},
+	{{"--timeout", "250ms", "search", "x"}, RUN, NULL, {REQUEST("search", "x"), .timeout_ms = 250}},
+	{{"--timeout", "1m", "search", "x"}, RUN, NULL, {REQUEST("search", "x"), .timeout_ms = 60000}},
+	{{"--timeout", "10x", "search", "x"}, USAGE, SECONDS_ERR("--timeout", "10x")},
 	{{"--timeout", "0", "search", "x"}, RUN, NULL, {REQUEST("search", "x"), .timeout_ms = 1}},
 	{{"--timeout", "abc", "search", "x"}, USAGE, SECONDS_ERR("--timeout", "abc")},
 	{{"--timeout", "86401", "search", "x"}, USAGE, SECONDS_ERR("--timeout", "86401")},
