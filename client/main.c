@@ -21,6 +21,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: jmsg client [--host H] [--port P] [options] ACTION VALUE\n"
+"       jmsg client [options] HOST PORT ACTION VALUE   (the tutorial's form)\n"
 "       jmsg client --load [--conns C] [--requests N | --duration S] [--rate R]\n"
 "                   [--pipeline K] [--keep-alive | --one-shot] [--value V] [--json]\n"
 "       jmsg client --flood [--duration S] [ACTION VALUE]\n"
@@ -125,7 +126,7 @@ static const cli_config defaults = {
 typedef struct given {
 	cli_config *cfg;
 	jm_buf *err;
-	bool load, flood, keep, one, dur_set, req_set;
+	bool load, flood, keep, one, dur_set, req_set, host_set, port_set;
 	const char *value_opt;
 } given;
 
@@ -158,11 +159,12 @@ static int set_option(given *g, int opt, const char *arg, char **argv)
 	jm_buf *err = g->err;
 	uint64_t v;
 	switch (opt) {
-	case O_HOST: cfg->host = arg; return 0;
+	case O_HOST: cfg->host = arg; g->host_set = true; return 0;
 	case O_PORT:
 		if (opt_port_buf(err, "client", "--port", arg, NULL) < 0)
 			return -1;
 		cfg->port = arg;
+		g->port_set = true;
 		return 0;
 	case O_TIMEOUT:
 		if (opt_seconds_buf(err, "client", "--timeout", arg, &cfg->timeout_ms) < 0)
@@ -221,7 +223,7 @@ static int check_combination(const given *g, int npos)
 	if (g->req_set && g->dur_set)
 		return refuse(g, "give --requests or --duration, not both");
 	if ((g->load || g->flood) ? (npos != 0 && npos != 2) : npos != 2)
-		return refuse(g, "expected ACTION VALUE (see --help)");
+		return refuse(g, "expected ACTION VALUE or HOST PORT ACTION VALUE (see --help)");
 	return 0;
 }
 
@@ -269,6 +271,29 @@ static int set_mode(const given *g)
 	return 0;
 }
 
+/* The tutorial's form, `app-client.py HOST PORT ACTION VALUE`: with four
+ * words, the first two are the server.  *npos and *pos then count and
+ * point past them.  Returns 0, or -1 with the line in g->err. */
+static int take_server_words(given *g, int *npos, char ***pos)
+{
+	if (*npos != 4)
+		return 0;
+	const char *host = (*pos)[0], *port = (*pos)[1];
+	if (g->host_set || g->port_set)
+		return refuse(g, "give the server as HOST PORT words or as --host/--port, not both");
+	uint16_t v;
+	if (opt_parse_port(port, NULL, &v) < 0) {
+		jm_buf_printf(g->err, "jmsg client: in HOST PORT ACTION VALUE, PORT must be a port "
+			      "from 1 to 65535, not '%s'", port);
+		return -1;
+	}
+	g->cfg->host = host;
+	g->cfg->port = port;
+	*npos -= 2;
+	*pos += 2;
+	return 0;
+}
+
 int cli_parse_args(int argc, char **argv, cli_args *a, jm_buf *err)
 {
 	given g = {.cfg = &a->cfg, .err = err};
@@ -289,7 +314,9 @@ int cli_parse_args(int argc, char **argv, cli_args *a, jm_buf *err)
 			return JM_EXIT_USAGE;
 	}
 	int npos = argc - optind;
-	if (check_combination(&g, npos) < 0 || set_request(&g, npos, argv + optind) < 0 ||
+	char **pos = argv + optind;
+	if (take_server_words(&g, &npos, &pos) < 0 || check_combination(&g, npos) < 0 ||
+	    set_request(&g, npos, pos) < 0 ||
 	    set_mode(&g) < 0)
 		return JM_EXIT_USAGE;
 	return JM_EXIT_OK;

@@ -50,7 +50,7 @@
 	"jmsg client: " opt " must be a byte count such as 65536 or 64k, not '" v "'"
 #define NEEDS(opt) "jmsg client: option '" opt "' needs a value (see --help)"
 #define UNKNOWN(opt) "jmsg client: unknown option '" opt "' (see --help)"
-#define EXPECTED "jmsg client: expected ACTION VALUE (see --help)"
+#define EXPECTED "jmsg client: expected ACTION VALUE or HOST PORT ACTION VALUE (see --help)"
 
 /* What a command line is: a run, a call for help, a usage error. */
 enum { RUN, HELP, USAGE };
@@ -75,6 +75,24 @@ static const row rows[] = {
 	{{"search", "caf\xc3\xa9"}, RUN, NULL, {REQUEST("search", "caf\xc3\xa9")}},
 	{{"--value", "v", "search", "x"}, USAGE, "jmsg client: give VALUE or --value, not both"},
 	{{"--value", "v"}, USAGE, EXPECTED},
+	/* the tutorial's form: HOST PORT ACTION VALUE */
+	{{"127.0.0.1", "65432", "search", "morpheus"}, RUN, NULL,
+	 {REQUEST("search", "morpheus"), .host = "127.0.0.1", .port = "65432"}},
+	{{"::1", "8080", "binary", "\xe2\x98\xba"}, RUN, NULL,
+	 {REQUEST("binary", "\xe2\x98\xba"), .host = "::1", .port = "8080"}},
+	{{"-q", "localhost", "1", "search", "x", }, RUN, NULL,
+	 {REQUEST("search", "x"), .host = "localhost", .port = "1", .verbosity = 0}},
+	{{"h", "search", "morpheus", "x"}, USAGE,
+	 "jmsg client: in HOST PORT ACTION VALUE, PORT must be a port from 1 to 65535, not 'search'"},
+	{{"h", "0", "search", "x"}, USAGE,
+	 "jmsg client: in HOST PORT ACTION VALUE, PORT must be a port from 1 to 65535, not '0'"},
+	{{"--port", "1", "h", "2", "search", "x"}, USAGE,
+	 "jmsg client: give the server as HOST PORT words or as --host/--port, not both"},
+	{{"--host", "h", "h", "2", "search", "x"}, USAGE,
+	 "jmsg client: give the server as HOST PORT words or as --host/--port, not both"},
+	{{"h", "2", "search", "x", "y"}, USAGE, EXPECTED},
+	{{"--value", "v", "h", "2", "search", "x"}, USAGE, "jmsg client: give VALUE or --value, not both"},
+	{{"--load", "h", "2", "search", "x"}, RUN, NULL, {LOAD, .host = "h", .port = "2", .value = "x"}},
 	/* --host, --port */
 	{{"--host", "::1", "search", "x"}, RUN, NULL, {REQUEST("search", "x"), .host = "::1"}},
 	{{"--host"}, USAGE, NEEDS("--host")},
