@@ -52,7 +52,8 @@ static void usage(FILE *f)
 "  --one-shot        a new connection per request, as the tutorial's client;\n"
 "                    the rate is then connections per second\n"
 "  --value V         search value (or use ACTION VALUE)\n"
-"  --json            print the report as one JSON object\n"
+"  --json            print the report as one JSON line,\n"
+"                    {\"event\":\"load_report\",...}\n"
 "Without --rate the loop is closed: each connection sends its next request\n"
 "when an answer comes back.\n"
 "  --rate R          open loop: R requests per second in all (1 to %u),\n"
@@ -220,6 +221,8 @@ static int check_combination(const given *g, int npos)
 		return refuse(g, "--keep-alive and --one-shot do not go together");
 	if (g->cfg->rate && !g->load)
 		return refuse(g, "--rate goes with --load");
+	if (g->cfg->json && !g->load)
+		return refuse(g, "--json goes with --load");
 	if (g->req_set && g->dur_set)
 		return refuse(g, "give --requests or --duration, not both");
 	if ((g->load || g->flood) ? (npos != 0 && npos != 2) : npos != 2)

@@ -140,7 +140,9 @@ static const row rows[] = {
 	{{"--load", "--one-shot"}, RUN, NULL, {LOAD, .keep_alive = false}},
 	{{"--load", "--keep-alive"}, RUN, NULL, {LOAD}},
 	{{"--load", "--json"}, RUN, NULL, {LOAD, .json = true}},
-	{{"--json"}, USAGE, EXPECTED},
+	{{"--json"}, USAGE, "jmsg client: --json goes with --load"},
+	{{"--json", "search", "x"}, USAGE, "jmsg client: --json goes with --load"},
+	{{"--flood", "--json"}, USAGE, "jmsg client: --json goes with --load"},
 	{{"--json=1", "--load"}, USAGE, UNKNOWN("--json=1")},
 	/* --conns */
 	{{"--load", "--conns", "1"}, RUN, NULL, {LOAD, .conns = 1}},
