@@ -39,11 +39,13 @@ static void usage(FILE *f)
 "\n"
 "  --port P        a server port (repeatable; default %d)\n"
 "  --watch [SECS]  print the table again every SECS seconds (default 1),\n"
-"                  until interrupted\n"
+"                  until interrupted: on a terminal it is redrawn in place,\n"
+"                  as watch(1) does; piped, each table is appended\n"
 "  --count N       with --watch: stop after N tables\n"
 "  --info          add tcp_info columns: notsent, unacked, snd_wnd,\n"
 "                  rcv_wnd, rwnd_limited (ms)\n"
-"  --json          one JSON object per socket (and per table, a \"time\")\n"
+"  --json          one JSON line per socket, {\"event\":\"socket\",...}, and\n"
+"                  with --watch one per table first, {\"event\":\"table\",...}\n"
 "\n"
 OPT_DURATION_HELP
 "exit status: 0 listed (even if none), 1 the kernel could not be asked\n"
@@ -91,13 +93,14 @@ static void print_json(struct rows *rs, bool info, bool watch)
 	char l[64], f[64];
 	jm_buf b = {0};
 	if (watch)
-		printf("{\"time\":%.6f,\"sockets\":%zu}\n", sockdiag_now(), rs->n);
+		printf("{\"event\":\"table\",\"time\":%.6f,\"sockets\":%zu}\n", sockdiag_now(),
+		       rs->n);
 	for (size_t i = 0; i < rs->n; i++) {
 		const sockdiag_sock *s = &rs->r[i].s;
 		const sockdiag_proc *p = &rs->r[i].p;
 		flow_ep_format(&s->local, l, sizeof l);
 		flow_ep_format(&s->remote, f, sizeof f);
-		printf("{\"proto\":\"%s\",\"recvq\":%u,\"sendq\":%u,\"local\":\"%s\",\"foreign\":\"%s\","
+		printf("{\"event\":\"socket\",\"proto\":\"%s\",\"recvq\":%u,\"sendq\":%u,\"local\":\"%s\",\"foreign\":\"%s\","
 		       "\"state\":\"%s\",\"inode\":%llu",
 		       s->family == AF_INET6 ? "tcp6" : "tcp", s->rqueue, s->wqueue, l, f,
 		       sockdiag_state_name(s->state), (unsigned long long)s->inode);
@@ -281,15 +284,24 @@ int sockets_run(const sockets_args *a)
 	sigaction(SIGTERM, &sa, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
+	/* On a terminal the table is redrawn in place (cursor home, screen
+	 * cleared, the whole table in one write); a pipe or a file gets every
+	 * table appended, for a log.  JSON lines are always appended. */
+	bool redraw = a->watch && !a->json && isatty(STDOUT_FILENO);
+	if (redraw)
+		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	int rc = JM_EXIT_OK;
 	struct rows rs = {0};
 	for (long n = 0; !stop; n++) {
+		if (redraw)
+			fputs(SOCKETS_REDRAW, stdout);
 		rc = list_once(sd, procs, a, &rs);
+		fflush(stdout);
 		if (rc != JM_EXIT_OK)
 			break;
 		if (!a->watch || (a->count && n + 1 >= a->count))
 			break;
-		if (!a->json)
+		if (!a->json && !redraw)
 			printf("\n");
 		struct timespec ts = {(time_t)a->every,
 				      (long)((a->every - (double)(time_t)a->every) * 1e9)};

@@ -15,6 +15,9 @@
 #include "jmsg.h"
 
 #define SOCKETS_MAX_PORTS 64
+/* What --watch writes before each table on a terminal: cursor home, screen
+ * cleared (the escapes watch(1) and clear(1) use). */
+#define SOCKETS_REDRAW "\033[H\033[2J"
 
 typedef struct sockets_args {
 	bool help;                /* --help: print the usage and exit 0 */
