@@ -61,7 +61,8 @@ LDLIBS_ALL = $(PKG_LIBS) -lm -pthread $(EXTRA_LDFLAGS)
 GEN      := $(BUILD)/gen
 SPEC     := spec/jmsg.json
 DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev libjson-c-dev libpcap-dev \
-            libcmocka-dev tshark tcpdump python3 iproute2 valgrind tcpflow redis-server redis-tools libxml2-utils gcovr lua5.2 hyperfine
+            libcmocka-dev tshark tcpdump python3 iproute2 valgrind tcpflow redis-server redis-tools libxml2-utils gcovr lua5.2 hyperfine \
+            groff-base mandoc libcap2-bin
 
 # Every .c in these folders goes into the library; each subcommand exports
 # NAME_main() and cmd/jmsg.c dispatches to it.
@@ -91,7 +92,9 @@ all: $(BUILD)/jmsg $(BUILD)/jmsg.lua $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
 BUILD_FLAGS = $(CC) $(CFLAGS_ALL) | $(BUILD_LDFLAGS) $(LDLIBS_ALL)
 update_file = mkdir -p $(dir $(1)) && printf '%s\n' $(2) >$(1).new && \
               { cmp -s $(1).new $(1) && rm -f $(1).new || mv -f $(1).new $(1); }
-ifeq ($(filter clean deps,$(MAKECMDGOALS)),)
+# Goals that build nothing in this tree write nothing in it (make install
+# builds in $(BUILD)/release, by a make of its own).
+ifneq ($(filter-out clean deps install uninstall release,$(or $(MAKECMDGOALS),all)),)
 GIT_DESCRIBE := $(shell [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ] && \
                   git describe --tags --always --dirty 2>/dev/null)
 $(shell $(call update_file,$(BUILD)/flags,'$(subst ','\'',$(BUILD_FLAGS))'))
