@@ -97,6 +97,10 @@ update_file = mkdir -p $(dir $(1)) && printf '%s\n' $(2) >$(1).new && \
 ifneq ($(filter-out clean deps install uninstall release,$(or $(MAKECMDGOALS),all)),)
 GIT_DESCRIBE := $(shell [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ] && \
                   git describe --tags --always --dirty 2>/dev/null)
+# git may refuse to answer where it did before (sudo make install in a tree
+# another user owns: "dubious ownership"): the version built stays.
+GIT_DESCRIBE := $(or $(GIT_DESCRIBE),$(shell sed -n 's/^.define JMSG_GIT "\(.*\)"$$/\1/p' \
+                  $(GEN)/jmsg_version.h 2>/dev/null))
 $(shell $(call update_file,$(BUILD)/flags,'$(subst ','\'',$(BUILD_FLAGS))'))
 HASH := \#
 $(shell $(call update_file,$(GEN)/jmsg_version.h,'$(HASH)define JMSG_VERSION "$(shell cat VERSION)"' \

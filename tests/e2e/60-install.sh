@@ -120,6 +120,8 @@ page=$dest/usr/share/man/man1/jmsg.1
 groff -man -ww -z "$page" >"$tmp/groff.log" 2>&1 || fail "groff -man -ww -z exited $?"
 [ -s "$tmp/groff.log" ] && fail "groff warns about jmsg.1"
 mandoc -T lint "$page" >"$tmp/mandoc.log" 2>&1 || fail "mandoc -T lint exited $?"
+grep -q "^\.TH JMSG 1 [0-9-]* \"jmsg $(cat VERSION)\" " "$page" ||
+	fail "jmsg.1's .TH line does not name version $(cat VERSION): $(grep '^\.TH' "$page")"
 python3 tests/tools/man_options.py "$bin" "$page" >"$tmp/man.log" 2>&1 ||
 	fail "jmsg.1 and the subcommands' --help differ"
 cat "$tmp/man.log"
