@@ -7,7 +7,9 @@
 #    and holds the conversation.  A user that does not exist: exit 1, one
 #    line, no capture opened.  A -w path nobody may not write: exit 1, the
 #    line says so.  Not root, -Z another user: exit 1 (EPERM), nothing
-#    analyzed; -Z the user it already is: runs.
+#    analyzed; -Z the user it already is: runs.  After -Z, the stall
+#    analysis still has the kernel's view (sock_diag samples of the queues)
+#    but names no process (root's are not nobody's to read).
 #  setcap: a copy of the binary with cap_net_raw,cap_net_admin=eip, run as
 #    nobody, captures on lo and decodes the conversation; the same copy
 #    without the capabilities may not capture (so the capabilities are what
@@ -69,6 +71,30 @@ grep -q 'Follow the white rabbit' "$tmp/z.out" || fail "the morpheus response wa
 "$JMSG" analyze -r "$tmp/w/z.pcap" --port "$port" --json >"$tmp/zr.out" 2>&1 || fail "reading -w's file exited $?"
 [ "$(grep -c '"event":"message"' "$tmp/zr.out")" -eq 4 ] || fail "-w's file holds $(grep -c '"event":"message"' "$tmp/zr.out") messages, want 4"
 echo "ok: -Z nobody: uid, gid, groups dropped, no capability; 4 messages decoded after the drop; -w's file is nobody's"
+
+# ---- -Z nobody and the stall analysis: the kernel view (sock_diag) still
+# samples the sockets; other users' processes cannot be named any more.
+SERVER_TIMEOUT=60 start_server ns --no-read -q
+timeout -s INT 45 "$jmsg" analyze -i lo -Z nobody --port "$ns_port" --json tcp port "$ns_port" \
+	>"$tmp/stall.out" 2>"$tmp/stall.err" &
+spid=$!
+pids+=("$spid")
+capture_started "$tmp/stall.err" "$spid" "jmsg analyze -Z nobody (stall)"
+timeout 20 "$JMSG" client --port "$ns_port" --flood --duration 2 >"$tmp/flood.out" 2>&1 || fail "flood client exited $?"
+sleep 0.5
+kill -INT "$(child "$spid")"
+wait "$spid" || fail "jmsg analyze -Z nobody (stall) exited $?"
+python3 - "$tmp/stall.out" <<'PY' || fail "no stall with a kernel view after -Z: $(grep stall "$tmp/stall.out")"
+import json, sys
+st = [e for e in map(json.loads, open(sys.argv[1])) if e["event"] == "stall"]
+assert len(st) == 1, st
+k = st[0]["kernel"]
+assert k and k["samples"] > 0 and k["recvq"]["peak"] > 0 and k["sendq"]["peak"] > 0, k
+assert k["receiver_process"] is None and k["sender_process"] is None, k
+print("ok: -Z nobody: stall with %d kernel samples, Recv-Q peak %d; processes not named"
+      % (k["samples"], k["recvq"]["peak"]))
+PY
+grep -q 'kernel view off' "$tmp/stall.err" && fail "kernel view off after -Z: $(cat "$tmp/stall.err")"
 
 # ---- -Z errors
 "$jmsg" analyze -i lo -Z jmsg-no-such-user >"$tmp/nouser.out" 2>"$tmp/nouser.err"
