@@ -30,7 +30,6 @@ need make
 need groff "groff is not installed (Debian: groff-base)"
 need mandoc
 need dpkg-buildflags "dpkg-buildflags is not installed (Debian: dpkg-dev)"
-need tshark
 tmpdir tmp
 FAIL_LOGS='*.log'
 FAIL_TAIL=30
@@ -161,31 +160,8 @@ for c in server client analyze sockets replay; do
 done
 echo "ok: bash completion: subcommands, every subcommand's options, files, interfaces, users"
 
-# ---- Wireshark loads the installed dissector from its plugin folder
-global=$(tshark -G folders 2>/dev/null | sed -n 's/^Global Lua Plugins:[[:space:]]*//p')
-[ "$global" = "$plugins" ] || fail "PREFIX=/usr installs the dissector into $plugins; tshark's Global Lua Plugins is '$global'"
-# make -n: where another PREFIX puts it, and WIRESHARK_PLUGIN_DIR overrides it
-make -n --no-print-directory install PREFIX=/opt/jm DESTDIR=/x BUILD="$tmp/n" 2>&1 |
-	grep "jmsg.lua /x/opt/jm/lib/wireshark/plugins/jmsg.lua$" >/dev/null || fail "PREFIX=/opt/jm: not into /opt/jm/lib/wireshark/plugins"
-make -n --no-print-directory install PREFIX=/usr DESTDIR=/x BUILD="$tmp/n" WIRESHARK_PLUGIN_DIR=/p 2>&1 |
-	grep "jmsg.lua /x/p/jmsg.lua$" >/dev/null || fail "WIRESHARK_PLUGIN_DIR=/p is not where the dissector goes"
-as_user=()
-[ "$(id -u)" = 0 ] && as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
-mkdir -m 755 "$tmp/home"
-cp tests/fixtures/basic-search.pcap "$tmp/"
-chmod 644 "$tmp/basic-search.pcap"
-ts() { "${as_user[@]}" env HOME="$tmp/home" "$@" 2>>"$tmp/tshark.log"; }
-ts tshark -G protocols >"$tmp/protocols.plain" || fail "tshark -G protocols exited $?"
-grep -qP '\tjmsg$' "$tmp/protocols.plain" &&
-	skip "tshark knows jmsg already (a jmsg.lua in $global or the personal folder): cannot tell where it loads it from"
-ts env WIRESHARK_PLUGIN_DIR="$dest$plugins" tshark -G protocols >"$tmp/protocols" ||
-	fail "tshark -G protocols with WIRESHARK_PLUGIN_DIR exited $?"
-grep -qP '\tjmsg$' "$tmp/protocols" || fail "tshark did not load $dest$plugins/jmsg.lua"
-n=$(ts env WIRESHARK_PLUGIN_DIR="$dest$plugins" tshark -r "$tmp/basic-search.pcap" -Y jmsg | wc -l)
-[ "$n" -gt 0 ] || fail "tshark with the installed dissector shows no jmsg frame"
-echo "ok: tshark loads the installed dissector from the plugin folder ($n jmsg frames)"
-
 # ---- uninstall: the tree as before, nothing built
+cp -a "$dest$plugins" "$tmp/plugins"   # for the tshark part, at the end
 make --no-print-directory uninstall PREFIX=/usr DESTDIR="$dest" BUILD="$tmp/none" >"$tmp/uninstall.log" 2>&1 ||
 	fail "make uninstall exited $?"
 snapshot "$dest" >"$tmp/after"
@@ -211,3 +187,29 @@ make --no-print-directory install-dissector HOME="$tmp/home" BUILD="$b/dev" >"$t
 	fail "make install-dissector exited $?"
 [ -f "$tmp/home/.local/lib/wireshark/plugins/jmsg.lua" ] || fail "make install-dissector: no ~/.local/lib/wireshark/plugins/jmsg.lua"
 echo "ok: make install-dissector installs into ~/.local/lib/wireshark/plugins"
+
+# ---- Wireshark loads the installed dissector from its plugin folder (a copy
+# of the folder as make install left it, kept before make uninstall)
+need tshark
+global=$(tshark -G folders 2>/dev/null | sed -n 's/^Global Lua Plugins:[[:space:]]*//p')
+[ "$global" = "$plugins" ] || fail "PREFIX=/usr installs the dissector into $plugins; tshark's Global Lua Plugins is '$global'"
+# make -n: where another PREFIX puts it, and WIRESHARK_PLUGIN_DIR overrides it
+make -n --no-print-directory install PREFIX=/opt/jm DESTDIR=/x BUILD="$tmp/n" 2>&1 |
+	grep "jmsg.lua /x/opt/jm/lib/wireshark/plugins/jmsg.lua$" >/dev/null || fail "PREFIX=/opt/jm: not into /opt/jm/lib/wireshark/plugins"
+make -n --no-print-directory install PREFIX=/usr DESTDIR=/x BUILD="$tmp/n" WIRESHARK_PLUGIN_DIR=/p 2>&1 |
+	grep "jmsg.lua /x/p/jmsg.lua$" >/dev/null || fail "WIRESHARK_PLUGIN_DIR=/p is not where the dissector goes"
+as_user=()
+[ "$(id -u)" = 0 ] && as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+mkdir -m 755 "$tmp/tshome"   # an empty personal folder
+cp tests/fixtures/basic-search.pcap "$tmp/"
+chmod 644 "$tmp/basic-search.pcap"
+ts() { "${as_user[@]}" env HOME="$tmp/tshome" "$@" 2>>"$tmp/tshark.log"; }
+ts tshark -G protocols >"$tmp/protocols.plain" || fail "tshark -G protocols exited $?"
+grep -qP '\tjmsg$' "$tmp/protocols.plain" &&
+	skip "tshark knows jmsg already (a jmsg.lua in $global or the personal folder): cannot tell where it loads it from"
+ts env WIRESHARK_PLUGIN_DIR="$tmp/plugins" tshark -G protocols >"$tmp/protocols" ||
+	fail "tshark -G protocols with WIRESHARK_PLUGIN_DIR exited $?"
+grep -qP '\tjmsg$' "$tmp/protocols" || fail "tshark did not load the installed jmsg.lua ($dest$plugins/jmsg.lua)"
+n=$(ts env WIRESHARK_PLUGIN_DIR="$tmp/plugins" tshark -r "$tmp/basic-search.pcap" -Y jmsg | wc -l)
+[ "$n" -gt 0 ] || fail "tshark with the installed dissector shows no jmsg frame"
+echo "ok: tshark loads the installed dissector from the plugin folder ($n jmsg frames)"
