@@ -11,6 +11,7 @@
 #include "client/rate.h"
 #include "cmd/commands.h"
 #include "cmd/opts.h"
+#include "cmd/version.h"
 #include "app/answer.h"
 #include "io/net.h"
 
@@ -38,6 +39,7 @@ static void usage(FILE *f)
 "  --max-content N   largest response content accepted (default %llu)\n"
 "  -q, --quiet       print only the result line\n"
 "  -v, --verbose     print the request bytes, as the tutorial does\n"
+"  --version         jmsg's version, the spec's, libpcap's and json-c's\n"
 "\n"
 "load mode (--load): C connections on one event loop send the request\n"
 "(default 'search morpheus') N times in all, or for S seconds, and report\n"
@@ -87,7 +89,7 @@ OPT_DURATION_HELP
 }
 
 enum { O_HOST = 256, O_PORT, O_TIMEOUT, O_KEEP, O_ONE, O_MAXC, O_LOAD, O_CONNS, O_REQS,
-       O_DUR, O_PIPE, O_VALUE, O_JSON, O_FLOOD, O_RATE };
+       O_DUR, O_PIPE, O_VALUE, O_JSON, O_FLOOD, O_RATE, O_VERSION };
 
 static const struct option longopts[] = {
 	{"host", required_argument, NULL, O_HOST},
@@ -108,6 +110,7 @@ static const struct option longopts[] = {
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, O_VERSION},
 	{NULL, 0, NULL, 0},
 };
 
@@ -302,15 +305,16 @@ int cli_parse_args(int argc, char **argv, cli_args *a, jm_buf *err)
 	given g = {.cfg = &a->cfg, .err = err};
 	int opt;
 
-	a->help = false;
+	a->help = a->version = false;
 	a->cfg = defaults;
 	/* 0, not 1: glibc's getopt then forgets the previous parse, even one
 	 * that stopped inside a group of short options ("-xq"). */
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":qvh", longopts, NULL)) != -1) {
-		if (opt == 'h') {
-			a->help = true;
+		if (opt == 'h' || opt == O_VERSION) {
+			a->help = opt == 'h';
+			a->version = opt == O_VERSION;
 			return JM_EXIT_OK;
 		}
 		if (set_option(&g, opt, optarg, argv) < 0)
@@ -337,6 +341,8 @@ int client_main(int argc, char **argv)
 		usage(stdout);
 		return JM_EXIT_OK;
 	}
+	if (a.version)
+		return jm_print_version(stdout);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (a.cfg.mode == CLI_MODE_FLOOD)
 		return cli_flood(&a.cfg);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "cmd/version.h"
 #include "replay/args.h"
 #include "replay/conv.h"
 #include "replay/engine.h"
@@ -63,6 +64,7 @@ static void usage(FILE *f)
 "                      1g; k/m/g suffixes)\n"
 "  -v, --verbose       also list identical responses\n"
 "  -h, --help          this help\n"
+"  --version           jmsg's version, the spec's, libpcap's and json-c's\n"
 "\n"
 "Compared: every header member (order and spacing aside), and the\n"
 "content: as JSON values when both sides are text/json, byte for byte\n"
@@ -196,6 +198,8 @@ int replay_main(int argc, char **argv)
 		rc = run(&a);
 	else if (a.help)
 		usage(stdout);
+	else if (a.version)
+		jm_print_version(stdout);
 	else
 		fprintf(stderr, "%s\n", err);
 	rp_args_free(&a);

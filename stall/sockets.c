@@ -15,6 +15,7 @@
 
 #include "cmd/commands.h"
 #include "cmd/opts.h"
+#include "cmd/version.h"
 #include "stall/sockdiag.h"
 #include "stall/sockets.h"
 #include "jmsg.h"
@@ -46,6 +47,7 @@ static void usage(FILE *f)
 "                  rcv_wnd, rwnd_limited (ms)\n"
 "  --json          one JSON line per socket, {\"event\":\"socket\",...}, and\n"
 "                  with --watch one per table first, {\"event\":\"table\",...}\n"
+"  --version       jmsg's version, the spec's, libpcap's and json-c's\n"
 "\n"
 OPT_DURATION_HELP
 "exit status: 0 listed (even if none), 1 the kernel could not be asked\n"
@@ -177,7 +179,7 @@ static void print_text(struct rows *rs, bool info, bool watch)
 
 int sockets_parse_args(int argc, char **argv, sockets_args *a, jm_buf *err)
 {
-	enum { O_PORT = 256, O_WATCH, O_COUNT, O_INFO, O_JSON };
+	enum { O_PORT = 256, O_WATCH, O_COUNT, O_INFO, O_JSON, O_VERSION };
 	static const struct option longopts[] = {
 		{"port", required_argument, NULL, O_PORT},
 		{"watch", optional_argument, NULL, O_WATCH},
@@ -185,6 +187,7 @@ int sockets_parse_args(int argc, char **argv, sockets_args *a, jm_buf *err)
 		{"info", no_argument, NULL, O_INFO},
 		{"json", no_argument, NULL, O_JSON},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, O_VERSION},
 		{NULL, 0, NULL, 0},
 	};
 	memset(a, 0, sizeof *a);
@@ -230,6 +233,7 @@ int sockets_parse_args(int argc, char **argv, sockets_args *a, jm_buf *err)
 		case O_INFO: a->info = true; break;
 		case O_JSON: a->json = true; break;
 		case 'h': a->help = true; return JM_EXIT_OK;
+		case O_VERSION: a->version = true; return JM_EXIT_OK;
 		default:
 			if (optopt == O_PORT || optopt == O_COUNT)
 				return bad(err, "option needs a value:", argv[optind - 1]);
@@ -325,5 +329,7 @@ int sockets_main(int argc, char **argv)
 		usage(stdout);
 		return JM_EXIT_OK;
 	}
+	if (a.version)
+		return jm_print_version(stdout);
 	return sockets_run(&a);
 }

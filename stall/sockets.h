@@ -21,6 +21,7 @@
 
 typedef struct sockets_args {
 	bool help;                /* --help: print the usage and exit 0 */
+	bool version;             /* --version: print the versions and exit 0 */
 	uint16_t ports[SOCKETS_MAX_PORTS]; /* --port; JM_SPEC_DEFAULT_PORT if none */
 	size_t nports;
 	bool watch;               /* --watch: again every `every` seconds */

@@ -53,6 +53,9 @@ static const struct row rows[] = {
 	{R("-B", "64k"), WANT("co.buffer_size=65536")},
 	{R("-B", "2047M"), WANT("co.buffer_size=2146435072")},
 	{R("-w", "out.pcap", "--immediate"), WANT("co.dump_path=out.pcap", "co.immediate=1")},
+	{R("-Z", "nobody"), WANT("user=nobody")},     /* looked up by the run, not here */
+	{ARGS("-i", "lo", "-Znobody", "-w", "o"), WANT("file=", "iface=lo", "user=nobody",
+						       "co.dump_path=o")},
 	{R("--json", "-q", "-l"), WANT("json=1", "quiet=1", "linebuf=1")},
 	{R("-ql"), WANT("quiet=1", "linebuf=1")},
 	{R("--port", "1", "--port", "65535", "--port=8080"), WANT("cfg.ports=1,65535,8080")},
@@ -96,6 +99,10 @@ static const struct row rows[] = {
 	{ARGS("-hx"), .help = true},   /* getopt left inside "-hx": every parse restarts it */
 	{ARGS("--help", "--bogus"), .help = true},
 	{R("--port", "1", "-h", "--port", "0"), .help = true},
+	/* --version: as --help, first come, first served; nothing else is set */
+	{ARGS("--version"), WANT("file=", "version=1")},
+	{ARGS("--version", "--bogus"), WANT("file=", "version=1")},
+	{R("--port", "1", "--version", "--port", "0"), WANT("version=1", "cfg.ports=1")},
 
 	/* ------------------------------------------------------------ bad */
 	/* the source */
@@ -119,6 +126,7 @@ static const struct row rows[] = {
 	{R("-B", "64x"), BAD("-B wants a buffer size from 64k to 2G, not '64x'")},
 	{R("-B"), BAD("option -B needs a value")},
 	{R("-w"), BAD("option -w needs a value")},
+	{R("-Z"), BAD("option -Z needs a value")},
 	{R("--memcap", "1048575"), BAD("--memcap wants a size of at least 1M, not '1048575'")},
 	{R("--stream-memcap", "65535"),
 	 BAD("--stream-memcap wants a size of at least 64k, not '65535'")},
@@ -174,6 +182,8 @@ static const struct row rows[] = {
 	{R("--no-kernel=x"), BAD("unknown option '--no-kernel=x'")},
 	{R("--m", "1"), BAD("unknown option '--m'")},           /* ambiguous */
 	{R("--bogus", "--help"), BAD("unknown option '--bogus'")},
+	{R("--bogus", "--version"), BAD("unknown option '--bogus'")},
+	{R("--version=1"), BAD("unknown option '--version=1'")},
 	{R("--port", "1", "--port", "0", "--bogus"),             /* the first fault */
 	 BAD("--port must be a port from 1 to 65535, not '0'")},
 	/* a filter that does not compile (libpcap's words follow) */
@@ -200,7 +210,8 @@ static void describe(const analyze_args *a, char *out, size_t n)
 		 "cfg.full_content=%d\ncfg.overlap_history=%u\n"
 		 "stall.stall_ms=%.17g\nstall.sample_ms=%.17g\nstall.plot=%s\nstall.series=%d\n"
 		 "stall.plot_stream=%lld\nstall.no_kernel=%d\n"
-		 "count=%llu\nworkers=%u\njson=%d\nquiet=%d\nlinebuf=%d\nhelp=%d\n",
+		 "count=%llu\nworkers=%u\njson=%d\nquiet=%d\nlinebuf=%d\nhelp=%d\n"
+		 "user=%s\nversion=%d\n",
 		 a->iface ? a->iface : "", a->file ? a->file : "", a->filter ? a->filter : "", cof,
 		 a->co.snaplen, a->co.buffer_size, a->co.immediate,
 		 a->co.dump_path ? a->co.dump_path : "", a->co.map, ports, a->cfg.idle_timeout,
@@ -209,7 +220,7 @@ static void describe(const analyze_args *a, char *out, size_t n)
 		 a->cfg.overlap_history, s->cfg.stall_ms, s->sample_ms,
 		 s->plot_path ? s->plot_path : "", s->cfg.series, (long long)s->cfg.plot_stream,
 		 s->no_kernel, (unsigned long long)a->count, a->workers, a->json, a->quiet,
-		 a->linebuf, a->help);
+		 a->linebuf, a->help, a->user ? a->user : "", a->version);
 }
 
 /* What a good row wants: the defaults with -r f, each line whose key the
