@@ -1,6 +1,6 @@
 /* io/privs.h: looking a user up, and becoming the user the process already
  * is, which needs no privilege and changes nothing.  Becoming another user
- * is tested live, as root, by tests/e2e/61-capture-unprivileged.sh. */
+ * is tested live, as root, by tests/e2e/63-capture-unprivileged.sh. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
