@@ -367,15 +367,20 @@ static int finish_open(cap_source *c, const cap_options *o, char *err, size_t er
 			return -1;
 		}
 	}
-	if (o && o->dump_path) {
-		errno = 0;
-		c->dump = pcap_dump_open(c->p, o->dump_path);
-		if (!c->dump) {
-			/* libpcap's message repeats the path; the errno says it all. */
-			snprintf(err, errlen, "cannot write '%s': %s", o->dump_path,
-				 errno ? strerror(errno) : pcap_geterr(c->p));
-			return -1;
-		}
+	if (o && o->dump_path)
+		return cap_open_dump(c, o->dump_path, err, errlen);
+	return 0;
+}
+
+int cap_open_dump(cap_source *c, const char *path, char *err, size_t errlen)
+{
+	errno = 0;
+	c->dump = pcap_dump_open(c->p, path);
+	if (!c->dump) {
+		/* libpcap's message repeats the path; the errno says it all. */
+		snprintf(err, errlen, "cannot write '%s': %s", path,
+			 errno ? strerror(errno) : pcap_geterr(c->p));
+		return -1;
 	}
 	return 0;
 }

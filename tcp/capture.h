@@ -94,6 +94,10 @@ int cap_check_filter(const char *filter, char *err, size_t errlen);
 cap_source *cap_open_file(const char *path, const cap_options *o, char *err, size_t errlen);
 cap_source *cap_open_live(const char *iface, const cap_options *o, char *err, size_t errlen);
 void cap_close(cap_source *c);
+/* Start writing every packet read to `path` (cap_options.dump_path does it
+ * at open; this is for later, e.g. after privileges are dropped).  Returns
+ * 0, or -1 with err set.  Once per source. */
+int cap_open_dump(cap_source *c, const char *path, char *err, size_t errlen);
 /* Whether p points into a frame that stays where it is until cap_close():
  * a file opened with cap_options.map is read from its map, so a consumer
  * may keep pointers into it rather than copy (other frames are reused as
