@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 # The member that names an event's kind in each subcommand's JSON lines.
-KIND_KEY = {"analyze": "event", "replay": "type"}
+KIND_KEY = {"analyze": "event", "replay": "event"}
 
 # Replay events that are differences (everything but the summary and notes).
 REPLAY_NOTES = {"summary", "incomplete", "skipped", "unchecked", "identical"}
