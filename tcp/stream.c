@@ -134,7 +134,8 @@ static bool marks_move(struct an_half *h, uint32_t cap)
 
 static void mark_push(struct an_half *h, uint64_t off, int64_t ts, uint64_t frame)
 {
-	if (h->tm_len && mark_at(h, h->tm_len - 1)->frame == frame)
+	const struct ts_mark *last = h->tm_len ? mark_at(h, h->tm_len - 1) : NULL;
+	if (last && last->ts == ts && last->frame == frame)
 		return;
 	if (h->tm_len == h->tm_cap && !marks_move(h, h->tm_cap * 2))
 		return; /* no memory: these bytes take the previous chunk's time */
