@@ -38,17 +38,6 @@ static void put_ep(ob_writer *o, const flow_ep *e)
 	}
 }
 
-/* The stream's Community ID, from a small cache by stream number. */
-static const char *cid_of(report *r, const an_stream_id *s)
-{
-	unsigned slot = (unsigned)(s->id % REPORT_CID_CACHE);
-	if (!r->cid[slot].set || r->cid[slot].id != s->id) {
-		community_id(s->client, s->server, 6, 0, r->cid[slot].cid);
-		r->cid[slot].id = s->id;
-		r->cid[slot].set = true;
-	}
-	return r->cid[slot].cid;
-}
 
 static const char *dir_name(an_dir d)
 {
@@ -70,7 +59,7 @@ static void json_head(report *r, const char *event, int64_t ts, const an_stream_
 	ob_lit(o, "\",\"server\":\"");
 	put_ep(o, s->server);
 	ob_lit(o, "\",\"community_id\":\"");
-	ob_put(o, cid_of(r, s), COMMUNITY_ID_LEN - 1);
+	ob_put(o, s->community_id, COMMUNITY_ID_LEN - 1);
 	ob_putc(o, '"');
 }
 

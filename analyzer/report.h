@@ -48,13 +48,10 @@
 
 #include "tcp/capture.h"
 #include "analyzer/outbuf.h"
-#include "tcp/community_id.h"
 #include "tcp/stream.h"
 #include "tcp/timefmt.h"
 
 #define REPORT_TEXT_CONTENT 256   /* content bytes shown on a text line */
-
-#define REPORT_CID_CACHE 64
 
 typedef struct report {
 	bool json;
@@ -62,11 +59,6 @@ typedef struct report {
 	tf_clock *clock;          /* text times (shared with stall lines) */
 	size_t max_hex;           /* header bytes shown in an error */
 	ob_writer ob;               /* each event line goes to the FILE whole */
-	struct {                  /* community IDs of recent streams */
-		uint64_t id;
-		bool set;
-		char cid[COMMUNITY_ID_LEN];
-	} cid[REPORT_CID_CACHE];
 } report;
 
 /* clock: the text time column's (timefmt.h), shared with every other

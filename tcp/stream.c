@@ -34,7 +34,7 @@ void an_config_defaults(an_config *c)
 an_stream_id sid(const struct an_stream *s)
 {
 	an_stream_id id = {s->f->id, s->client_is_lo ? &s->f->key.lo : &s->f->key.hi,
-			   s->client_is_lo ? &s->f->key.hi : &s->f->key.lo};
+			   s->client_is_lo ? &s->f->key.hi : &s->f->key.lo, s->cid};
 	return id;
 }
 

@@ -83,6 +83,7 @@
 
 #include "jmsg.h"
 #include "tcp/capture.h"
+#include "tcp/community_id.h"
 #include "tcp/flow.h"
 
 #define AN_MAX_PORTS 64
@@ -111,6 +112,7 @@ void an_config_defaults(an_config *c);
 typedef struct an_stream_id {
 	uint64_t id;
 	const flow_ep *client, *server;
+	const char *community_id;      /* community_id.h: "1:...", once per stream */
 } an_stream_id;
 
 typedef struct an_message {
