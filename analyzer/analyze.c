@@ -27,6 +27,18 @@ static void on_signal(int sig)
 		cap_break(running_source);
 }
 
+static const char usage_end[] =
+"\n"
+"Every message, error and stall names its frames as Wireshark numbers them\n"
+"(\"frame\", \"frame_last\"; #F-L in text), counting every packet of the\n"
+"file, those the filter passes over too, and its stream's Community ID\n"
+"(\"community_id\": v1, seed 0), as Zeek, Suricata and Wireshark give it.\n"
+"\n"
+"exit status: 0 done (without --fail-on, whatever the traffic held), 1 the\n"
+"capture could not be opened or read, the plot not written or memory ran\n"
+"out, 2 bad command line (one line on stderr), 3 the capture held what\n"
+"--fail-on names (after the summary).\n";
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -95,19 +107,10 @@ static void usage(FILE *f)
 "interrupted (Ctrl-C) or -c, then prints the summary with the kernel's drop\n"
 "count.  Packets the kernel drops are reported as they happen (a\n"
 "capture_drops event, shown with -q too); the streams they belong to show\n"
-"gaps, and no message is made up across a gap.\n"
-"\n"
-"Every message, error and stall names its frames as Wireshark numbers them\n"
-"(\"frame\", \"frame_last\"; #F-L in text), counting every packet of the\n"
-"file, those the filter passes over too, and its stream's Community ID\n"
-"(\"community_id\": v1, seed 0), as Zeek, Suricata and Wireshark give it.\n"
-"\n"
-"exit status: 0 done (without --fail-on, whatever the traffic held), 1 the\n"
-"capture could not be opened or read, the plot not written or memory ran\n"
-"out, 2 bad command line (one line on stderr), 3 the capture held what\n"
-"--fail-on names (after the summary).\n",
+"gaps, and no message is made up across a gap.\n",
 		CAP_DEFAULT_SNAPLEN, CAP_DEFAULT_BUFFER >> 20, CAP_BLOCK_TIMEOUT_MS, JM_SPEC_DEFAULT_PORT,
 		(unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN, WK_MAX, stall_cli_usage());
+	fputs(usage_end, f);
 }
 
 /* ---------------------------------------------------------------- command line */
