@@ -17,8 +17,9 @@
  * workers have finished.
  *
  * t0.  A text line's time counts from the capture's first packet: the
- * reader stores it (t0_ns) before it commits its first record, and a worker
- * reads it after taking one, so the ring's hand-over orders the two.
+ * reader stores it (t0_ns, then have_t0 with release) before it sends the
+ * first record that holds a segment, and a worker looks for it before each
+ * record it takes (live, expiry ticks may come before any packet).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -97,8 +98,8 @@ struct wk_run {
 	uint64_t seq;
 	uint64_t since_flush;
 	uint64_t skipped;
-	bool have_t0;                 /* the capture's first packet, before any record */
-	int64_t t0_ns;
+	_Atomic bool have_t0;         /* t0_ns is set (live, ticks may come first) */
+	int64_t t0_ns;                /* the capture's first packet */
 	/* capture_drops lines: the reader's own queue (index n) */
 	report drep;
 	FILE *dout;
@@ -261,7 +262,7 @@ static void *worker_main(void *arg)
 	for (;;) {
 		size_t size;
 		struct rec *r = ring_wait(&w->ring, &size);
-		if (!w->clock.have_t0 && w->k->have_t0) {
+		if (!w->clock.have_t0 && atomic_load_explicit(&w->k->have_t0, memory_order_acquire)) {
 			w->clock.t0 = w->k->t0_ns;
 			w->clock.have_t0 = true;
 		}
@@ -417,8 +418,9 @@ static void every_so_often(struct wk_run *k)
 static void pkt_cb(void *user, double ts)
 {
 	struct wk_run *k = user;
-	if (!k->have_t0)
-		k->have_t0 = cap_first_time(k->src, &k->t0_ns);
+	if (!atomic_load_explicit(&k->have_t0, memory_order_relaxed) &&
+	    cap_first_time(k->src, &k->t0_ns))
+		atomic_store_explicit(&k->have_t0, true, memory_order_release);
 	if (ts > k->now)
 		k->now = ts;
 	if (ts > k->last_ts)

@@ -132,7 +132,7 @@ int cap_run(cap_source *c, uint64_t count, cap_segment_fn seg_fn, cap_packet_fn 
 void cap_break(cap_source *c);
 
 struct cap_stats {
-	uint64_t packets, bytes;  /* seen by cap_run */
+	uint64_t packets, bytes;  /* read by cap_run and passed by the filter */
 	uint64_t tcp, other, short_frames;
 	bool live;
 	bool have_kernel;         /* kernel counters below are valid */
