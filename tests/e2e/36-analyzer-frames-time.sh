@@ -18,6 +18,8 @@
 #      the same with --workers 2.
 #   4. A header error names msg_offset, protoheader and the header's bytes:
 #      as text when UTF-8, as hex when not, cut at --max-hex.
+#   5. Live on lo (skipped without the right to capture): the messages'
+#      frames are tshark's numbers of the data segments in the -w file.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
@@ -26,6 +28,7 @@ need tshark
 need python3
 [ -x "$JMSG" ] || { echo "FAIL: no jmsg binary at $JMSG"; exit 1; }
 fx=tests/fixtures
+pids=() procs=()
 tmpdir tmp
 
 # ---- 1. frames
@@ -184,3 +187,25 @@ case $out in
 *) fail "text header error: $out" ;;
 esac
 echo "header errors: msg_offset, protoheader, header_text or header_hex, cut at --max-hex"
+
+# ---- 5. live: frames count the packets captured, the numbers of -w's file
+# (last: it skips where capturing on lo is not allowed)
+start_server srv
+timeout 30 "$JMSG" analyze -i lo --json -w "$tmp/live.pcap" --port "$srv_port" tcp port "$srv_port" \
+	> "$tmp/live.json" 2> "$tmp/live.err" &
+apid=$!
+pids+=("$apid")
+capture_started "$tmp/live.err" "$apid" "the live analyzer"
+timeout 10 "$JMSG" client --port "$srv_port" -q search morpheus > /dev/null ||
+	fail "the client failed"
+timeout 10 "$JMSG" client --port "$srv_port" -q search ring > /dev/null || fail "the client failed"
+sleep 0.5
+anpid=$(child "$apid") || fail "no analyzer process under timeout"
+kill -INT "$anpid"
+wait "$apid" || fail "the live analyzer exited $?: $(cat "$tmp/live.err")"
+live=$(grep '"event":"message"' "$tmp/live.json" | grep -o '"frame":[0-9]*,"frame_last":[0-9]*')
+want=$(tshark -r "$tmp/live.pcap" -Y 'tcp.len > 0' -T fields -e frame.number 2>/dev/null |
+	sed 's/.*/"frame":&,"frame_last":&/')
+[ -n "$live" ] && [ "$(grep -c . <<<"$live")" = 4 ] && [ "$live" = "$want" ] ||
+	fail "live frames '$live', tshark on the -w file '$want'"
+echo "live: frames as tshark numbers the file -w wrote"
