@@ -239,15 +239,15 @@ static void on_stall(void *user, const stall_event *ev)
 	fwrite(jm_buf_head(&w->sline), 1, jm_buf_pending(&w->sline), w->out);
 }
 
-static void on_stall_note(void *user, uint64_t stream, const char *note)
+static void on_stall_note(void *user, uint64_t stream, double ts, const char *note)
 {
 	struct worker *w = user;
 	if (w->rep.json) {
 		w->sline.len = w->sline.off = 0;
 		if (jm_json_quote(&w->sline, note, strlen(note)))
 			return;
-		fprintf(w->out, "{\"event\":\"stall_note\",\"stream\":%llu,\"note\":%.*s}\n",
-			(unsigned long long)stream, (int)jm_buf_pending(&w->sline),
+		fprintf(w->out, "{\"event\":\"stall_note\",\"ts\":%.6f,\"stream\":%llu,\"note\":%.*s}\n",
+			ts, (unsigned long long)stream, (int)jm_buf_pending(&w->sline),
 			(const char *)jm_buf_head(&w->sline));
 	} else {
 		fprintf(w->out, "stall note, stream %llu: %s\n", (unsigned long long)stream, note);

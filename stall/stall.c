@@ -752,7 +752,7 @@ void stall_kernel(stall_tracker *t, const sockdiag_batch *b)
 		if (!fs->any_sock && !t->reach_noted && (fs->d[0].w_open || fs->d[1].w_open)) {
 			t->reach_noted = true;
 			if (t->on_note)
-				t->on_note(t->user, fs->stream,
+				t->on_note(t->user, fs->stream, b->ts,
 					   "no socket of this stream is on this host: its queues are out of "
 					   "reach, only the wire view is reported (said once)");
 		}

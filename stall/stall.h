@@ -126,7 +126,7 @@ typedef struct stall_event {
 typedef void (*stall_event_fn)(void *user, const stall_event *ev);
 /* One-off notes (a midstream stream's unknown window scale, sockets out
  * of reach): one line, no newline. */
-typedef void (*stall_note_fn)(void *user, uint64_t stream, const char *note);
+typedef void (*stall_note_fn)(void *user, uint64_t stream, double ts, const char *note);
 
 typedef struct stall_tracker stall_tracker;
 

@@ -94,15 +94,15 @@ static void on_event(void *user, const stall_event *ev)
 	fputc('\n', c->out);
 }
 
-static void on_note(void *user, uint64_t stream, const char *note)
+static void on_note(void *user, uint64_t stream, double ts, const char *note)
 {
 	stall_cli *c = user;
 	if (c->json) {
 		c->line.len = c->line.off = 0;
 		if (jm_json_quote(&c->line, note, strlen(note)))
 			return;
-		fprintf(c->out, "{\"event\":\"stall_note\",\"stream\":%llu,\"note\":%.*s}\n",
-			(unsigned long long)stream, (int)jm_buf_pending(&c->line),
+		fprintf(c->out, "{\"event\":\"stall_note\",\"ts\":%.6f,\"stream\":%llu,\"note\":%.*s}\n",
+			ts, (unsigned long long)stream, (int)jm_buf_pending(&c->line),
 			(const char *)jm_buf_head(&c->line));
 	} else {
 		fprintf(c->out, "stall note, stream %llu: %s\n", (unsigned long long)stream, note);

@@ -25,7 +25,7 @@ struct rec {
 	char note[256];
 };
 
-static void on_note(void *u, uint64_t stream, const char *note)
+static void on_note(void *u, uint64_t stream, double ts, const char *note)
 {
 	struct rec *r = u;
 	r->notes++;
