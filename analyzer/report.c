@@ -59,7 +59,7 @@ static void json_head(report *r, const char *event, int64_t ts, const an_stream_
 	ob_lit(o, "\",\"server\":\"");
 	put_ep(o, s->server);
 	ob_lit(o, "\",\"community_id\":\"");
-	ob_put(o, s->community_id, COMMUNITY_ID_LEN - 1);
+	ob_put(o, an_community_id(s), COMMUNITY_ID_LEN - 1);
 	ob_putc(o, '"');
 }
 

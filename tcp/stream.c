@@ -34,8 +34,16 @@ void an_config_defaults(an_config *c)
 an_stream_id sid(const struct an_stream *s)
 {
 	an_stream_id id = {s->f->id, s->client_is_lo ? &s->f->key.lo : &s->f->key.hi,
-			   s->client_is_lo ? &s->f->key.hi : &s->f->key.lo, s->cid};
+			   s->client_is_lo ? &s->f->key.hi : &s->f->key.lo,
+			   (char *)s->cid}; /* a cache an_community_id() fills */
 	return id;
+}
+
+const char *an_community_id(const an_stream_id *s)
+{
+	if (!s->cid[0])
+		community_id(s->client, s->server, 6, 0, s->cid);
+	return s->cid;
 }
 
 /* ---------------------------------------------------------------- reporting */

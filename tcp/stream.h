@@ -112,8 +112,12 @@ void an_config_defaults(an_config *c);
 typedef struct an_stream_id {
 	uint64_t id;
 	const flow_ep *client, *server;
-	const char *community_id;      /* community_id.h: "1:...", once per stream */
+	char *cid;                     /* an_community_id()'s, made when first asked */
 } an_stream_id;
+
+/* The stream's Community ID (community_id.h, "1:..."), computed the first
+ * time it is asked for and kept with the stream. */
+const char *an_community_id(const an_stream_id *s);
 
 typedef struct an_message {
 	an_stream_id s;

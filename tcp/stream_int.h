@@ -78,7 +78,7 @@ struct an_stream {
 	bool rq_closed;           /* messages were lost: queue no more requests */
 	uint64_t requests, responses;
 	uint64_t last_frame;      /* of the stream's latest segment */
-	char cid[COMMUNITY_ID_LEN]; /* its Community ID */
+	char cid[COMMUNITY_ID_LEN]; /* its Community ID, or "" until asked */
 	struct an_half h[2];
 };
 
