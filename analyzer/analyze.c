@@ -29,6 +29,18 @@ static void on_signal(int sig)
 		cap_break(running_source);
 }
 
+static const char usage_end[] =
+"\n"
+"Every message, error and stall names its frames as Wireshark numbers them\n"
+"(\"frame\", \"frame_last\"; #F-L in text), counting every packet of the\n"
+"file, those the filter passes over too, and its stream's Community ID\n"
+"(\"community_id\": v1, seed 0), as Zeek, Suricata and Wireshark give it.\n"
+"\n"
+"exit status: 0 done (without --fail-on, whatever the traffic held), 1 the\n"
+"capture could not be opened or read, -Z's user not found or not become,\n"
+"the plot not written or memory ran out, 2 bad command line (one line on\n"
+"stderr), 3 the capture held what --fail-on names (after the summary).\n";
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -67,7 +79,18 @@ static void usage(FILE *f)
 "  -l                    write each event line as soon as it is made (default:\n"
 "                        live, after each block of packets, at most 100 ms\n"
 "                        apart; files, in 64 KiB blocks)\n"
-"  --max-hex BYTES       non-JSON content bytes shown per message (default 1024)\n"
+"  --max-hex BYTES       non-JSON content bytes shown per message, and header\n"
+"                        bytes per header error (default 1024)\n"
+"  --time MODE           the text lines' time: relative (default: seconds\n"
+"                        since the capture's first packet), absolute (wall\n"
+"                        clock), epoch (seconds since 1970) or delta (since\n"
+"                        the previous line; needs --workers 1)\n"
+"  --fail-on WHAT        exit 3 when the capture held: errors (the protocol's\n"
+"                        own, the spec's errors[]: a bad header or content, a\n"
+"                        truncated message...), problems (every error event:\n"
+"                        errors and capture problems such as gap, reset,\n"
+"                        midstream, resync; or packets the kernel dropped),\n"
+"                        or never (default)\n"
 "  --version             jmsg's version, the spec's, libpcap's and json-c's\n"
 "\n"
 "threads:\n"
@@ -92,12 +115,10 @@ static void usage(FILE *f)
 "capture_drops event, shown with -q too); the streams they belong to show\n"
 "gaps, and no message is made up across a gap.\n"
 "\n"
-OPT_DURATION_HELP
-"exit status: 0 done (whatever the traffic held), 1 the capture could not\n"
-"be opened or read, -Z's user not found or not become, the plot not\n"
-"written or memory ran out, 2 bad command line (one line on stderr).\n",
+OPT_DURATION_HELP,
 		CAP_DEFAULT_SNAPLEN, CAP_DEFAULT_BUFFER >> 20, CAP_BLOCK_TIMEOUT_MS, JM_SPEC_DEFAULT_PORT,
 		(unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN, WK_MAX, stall_cli_usage());
+	fputs(usage_end, f);
 }
 
 /* ---------------------------------------------------------------- command line */
@@ -117,7 +138,7 @@ static int usage_error(jm_buf *err, const char *fmt, ...)
 
 enum {
 	O_PORT = 256, O_JSON, O_IDLE, O_MEMCAP, O_SMEMCAP, O_MAXSTREAMS, O_MAXCONTENT,
-	O_MAXHEX, O_OVERLAP, O_STALL, O_IMMEDIATE, O_WORKERS, O_VERSION,
+	O_MAXHEX, O_OVERLAP, O_STALL, O_IMMEDIATE, O_WORKERS, O_VERSION, O_TIME, O_FAILON,
 };
 
 static const struct option longopts[] = {
@@ -137,6 +158,8 @@ static const struct option longopts[] = {
 	{"no-kernel", no_argument, NULL, O_STALL},
 	{"immediate", no_argument, NULL, O_IMMEDIATE},
 	{"workers", required_argument, NULL, O_WORKERS},
+	{"time", required_argument, NULL, O_TIME},
+	{"fail-on", required_argument, NULL, O_FAILON},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, O_VERSION},
 	{NULL, 0, NULL, 0},
@@ -213,6 +236,42 @@ static int idle_option(analyze_args *a, const char *arg, jm_buf *err)
 	return JM_EXIT_OK;
 }
 
+static int time_option(analyze_args *a, const char *arg, jm_buf *err)
+{
+	if (tf_parse(arg, &a->time))
+		return usage_error(err, "--time wants relative, absolute, epoch or delta, not '%s'",
+				   arg);
+	return JM_EXIT_OK;
+}
+
+static int fail_on_option(analyze_args *a, const char *arg, jm_buf *err)
+{
+	if (!strcmp(arg, "never"))
+		a->fail_on = AN_FAIL_NEVER;
+	else if (!strcmp(arg, "errors"))
+		a->fail_on = AN_FAIL_ERRORS;
+	else if (!strcmp(arg, "problems"))
+		a->fail_on = AN_FAIL_PROBLEMS;
+	else
+		return usage_error(err, "--fail-on wants problems, errors or never, not '%s'", arg);
+	return JM_EXIT_OK;
+}
+
+bool analyze_failed(int fail_on, const an_stats *as, const cap_stats *cs)
+{
+	if (fail_on == AN_FAIL_NEVER)
+		return false;
+	for (int i = 1; i < JM_ERR_COUNT; i++)
+		if (as->errors[i])
+			return true;
+	if (fail_on == AN_FAIL_ERRORS)
+		return false;
+	for (int i = 0; i < JM_PROB_COUNT; i++)
+		if (as->problems[i])
+			return true;
+	return cs->have_kernel && cs->kernel_dropped + cs->if_dropped > 0;
+}
+
 /* getopt_long's '?': an unknown option, or one without its value. */
 static int option_error(char **argv, jm_buf *err)
 {
@@ -244,6 +303,8 @@ static int one_option(analyze_args *a, int c, int li, char **argv, jm_buf *err)
 	case O_IMMEDIATE: a->co.immediate = true; break;
 	case O_PORT: return port_option(a, optarg, err);
 	case O_IDLE: return idle_option(a, optarg, err);
+	case O_TIME: return time_option(a, optarg, err);
+	case O_FAILON: return fail_on_option(a, optarg, err);
 	case O_STALL:
 		if (stall_cli_option(&a->stall, longopts[li].name, optarg ? optarg : "", serr,
 				     sizeof serr))
@@ -304,6 +365,8 @@ int analyze_parse_args(int argc, char **argv, analyze_args *a, jm_buf *err)
 		return usage_error(err, "give exactly one of -i IFACE or -r FILE");
 	if (a->workers > 1 && (a->stall.plot_path || a->stall.cfg.plot_stream >= 0))
 		return usage_error(err, "--plot and --plot-stream need --workers 1");
+	if (a->workers > 1 && a->time == TF_DELTA)
+		return usage_error(err, "--time delta needs --workers 1");
 	a->co.map = a->workers > 1; /* workers.h: the payloads are not copied */
 	return join_filter(a, optind, argc, argv, err);
 }
@@ -322,6 +385,7 @@ struct run {
 	an_engine *e;
 	report *rep;
 	stall_cli *stall;
+	cap_source *src;
 };
 
 static void seg_cb(void *user, const cap_segment *seg)
@@ -333,6 +397,9 @@ static void seg_cb(void *user, const cap_segment *seg)
 static void pkt_cb(void *user, double ts)
 {
 	struct run *r = user;
+	tf_clock *clk = r->rep->clock;
+	if (!clk->have_t0)
+		clk->have_t0 = cap_first_time(r->src, &clk->t0);
 	an_engine_tick(r->e, ts);
 	stall_cli_tick(r->stall, ts);
 }
@@ -381,6 +448,7 @@ static int run_workers(const analyze_args *a, cap_source *src)
 	wk_options wo = {
 		.workers = a->workers, .cfg = &a->cfg, .stall = &a->stall.cfg, .json = a->json,
 		.quiet = a->quiet, .live = a->iface != NULL, .count = a->count, .out = stdout,
+		.time = a->time, .fail_on = a->fail_on,
 	};
 	char err[512];
 	catch_signals(src);
@@ -393,9 +461,9 @@ static int run_workers(const analyze_args *a, cap_source *src)
 	running_source = NULL;
 	if (rc == -1)
 		fprintf(stderr, "jmsg analyze: reading %s: %s\n", a->file ? a->file : a->iface, err);
-	else if (rc)
+	else if (rc < 0)
 		fprintf(stderr, "jmsg analyze: %s\n", err);
-	return rc ? JM_EXIT_RUNTIME : JM_EXIT_OK;
+	return rc < 0 ? JM_EXIT_RUNTIME : rc ? JM_EXIT_FOUND : JM_EXIT_OK;
 }
 
 /* One thread: the capture into the engine e (stall tracking started),
@@ -407,7 +475,7 @@ static int capture(analyze_args *a, cap_source *src, an_engine *e, report *rep)
 	if (a->iface)
 		say_listening(a, src);
 	stall_cli *stall = &a->stall;
-	struct run run = {e, rep, stall};
+	struct run run = {e, rep, stall, src};
 	cap_on_drops(src, drops_cb);
 	cap_on_batch(src, batch_cb);
 	int rc = cap_run(src, a->count, seg_cb, pkt_cb, &run, err, sizeof err);
@@ -426,7 +494,9 @@ static int capture(analyze_args *a, cap_source *src, an_engine *e, report *rep)
 		fprintf(stderr, "jmsg analyze: reading %s: %s\n", a->file ? a->file : a->iface, err);
 	if (plot_rc)
 		fprintf(stderr, "jmsg analyze: %s\n", serr);
-	return rc < 0 || plot_rc ? JM_EXIT_RUNTIME : JM_EXIT_OK;
+	if (rc < 0 || plot_rc)
+		return JM_EXIT_RUNTIME;
+	return analyze_failed(a->fail_on, &as, &cs) ? JM_EXIT_FOUND : JM_EXIT_OK;
 }
 
 /* One engine, its report and its stall tracker, freed on every path. */
@@ -434,7 +504,8 @@ static int run_one(analyze_args *a, cap_source *src)
 {
 	char err[200];
 	report rep;
-	report_init(&rep, stdout, a->json, a->quiet);
+	tf_clock clock = {.mode = a->time};
+	report_init(&rep, stdout, a->json, a->quiet, &clock, a->cfg.max_hex);
 	an_sink sink, stall_sink = {.user = &a->stall, .segment = stall_seg_cb};
 	report_sink(&rep, &sink);
 	stall_cli *stall = &a->stall;
@@ -442,7 +513,7 @@ static int run_one(analyze_args *a, cap_source *src)
 	an_engine *e = an_engine_new(&a->cfg, &sink);
 	if (!e || an_engine_listen(e, &stall_sink) < 0)
 		fprintf(stderr, "jmsg analyze: out of memory\n");
-	else if (stall_cli_start(stall, e, a->iface != NULL, &a->cfg, a->json, stdout, err,
+	else if (stall_cli_start(stall, e, a->iface != NULL, &a->cfg, a->json, stdout, &clock, err,
 				 sizeof err))
 		fprintf(stderr, "jmsg analyze: %s\n", err);
 	else

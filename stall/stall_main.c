@@ -97,22 +97,22 @@ static void on_event(void *user, const stall_event *ev)
 {
 	stall_cli *c = user;
 	c->line.len = c->line.off = 0;
-	int rc = c->json ? stall_event_json(&c->line, ev) : stall_event_text(&c->line, ev);
+	int rc = c->json ? stall_event_json(&c->line, ev) : stall_event_text(&c->line, ev, c->clock);
 	if (rc)
 		return;
 	fwrite(jm_buf_head(&c->line), 1, jm_buf_pending(&c->line), c->out);
 	fputc('\n', c->out);
 }
 
-static void on_note(void *user, uint64_t stream, const char *note)
+static void on_note(void *user, uint64_t stream, double ts, const char *note)
 {
 	stall_cli *c = user;
 	if (c->json) {
 		c->line.len = c->line.off = 0;
 		if (jm_json_quote(&c->line, note, strlen(note)))
 			return;
-		fprintf(c->out, "{\"event\":\"stall_note\",\"stream\":%llu,\"note\":%.*s}\n",
-			(unsigned long long)stream, (int)jm_buf_pending(&c->line),
+		fprintf(c->out, "{\"event\":\"stall_note\",\"ts\":%.6f,\"stream\":%llu,\"note\":%.*s}\n",
+			ts, (unsigned long long)stream, (int)jm_buf_pending(&c->line),
 			(const char *)jm_buf_head(&c->line));
 	} else {
 		fprintf(c->out, "stall note, stream %llu: %s\n", (unsigned long long)stream, note);
@@ -120,8 +120,9 @@ static void on_note(void *user, uint64_t stream, const char *note)
 }
 
 int stall_cli_start(stall_cli *c, an_engine *e, bool live, const an_config *cfg, bool json,
-		    FILE *out, char *err, size_t errlen)
+		    FILE *out, tf_clock *clock, char *err, size_t errlen)
 {
+	c->clock = clock;
 	c->json = json;
 	c->out = out;
 	c->live = live;

@@ -339,7 +339,11 @@ struct cap_source {
 	size_t map_len;
 	bool map_swapped, map_nsec;
 	bool has_prog;
-	struct bpf_program prog;
+	struct bpf_program prog;  /* files: filtered here, so every record is counted */
+	/* frame numbers: every record read, filtered out or not */
+	uint64_t frames;
+	bool have_first;
+	int64_t first_ns;
 	/* live drop reports */
 	cap_drops_fn drops_fn;
 	int64_t drops_checked_ms;
@@ -355,12 +359,16 @@ static int finish_open(cap_source *c, const cap_options *o, char *err, size_t er
 			snprintf(err, errlen, "bad filter '%s': %s", o->filter, pcap_geterr(c->p));
 			return -1;
 		}
-		int rc = pcap_setfilter(c->p, &prog);
-		if (c->map && rc == 0) {
-			c->prog = prog; /* read_mapped filters with it */
-			c->has_prog = true;
-		} else {
+		/* A file is filtered in on_packet, after its record is
+		 * counted, so frame numbers stay Wireshark's; live, the
+		 * kernel filters and frames count what is captured. */
+		int rc = 0;
+		if (c->live) {
+			rc = pcap_setfilter(c->p, &prog);
 			pcap_freecode(&prog);
+		} else {
+			c->prog = prog;
+			c->has_prog = true;
 		}
 		if (rc < 0) {
 			snprintf(err, errlen, "cannot set filter '%s': %s", o->filter, pcap_geterr(c->p));
@@ -549,6 +557,13 @@ static void on_packet(u_char *u, const struct pcap_pkthdr *h, const u_char *byte
 	cap_source *c = (cap_source *)u;
 	/* Sources are opened with nanosecond precision: tv_usec holds ns. */
 	int64_t ns = (int64_t)h->ts.tv_sec * 1000000000 + h->ts.tv_usec;
+	uint64_t frame = ++c->frames;
+	if (!c->have_first) {
+		c->have_first = true;
+		c->first_ns = ns;
+	}
+	if (c->has_prog && !pcap_offline_filter(&c->prog, h, bytes))
+		return;
 	double ts = (double)ns / 1e9;
 	c->st.packets++;
 	c->st.bytes += h->len;
@@ -562,7 +577,7 @@ static void on_packet(u_char *u, const struct pcap_pkthdr *h, const u_char *byte
 		c->st.tcp++;
 		s.ts = ts;
 		s.ts_ns = ns;
-		s.frame = c->st.packets;
+		s.frame = frame;
 		c->seg_fn(c->user, &s);
 	} else if (r == CAP_OTHER) {
 		c->st.other++;
@@ -663,8 +678,6 @@ static int read_mapped(cap_source *c)
 		ph.caplen = caplen;
 		ph.len = map_u32(c, h + 12);
 		off += 16 + (size_t)caplen;
-		if (c->has_prog && !pcap_offline_filter(&c->prog, &ph, h + 16))
-			continue;
 		on_packet((u_char *)c, &ph, h + 16);
 	}
 	if (c->stop || (c->count && c->st.packets >= c->count))
@@ -748,6 +761,24 @@ void cap_get_stats(cap_source *c, cap_stats *s)
 			s->if_dropped = ps.ps_ifdrop;
 		}
 	}
+}
+
+void cap_set_frames(cap_source *c, uint64_t frames, bool have_first, int64_t first_ns)
+{
+	c->frames = frames;
+	c->have_first = have_first;
+	c->first_ns = first_ns;
+}
+
+uint64_t cap_frames(const cap_source *c)
+{
+	return c->frames;
+}
+
+bool cap_first_time(const cap_source *c, int64_t *ns)
+{
+	*ns = c->first_ns;
+	return c->have_first;
 }
 
 int cap_datalink(const cap_source *c)

@@ -44,7 +44,8 @@ enum {
 typedef struct cap_segment {
 	double ts;                /* capture time, seconds since the epoch */
 	int64_t ts_ns;            /* the same in nanoseconds, exact */
-	uint64_t frame;           /* frame number, from 1 */
+	uint64_t frame;           /* frame number, from 1: as Wireshark numbers
+				   * the file's packets (see cap_frames) */
 	uint32_t caplen, wirelen; /* of the whole frame */
 	uint8_t ip_version;       /* 4 or 6 */
 	flow_ep src, dst;         /* IPv4 as IPv4-mapped IPv6 */
@@ -135,7 +136,7 @@ int cap_run(cap_source *c, uint64_t count, cap_segment_fn seg_fn, cap_packet_fn 
 void cap_break(cap_source *c);
 
 struct cap_stats {
-	uint64_t packets, bytes;  /* seen by cap_run */
+	uint64_t packets, bytes;  /* read by cap_run and passed by the filter */
 	uint64_t tcp, other, short_frames;
 	bool live;
 	bool have_kernel;         /* kernel counters below are valid */
@@ -143,6 +144,19 @@ struct cap_stats {
 };
 
 void cap_get_stats(cap_source *c, cap_stats *s);
+/* Frame numbers.  Every packet read gets the next number, from 1, as
+ * Wireshark and tshark number a file's packets: a file is filtered after
+ * its records are counted (the BPF filter runs here, not in libpcap), so
+ * packets the filter rejects, and packets that are not TCP, keep their
+ * numbers.  Live, the kernel filters, and frames count the packets
+ * captured: the numbers of the file -w writes.  cap_frames() is the last
+ * number given; cap_first_time() the time of frame 1 (false before it).
+ * A reader of several files in turn hands one source's count and first
+ * time to the next with cap_set_frames(), before its cap_run(). */
+uint64_t cap_frames(const cap_source *c);
+bool cap_first_time(const cap_source *c, int64_t *ns);
+void cap_set_frames(cap_source *c, uint64_t frames, bool have_first, int64_t first_ns);
+
 int cap_datalink(const cap_source *c);
 const char *cap_datalink_name(const cap_source *c);
 

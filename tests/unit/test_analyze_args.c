@@ -78,6 +78,13 @@ static const struct row rows[] = {
 	{R("--overlap-window", "0"), WANT("cfg.overlap_history=0")},
 	{R("--overlap-window", "1G"), WANT("cfg.overlap_history=1073741824")},
 	{R("--workers", "1"), WANT("workers=1")},
+	{R("--time", "relative"), WANT("time=0")},
+	{R("--time", "absolute"), WANT("time=1")},
+	{R("--time", "epoch", "--workers", "2"), WANT("time=2", "workers=2", "co.map=1")},
+	{R("--time", "delta"), WANT("time=3")},
+	{R("--fail-on", "never"), WANT("fail_on=0")},
+	{R("--fail-on", "errors"), WANT("fail_on=1")},
+	{R("--fail-on=problems"), WANT("fail_on=2")},
 	{R("--workers", "2"), WANT("workers=2", "co.map=1")},   /* mapped for the workers */
 	{R("--workers", "64"), WANT("workers=64", "co.map=1")},
 	{R("--workers", "2", "--no-kernel"), WANT("workers=2", "co.map=1", "stall.no_kernel=1")},
@@ -164,6 +171,10 @@ static const struct row rows[] = {
 	{R("--workers", "-1"), BAD("--workers wants a count from 1 to 64, not '-1'")},
 	{R("--workers"), BAD("option --workers needs a value")},
 	{R("--workers", "2", "--plot", "p.svg"), BAD("--plot and --plot-stream need --workers 1")},
+	{R("--workers", "2", "--time", "delta"), BAD("--time delta needs --workers 1")},
+	{R("--time", "Relative"), BAD("--time wants relative, absolute, epoch or delta, not 'Relative'")},
+	{R("--time"), BAD("option --time needs a value")},
+	{R("--fail-on", "warnings"), BAD("--fail-on wants problems, errors or never, not 'warnings'")},
 	{R("--plot", "p.svg", "--workers", "2"), BAD("--plot and --plot-stream need --workers 1")},
 	{R("--workers", "64", "--plot-stream", "0"),
 	 BAD("--plot and --plot-stream need --workers 1")},
@@ -211,7 +222,7 @@ static void describe(const analyze_args *a, char *out, size_t n)
 		 "stall.stall_ms=%.17g\nstall.sample_ms=%.17g\nstall.plot=%s\nstall.series=%d\n"
 		 "stall.plot_stream=%lld\nstall.no_kernel=%d\n"
 		 "count=%llu\nworkers=%u\njson=%d\nquiet=%d\nlinebuf=%d\nhelp=%d\n"
-		 "user=%s\nversion=%d\n",
+		 "user=%s\nversion=%d\ntime=%d\nfail_on=%d\n",
 		 a->iface ? a->iface : "", a->file ? a->file : "", a->filter ? a->filter : "", cof,
 		 a->co.snaplen, a->co.buffer_size, a->co.immediate,
 		 a->co.dump_path ? a->co.dump_path : "", a->co.map, ports, a->cfg.idle_timeout,
@@ -220,7 +231,7 @@ static void describe(const analyze_args *a, char *out, size_t n)
 		 a->cfg.overlap_history, s->cfg.stall_ms, s->sample_ms,
 		 s->plot_path ? s->plot_path : "", s->cfg.series, (long long)s->cfg.plot_stream,
 		 s->no_kernel, (unsigned long long)a->count, a->workers, a->json, a->quiet,
-		 a->linebuf, a->help, a->user ? a->user : "", a->version);
+		 a->linebuf, a->help, a->user ? a->user : "", a->version, (int)a->time, a->fail_on);
 }
 
 /* What a good row wants: the defaults with -r f, each line whose key the
