@@ -179,10 +179,10 @@ fixture_capture() {
 # PORT shown once and counted, its cut last message explained
 show_analysis() {
 	local n
-	n=$(grep -c -e "-> [^ ]*:$2 request  hdr=" "$1")
-	awk -v pat="-> [^ ]*:$2 request  hdr=" -v cut=":$2 request  ! error truncated" -v n="$n" '
+	n=$(grep -c -E -e "-> [^ ]*:$2 request  #[0-9-]+ hdr=" "$1")
+	awk -v pat="-> [^ ]*:$2 request  #[0-9-]+ hdr=" -v cut=":$2 request  #[0-9-]+ ! error truncated" -v n="$n" '
 		$0 ~ pat { if (++seen == 1) print; else if (seen == 2) printf "   ... %d more requests of the flood, the same\n", n - 1; next }
-		index($0, cut) { print; print "   (the capture ended during the stall, inside a message of the flood)"; next }
+		$0 ~ cut { print; print "   (the capture ended during the stall, inside a message of the flood)"; next }
 		{ print }' "$1"
 }
 

@@ -62,6 +62,19 @@ expect() {
 $(cat "$tmp/$1.out" "$tmp/$1.err")"
 }
 
+# expect_msg NAME DIR REST: a decoded DIR line, its frames (#F or #F-L), then REST
+expect_msg() {
+	local line
+	while IFS= read -r line; do
+		case "$line" in *" $2 #"*) ;; *) continue ;; esac
+		line=${line#*" $2 #"}
+		line=${line#*" "}
+		case "$line" in "$3"*) return 0 ;; esac
+	done < "$tmp/$1.out"
+	fail "$1: no '$2 #F $3' line in its output:
+$(cat "$tmp/$1.out" "$tmp/$1.err")"
+}
+
 # nothing_left NAME: no process of NAME's session is left
 nothing_left() {
 	[ -z "$left" ] && return 0
@@ -92,9 +105,9 @@ expect main "and jmsg server --no-read on 127.0.0.1:"
 expect main "Got result: Follow the white rabbit. 🐰"
 expect main "Got result: 🐾 Playing ball! 🏐"
 expect main "Got response: b'First 10 bytes of request: binary\xe2\x98\xba'"
-expect main 'request  hdr=103 text/json 41 {"action":"search","value":"morpheus"}'
-expect main 'response hdr=103 text/json 43 {"result":"Follow the white rabbit. 🐰"} latency='
-expect main "response hdr=127 binary/custom-server-binary-type 36 First 10 bytes of request"
+expect_msg main 'request ' 'hdr=103 text/json 41 {"action":"search","value":"morpheus"}'
+expect_msg main response 'hdr=103 text/json 43 {"result":"Follow the white rabbit. 🐰"} latency='
+expect_msg main response "hdr=127 binary/custom-server-binary-type 36 First 10 bytes of request"
 expect main "more requests of the flood, the same"
 expect main "== written: $tmp/demo/demo.pcap (the capture), $tmp/demo/stall.svg (the stall, plotted)"
 expect main "== open it in Wireshark: wireshark -X lua_script:$LUA -r $tmp/demo/demo.pcap"
@@ -177,7 +190,7 @@ expect nobody "== no capture: capturing on 'lo' needs the CAP_NET_RAW capability
 expect nobody "the analysis below is of captures shipped in tests/fixtures"
 expect nobody "Got result: Follow the white rabbit. 🐰"
 expect nobody "== jmsg analyze -r build/demo/demo.pcap: the tutorial's programs, then a stall (tests/fixtures)"
-expect nobody 'response hdr=103 text/json 43 {"result":"Follow the white rabbit. 🐰"} latency='
+expect_msg nobody response 'hdr=103 text/json 43 {"result":"Follow the white rabbit. 🐰"} latency='
 expect nobody "stall stream 2: server 127.0.0.1:36541 stopped reading 127.0.0.1:46016"
 expect nobody "== open it in Wireshark: wireshark -X lua_script:build/jmsg.lua -r build/demo/demo.pcap"
 [ "$(grep -c 'CAP_NET_RAW' "$tmp/nobody.out")" = 1 ] || fail "nobody: not one line about the capture"
