@@ -30,7 +30,7 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: jmsg analyze (-i IFACE | -r FILE) [options] [BPF filter expression]\n"
+"usage: jmsg analyze (-i IFACE | -r FILE...) [options] [BPF filter expression]\n"
 "\n"
 "Decode the length-prefixed JSON message protocol from a live capture or a\n"
 "pcap/pcapng file: TCP is reassembled per direction, every message is\n"
@@ -40,14 +40,20 @@ static void usage(FILE *f)
 "\n"
 "source:\n"
 "  -i IFACE              capture live on IFACE (e.g. lo); needs CAP_NET_RAW\n"
-"  -r FILE               read a pcap or pcapng file ('-' for stdin)\n"
-"  FILTER...             a BPF filter, as for tcpdump (e.g. tcp port 65432)\n"
+"  -r FILE               read a pcap or pcapng file ('-' for stdin, first only);\n"
+"                        -r again, or -r DIRECTORY (its files in natural\n"
+"                        order: cap, cap1, ..., cap10), reads several files\n"
+"                        in order as one capture, as tcpdump -C or -G wrote\n"
+"                        them: streams go on from one file into the next\n"
+"  FILTER...             a BPF filter, as for tcpdump (e.g. tcp port 65432);\n"
+"                        options may come after it; after -- all is filter\n"
 "  -c N                  stop after N packets\n"
 "  -w FILE               also write the packets read to a pcap file\n"
-"  -s SNAPLEN            live snapshot length (default %d)\n"
-"  -B BYTES              live capture buffer: the kernel ring packets wait in\n"
-"                        while the analyzer is busy (default %u MiB, locked in\n"
-"                        kernel memory for as long as the capture runs)\n"
+"  -s SNAPLEN            live snapshot length (default %d, also for -s 0)\n"
+"  -B KIB                live capture buffer, in KiB as tcpdump's (or a size\n"
+"                        with a k, M or G suffix): the kernel ring packets\n"
+"                        wait in while the analyzer is busy (default %u MiB,\n"
+"                        locked in kernel memory while the capture runs)\n"
 "  --immediate           live: wake up for every packet instead of reading the\n"
 "                        ring in blocks (handed over full, or %d ms after their\n"
 "                        first packet); costs CPU under load\n"
@@ -110,7 +116,7 @@ static int usage_error(jm_buf *err, const char *fmt, ...)
 
 enum {
 	O_PORT = 256, O_JSON, O_IDLE, O_MEMCAP, O_SMEMCAP, O_MAXSTREAMS, O_MAXCONTENT,
-	O_MAXHEX, O_OVERLAP, O_STALL, O_IMMEDIATE, O_WORKERS,
+	O_MAXHEX, O_OVERLAP, O_STALL, O_IMMEDIATE, O_WORKERS, O_COLOR,
 };
 
 static const struct option longopts[] = {
@@ -130,6 +136,8 @@ static const struct option longopts[] = {
 	{"no-kernel", no_argument, NULL, O_STALL},
 	{"immediate", no_argument, NULL, O_IMMEDIATE},
 	{"workers", required_argument, NULL, O_WORKERS},
+	{"color", required_argument, NULL, O_COLOR},
+	{"colour", required_argument, NULL, O_COLOR},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
 };
@@ -143,8 +151,8 @@ static const struct number_option {
 	const char *wants;        /* "NAME wants WANTS, not 'ARG'" */
 } numbers[] = {
 	{'c', "-c", 1, UINT64_MAX, "a positive packet count"},
-	{'s', "-s", 96, 262144, "a snapshot length from 96 to 262144"},
-	{'B', "-B", 65536, INT_MAX, "a buffer size from 64k to 2G"},
+	{'s', "-s", 0, 262144, "a snapshot length from 96 to 262144 (0: the default)"},
+	{'B', "-B", 65536, INT_MAX, "a buffer size in KiB from 64 to 2097151 (or 64k to 2047M)"},
 	{O_MEMCAP, "--memcap", 1u << 20, SIZE_MAX / 2, "a size of at least 1M"},
 	{O_SMEMCAP, "--stream-memcap", 64u << 10, SIZE_MAX / 4, "a size of at least 64k"},
 	{O_MAXSTREAMS, "--max-streams", 1, 100000000, "a positive count"},
@@ -159,7 +167,14 @@ static int number_option(analyze_args *a, const struct number_option *o, const c
 			 jm_buf *err)
 {
 	uint64_t v;
-	if (opt_parse_size(arg, &v) || v < o->min || v > o->max)
+	bool ok = !opt_parse_size(arg, &v);
+	/* tcpdump's -B counts KiB; a suffix names its unit. */
+	if (ok && o->code == 'B' && arg[strspn(arg, "0123456789")] == 0)
+		v = v > UINT64_MAX >> 10 ? UINT64_MAX : v << 10;
+	/* tcpdump's -s 0: the default snapshot length (co.snaplen 0). */
+	if (ok && o->code == 's' && v && v < 96)
+		ok = false;
+	if (!ok || v < o->min || v > o->max)
 		return usage_error(err, "%s wants %s, not '%s'", o->name, o->wants, arg);
 	switch (o->code) {
 	case 'c': a->count = v; break;
@@ -200,6 +215,32 @@ static int idle_option(analyze_args *a, const char *arg, jm_buf *err)
 	return JM_EXIT_OK;
 }
 
+static int color_option(analyze_args *a, const char *arg, jm_buf *err)
+{
+	static const char *const names[] = {"auto", "always", "never"};
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(arg, names[i])) {
+			a->color = i; /* the AN_COLOR_ order */
+			return JM_EXIT_OK;
+		}
+	return usage_error(err, "--color wants auto, always or never, not '%s'", arg);
+}
+
+/* Another -r: the files are read in order, as one capture. */
+static int file_option(analyze_args *a, const char *arg, jm_buf *err)
+{
+	const char **v = realloc(a->files, (a->n_files + 1) * sizeof *v);
+	if (!v) {
+		jm_buf_printf(err, "jmsg analyze: out of memory");
+		return JM_EXIT_RUNTIME;
+	}
+	a->files = v;
+	a->files[a->n_files++] = arg;
+	if (!a->file)
+		a->file = arg;
+	return JM_EXIT_OK;
+}
+
 /* getopt_long's '?': an unknown option, or one without its value. */
 static int option_error(char **argv, jm_buf *err)
 {
@@ -222,7 +263,7 @@ static int one_option(analyze_args *a, int c, int li, char **argv, jm_buf *err)
 			return number_option(a, &numbers[i], optarg, err);
 	switch (c) {
 	case 'i': a->iface = optarg; break;
-	case 'r': a->file = optarg; break;
+	case 'r': return file_option(a, optarg, err);
 	case 'w': a->co.dump_path = optarg; break;
 	case 'q': a->quiet = true; break;
 	case 'l': a->linebuf = true; break;
@@ -230,6 +271,7 @@ static int one_option(analyze_args *a, int c, int li, char **argv, jm_buf *err)
 	case O_IMMEDIATE: a->co.immediate = true; break;
 	case O_PORT: return port_option(a, optarg, err);
 	case O_IDLE: return idle_option(a, optarg, err);
+	case O_COLOR: return color_option(a, optarg, err);
 	case O_STALL:
 		if (stall_cli_option(&a->stall, longopts[li].name, optarg ? optarg : "", serr,
 				     sizeof serr))
@@ -277,7 +319,9 @@ int analyze_parse_args(int argc, char **argv, analyze_args *a, jm_buf *err)
 	int c, li = 0, rc;
 	optind = 0;   /* glibc: start afresh, even after a parse left mid-argument */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+i:r:w:c:qls:B:h", longopts, &li)) != -1) {
+	/* No '+': as tcpdump, options may follow the filter's words (getopt
+	 * moves them to the end); after "--" every word is the filter's. */
+	while ((c = getopt_long(argc, argv, "i:r:w:c:qls:B:h", longopts, &li)) != -1) {
 		if (c == 'h') {
 			a->help = true;
 			return JM_EXIT_OK;
@@ -287,6 +331,9 @@ int analyze_parse_args(int argc, char **argv, analyze_args *a, jm_buf *err)
 	}
 	if (!!a->iface == !!a->file)
 		return usage_error(err, "give exactly one of -i IFACE or -r FILE");
+	for (size_t i = 1; i < a->n_files; i++)
+		if (!strcmp(a->files[i], "-"))
+			return usage_error(err, "'-r -' (stdin) can only be the first -r");
 	if (a->workers > 1 && (a->stall.plot_path || a->stall.cfg.plot_stream >= 0))
 		return usage_error(err, "--plot and --plot-stream need --workers 1");
 	a->co.map = a->workers > 1; /* workers.h: the payloads are not copied */
@@ -295,6 +342,8 @@ int analyze_parse_args(int argc, char **argv, analyze_args *a, jm_buf *err)
 
 void analyze_args_free(analyze_args *a)
 {
+	free(a->files);
+	a->files = NULL;
 	free(a->filter);
 	a->filter = NULL;
 	a->co.filter = NULL;
@@ -377,7 +426,7 @@ static int run_workers(const analyze_args *a, cap_source *src)
 	int rc = wk_run(src, &wo, err, sizeof err);
 	running_source = NULL;
 	if (rc == -1)
-		fprintf(stderr, "jmsg analyze: reading %s: %s\n", a->file ? a->file : a->iface, err);
+		fprintf(stderr, "jmsg analyze: reading %s: %s\n", a->file ? cap_path(src) : a->iface, err);
 	else if (rc)
 		fprintf(stderr, "jmsg analyze: %s\n", err);
 	return rc ? JM_EXIT_RUNTIME : JM_EXIT_OK;
@@ -408,7 +457,7 @@ static int capture(analyze_args *a, cap_source *src, an_engine *e, report *rep)
 	report_summary(rep, &cs, &as);
 	fflush(stdout);
 	if (rc < 0)
-		fprintf(stderr, "jmsg analyze: reading %s: %s\n", a->file ? a->file : a->iface, err);
+		fprintf(stderr, "jmsg analyze: reading %s: %s\n", a->file ? cap_path(src) : a->iface, err);
 	if (plot_rc)
 		fprintf(stderr, "jmsg analyze: %s\n", serr);
 	return rc < 0 || plot_rc ? JM_EXIT_RUNTIME : JM_EXIT_OK;
@@ -441,7 +490,7 @@ static int run_one(analyze_args *a, cap_source *src)
 int analyze_run(analyze_args *a)
 {
 	char err[512];
-	cap_source *src = a->file ? cap_open_file(a->file, &a->co, err, sizeof err)
+	cap_source *src = a->file ? cap_open_files(a->files, a->n_files, &a->co, err, sizeof err)
 				  : cap_open_live(a->iface, &a->co, err, sizeof err);
 	if (!src) {
 		fprintf(stderr, "jmsg analyze: %s\n", err);

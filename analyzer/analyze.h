@@ -18,7 +18,10 @@
 
 typedef struct analyze_args {
 	bool help;                /* --help: print the usage and exit 0 */
-	const char *iface, *file; /* -i or -r, exactly one (argv's) */
+	const char *iface, *file; /* -i or -r, exactly one (argv's); file is
+				   * the first -r */
+	const char **files;       /* every -r, in order (argv's) */
+	size_t n_files;
 	char *filter;             /* the trailing words, joined by spaces, or NULL */
 	cap_options co;           /* -s, -B, -w, --immediate; co.filter is filter */
 	an_config cfg;            /* --port, the limits, --max-content, --max-hex */
@@ -26,7 +29,11 @@ typedef struct analyze_args {
 	uint64_t count;           /* -c; 0: no limit */
 	unsigned workers;         /* --workers; 1: no threads */
 	bool json, quiet, linebuf;
+	int color;                /* --color: AN_COLOR_AUTO (stdout a
+				   * terminal and NO_COLOR unset), ALWAYS, NEVER */
 } analyze_args;
+
+enum { AN_COLOR_AUTO, AN_COLOR_ALWAYS, AN_COLOR_NEVER };
 
 /* Parse argv (argv[0] is the subcommand's name).  Returns JM_EXIT_OK with
  * *a filled (a->help: nothing else is), or JM_EXIT_USAGE with one line
