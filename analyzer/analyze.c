@@ -11,15 +11,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/commands.h"
 #include "cmd/exit.h"
 #include "cmd/opts.h"
 #include "analyzer/analyze.h"
+#include "analyzer/progress.h"
 #include "analyzer/report.h"
 #include "analyzer/workers.h"
 
 static cap_source *volatile running_source;
+/* Reading files with stderr on a terminal: the progress line (progress.h),
+ * and where the events go (stdout, or through progress_out()). */
+static progress prog;
+static bool prog_on;
+static FILE *out;
 
 static void on_signal(int sig)
 {
@@ -379,7 +386,7 @@ static void drops_cb(void *user, int64_t now_ns, const cap_stats *cs)
 
 static void batch_cb(void *user)
 {
-	fflush(stdout);
+	fflush(out);
 }
 
 static void stall_seg_cb(void *user, flow *f, an_dir dir, const cap_segment *seg)
@@ -409,12 +416,23 @@ static void say_listening(const analyze_args *a, cap_source *src)
 		a->iface, cap_datalink_name(src), a->co.snaplen ? a->co.snaplen : CAP_DEFAULT_SNAPLEN);
 }
 
+/* --color auto: stdout is a terminal, and NO_COLOR (no-color.org) is
+ * unset or empty.  JSON is never coloured. */
+static bool use_color(const analyze_args *a)
+{
+	const char *no = getenv("NO_COLOR");
+	if (a->json || a->color == AN_COLOR_NEVER)
+		return false;
+	return a->color == AN_COLOR_ALWAYS || (isatty(STDOUT_FILENO) && !(no && *no));
+}
+
 /* workers.h: one reader, N analysis threads. */
 static int run_workers(const analyze_args *a, cap_source *src)
 {
 	wk_options wo = {
 		.workers = a->workers, .cfg = &a->cfg, .stall = &a->stall.cfg, .json = a->json,
-		.quiet = a->quiet, .live = a->iface != NULL, .count = a->count, .out = stdout,
+		.quiet = a->quiet, .live = a->iface != NULL, .count = a->count, .out = out,
+		.color = use_color(a),
 	};
 	char err[512];
 	catch_signals(src);
@@ -425,6 +443,8 @@ static int run_workers(const analyze_args *a, cap_source *src)
 	}
 	int rc = wk_run(src, &wo, err, sizeof err);
 	running_source = NULL;
+	if (prog_on)
+		progress_stop(&prog);
 	if (rc == -1)
 		fprintf(stderr, "jmsg analyze: reading %s: %s\n", a->file ? cap_path(src) : a->iface, err);
 	else if (rc)
@@ -446,6 +466,8 @@ static int capture(analyze_args *a, cap_source *src, an_engine *e, report *rep)
 	cap_on_batch(src, batch_cb);
 	int rc = cap_run(src, a->count, seg_cb, pkt_cb, &run, err, sizeof err);
 	running_source = NULL;
+	if (prog_on)
+		progress_stop(&prog);
 
 	stall_cli_flush(stall);
 	an_engine_finish(e);
@@ -455,7 +477,7 @@ static int capture(analyze_args *a, cap_source *src, an_engine *e, report *rep)
 	cap_get_stats(src, &cs);
 	an_engine_stats(e, &as);
 	report_summary(rep, &cs, &as);
-	fflush(stdout);
+	fflush(out);
 	if (rc < 0)
 		fprintf(stderr, "jmsg analyze: reading %s: %s\n", a->file ? cap_path(src) : a->iface, err);
 	if (plot_rc)
@@ -468,7 +490,8 @@ static int run_one(analyze_args *a, cap_source *src)
 {
 	char err[200];
 	report rep;
-	report_init(&rep, stdout, a->json, a->quiet);
+	report_init(&rep, out, a->json, a->quiet);
+	rep.color = use_color(a);
 	an_sink sink, stall_sink = {.user = &a->stall, .segment = stall_seg_cb};
 	report_sink(&rep, &sink);
 	stall_cli *stall = &a->stall;
@@ -476,7 +499,7 @@ static int run_one(analyze_args *a, cap_source *src)
 	an_engine *e = an_engine_new(&a->cfg, &sink);
 	if (!e || an_engine_listen(e, &stall_sink) < 0)
 		fprintf(stderr, "jmsg analyze: out of memory\n");
-	else if (stall_cli_start(stall, e, a->iface != NULL, &a->cfg, a->json, stdout, err,
+	else if (stall_cli_start(stall, e, a->iface != NULL, &a->cfg, a->json, out, err,
 				 sizeof err))
 		fprintf(stderr, "jmsg analyze: %s\n", err);
 	else
@@ -497,14 +520,23 @@ int analyze_run(analyze_args *a)
 		return JM_EXIT_RUNTIME;
 	}
 	static char outbuf[1 << 16];
+	out = stdout;
+	prog_on = a->file && isatty(STDERR_FILENO);
+	if (prog_on) {
+		progress_start(&prog, src, stderr);
+		out = progress_out(&prog);
+	}
 	/* Live, the output is flushed after each batch the kernel hands over
 	 * (at most CAP_BLOCK_TIMEOUT_MS apart), not after each line: a write
-	 * per event costs the load being watched.  -l flushes every line. */
-	if (a->linebuf)
-		setvbuf(stdout, NULL, _IOLBF, 0);
+	 * per event costs the load being watched.  -l flushes every line, and
+	 * so does a terminal that shows the progress line too. */
+	if (a->linebuf || out != stdout)
+		setvbuf(out, NULL, _IOLBF, 0);
 	else
-		setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+		setvbuf(out, outbuf, _IOFBF, sizeof outbuf);
 	int rc = a->workers > 1 ? run_workers(a, src) : run_one(a, src);
+	if (prog_on)
+		progress_free(&prog);
 	cap_close(src);
 	return rc;
 }

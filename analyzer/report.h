@@ -24,6 +24,10 @@
  *    "kernel_dropped", "if_dropped"}  live, as soon as the kernel's drop
  *    counters grow; the counts are totals since the capture started
  *
+ * Text lines in colour (report.color, --color): the direction (request
+ * cyan, response green), problems by severity (error red, warning
+ * yellow, note bold), a message's warning, the summary's problems.
+ *
  * Times are seconds since the epoch, with microseconds, or nanoseconds when
  * the capture has them.  Text lines show seconds since the first event.
  *
@@ -46,6 +50,8 @@
 typedef struct report {
 	bool json;
 	bool quiet;               /* problems and the summary only */
+	bool color;               /* text: ANSI colours (set after report_init;
+				   * JSON is never coloured) */
 	bool have_t0;
 	int64_t t0;               /* text times are relative to the first event (ns) */
 	ob_writer ob;               /* each event line goes to the FILE whole */

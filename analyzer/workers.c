@@ -400,6 +400,7 @@ static int worker_init(struct wk_run *k, struct worker *w, unsigned i, const an_
 	if (!(w->out = chunk_file(w, out_write)))
 		return -1;
 	report_init(&w->rep, w->out, o->json, o->quiet);
+	w->rep.color = o->color;
 	report_sink(&w->rep, &w->rsink);
 	an_sink sink = {
 		.user = w, .segment = on_segment, .stream = on_stream,
@@ -709,6 +710,7 @@ static void finish_run(struct wk_run *k)
 	cap_get_stats(k->src, &cs);
 	report rep;
 	report_init(&rep, o->out, o->json, o->quiet);
+	rep.color = o->color;
 	report_summary(&rep, &cs, &as);
 	report_free(&rep);
 	fflush(o->out);

@@ -67,6 +67,7 @@ typedef struct wk_options {
 	bool live;
 	uint64_t count;            /* stop after this many packets; 0: no limit */
 	FILE *out;
+	bool color;                /* report.color */
 } wk_options;
 
 /* Analyze src to its end, cap_break() or o->count packets, writing every
