@@ -14,7 +14,7 @@
 # Then -w with several files writes every packet once, and the mistakes
 # are named: a file that cannot be opened, a file that is no capture, a
 # directory without files, -w over two link types; link types mixed
-# without -w just work.
+# without -w just work.  Last, jmsg replay DIR replays what the file holds.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
@@ -117,4 +117,19 @@ expect_error "jmsg analyze: '$tmp/empty' is a directory with no files to read in
 expect_error "jmsg analyze: cannot read '$tmp/junk/b.txt': unknown file format" -r "$tmp/junk"
 expect_error "jmsg analyze: '$fx/link-raw.pcap' has link type RAW, '$fx/link-sll.pcap' LINUX_SLL: -w writes one pcap file, which holds one" \
 	-r "$fx/link-sll.pcap" -r "$fx/link-raw.pcap" -w "$tmp/w.pcap"
+# jmsg replay takes a directory too: the same conversations as the file.
+pcap=$fx/live-keepalive.pcap
+read -r -a args < "$fx/live-keepalive.args"
+mkdir "$tmp/rp"
+editcap -c 1 "$pcap" "$tmp/rp/cap.pcap" || fail "editcap"
+start_server s -q
+"$JMSG" replay "$pcap" "${args[@]}" --to "127.0.0.1:$s_port" --json > "$tmp/rp1" ||
+	fail "replay of the file: exit $?"
+"$JMSG" replay "$tmp/rp" "${args[@]}" --to "127.0.0.1:$s_port" --json > "$tmp/rpn" ||
+	fail "replay of the directory: exit $?"
+grep -q '"identical": [1-9]' "$tmp/rp1" || fail "replay of the file: nothing identical: $(cat "$tmp/rp1")"
+# (all but the time it took)
+sed -i 's/"seconds": [0-9.]*, //' "$tmp/rp1" "$tmp/rpn"
+cmp -s "$tmp/rp1" "$tmp/rpn" || fail "replay: the directory is not the file: $(cat "$tmp/rpn")"
+echo "ok: jmsg replay DIR: $(cat "$tmp/rpn")"
 echo "rotated: all passed"
