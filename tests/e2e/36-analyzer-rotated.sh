@@ -18,7 +18,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
-: "${JMSG:=build/jmsg}" "${BUILD:=build}"
+: "${JMSG:=build/jmsg}" "${JMSG_ASAN:=}" "${BUILD:=build}"
 fx=tests/fixtures
 tmpdir tmp
 need editcap "editcap (wireshark-common) is not installed"
@@ -95,16 +95,24 @@ done
 grep -q "; $sum messages" "$tmp/mixed" || fail "link types mixed: want $sum messages, got: $(cat "$tmp/mixed")"
 echo "ok: three link types in three files: $sum messages"
 
-# Mistakes, each named, exit 1, nothing on stdout.
-expect_error() { # WANT ARGS...: exit 1, stderr is WANT, stdout empty
-	local want=$1
+# Mistakes, each named, exit 1, nothing on stdout; with the ASan build too.
+runners=("$JMSG")
+have_asan && runners+=("$JMSG_ASAN")
+expect_error() { # WANT ARGS...: exit 1, stderr is WANT, stdout empty (each runner)
+	local want=$1 bin
 	shift
-	"$JMSG" analyze "$@" > "$tmp/e.out" 2> "$tmp/e.err"
-	local rc=$?
-	[ $rc -eq 1 ] || fail "analyze $*: exit $rc, want 1"
-	[ ! -s "$tmp/e.out" ] || fail "analyze $*: wrote to stdout: $(head -c 200 "$tmp/e.out")"
-	[ "$(cat "$tmp/e.err")" = "$want" ] || fail "analyze $*: said '$(cat "$tmp/e.err")', want '$want'"
-	echo "ok: $want"
+	for bin in "${runners[@]}"; do
+		ASAN_OPTIONS=detect_leaks=1 "$bin" analyze "$@" > "$tmp/e.out" 2> "$tmp/e.err"
+		expect_one $? "$want" "$bin" "$@"
+	done
+}
+expect_one() { # RC WANT BIN ARGS...
+	local rc=$1 want=$2
+	shift 2
+	[ $rc -eq 1 ] || fail "$*: exit $rc, want 1"
+	[ ! -s "$tmp/e.out" ] || fail "$*: wrote to stdout: $(head -c 200 "$tmp/e.out")"
+	[ "$(cat "$tmp/e.err")" = "$want" ] || fail "$*: said '$(cat "$tmp/e.err")', want '$want'"
+	echo "ok ($(basename "$(dirname "$1")")/$(basename "$1")): $want"
 }
 mkdir "$tmp/empty" "$tmp/junk"
 touch "$tmp/empty/.hidden"
