@@ -74,9 +74,9 @@ static void usage(FILE *f)
 "  -q                    only problems and the summary\n"
 "  -l                    write each event line as soon as it is made (default:\n"
 "                        live, after each block of packets, at most 100 ms\n"
-"                        apart; files, in 64 KiB blocks).  Reading a pipe\n"
-"                        (tcpdump -w - | jmsg analyze -r - -l) too, but for\n"
-"                        --workers, whose lines come per 4096 packets\n"
+"                        apart; files, in 64 KiB blocks), from a pipe too\n"
+"                        (tcpdump --immediate-mode -U -w - | jmsg analyze\n"
+"                        -r - -l), with --workers as well\n"
 "  --max-hex BYTES       non-JSON content bytes shown per message (default 1024)\n"
 "  --color WHEN          colour the direction and the problems of text lines:\n"
 "                        auto (default: when stdout is a terminal and\n"
@@ -440,7 +440,7 @@ static int run_workers(const analyze_args *a, cap_source *src)
 	wk_options wo = {
 		.workers = a->workers, .cfg = &a->cfg, .stall = &a->stall.cfg, .json = a->json,
 		.quiet = a->quiet, .live = a->iface != NULL, .count = a->count, .out = out,
-		.color = use_color(a),
+		.color = use_color(a), .linebuf = a->linebuf,
 	};
 	char err[512];
 	catch_signals(src);
@@ -471,7 +471,8 @@ static int capture(analyze_args *a, cap_source *src, an_engine *e, report *rep)
 	stall_cli *stall = &a->stall;
 	struct run run = {e, rep, stall};
 	cap_on_drops(src, drops_cb);
-	cap_on_batch(src, batch_cb);
+	if (a->iface) /* files: the stdio buffering (-l or not) decides */
+		cap_on_batch(src, batch_cb);
 	int rc = cap_run(src, a->count, seg_cb, pkt_cb, &run, err, sizeof err);
 	running_source = NULL;
 	if (prog_on)

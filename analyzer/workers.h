@@ -68,6 +68,8 @@ typedef struct wk_options {
 	uint64_t count;            /* stop after this many packets; 0: no limit */
 	FILE *out;
 	bool color;                /* report.color */
+	bool linebuf;              /* -l: reading a pipe, every packet's lines
+				    * go out before the next is read */
 } wk_options;
 
 /* Analyze src to its end, cap_break() or o->count packets, writing every

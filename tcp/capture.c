@@ -325,6 +325,7 @@ struct cap_source {
 	pcap_dumper_t *dump;
 	bool live;
 	bool immediate;
+	bool streaming;             /* the file being read is not a regular one */
 	volatile sig_atomic_t stop; /* cap_break(), from a signal handler */
 	int dlt;
 	cap_stats st;
@@ -492,7 +493,9 @@ static int open_path(cap_source *c, const char *path, char *err, size_t errlen)
 	if (!(c->p = open_pcap(path, &f, err, errlen)))
 		return -1;
 	struct stat st;
-	c->size_cur = f != stdin && !fstat(fileno(f), &st) ? (uint64_t)st.st_size : 0;
+	bool regular = !fstat(fileno(f), &st) && S_ISREG(st.st_mode);
+	c->size_cur = f != stdin && regular ? (uint64_t)st.st_size : 0;
+	c->streaming = !regular;
 	c->map_off = 0;
 	c->map_swapped = c->map_nsec = false;
 	if (c->opts.map && f != stdin)
@@ -709,6 +712,8 @@ static void on_packet(u_char *u, const struct pcap_pkthdr *h, const u_char *byte
 		pcap_breakloop(c->p);
 	if (c->tick_fn)
 		tick(c);
+	if (c->streaming && c->batch_fn)
+		c->batch_fn(c->user);
 }
 
 void cap_on_drops(cap_source *c, cap_drops_fn fn)

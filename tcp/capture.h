@@ -136,7 +136,9 @@ void cap_on_drops(cap_source *c, cap_drops_fn fn);
 /* Live: fn runs after each batch of packets cap_run() reads (a block from
  * the kernel ring, or none when CAP_BLOCK_TIMEOUT_MS passed without one),
  * before the clock goes to pkt_fn: a caller that hands packets to other
- * threads passes them on there rather than waiting for more. */
+ * threads passes them on there rather than waiting for more.  A file read
+ * from a pipe (not a regular file): fn runs after every packet, as the
+ * next one may be long in coming (tcpdump -w - | ...). */
 typedef void (*cap_batch_fn)(void *user);
 void cap_on_batch(cap_source *c, cap_batch_fn fn);
 

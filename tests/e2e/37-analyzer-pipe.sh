@@ -4,7 +4,7 @@
 # then the feeder waits.  The request's line must be on stdout while the
 # pipe is still open; then the rest goes in and the whole output must be
 # what the file gives.  For a classic pcap and a pcapng file, text and
-# JSON.  Bounded: the feeder gives up after 20 s, the analyzer gets 30 s.
+# JSON, one thread and --workers.  Bounded: the feeder gives up after 20 s, the analyzer gets 30 s.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
@@ -70,4 +70,7 @@ check() {
 check "$fx/basic-search.pcap" 4 " request " " response "
 check "$fx/basic-search.pcap" 5 '"dir":"request"' '"dir":"response"' --json
 check "$fx/pcapng.pcapng" 4 '"dir":"request"' '"dir":"response"' --json
+# --workers: the reader waits for the threads after each packet of a pipe
+check "$fx/basic-search.pcap" 4 " request " " response " --workers 2
+check "$fx/pcapng.pcapng" 4 '"dir":"request"' '"dir":"response"' --json --workers 3
 echo "pipe: all passed"
