@@ -560,6 +560,21 @@ static int check_rest(cap_source *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* -w into a file that is also read would truncate it before it is read. */
+static int dump_is_read(const cap_source *c, char *err, size_t errlen)
+{
+	struct stat d, st;
+	if (!c->opts.dump_path || stat(c->opts.dump_path, &d))
+		return 0;
+	for (size_t i = 0; i < c->n_paths; i++)
+		if (!stat(c->paths[i], &st) && st.st_dev == d.st_dev && st.st_ino == d.st_ino) {
+			snprintf(err, errlen, "-w '%s' is also read (as '%s')", c->opts.dump_path,
+				 c->paths[i]);
+			return -1;
+		}
+	return 0;
+}
+
 cap_source *cap_open_files(const char *const *paths, size_t n, const cap_options *o, char *err,
 			   size_t errlen)
 {
@@ -571,7 +586,8 @@ cap_source *cap_open_files(const char *const *paths, size_t n, const cap_options
 	if (o)
 		c->opts = *o;
 	if (cap_expand_paths(paths, n, &c->paths, &c->n_paths, err, errlen) < 0 ||
-	    open_path(c, c->paths[0], err, errlen) < 0 || check_rest(c, err, errlen) < 0) {
+	    dump_is_read(c, err, errlen) < 0 || open_path(c, c->paths[0], err, errlen) < 0 ||
+	    check_rest(c, err, errlen) < 0) {
 		cap_close(c);
 		return NULL;
 	}

@@ -523,7 +523,7 @@ static void test_files(void **state)
 static void test_files_errors(void **state)
 {
 	struct dir *d = *state;
-	char rot[160], empty[160], nope[160], err[256] = "", want[400];
+	char rot[160], empty[160], nope[160], err[256] = "", want[600];
 	make_rotated(d, rot, sizeof rot);
 	snprintf(empty, sizeof empty, "%s/rot/sub", d->path);
 	snprintf(nope, sizeof nope, "%s/nope", d->path);
@@ -558,6 +558,18 @@ static void test_files_errors(void **state)
 	snprintf(want, sizeof want, "'%s' has link type RAW, '%s' EN10MB: -w writes one pcap file, "
 		 "which holds one", raw, d->file);
 	assert_string_equal(err, want);
+	/* -w into a file that is read: refused before it is truncated */
+	char cap1[200];
+	snprintf(cap1, sizeof cap1, "%s/cap1", rot);
+	cap_options o1 = {.dump_path = cap1};
+	const char *r[] = {rot};
+	struct stat before, after;
+	assert_int_equal(stat(cap1, &before), 0);
+	assert_null(cap_open_files(r, 1, &o1, err, sizeof err));
+	snprintf(want, sizeof want, "-w '%s' is also read (as '%s')", cap1, cap1);
+	assert_string_equal(err, want);
+	assert_int_equal(stat(cap1, &after), 0);
+	assert_int_equal(after.st_size, before.st_size);
 }
 
 int main(void)
