@@ -93,15 +93,16 @@ int cap_check_filter(const char *filter, char *err, size_t errlen);
 
 cap_source *cap_open_file(const char *path, const cap_options *o, char *err, size_t errlen);
 /* Several files read in order as one capture, as tcpdump -C or -G writes
- * them.  Each path is a file, "-" (stdin, once at most) or a directory,
+ * them.  Each path is a file, "-" (stdin, first only) or a directory,
  * which stands for every regular file in it whose name does not start
  * with '.', in natural order (cap, cap1, cap2, ..., cap10: strverscmp, the
  * order of tcpdump's numbered names).  Streams go on from one file into
  * the next, frame numbers and the counters count on.  Each file keeps its
  * own link type and the filter is compiled for each; a -w copy
  * (dump_path) needs one link type in all of them, as a pcap file holds
- * one.  Every file is opened here first, so one that cannot be read is
- * named before any packet is.  cap_open_file(p) is this with one path. */
+ * one, and must not be one of the files read.  Every file is opened here
+ * first, so one that cannot be read is named before any packet is.
+ * cap_open_file(p) is this with one path. */
 cap_source *cap_open_files(const char *const *paths, size_t n, const cap_options *o, char *err,
 			   size_t errlen);
 /* capfiles.c: the paths with every directory replaced as above, each one
@@ -113,6 +114,7 @@ int cap_expand_paths(const char *const *paths, size_t n, char ***out, size_t *no
 void cap_free_paths(char **v, size_t n);
 /* The file being read (the last one read once cap_run() returned). */
 const char *cap_path(const cap_source *c);
+
 cap_source *cap_open_live(const char *iface, const cap_options *o, char *err, size_t errlen);
 void cap_close(cap_source *c);
 /* Whether p points into a frame that stays where it is until cap_close():
