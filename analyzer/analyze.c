@@ -16,10 +16,12 @@
 #include "cmd/commands.h"
 #include "cmd/exit.h"
 #include "cmd/opts.h"
+#include "cmd/version.h"
 #include "analyzer/analyze.h"
 #include "analyzer/progress.h"
 #include "analyzer/report.h"
 #include "analyzer/workers.h"
+#include "io/privs.h"
 
 static cap_source *volatile running_source;
 /* Reading files with stderr on a terminal: the progress line (progress.h),
@@ -56,6 +58,9 @@ static void usage(FILE *f)
 "                        options may come after it; after -- all is filter\n"
 "  -c N                  stop after N packets\n"
 "  -w FILE               also write the packets read to a pcap file\n"
+"  -Z USER               once the capture is open, become USER (its groups,\n"
+"                        group and uid), as tcpdump -Z does; -w's FILE and\n"
+"                        --plot's are then written as USER\n"
 "  -s SNAPLEN            live snapshot length (default %d, also for -s 0)\n"
 "  -B KIB                live capture buffer, in KiB as tcpdump's (or a size\n"
 "                        with a k, M or G suffix): the kernel ring packets\n"
@@ -82,6 +87,7 @@ static void usage(FILE *f)
 "                        auto (default: when stdout is a terminal and\n"
 "                        NO_COLOR is unset or empty), always, never; JSON is\n"
 "                        never coloured\n"
+"  --version             jmsg's version, the spec's, libpcap's and json-c's\n"
 "\n"
 "threads:\n"
 "  --workers N           analyze with N threads, 1 to %d (default 1): one reads,\n"
@@ -107,9 +113,10 @@ static void usage(FILE *f)
 "stderr on a terminal shows one progress line there (percent of the\n"
 "files, packets, packets/s), erased at the end.\n"
 "\n"
+OPT_DURATION_HELP
 "exit status: 0 done (whatever the traffic held), 1 the capture could not\n"
-"be opened or read, the plot not written or memory ran out, 2 bad command\n"
-"line (one line on stderr).\n",
+"be opened or read, -Z's user not found or not become, the plot not\n"
+"written or memory ran out, 2 bad command line (one line on stderr).\n",
 		CAP_DEFAULT_SNAPLEN, CAP_DEFAULT_BUFFER >> 20, CAP_BLOCK_TIMEOUT_MS, JM_SPEC_DEFAULT_PORT,
 		(unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN, WK_MAX, stall_cli_usage());
 }
@@ -131,7 +138,7 @@ static int usage_error(jm_buf *err, const char *fmt, ...)
 
 enum {
 	O_PORT = 256, O_JSON, O_IDLE, O_MEMCAP, O_SMEMCAP, O_MAXSTREAMS, O_MAXCONTENT,
-	O_MAXHEX, O_OVERLAP, O_STALL, O_IMMEDIATE, O_WORKERS, O_COLOR,
+	O_MAXHEX, O_OVERLAP, O_STALL, O_IMMEDIATE, O_WORKERS, O_COLOR, O_VERSION,
 };
 
 static const struct option longopts[] = {
@@ -154,6 +161,7 @@ static const struct option longopts[] = {
 	{"color", required_argument, NULL, O_COLOR},
 	{"colour", required_argument, NULL, O_COLOR},
 	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, O_VERSION},
 	{NULL, 0, NULL, 0},
 };
 
@@ -221,12 +229,17 @@ static int port_option(analyze_args *a, const char *arg, jm_buf *err)
 
 static int idle_option(analyze_args *a, const char *arg, jm_buf *err)
 {
-	char *end;
-	errno = 0;
-	double d = strtod(arg, &end);
-	if (errno || end == arg || *end || !(d >= 0) || d > 1e9)
-		return usage_error(err, "--idle-timeout wants seconds (0 for never), not '%s'", arg);
-	a->cfg.idle_timeout = d;
+	uint64_t ns;
+	jm_buf why = {0};
+	int rc = opt_duration_buf(&why, NULL, "--idle-timeout", arg, OPT_S, 0, 1000000000 * OPT_S,
+				  &ns);
+	if (rc < 0)
+		usage_error(err, "%.*s", (int)jm_buf_pending(&why),
+			    (const char *)jm_buf_head(&why));
+	jm_buf_free(&why);
+	if (rc < 0)
+		return JM_EXIT_USAGE;
+	a->cfg.idle_timeout = (double)ns / 1e9;
 	return JM_EXIT_OK;
 }
 
@@ -260,7 +273,7 @@ static int file_option(analyze_args *a, const char *arg, jm_buf *err)
 static int option_error(char **argv, jm_buf *err)
 {
 	const char *word = argv[optind - 1];
-	if (optopt && optopt < 256 && strchr("irwcsB", optopt))
+	if (optopt && optopt < 256 && strchr("irwcsBZ", optopt))
 		return usage_error(err, "option -%c needs a value", optopt);
 	/* A long option's code with no "=": its value is missing ("--json=x"
 	 * gives the code too, an unknown option). */
@@ -280,6 +293,7 @@ static int one_option(analyze_args *a, int c, int li, char **argv, jm_buf *err)
 	case 'i': a->iface = optarg; break;
 	case 'r': return file_option(a, optarg, err);
 	case 'w': a->co.dump_path = optarg; break;
+	case 'Z': a->user = optarg; break;
 	case 'q': a->quiet = true; break;
 	case 'l': a->linebuf = true; break;
 	case O_JSON: a->json = true; break;
@@ -336,9 +350,10 @@ int analyze_parse_args(int argc, char **argv, analyze_args *a, jm_buf *err)
 	opterr = 0;
 	/* No '+': as tcpdump, options may follow the filter's words (getopt
 	 * moves them to the end); after "--" every word is the filter's. */
-	while ((c = getopt_long(argc, argv, "i:r:w:c:qls:B:h", longopts, &li)) != -1) {
-		if (c == 'h') {
-			a->help = true;
+	while ((c = getopt_long(argc, argv, "i:r:w:c:qls:B:Z:h", longopts, &li)) != -1) {
+		if (c == 'h' || c == O_VERSION) {
+			a->help = c == 'h';
+			a->version = c == O_VERSION;
 			return JM_EXIT_OK;
 		}
 		if ((rc = one_option(a, c, li, argv, err)) != JM_EXIT_OK)
@@ -519,11 +534,39 @@ static int run_one(analyze_args *a, cap_source *src)
 	return rc;
 }
 
+/* The capture a names, opened.  With -Z, as tcpdump -Z: the user is looked
+ * up first (a wrong name opens nothing), become once the capture is open,
+ * and -w's file is created after, as that user. */
+static cap_source *open_capture(const analyze_args *a, char *err, size_t errlen)
+{
+	io_user u;
+	cap_options co = a->co;
+	char why[300];
+	if (a->user) {
+		if (io_user_lookup(a->user, &u, why, sizeof why) < 0) {
+			snprintf(err, errlen, "-Z: %s", why);
+			return NULL;
+		}
+		co.dump_path = NULL;
+	}
+	cap_source *src = a->file ? cap_open_files(a->files, a->n_files, &co, err, errlen)
+				  : cap_open_live(a->iface, &co, err, errlen);
+	if (!src || !a->user)
+		return src;
+	if (io_drop_privileges(&u, why, sizeof why) < 0)
+		snprintf(err, errlen, "-Z: %s", why);
+	else if (a->co.dump_path && cap_open_dump(src, a->co.dump_path, why, sizeof why) < 0)
+		snprintf(err, errlen, "%s (as user '%s', -Z)", why, a->user);
+	else
+		return src;
+	cap_close(src);
+	return NULL;
+}
+
 int analyze_run(analyze_args *a)
 {
 	char err[512];
-	cap_source *src = a->file ? cap_open_files(a->files, a->n_files, &a->co, err, sizeof err)
-				  : cap_open_live(a->iface, &a->co, err, sizeof err);
+	cap_source *src = open_capture(a, err, sizeof err);
 	if (!src) {
 		fprintf(stderr, "jmsg analyze: %s\n", err);
 		return JM_EXIT_RUNTIME;
@@ -559,6 +602,8 @@ int analyze_main(int argc, char **argv)
 		fprintf(stderr, "%.*s\n", (int)jm_buf_pending(&err), (const char *)jm_buf_head(&err));
 	else if (rc == JM_EXIT_OK && a.help)
 		usage(stdout);
+	else if (rc == JM_EXIT_OK && a.version)
+		jm_print_version(stdout);
 	else if (rc == JM_EXIT_OK)
 		rc = analyze_run(&a);
 	jm_buf_free(&err);

@@ -18,10 +18,13 @@
 
 typedef struct analyze_args {
 	bool help;                /* --help: print the usage and exit 0 */
+	bool version;             /* --version: print the versions and exit 0 */
 	const char *iface, *file; /* -i or -r, exactly one (argv's); file is
 				   * the first -r */
 	const char **files;       /* every -r, in order (argv's) */
 	size_t n_files;
+	const char *user;         /* -Z: become this user once the capture is
+	                             open (argv's), or NULL */
 	char *filter;             /* the trailing words, joined by spaces, or NULL */
 	cap_options co;           /* -s, -B, -w, --immediate; co.filter is filter */
 	an_config cfg;            /* --port, the limits, --max-content, --max-hex */
@@ -36,7 +39,7 @@ typedef struct analyze_args {
 enum { AN_COLOR_AUTO, AN_COLOR_ALWAYS, AN_COLOR_NEVER };
 
 /* Parse argv (argv[0] is the subcommand's name).  Returns JM_EXIT_OK with
- * *a filled (a->help: nothing else is), or JM_EXIT_USAGE with one line
+ * *a filled (a->help or a->version: nothing else is), or JM_EXIT_USAGE with one line
  * appended to err (no newline): "jmsg analyze: WHAT (see 'jmsg analyze
  * --help')", or JM_EXIT_RUNTIME with "jmsg analyze: out of memory".  Call
  * analyze_args_free() in every case.  Uses getopt_long, restarted on every

@@ -9,9 +9,11 @@
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "cmd/version.h"
 #include "replay/args.h"
 #include "replay/conv.h"
 #include "replay/engine.h"
+#include "cmd/opts.h"
 #include "replay/report.h"
 #include "io/evloop.h"
 #include "io/net.h"
@@ -64,6 +66,7 @@ static void usage(FILE *f)
 "                      1g; k/m/g suffixes)\n"
 "  -v, --verbose       also list identical responses\n"
 "  -h, --help          this help\n"
+"  --version           jmsg's version, the spec's, libpcap's and json-c's\n"
 "\n"
 "Compared: every header member (order and spacing aside), and the\n"
 "content: as JSON values when both sides are text/json, byte for byte\n"
@@ -74,6 +77,7 @@ static void usage(FILE *f)
 "SIGINT or SIGTERM ends the replay early: open streams stop, the summary\n"
 "covers what was done.\n"
 "\n"
+OPT_DURATION_HELP
 "exit status: 0 every response matched; 1 some differ, are missing or\n"
 "extra, or are malformed; 2 usage error, unreadable capture, the server\n"
 "could not be reached, or the replay was interrupted\n",
@@ -196,6 +200,8 @@ int replay_main(int argc, char **argv)
 		rc = run(&a);
 	else if (a.help)
 		usage(stdout);
+	else if (a.version)
+		jm_print_version(stdout);
 	else
 		fprintf(stderr, "%s\n", err);
 	rp_args_free(&a);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/opts.h"
 #include "stall/stall.h"
 
 void stall_cli_init(stall_cli *c)
@@ -44,17 +45,30 @@ static int num(const char *s, double lo, double hi, double *out)
 	return 0;
 }
 
+/* --stall-ms, --sample-ms: milliseconds when bare, or any duration. */
+static int ms_option(const char *name, const char *arg, uint64_t min_ms, uint64_t max_ms,
+		     double *ms, char *err, size_t errlen)
+{
+	char opt[32];
+	uint64_t ns;
+	jm_buf why = {0};
+	snprintf(opt, sizeof opt, "--%s", name);
+	int rc = opt_duration_buf(&why, NULL, opt, arg, OPT_MS, min_ms * OPT_MS, max_ms * OPT_MS, &ns);
+	if (rc < 0)
+		snprintf(err, errlen, "%.*s", (int)jm_buf_pending(&why), (const char *)jm_buf_head(&why));
+	else
+		*ms = (double)ns / 1e6;
+	jm_buf_free(&why);
+	return rc;
+}
+
 int stall_cli_option(stall_cli *c, const char *name, const char *arg, char *err, size_t errlen)
 {
 	double d;
 	if (!strcmp(name, "stall-ms")) {
-		if (num(arg, 1, 86400000, &d))
-			goto bad;
-		c->cfg.stall_ms = d;
+		return ms_option(name, arg, 1, 86400000, &c->cfg.stall_ms, err, errlen);
 	} else if (!strcmp(name, "sample-ms")) {
-		if (num(arg, 10, 60000, &d))
-			goto bad;
-		c->sample_ms = d;
+		return ms_option(name, arg, 10, 60000, &c->sample_ms, err, errlen);
 	} else if (!strcmp(name, "plot")) {
 		if (!*arg)
 			goto bad;
@@ -74,10 +88,6 @@ int stall_cli_option(stall_cli *c, const char *name, const char *arg, char *err,
 bad:
 	if (!strcmp(name, "plot"))
 		snprintf(err, errlen, "--plot wants a file name");
-	else if (!strcmp(name, "stall-ms"))
-		snprintf(err, errlen, "--stall-ms wants milliseconds from 1 to 86400000, not '%s'", arg);
-	else if (!strcmp(name, "sample-ms"))
-		snprintf(err, errlen, "--sample-ms wants milliseconds from 10 to 60000, not '%s'", arg);
 	else
 		snprintf(err, errlen, "--plot-stream wants a stream number (0, 1, ...), not '%s'", arg);
 	return -1;

@@ -338,6 +338,7 @@ struct cap_source {
 	/* files: paths[cur] is being read; open_next() moves on */
 	char **paths;
 	size_t n_paths, cur;
+	int *dlts;                  /* each file's link type (-1: stdin) */
 	cap_options opts;
 	int dump_dlt;
 	uint64_t size_total;        /* of all files; 0: not known (a pipe) */
@@ -385,17 +386,8 @@ static int finish_open(cap_source *c, const cap_options *o, char *err, size_t er
 			return -1;
 		}
 	}
-	if (o && o->dump_path && !c->dump) {
-		c->dump_dlt = c->dlt;
-		errno = 0;
-		c->dump = pcap_dump_open(c->p, o->dump_path);
-		if (!c->dump) {
-			/* libpcap's message repeats the path; the errno says it all. */
-			snprintf(err, errlen, "cannot write '%s': %s", o->dump_path,
-				 errno ? strerror(errno) : pcap_geterr(c->p));
-			return -1;
-		}
-	}
+	if (o && o->dump_path && !c->dump)
+		return cap_open_dump(c, o->dump_path, err, errlen);
 	return 0;
 }
 
@@ -474,15 +466,15 @@ static pcap_t *open_pcap(const char *path, FILE **fp, char *err, size_t errlen)
 	return p;
 }
 
-/* -w writes one pcap file, which holds one link type. */
-static int link_mismatch(const cap_source *c, pcap_t *p, const char *path, char *err,
-			 size_t errlen)
+/* -w writes one pcap file, which holds one link type: the first file's. */
+static int link_differs(const cap_source *c, int dlt, int want, const char *path, char *err,
+			size_t errlen)
 {
-	if (!c->dump || pcap_datalink(p) == c->dump_dlt)
+	if (dlt < 0 || dlt == want)
 		return 0;
 	snprintf(err, errlen, "'%s' has link type %s, '%s' %s: -w writes one pcap file, which "
-		 "holds one", path, pcap_datalink_val_to_name(pcap_datalink(p)), c->paths[0],
-		 pcap_datalink_val_to_name(c->dump_dlt));
+		 "holds one", path, pcap_datalink_val_to_name(dlt), c->paths[0],
+		 pcap_datalink_val_to_name(want));
 	return -1;
 }
 
@@ -500,7 +492,7 @@ static int open_path(cap_source *c, const char *path, char *err, size_t errlen)
 	c->map_swapped = c->map_nsec = false;
 	if (c->opts.map && f != stdin)
 		map_file(c, f);
-	if (link_mismatch(c, c->p, path, err, errlen) < 0)
+	if (c->dump && link_differs(c, pcap_datalink(c->p), c->dump_dlt, path, err, errlen) < 0)
 		return -1;
 	return finish_open(c, &c->opts, err, errlen);
 }
@@ -521,38 +513,41 @@ static int open_next(cap_source *c, char *err, size_t errlen)
 	return open_path(c, c->paths[++c->cur], err, errlen);
 }
 
-/* Every file after the first (open already), opened and closed again: it
- * can be read, the filter compiles for its link type, and -w can take its
- * packets.  The sizes add up to size_total, unless one is not a regular
- * file. */
-static int check_rest(cap_source *c, char *err, size_t errlen)
+/* Every file opened and closed again before the first is opened to be
+ * read: it can be read, the filter compiles for its link type (dlts[],
+ * for cap_open_dump).  The sizes add up to size_total, unless one is not
+ * a regular file. */
+static int check_files(cap_source *c, char *err, size_t errlen)
 {
 	struct stat st;
 	bool known = true;
-	c->size_total = 0;
+	if (!(c->dlts = calloc(c->n_paths, sizeof *c->dlts))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	for (size_t i = 0; i < c->n_paths; i++) {
 		const char *path = c->paths[i];
+		c->dlts[i] = -1;
 		if (!strcmp(path, "-") || stat(path, &st) || !S_ISREG(st.st_mode))
 			known = false;
 		else
 			c->size_total += (uint64_t)st.st_size;
-		if (!i)
-			continue;
-		if (!strcmp(path, "-")) {
+		if (!strcmp(path, "-") && i) {
 			snprintf(err, errlen, "'-' (stdin) can only be the first file");
 			return -1;
 		}
+		if (!strcmp(path, "-"))
+			continue; /* read once, for real */
 		FILE *f;
-		pcap_t *p = open_pcap(path, &f, err, errlen);
-		if (!p)
+		cap_source probe = {.p = open_pcap(path, &f, err, errlen)};
+		if (!probe.p)
 			return -1;
-		cap_source probe = {.p = p};
 		cap_options o = c->opts;
 		o.dump_path = NULL;
-		int rc = link_mismatch(c, p, path, err, errlen) < 0 ||
-			 finish_open(&probe, &o, err, errlen) < 0;
-		pcap_close(p);
-		if (rc)
+		int rc = finish_open(&probe, &o, err, errlen);
+		c->dlts[i] = probe.dlt;
+		pcap_close(probe.p);
+		if (rc < 0)
 			return -1;
 	}
 	if (!known)
@@ -560,18 +555,27 @@ static int check_rest(cap_source *c, char *err, size_t errlen)
 	return 0;
 }
 
-/* -w into a file that is also read would truncate it before it is read. */
-static int dump_is_read(const cap_source *c, char *err, size_t errlen)
+int cap_open_dump(cap_source *c, const char *path, char *err, size_t errlen)
 {
+	/* Writing into a file that is also read would truncate it first. */
 	struct stat d, st;
-	if (!c->opts.dump_path || stat(c->opts.dump_path, &d))
-		return 0;
-	for (size_t i = 0; i < c->n_paths; i++)
+	for (size_t i = 0; i < c->n_paths && !stat(path, &d); i++)
 		if (!stat(c->paths[i], &st) && st.st_dev == d.st_dev && st.st_ino == d.st_ino) {
-			snprintf(err, errlen, "-w '%s' is also read (as '%s')", c->opts.dump_path,
-				 c->paths[i]);
+			snprintf(err, errlen, "-w '%s' is also read (as '%s')", path, c->paths[i]);
 			return -1;
 		}
+	for (size_t i = 1; c->dlts && i < c->n_paths; i++)
+		if (link_differs(c, c->dlts[i], c->dlt, c->paths[i], err, errlen) < 0)
+			return -1;
+	errno = 0;
+	c->dump = pcap_dump_open(c->p, path);
+	if (!c->dump) {
+		/* libpcap's message repeats the path; the errno says it all. */
+		snprintf(err, errlen, "cannot write '%s': %s", path,
+			 errno ? strerror(errno) : pcap_geterr(c->p));
+		return -1;
+	}
+	c->dump_dlt = c->dlt;
 	return 0;
 }
 
@@ -586,8 +590,7 @@ cap_source *cap_open_files(const char *const *paths, size_t n, const cap_options
 	if (o)
 		c->opts = *o;
 	if (cap_expand_paths(paths, n, &c->paths, &c->n_paths, err, errlen) < 0 ||
-	    dump_is_read(c, err, errlen) < 0 || open_path(c, c->paths[0], err, errlen) < 0 ||
-	    check_rest(c, err, errlen) < 0) {
+	    check_files(c, err, errlen) < 0 || open_path(c, c->paths[0], err, errlen) < 0) {
 		cap_close(c);
 		return NULL;
 	}
@@ -680,6 +683,7 @@ void cap_close(cap_source *c)
 	for (size_t i = 0; i < c->n_maps; i++)
 		munmap((void *)c->maps[i].p, c->maps[i].len);
 	free(c->maps);
+	free(c->dlts);
 	cap_free_paths(c->paths, c->n_paths);
 	free(c);
 }

@@ -117,6 +117,11 @@ const char *cap_path(const cap_source *c);
 
 cap_source *cap_open_live(const char *iface, const cap_options *o, char *err, size_t errlen);
 void cap_close(cap_source *c);
+/* Start writing every packet read to `path` (cap_options.dump_path does it
+ * at open; this is for later, e.g. after privileges are dropped), before
+ * any is read.  Returns 0, or -1 with err set (also when the files have
+ * more than one link type, or path is one of them).  Once per source. */
+int cap_open_dump(cap_source *c, const char *path, char *err, size_t errlen);
 /* Whether p points into a frame that stays where it is until cap_close():
  * a file opened with cap_options.map is read from its map, so a consumer
  * may keep pointers into it rather than copy (other frames are reused as

@@ -65,6 +65,9 @@ static const struct row rows[] = {
 	{R("--color=never"), WANT("color=2")},
 	{R("--colour=auto"), WANT("color=0")},
 	{R("-w", "out.pcap", "--immediate"), WANT("co.dump_path=out.pcap", "co.immediate=1")},
+	{R("-Z", "nobody"), WANT("user=nobody")},     /* looked up by the run, not here */
+	{ARGS("-i", "lo", "-Znobody", "-w", "o"), WANT("file=", "files=", "iface=lo", "user=nobody",
+						       "co.dump_path=o")},
 	{R("--json", "-q", "-l"), WANT("json=1", "quiet=1", "linebuf=1")},
 	{R("-ql"), WANT("quiet=1", "linebuf=1")},
 	{R("--port", "1", "--port", "65535", "--port=8080"), WANT("cfg.ports=1,65535,8080")},
@@ -72,6 +75,10 @@ static const struct row rows[] = {
 	{R("--idle-timeout", "0"), WANT("cfg.idle_timeout=0")},
 	{R("--idle-timeout", "0.5"), WANT("cfg.idle_timeout=0.5")},
 	{R("--idle-timeout", "1e9"), WANT("cfg.idle_timeout=1000000000")},
+	{R("--idle-timeout", "5m"), WANT("cfg.idle_timeout=300")},
+	{R("--idle-timeout", "250ms"), WANT("cfg.idle_timeout=0.25")},
+	{R("--stall-ms", "1s", "--sample-ms", "250"), WANT("stall.stall_ms=1000", "stall.sample_ms=250")},
+	{R("--stall-ms", "1.5", "--sample-ms", "0.5s"), WANT("stall.stall_ms=1.5", "stall.sample_ms=500")},
 	{R("--memcap", "1M"), WANT("cfg.memcap=1048576")},
 	{R("--stream-memcap", "64k"), WANT("cfg.stream_memcap=65536")},
 	{R("--max-streams", "1"), WANT("cfg.max_streams=1")},
@@ -108,6 +115,10 @@ static const struct row rows[] = {
 	{ARGS("-hx"), .help = true},   /* getopt left inside "-hx": every parse restarts it */
 	{ARGS("--help", "--bogus"), .help = true},
 	{R("--port", "1", "-h", "--port", "0"), .help = true},
+	/* --version: as --help, first come, first served; nothing else is set */
+	{ARGS("--version"), WANT("file=", "files=", "version=1")},
+	{ARGS("--version", "--bogus"), WANT("file=", "files=", "version=1")},
+	{R("--port", "1", "--version", "--port", "0"), WANT("version=1", "cfg.ports=1")},
 
 	/* ------------------------------------------------------------ bad */
 	/* the source */
@@ -138,6 +149,7 @@ static const struct row rows[] = {
 	{R("-B", "18014398509481984"), BAD(BWANTS "'18014398509481984'")}, /* 2^54 KiB */
 	{R("-B"), BAD("option -B needs a value")},
 	{R("-w"), BAD("option -w needs a value")},
+	{R("-Z"), BAD("option -Z needs a value")},
 	{R("--memcap", "1048575"), BAD("--memcap wants a size of at least 1M, not '1048575'")},
 	{R("--stream-memcap", "65535"),
 	 BAD("--stream-memcap wants a size of at least 64k, not '65535'")},
@@ -151,10 +163,12 @@ static const struct row rows[] = {
 	{R("--max-hex", ""), BAD("--max-hex wants a size up to 64M, not ''")},
 	{R("--overlap-window", "1073741825"),
 	 BAD("--overlap-window wants a size up to 1G, not '1073741825'")},
-	{R("--idle-timeout", "-1"), BAD("--idle-timeout wants seconds (0 for never), not '-1'")},
-	{R("--idle-timeout", "1e10"), BAD("--idle-timeout wants seconds (0 for never), not '1e10'")},
-	{R("--idle-timeout", "nan"), BAD("--idle-timeout wants seconds (0 for never), not 'nan'")},
-	{R("--idle-timeout", "5s"), BAD("--idle-timeout wants seconds (0 for never), not '5s'")},
+	#define IDLE_ERR(v) "--idle-timeout must be seconds from 0 to 1000000000, or a duration such as 500ms, 10s or 2m, not '" v "'"
+	{R("--idle-timeout", "-1"), BAD(IDLE_ERR("-1"))},
+	{R("--idle-timeout", "1e10"), BAD(IDLE_ERR("1e10"))},
+	{R("--idle-timeout", "1000000001"), BAD(IDLE_ERR("1000000001"))},
+	{R("--idle-timeout", "nan"), BAD(IDLE_ERR("nan"))},
+	{R("--idle-timeout", "5sec"), BAD(IDLE_ERR("5sec"))},
 	{R("--idle-timeout"), BAD("option --idle-timeout needs a value")},
 	/* --port: the shared wording (cmd/opts.h) */
 	{R("--port", "0"), BAD("--port must be a port from 1 to 65535, not '0'")},
@@ -177,8 +191,8 @@ static const struct row rows[] = {
 	{R("--workers", "64", "--plot-stream", "0"),
 	 BAD("--plot and --plot-stream need --workers 1")},
 	/* the stall options (stall_cli_option's words) */
-	{R("--stall-ms", "0"), BAD("--stall-ms wants milliseconds from 1 to 86400000, not '0'")},
-	{R("--sample-ms", "9"), BAD("--sample-ms wants milliseconds from 10 to 60000, not '9'")},
+	{R("--stall-ms", "0"), BAD("--stall-ms must be milliseconds from 1 to 86400000, or a duration such as 500ms, 10s or 2m, not '0'")},
+	{R("--sample-ms", "9"), BAD("--sample-ms must be milliseconds from 10 to 60000, or a duration such as 500ms, 10s or 2m, not '9'")},
 	{R("--plot", ""), BAD("--plot wants a file name")},
 	{R("--plot"), BAD("option --plot needs a value")},
 	{R("--plot-stream", "1.5"),
@@ -191,6 +205,8 @@ static const struct row rows[] = {
 	{R("--no-kernel=x"), BAD("unknown option '--no-kernel=x'")},
 	{R("--m", "1"), BAD("unknown option '--m'")},           /* ambiguous */
 	{R("--bogus", "--help"), BAD("unknown option '--bogus'")},
+	{R("--bogus", "--version"), BAD("unknown option '--bogus'")},
+	{R("--version=1"), BAD("unknown option '--version=1'")},
 	{R("--port", "1", "--port", "0", "--bogus"),             /* the first fault */
 	 BAD("--port must be a port from 1 to 65535, not '0'")},
 	/* a filter that does not compile (libpcap's words follow) */
@@ -225,7 +241,8 @@ static void describe(const analyze_args *a, char *out, size_t n)
 		 "cfg.full_content=%d\ncfg.overlap_history=%u\n"
 		 "stall.stall_ms=%.17g\nstall.sample_ms=%.17g\nstall.plot=%s\nstall.series=%d\n"
 		 "stall.plot_stream=%lld\nstall.no_kernel=%d\n"
-		 "count=%llu\nworkers=%u\njson=%d\nquiet=%d\nlinebuf=%d\nhelp=%d\ncolor=%d\n",
+		 "count=%llu\nworkers=%u\njson=%d\nquiet=%d\nlinebuf=%d\nhelp=%d\n"
+		 "user=%s\nversion=%d\ncolor=%d\n",
 		 a->iface ? a->iface : "", a->file ? a->file : "", files, a->filter ? a->filter : "", cof,
 		 a->co.snaplen, a->co.buffer_size, a->co.immediate,
 		 a->co.dump_path ? a->co.dump_path : "", a->co.map, ports, a->cfg.idle_timeout,
@@ -234,7 +251,7 @@ static void describe(const analyze_args *a, char *out, size_t n)
 		 a->cfg.overlap_history, s->cfg.stall_ms, s->sample_ms,
 		 s->plot_path ? s->plot_path : "", s->cfg.series, (long long)s->cfg.plot_stream,
 		 s->no_kernel, (unsigned long long)a->count, a->workers, a->json, a->quiet,
-		 a->linebuf, a->help, a->color);
+		 a->linebuf, a->help, a->user ? a->user : "", a->version, a->color);
 }
 
 /* What a good row wants: the defaults with -r f, each line whose key the
