@@ -546,6 +546,8 @@ static int check_files(cap_source *c, char *err, size_t errlen)
 		o.dump_path = NULL;
 		int rc = finish_open(&probe, &o, err, errlen);
 		c->dlts[i] = probe.dlt;
+		if (probe.has_prog)
+			pcap_freecode(&probe.prog);
 		pcap_close(probe.p);
 		if (rc < 0)
 			return -1;
