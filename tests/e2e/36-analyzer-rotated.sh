@@ -24,7 +24,7 @@ tmpdir tmp
 need editcap "editcap (wireshark-common) is not installed"
 [ -x "$JMSG" ] || fail "no jmsg binary at $JMSG"
 
-checked=0
+checked=0 pcaps=0 pcapngs=0
 for pcap in "$fx"/*.pcap "$fx"/*.pcapng; do
 	[ -f "$pcap" ] || continue
 	name=$(basename "$pcap"); name=${name%.pcapng}; name=${name%.pcap}
@@ -36,8 +36,16 @@ for pcap in "$fx"/*.pcap "$fx"/*.pcapng; do
 	[ -f "$fx/$name.args" ] && read -r -a args < "$fx/$name.args"
 	d=$tmp/$name
 	mkdir -p "$d/one" "$d/three"
+	# editcap writes pcapng unless told: the pieces keep the fixture's
+	# format (classic pcap, microseconds, is read from a map), and the
+	# other format is every other piece of the three-packet cut
+	# (nanosecond pcap for a pcapng fixture: its times are in ns).
+	case $pcap in
+	*.pcapng) fmt=pcapng other=nsecpcap ;;
+	*) fmt=pcap other=pcapng ;;
+	esac
 	# one packet a file, named as tcpdump -C names them
-	editcap -c 1 "$pcap" "$d/one/x.pcap" || fail "editcap -c 1 $pcap"
+	editcap -F $fmt -c 1 "$pcap" "$d/one/x.pcap" || fail "editcap -c 1 $pcap"
 	i=0
 	for f in $(ls "$d/one" | sort); do
 		mv "$d/one/$f" "$d/one/cap$( [ $i -gt 0 ] && echo $i)"
@@ -48,16 +56,21 @@ for pcap in "$fx"/*.pcap "$fx"/*.pcapng; do
 	cmp -s "$d/out1" "$golden" ||
 		{ diff "$golden" "$d/out1" | head -n 10; fail "$name, one packet a file in $d/one: not the golden output"; }
 	# three packets a file, pcap and pcapng in turn, one -r each
-	editcap -c 3 "$pcap" "$d/three/x.pcap" || fail "editcap -c 3 $pcap"
-	rs=() i=0
+	editcap -F $fmt -c 3 "$pcap" "$d/three/x.pcap" || fail "editcap -c 3 $pcap"
+	rs=() files=() i=0
 	for f in $(ls "$d/three" | sort); do
 		if [ $((i % 2)) -eq 1 ]; then
-			editcap -F pcapng "$d/three/$f" "$d/three/$f.ng" && rm "$d/three/$f" || fail "editcap -F pcapng"
-			f=$f.ng
+			editcap -F $other "$d/three/$f" "$d/three/$f.o" && rm "$d/three/$f" ||
+				fail "editcap -F $other"
+			f=$f.o
 		fi
 		rs+=(-r "$d/three/$f")
+		files+=("$d/three/$f")
 		i=$((i + 1))
 	done
+	types=$(capinfos -t "${files[@]}" "$d/one/cap" | sed -n 's/^File type: *//p')
+	pcaps=$((pcaps + $(grep -c 'pcap$' <<<"$types")))
+	pcapngs=$((pcapngs + $(grep -c 'pcapng$' <<<"$types")))
 	"$JMSG" analyze "${rs[@]}" --json "${args[@]}" > "$d/out3" 2> "$d/err3" ||
 		fail "$name in $i files, pcap and pcapng: exit $? ($(head -c 300 "$d/err3"))"
 	cmp -s "$d/out3" "$golden" ||
@@ -72,7 +85,8 @@ for pcap in "$fx"/*.pcap "$fx"/*.pcapng; do
 	rm -rf "$d"
 done
 [ $checked -ge 20 ] || fail "only $checked fixtures were checked"
-echo "rotated: $checked fixtures, each in 1-packet and 3-packet files, the golden output"
+[ $pcaps -ge 20 ] && [ $pcapngs -ge 20 ] || fail "pieces: $pcaps classic pcap, $pcapngs pcapng; want both"
+echo "rotated: $checked fixtures, each in 1-packet and 3-packet files ($pcaps classic pcap and $pcapngs pcapng files), the golden output"
 
 # -w with several files: every packet once, in order.
 f=$fx/basic-search.pcap
