@@ -11,17 +11,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/commands.h"
 #include "cmd/exit.h"
 #include "cmd/opts.h"
 #include "cmd/version.h"
 #include "analyzer/analyze.h"
+#include "analyzer/progress.h"
 #include "analyzer/report.h"
 #include "analyzer/workers.h"
 #include "io/privs.h"
 
 static cap_source *volatile running_source;
+/* Reading files with stderr on a terminal: the progress line (progress.h),
+ * and where the events go (stdout, or through progress_out()). */
+static progress prog;
+static bool prog_on;
+static FILE *out;
 
 static void on_signal(int sig)
 {
@@ -44,7 +51,7 @@ static const char usage_end[] =
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: jmsg analyze (-i IFACE | -r FILE) [options] [BPF filter expression]\n"
+"usage: jmsg analyze (-i IFACE | -r FILE...) [options] [BPF filter expression]\n"
 "\n"
 "Decode the length-prefixed JSON message protocol from a live capture or a\n"
 "pcap/pcapng file: TCP is reassembled per direction, every message is\n"
@@ -54,17 +61,23 @@ static void usage(FILE *f)
 "\n"
 "source:\n"
 "  -i IFACE              capture live on IFACE (e.g. lo); needs CAP_NET_RAW\n"
-"  -r FILE               read a pcap or pcapng file ('-' for stdin)\n"
-"  FILTER...             a BPF filter, as for tcpdump (e.g. tcp port 65432)\n"
+"  -r FILE               read a pcap or pcapng file ('-' for stdin, first only);\n"
+"                        -r again, or -r DIRECTORY (its files in natural\n"
+"                        order: cap, cap1, ..., cap10), reads several files\n"
+"                        in order as one capture, as tcpdump -C or -G wrote\n"
+"                        them: streams go on from one file into the next\n"
+"  FILTER...             a BPF filter, as for tcpdump (e.g. tcp port 65432);\n"
+"                        options may come after it; after -- all is filter\n"
 "  -c N                  stop after N packets\n"
 "  -w FILE               also write the packets read to a pcap file\n"
 "  -Z USER               once the capture is open, become USER (its groups,\n"
 "                        group and uid), as tcpdump -Z does; -w's FILE and\n"
 "                        --plot's are then written as USER\n"
-"  -s SNAPLEN            live snapshot length (default %d)\n"
-"  -B BYTES              live capture buffer: the kernel ring packets wait in\n"
-"                        while the analyzer is busy (default %u MiB, locked in\n"
-"                        kernel memory for as long as the capture runs)\n"
+"  -s SNAPLEN            live snapshot length (default %d, also for -s 0)\n"
+"  -B KIB                live capture buffer, in KiB as tcpdump's (or a size\n"
+"                        with a k, M or G suffix): the kernel ring packets\n"
+"                        wait in while the analyzer is busy (default %u MiB,\n"
+"                        locked in kernel memory while the capture runs)\n"
 "  --immediate           live: wake up for every packet instead of reading the\n"
 "                        ring in blocks (handed over full, or %d ms after their\n"
 "                        first packet); costs CPU under load\n"
@@ -78,7 +91,9 @@ static void usage(FILE *f)
 "  -q                    only problems and the summary\n"
 "  -l                    write each event line as soon as it is made (default:\n"
 "                        live, after each block of packets, at most 100 ms\n"
-"                        apart; files, in 64 KiB blocks)\n"
+"                        apart; files, in 64 KiB blocks), from a pipe too\n"
+"                        (tcpdump --immediate-mode -U -w - | jmsg analyze\n"
+"                        -r - -l), with --workers as well\n"
 "  --max-hex BYTES       non-JSON content bytes shown per message, and header\n"
 "                        bytes per header error (default 1024)\n"
 "  --time MODE           the text lines' time: relative (default: seconds\n"
@@ -91,6 +106,10 @@ static void usage(FILE *f)
 "                        errors and capture problems such as gap, reset,\n"
 "                        midstream, resync; or packets the kernel dropped),\n"
 "                        or never (default)\n"
+"  --color WHEN          colour the direction and the problems of text lines:\n"
+"                        auto (default: when stdout is a terminal and\n"
+"                        NO_COLOR is unset or empty), always, never; JSON is\n"
+"                        never coloured\n"
 "  --version             jmsg's version, the spec's, libpcap's and json-c's\n"
 "\n"
 "threads:\n"
@@ -113,7 +132,9 @@ static void usage(FILE *f)
 "interrupted (Ctrl-C) or -c, then prints the summary with the kernel's drop\n"
 "count.  Packets the kernel drops are reported as they happen (a\n"
 "capture_drops event, shown with -q too); the streams they belong to show\n"
-"gaps, and no message is made up across a gap.\n"
+"gaps, and no message is made up across a gap.  Reading files with\n"
+"stderr on a terminal shows one progress line there (percent of the\n"
+"files, packets, packets/s), erased at the end.\n"
 "\n"
 OPT_DURATION_HELP,
 		CAP_DEFAULT_SNAPLEN, CAP_DEFAULT_BUFFER >> 20, CAP_BLOCK_TIMEOUT_MS, JM_SPEC_DEFAULT_PORT,
@@ -138,7 +159,7 @@ static int usage_error(jm_buf *err, const char *fmt, ...)
 
 enum {
 	O_PORT = 256, O_JSON, O_IDLE, O_MEMCAP, O_SMEMCAP, O_MAXSTREAMS, O_MAXCONTENT,
-	O_MAXHEX, O_OVERLAP, O_STALL, O_IMMEDIATE, O_WORKERS, O_VERSION, O_TIME, O_FAILON,
+	O_MAXHEX, O_OVERLAP, O_STALL, O_IMMEDIATE, O_WORKERS, O_VERSION, O_TIME, O_FAILON, O_COLOR,
 };
 
 static const struct option longopts[] = {
@@ -160,6 +181,8 @@ static const struct option longopts[] = {
 	{"workers", required_argument, NULL, O_WORKERS},
 	{"time", required_argument, NULL, O_TIME},
 	{"fail-on", required_argument, NULL, O_FAILON},
+	{"color", required_argument, NULL, O_COLOR},
+	{"colour", required_argument, NULL, O_COLOR},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, O_VERSION},
 	{NULL, 0, NULL, 0},
@@ -174,8 +197,8 @@ static const struct number_option {
 	const char *wants;        /* "NAME wants WANTS, not 'ARG'" */
 } numbers[] = {
 	{'c', "-c", 1, UINT64_MAX, "a positive packet count"},
-	{'s', "-s", 96, 262144, "a snapshot length from 96 to 262144"},
-	{'B', "-B", 65536, INT_MAX, "a buffer size from 64k to 2G"},
+	{'s', "-s", 0, 262144, "a snapshot length from 96 to 262144 (0: the default)"},
+	{'B', "-B", 65536, INT_MAX, "a buffer size in KiB from 64 to 2097151 (or 64k to 2047M)"},
 	{O_MEMCAP, "--memcap", 1u << 20, SIZE_MAX / 2, "a size of at least 1M"},
 	{O_SMEMCAP, "--stream-memcap", 64u << 10, SIZE_MAX / 4, "a size of at least 64k"},
 	{O_MAXSTREAMS, "--max-streams", 1, 100000000, "a positive count"},
@@ -190,7 +213,14 @@ static int number_option(analyze_args *a, const struct number_option *o, const c
 			 jm_buf *err)
 {
 	uint64_t v;
-	if (opt_parse_size(arg, &v) || v < o->min || v > o->max)
+	bool ok = !opt_parse_size(arg, &v);
+	/* tcpdump's -B counts KiB; a suffix names its unit. */
+	if (ok && o->code == 'B' && arg[strspn(arg, "0123456789")] == 0)
+		v = v > UINT64_MAX >> 10 ? UINT64_MAX : v << 10;
+	/* tcpdump's -s 0: the default snapshot length (co.snaplen 0). */
+	if (ok && o->code == 's' && v && v < 96)
+		ok = false;
+	if (!ok || v < o->min || v > o->max)
 		return usage_error(err, "%s wants %s, not '%s'", o->name, o->wants, arg);
 	switch (o->code) {
 	case 'c': a->count = v; break;
@@ -272,6 +302,32 @@ bool analyze_failed(int fail_on, const an_stats *as, const cap_stats *cs)
 	return cs->have_kernel && cs->kernel_dropped + cs->if_dropped > 0;
 }
 
+static int color_option(analyze_args *a, const char *arg, jm_buf *err)
+{
+	static const char *const names[] = {"auto", "always", "never"};
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(arg, names[i])) {
+			a->color = i; /* the AN_COLOR_ order */
+			return JM_EXIT_OK;
+		}
+	return usage_error(err, "--color wants auto, always or never, not '%s'", arg);
+}
+
+/* Another -r: the files are read in order, as one capture. */
+static int file_option(analyze_args *a, const char *arg, jm_buf *err)
+{
+	const char **v = realloc(a->files, (a->n_files + 1) * sizeof *v);
+	if (!v) {
+		jm_buf_printf(err, "jmsg analyze: out of memory");
+		return JM_EXIT_RUNTIME;
+	}
+	a->files = v;
+	a->files[a->n_files++] = arg;
+	if (!a->file)
+		a->file = arg;
+	return JM_EXIT_OK;
+}
+
 /* getopt_long's '?': an unknown option, or one without its value. */
 static int option_error(char **argv, jm_buf *err)
 {
@@ -294,7 +350,7 @@ static int one_option(analyze_args *a, int c, int li, char **argv, jm_buf *err)
 			return number_option(a, &numbers[i], optarg, err);
 	switch (c) {
 	case 'i': a->iface = optarg; break;
-	case 'r': a->file = optarg; break;
+	case 'r': return file_option(a, optarg, err);
 	case 'w': a->co.dump_path = optarg; break;
 	case 'Z': a->user = optarg; break;
 	case 'q': a->quiet = true; break;
@@ -305,6 +361,7 @@ static int one_option(analyze_args *a, int c, int li, char **argv, jm_buf *err)
 	case O_IDLE: return idle_option(a, optarg, err);
 	case O_TIME: return time_option(a, optarg, err);
 	case O_FAILON: return fail_on_option(a, optarg, err);
+	case O_COLOR: return color_option(a, optarg, err);
 	case O_STALL:
 		if (stall_cli_option(&a->stall, longopts[li].name, optarg ? optarg : "", serr,
 				     sizeof serr))
@@ -352,7 +409,9 @@ int analyze_parse_args(int argc, char **argv, analyze_args *a, jm_buf *err)
 	int c, li = 0, rc;
 	optind = 0;   /* glibc: start afresh, even after a parse left mid-argument */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+i:r:w:c:qls:B:Z:h", longopts, &li)) != -1) {
+	/* No '+': as tcpdump, options may follow the filter's words (getopt
+	 * moves them to the end); after "--" every word is the filter's. */
+	while ((c = getopt_long(argc, argv, "i:r:w:c:qls:B:Z:h", longopts, &li)) != -1) {
 		if (c == 'h' || c == O_VERSION) {
 			a->help = c == 'h';
 			a->version = c == O_VERSION;
@@ -363,6 +422,9 @@ int analyze_parse_args(int argc, char **argv, analyze_args *a, jm_buf *err)
 	}
 	if (!!a->iface == !!a->file)
 		return usage_error(err, "give exactly one of -i IFACE or -r FILE");
+	for (size_t i = 1; i < a->n_files; i++)
+		if (!strcmp(a->files[i], "-"))
+			return usage_error(err, "'-r -' (stdin) can only be the first -r");
 	if (a->workers > 1 && (a->stall.plot_path || a->stall.cfg.plot_stream >= 0))
 		return usage_error(err, "--plot and --plot-stream need --workers 1");
 	if (a->workers > 1 && a->time == TF_DELTA)
@@ -373,6 +435,8 @@ int analyze_parse_args(int argc, char **argv, analyze_args *a, jm_buf *err)
 
 void analyze_args_free(analyze_args *a)
 {
+	free(a->files);
+	a->files = NULL;
 	free(a->filter);
 	a->filter = NULL;
 	a->co.filter = NULL;
@@ -412,7 +476,7 @@ static void drops_cb(void *user, int64_t now_ns, const cap_stats *cs)
 
 static void batch_cb(void *user)
 {
-	fflush(stdout);
+	fflush(out);
 }
 
 static void stall_seg_cb(void *user, flow *f, an_dir dir, const cap_segment *seg)
@@ -442,13 +506,23 @@ static void say_listening(const analyze_args *a, cap_source *src)
 		a->iface, cap_datalink_name(src), a->co.snaplen ? a->co.snaplen : CAP_DEFAULT_SNAPLEN);
 }
 
+/* --color auto: stdout is a terminal, and NO_COLOR (no-color.org) is
+ * unset or empty.  JSON is never coloured. */
+static bool use_color(const analyze_args *a)
+{
+	const char *no = getenv("NO_COLOR");
+	if (a->json || a->color == AN_COLOR_NEVER)
+		return false;
+	return a->color == AN_COLOR_ALWAYS || (isatty(STDOUT_FILENO) && !(no && *no));
+}
+
 /* workers.h: one reader, N analysis threads. */
 static int run_workers(const analyze_args *a, cap_source *src)
 {
 	wk_options wo = {
 		.workers = a->workers, .cfg = &a->cfg, .stall = &a->stall.cfg, .json = a->json,
-		.quiet = a->quiet, .live = a->iface != NULL, .count = a->count, .out = stdout,
-		.time = a->time, .fail_on = a->fail_on,
+		.quiet = a->quiet, .live = a->iface != NULL, .count = a->count, .out = out,
+		.time = a->time, .fail_on = a->fail_on, .color = use_color(a), .linebuf = a->linebuf,
 	};
 	char err[512];
 	catch_signals(src);
@@ -459,8 +533,10 @@ static int run_workers(const analyze_args *a, cap_source *src)
 	}
 	int rc = wk_run(src, &wo, err, sizeof err);
 	running_source = NULL;
+	if (prog_on)
+		progress_stop(&prog);
 	if (rc == -1)
-		fprintf(stderr, "jmsg analyze: reading %s: %s\n", a->file ? a->file : a->iface, err);
+		fprintf(stderr, "jmsg analyze: reading %s: %s\n", a->file ? cap_path(src) : a->iface, err);
 	else if (rc < 0)
 		fprintf(stderr, "jmsg analyze: %s\n", err);
 	return rc < 0 ? JM_EXIT_RUNTIME : rc ? JM_EXIT_FOUND : JM_EXIT_OK;
@@ -477,9 +553,12 @@ static int capture(analyze_args *a, cap_source *src, an_engine *e, report *rep)
 	stall_cli *stall = &a->stall;
 	struct run run = {e, rep, stall, src};
 	cap_on_drops(src, drops_cb);
-	cap_on_batch(src, batch_cb);
+	if (a->iface) /* files: the stdio buffering (-l or not) decides */
+		cap_on_batch(src, batch_cb);
 	int rc = cap_run(src, a->count, seg_cb, pkt_cb, &run, err, sizeof err);
 	running_source = NULL;
+	if (prog_on)
+		progress_stop(&prog);
 
 	stall_cli_flush(stall);
 	an_engine_finish(e);
@@ -489,9 +568,9 @@ static int capture(analyze_args *a, cap_source *src, an_engine *e, report *rep)
 	cap_get_stats(src, &cs);
 	an_engine_stats(e, &as);
 	report_summary(rep, &cs, &as);
-	fflush(stdout);
+	fflush(out);
 	if (rc < 0)
-		fprintf(stderr, "jmsg analyze: reading %s: %s\n", a->file ? a->file : a->iface, err);
+		fprintf(stderr, "jmsg analyze: reading %s: %s\n", a->file ? cap_path(src) : a->iface, err);
 	if (plot_rc)
 		fprintf(stderr, "jmsg analyze: %s\n", serr);
 	if (rc < 0 || plot_rc)
@@ -505,7 +584,8 @@ static int run_one(analyze_args *a, cap_source *src)
 	char err[200];
 	report rep;
 	tf_clock clock = {.mode = a->time};
-	report_init(&rep, stdout, a->json, a->quiet, &clock, a->cfg.max_hex);
+	report_init(&rep, out, a->json, a->quiet, &clock, a->cfg.max_hex);
+	rep.color = use_color(a);
 	an_sink sink, stall_sink = {.user = &a->stall, .segment = stall_seg_cb};
 	report_sink(&rep, &sink);
 	stall_cli *stall = &a->stall;
@@ -513,7 +593,7 @@ static int run_one(analyze_args *a, cap_source *src)
 	an_engine *e = an_engine_new(&a->cfg, &sink);
 	if (!e || an_engine_listen(e, &stall_sink) < 0)
 		fprintf(stderr, "jmsg analyze: out of memory\n");
-	else if (stall_cli_start(stall, e, a->iface != NULL, &a->cfg, a->json, stdout, &clock, err,
+	else if (stall_cli_start(stall, e, a->iface != NULL, &a->cfg, a->json, out, &clock, err,
 				 sizeof err))
 		fprintf(stderr, "jmsg analyze: %s\n", err);
 	else
@@ -539,7 +619,7 @@ static cap_source *open_capture(const analyze_args *a, char *err, size_t errlen)
 		}
 		co.dump_path = NULL;
 	}
-	cap_source *src = a->file ? cap_open_file(a->file, &co, err, errlen)
+	cap_source *src = a->file ? cap_open_files(a->files, a->n_files, &co, err, errlen)
 				  : cap_open_live(a->iface, &co, err, errlen);
 	if (!src || !a->user)
 		return src;
@@ -562,14 +642,23 @@ int analyze_run(analyze_args *a)
 		return JM_EXIT_RUNTIME;
 	}
 	static char outbuf[1 << 16];
+	out = stdout;
+	prog_on = a->file && isatty(STDERR_FILENO);
+	if (prog_on) {
+		progress_start(&prog, src, stderr);
+		out = progress_out(&prog);
+	}
 	/* Live, the output is flushed after each batch the kernel hands over
 	 * (at most CAP_BLOCK_TIMEOUT_MS apart), not after each line: a write
-	 * per event costs the load being watched.  -l flushes every line. */
-	if (a->linebuf)
-		setvbuf(stdout, NULL, _IOLBF, 0);
+	 * per event costs the load being watched.  -l flushes every line, and
+	 * so does a terminal that shows the progress line too. */
+	if (a->linebuf || out != stdout)
+		setvbuf(out, NULL, _IOLBF, 0);
 	else
-		setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+		setvbuf(out, outbuf, _IOFBF, sizeof outbuf);
 	int rc = a->workers > 1 ? run_workers(a, src) : run_one(a, src);
+	if (prog_on)
+		progress_free(&prog);
 	cap_close(src);
 	return rc;
 }

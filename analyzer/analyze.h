@@ -20,7 +20,10 @@
 typedef struct analyze_args {
 	bool help;                /* --help: print the usage and exit 0 */
 	bool version;             /* --version: print the versions and exit 0 */
-	const char *iface, *file; /* -i or -r, exactly one (argv's) */
+	const char *iface, *file; /* -i or -r, exactly one (argv's); file is
+				   * the first -r */
+	const char **files;       /* every -r, in order (argv's) */
+	size_t n_files;
 	const char *user;         /* -Z: become this user once the capture is
 	                             open (argv's), or NULL */
 	char *filter;             /* the trailing words, joined by spaces, or NULL */
@@ -32,7 +35,11 @@ typedef struct analyze_args {
 	bool json, quiet, linebuf;
 	tf_mode time;             /* --time: the text time column */
 	int fail_on;              /* --fail-on: AN_FAIL_* */
+	int color;                /* --color: AN_COLOR_AUTO (stdout a
+				   * terminal and NO_COLOR unset), ALWAYS, NEVER */
 } analyze_args;
+
+enum { AN_COLOR_AUTO, AN_COLOR_ALWAYS, AN_COLOR_NEVER };
 
 /* --fail-on: what makes analyze exit JM_EXIT_FOUND. */
 enum { AN_FAIL_NEVER = 0, AN_FAIL_ERRORS, AN_FAIL_PROBLEMS };

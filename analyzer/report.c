@@ -39,6 +39,30 @@ static void put_ep(ob_writer *o, const flow_ep *e)
 }
 
 
+/* --color: an SGR escape before a span of a text line, and the reset
+ * after it; nothing without colour or in JSON. */
+#define SGR_REQUEST "36"
+#define SGR_RESPONSE "32"
+static void sgr(report *r, const char *code)
+{
+	if (!r->color || r->json)
+		return;
+	ob_lit(&r->ob, "\033[");
+	ob_puts(&r->ob, code);
+	ob_putc(&r->ob, 'm');
+}
+
+static void sgr_end(report *r)
+{
+	if (r->color && !r->json)
+		ob_lit(&r->ob, "\033[0m");
+}
+
+static const char *severity_sgr(const char *severity)
+{
+	return !strcmp(severity, "error") ? "1;31" : !strcmp(severity, "warning") ? "33" : "1";
+}
+
 static const char *dir_name(an_dir d)
 {
 	return d == AN_C2S ? "request" : "response";
@@ -83,10 +107,16 @@ static void text_head(report *r, int64_t ts, const an_stream_id *s, an_dir d, ui
 	put_ep(o, s->client);
 	ob_lit(o, " -> ");
 	put_ep(o, s->server);
+	ob_putc(o, ' ');
+	sgr(r, d == AN_C2S ? SGR_REQUEST : SGR_RESPONSE);
 	if (d == AN_C2S)
-		ob_lit(o, " request  #");
+		ob_lit(o, "request");
 	else
-		ob_lit(o, " response #");
+		ob_lit(o, "response");
+	sgr_end(r);
+	if (d == AN_C2S)
+		ob_putc(o, ' ');
+	ob_lit(o, " #");
 	ob_u64(o, frame);
 	if (last != frame) {
 		ob_putc(o, '-');
@@ -179,9 +209,13 @@ static void text_message(report *r, const an_message *m, const char *ctype)
 		ob_lit(o, "ms");
 	}
 	if (m->warning || m->content_error) {
-		ob_lit(o, " [");
-		ob_puts(o, jm_error_id(m->warning ? m->warning : m->content_error));
+		jm_error shown = m->warning ? m->warning : m->content_error;
+		ob_putc(o, ' ');
+		sgr(r, severity_sgr(jm_error_severity(shown)));
+		ob_putc(o, '[');
+		ob_puts(o, jm_error_id(shown));
 		ob_putc(o, ']');
+		sgr_end(r);
 	}
 }
 
@@ -280,10 +314,12 @@ static void on_problem(void *user, const an_problem *p)
 		ob_putc(o, '}');
 	} else {
 		text_head(r, p->ts_ns, &p->s, p->dir, p->frame, p->frame_last);
+		sgr(r, severity_sgr(sev));
 		ob_lit(o, "! ");
 		ob_puts(o, sev);
 		ob_putc(o, ' ');
 		ob_puts(o, id);
+		sgr_end(r);
 		ob_lit(o, " at offset ");
 		ob_u64(o, p->offset);
 		ob_lit(o, ": ");
@@ -420,9 +456,13 @@ void report_summary(report *r, const cap_stats *cs, const an_stats *as)
 	ob_lit(o, " requests, ");
 	ob_u64(o, as->responses);
 	ob_lit(o, " responses); ");
+	if (nprob)
+		sgr(r, "1;31");
 	ob_u64(o, nprob);
 	ob_lit(o, " problems");
 	by_kind(o, as, ": ", ", ", "", " ");
+	if (nprob)
+		sgr_end(r);
 	ob_endl(o);
 	if (cs->have_kernel) {
 		ob_lit(o, "kernel: ");

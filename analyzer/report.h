@@ -30,6 +30,10 @@
  *    "kernel_dropped", "if_dropped"}  live, as soon as the kernel's drop
  *    counters grow; the counts are totals since the capture started
  *
+ * Text lines in colour (report.color, --color): the direction (request
+ * cyan, response green), problems by severity (error red, warning
+ * yellow, note bold), a message's warning, the summary's problems.
+ *
  * Times are seconds since the epoch, with microseconds, or nanoseconds when
  * the capture has them.  Text lines show the time as the report's clock
  * says (timefmt.h: by default seconds since the capture's first packet),
@@ -56,6 +60,8 @@
 typedef struct report {
 	bool json;
 	bool quiet;               /* problems and the summary only */
+	bool color;               /* text: ANSI colours (set after report_init;
+				   * JSON is never coloured) */
 	tf_clock *clock;          /* text times (shared with stall lines) */
 	size_t max_hex;           /* header bytes shown in an error */
 	ob_writer ob;               /* each event line goes to the FILE whole */

@@ -314,6 +314,7 @@ static int worker_init(struct wk_run *k, struct worker *w, unsigned i, const an_
 		return -1;
 	w->clock.mode = o->time;
 	report_init(&w->rep, w->out, o->json, o->quiet, &w->clock, cfg->max_hex);
+	w->rep.color = o->color;
 	report_sink(&w->rep, &w->rsink);
 	an_sink sink = {
 		.user = w, .segment = on_segment, .stream = on_stream,
@@ -503,6 +504,22 @@ static void batch_cb(void *user)
 	fflush(k->o->out);
 }
 
+/* -l on a pipe (cap_on_batch: after every packet): the workers finish
+ * what they were given and their lines go out, before the reader waits
+ * for the next packet, which may be long in coming.  They are woken and
+ * busy for microseconds, so the reader polls. */
+static void sync_cb(void *user)
+{
+	struct wk_run *k = user;
+	flush_all(k);
+	for (unsigned i = 0; i < k->n; i++)
+		while (atomic_load_explicit(&k->w[i].done, memory_order_acquire) !=
+		       k->w[i].pushed_local)
+			nanosleep(&(struct timespec){0, 20000}, NULL);
+	merge_some(k);
+	fflush(k->o->out);
+}
+
 static void sum_stats(an_stats *a, const an_stats *b)
 {
 	a->segments += b->segments;
@@ -626,6 +643,7 @@ static bool finish_run(struct wk_run *k)
 	report rep;
 	tf_clock clock = {.mode = o->time};
 	report_init(&rep, o->out, o->json, o->quiet, &clock, o->cfg->max_hex);
+	rep.color = o->color;
 	report_summary(&rep, &cs, &as);
 	report_free(&rep);
 	fflush(o->out);
@@ -675,7 +693,7 @@ int wk_run(cap_source *src, const wk_options *o, char *err, size_t errlen)
 		goto out;
 
 	cap_on_drops(src, drops_cb);
-	cap_on_batch(src, batch_cb);
+	cap_on_batch(src, o->live ? batch_cb : o->linebuf ? sync_cb : NULL);
 	rc = cap_run(src, o->count, seg_cb, pkt_cb, k, err, errlen);
 	if (finish_run(k) && rc == 0)
 		rc = 1;

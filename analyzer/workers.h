@@ -70,6 +70,9 @@ typedef struct wk_options {
 	tf_mode time;              /* text times; not TF_DELTA */
 	int fail_on;               /* analyze.h's AN_FAIL_* */
 	FILE *out;
+	bool color;                /* report.color */
+	bool linebuf;              /* -l: reading a pipe, every packet's lines
+				    * go out before the next is read */
 } wk_options;
 
 /* Analyze src to its end, cap_break() or o->count packets, writing every

@@ -42,19 +42,31 @@ struct row {
 static const struct row rows[] = {
 	/* ------------------------------------------------------------ good */
 	{R(NULL)},
-	{ARGS("-i", "lo"), WANT("file=", "iface=lo")},
-	{ARGS("-r", "-"), WANT("file=-")},
+	{ARGS("-i", "lo"), WANT("file=", "files=", "iface=lo")},
+	{ARGS("-r", "-"), WANT("file=-", "files=-")},
+	/* several -r: one capture, read in order */
+	{ARGS("-r", "a", "-r", "b", "-r", "c"), WANT("file=a", "files=a,b,c")},
+	{ARGS("-r", "-", "-r", "b"), WANT("file=-", "files=-,b")},
 	{R("-c", "1"), WANT("count=1")},
 	{R("-c", "1k"), WANT("count=1024")},          /* counts take suffixes too */
 	{R("-c", "18446744073709551615"), WANT("count=18446744073709551615")},
 	{R("-s", "96"), WANT("co.snaplen=96")},
 	{R("-s", "262144"), WANT("co.snaplen=262144")},
 	{R("-s", "1k"), WANT("co.snaplen=1024")},
+	{R("-s", "0"), WANT("co.snaplen=0")},          /* tcpdump's: the default */
 	{R("-B", "64k"), WANT("co.buffer_size=65536")},
 	{R("-B", "2047M"), WANT("co.buffer_size=2146435072")},
+	{R("-B", "64"), WANT("co.buffer_size=65536")},   /* tcpdump's unit: KiB */
+	{R("-B", "4096"), WANT("co.buffer_size=4194304")},
+	{R("-B", "2097151"), WANT("co.buffer_size=2147482624")},
+	{R("-B", "65535"), WANT("co.buffer_size=67107840")},
+	/* --color */
+	{R("--color", "always"), WANT("color=1")},
+	{R("--color=never"), WANT("color=2")},
+	{R("--colour=auto"), WANT("color=0")},
 	{R("-w", "out.pcap", "--immediate"), WANT("co.dump_path=out.pcap", "co.immediate=1")},
 	{R("-Z", "nobody"), WANT("user=nobody")},     /* looked up by the run, not here */
-	{ARGS("-i", "lo", "-Znobody", "-w", "o"), WANT("file=", "iface=lo", "user=nobody",
+	{ARGS("-i", "lo", "-Znobody", "-w", "o"), WANT("file=", "files=", "iface=lo", "user=nobody",
 						       "co.dump_path=o")},
 	{R("--json", "-q", "-l"), WANT("json=1", "quiet=1", "linebuf=1")},
 	{R("-ql"), WANT("quiet=1", "linebuf=1")},
@@ -98,8 +110,12 @@ static const struct row rows[] = {
 	{R("--json", "tcp", "and", "port", "1"),
 	 WANT("json=1", "filter=tcp and port 1", "co.filter=filter")},
 	{R("--", "tcp"), WANT("filter=tcp", "co.filter=filter")},
-	{ARGS("tcp", "-r", "f"), .status = JM_EXIT_USAGE,   /* options come first */
-	 .error = "jmsg analyze: give exactly one of -i IFACE or -r FILE" HINT},
+	/* options may follow the filter, as tcpdump takes them */
+	{ARGS("tcp", "-r", "f"), WANT("filter=tcp", "co.filter=filter")},
+	{R("tcp", "port", "65432", "-q"),
+	 WANT("filter=tcp port 65432", "co.filter=filter", "quiet=1")},
+	{ARGS("-r", "f", "tcp", "-r", "g", "port", "1", "--json"),
+	 WANT("file=f", "files=f,g", "filter=tcp port 1", "co.filter=filter", "json=1")},
 	/* help: first come, first served */
 	{ARGS("--help"), .help = true},
 	{ARGS("-h"), .help = true},
@@ -107,8 +123,8 @@ static const struct row rows[] = {
 	{ARGS("--help", "--bogus"), .help = true},
 	{R("--port", "1", "-h", "--port", "0"), .help = true},
 	/* --version: as --help, first come, first served; nothing else is set */
-	{ARGS("--version"), WANT("file=", "version=1")},
-	{ARGS("--version", "--bogus"), WANT("file=", "version=1")},
+	{ARGS("--version"), WANT("file=", "files=", "version=1")},
+	{ARGS("--version", "--bogus"), WANT("file=", "files=", "version=1")},
 	{R("--port", "1", "--version", "--port", "0"), WANT("version=1", "cfg.ports=1")},
 
 	/* ------------------------------------------------------------ bad */
@@ -125,12 +141,19 @@ static const struct row rows[] = {
 	{R("-c", "18446744073709551616"),
 	 BAD("-c wants a positive packet count, not '18446744073709551616'")},
 	{R("-c"), BAD("option -c needs a value")},
-	{R("-s", "95"), BAD("-s wants a snapshot length from 96 to 262144, not '95'")},
-	{R("-s", "262145"), BAD("-s wants a snapshot length from 96 to 262144, not '262145'")},
+	{R("-s", "95"), BAD("-s wants a snapshot length from 96 to 262144 (0: the default), not '95'")},
+	{R("-s", "1"), BAD("-s wants a snapshot length from 96 to 262144 (0: the default), not '1'")},
+	{R("-s", "262145"),
+	 BAD("-s wants a snapshot length from 96 to 262144 (0: the default), not '262145'")},
 	{R("-s"), BAD("option -s needs a value")},
-	{R("-B", "65535"), BAD("-B wants a buffer size from 64k to 2G, not '65535'")},
-	{R("-B", "2G"), BAD("-B wants a buffer size from 64k to 2G, not '2G'")},
-	{R("-B", "64x"), BAD("-B wants a buffer size from 64k to 2G, not '64x'")},
+#define BWANTS "-B wants a buffer size in KiB from 64 to 2097151 (or 64k to 2047M), not "
+	{R("-B", "63"), BAD(BWANTS "'63'")},
+	{R("-B", "65535b"), BAD(BWANTS "'65535b'")},
+	{R("-B", "63k"), BAD(BWANTS "'63k'")},
+	{R("-B", "2097152"), BAD(BWANTS "'2097152'")},
+	{R("-B", "2G"), BAD(BWANTS "'2G'")},
+	{R("-B", "64x"), BAD(BWANTS "'64x'")},
+	{R("-B", "18014398509481984"), BAD(BWANTS "'18014398509481984'")}, /* 2^54 KiB */
 	{R("-B"), BAD("option -B needs a value")},
 	{R("-w"), BAD("option -w needs a value")},
 	{R("-Z"), BAD("option -Z needs a value")},
@@ -200,8 +223,12 @@ static const struct row rows[] = {
 	/* a filter that does not compile (libpcap's words follow) */
 	{R("tcp", "port"), .status = JM_EXIT_USAGE, .prefix = true,
 	 .error = "jmsg analyze: bad filter 'tcp port': "},
-	{R("tcp", "-q"), .status = JM_EXIT_USAGE, .prefix = true,
+	{R("--", "tcp", "-q"), .status = JM_EXIT_USAGE, .prefix = true,   /* "--": all filter */
 	 .error = "jmsg analyze: bad filter 'tcp -q': "},
+	/* --color, and '-' only first */
+	{R("--color", "yes"), BAD("--color wants auto, always or never, not 'yes'")},
+	{R("--color"), BAD("option --color needs a value")},
+	{ARGS("-r", "a", "-r", "-"), BAD("'-r -' (stdin) can only be the first -r")},
 };
 
 /* Every value of a, one "key=value\n" line each. */
@@ -212,9 +239,13 @@ static void describe(const analyze_args *a, char *out, size_t n)
 		snprintf(ports + strlen(ports), sizeof ports - strlen(ports), "%s%u", i ? "," : "",
 			 a->cfg.ports[i]);
 	const char *cof = !a->co.filter ? "" : a->co.filter == a->filter ? "filter" : "other";
+	char files[256] = "";
+	for (size_t i = 0; i < a->n_files; i++)
+		snprintf(files + strlen(files), sizeof files - strlen(files), "%s%s", i ? "," : "",
+			 a->files[i]);
 	const stall_cli *s = &a->stall;
 	snprintf(out, n,
-		 "iface=%s\nfile=%s\nfilter=%s\nco.filter=%s\nco.snaplen=%d\n"
+		 "iface=%s\nfile=%s\nfiles=%s\nfilter=%s\nco.filter=%s\nco.snaplen=%d\n"
 		 "co.buffer_size=%d\nco.immediate=%d\nco.dump_path=%s\nco.map=%d\n"
 		 "cfg.ports=%s\ncfg.idle_timeout=%.17g\ncfg.memcap=%zu\ncfg.stream_memcap=%zu\n"
 		 "cfg.max_streams=%zu\ncfg.max_content=%llu\ncfg.max_hex=%zu\n"
@@ -222,8 +253,8 @@ static void describe(const analyze_args *a, char *out, size_t n)
 		 "stall.stall_ms=%.17g\nstall.sample_ms=%.17g\nstall.plot=%s\nstall.series=%d\n"
 		 "stall.plot_stream=%lld\nstall.no_kernel=%d\n"
 		 "count=%llu\nworkers=%u\njson=%d\nquiet=%d\nlinebuf=%d\nhelp=%d\n"
-		 "user=%s\nversion=%d\ntime=%d\nfail_on=%d\n",
-		 a->iface ? a->iface : "", a->file ? a->file : "", a->filter ? a->filter : "", cof,
+		 "user=%s\nversion=%d\ntime=%d\nfail_on=%d\ncolor=%d\n",
+		 a->iface ? a->iface : "", a->file ? a->file : "", files, a->filter ? a->filter : "", cof,
 		 a->co.snaplen, a->co.buffer_size, a->co.immediate,
 		 a->co.dump_path ? a->co.dump_path : "", a->co.map, ports, a->cfg.idle_timeout,
 		 a->cfg.memcap, a->cfg.stream_memcap, a->cfg.max_streams,
@@ -231,7 +262,8 @@ static void describe(const analyze_args *a, char *out, size_t n)
 		 a->cfg.overlap_history, s->cfg.stall_ms, s->sample_ms,
 		 s->plot_path ? s->plot_path : "", s->cfg.series, (long long)s->cfg.plot_stream,
 		 s->no_kernel, (unsigned long long)a->count, a->workers, a->json, a->quiet,
-		 a->linebuf, a->help, a->user ? a->user : "", a->version, (int)a->time, a->fail_on);
+		 a->linebuf, a->help, a->user ? a->user : "", a->version, (int)a->time, a->fail_on,
+		 a->color);
 }
 
 /* What a good row wants: the defaults with -r f, each line whose key the
@@ -245,6 +277,9 @@ static size_t expected(const struct row *w, char *out, size_t n)
 	stall_cli_init(&d.stall);
 	d.workers = 1;
 	d.file = "f";
+	const char *f = "f";
+	d.files = &f;
+	d.n_files = 1;
 	char defaults[4096];
 	describe(&d, defaults, sizeof defaults);
 	size_t used = 0, len = 0;
