@@ -32,7 +32,7 @@ unpty() { tr -d '\r'; }          # the terminal's \r\n, back to \n
 "$JMSG" analyze -r "$lost" > "$tmp/plain" || fail "plain: exit $?"
 grep -q "$esc" "$tmp/plain" && fail "auto on a pipe: escapes in the output"
 "$JMSG" analyze -r "$lost" --color=always > "$tmp/always" || fail "--color=always: exit $?"
-for want in "${esc}[36mrequest${esc}[0m  hdr=" "${esc}[32mresponse${esc}[0m hdr=" \
+for want in "${esc}[36mrequest${esc}[0m  #4 hdr=" "${esc}[32mresponse${esc}[0m #5 hdr=" \
 	"${esc}[33m! warning gap${esc}[0m at offset" "${esc}[1m! note resync${esc}[0m" \
 	"${esc}[1;31m2 problems: gap 1, resync 1${esc}[0m"; do
 	grep -qF -- "$want" "$tmp/always" || fail "--color=always: no '$(printf %q "$want")' in: $(cat -v "$tmp/always")"
