@@ -323,6 +323,8 @@ void jmf_decoder_gap(jmf_decoder *d, uint64_t n)
 	if (jmf_decoder_failed(d))
 		return;
 	bool known = d->f.kind == JMF_LENGTH_PREFIX && known_end(d, before, &end);
+	if (d->state == JMF_S_MSG && d->len == 0)
+		d->msg_offset = before;  /* between messages: the next one was there */
 	d->len = 0;
 	d->lost_at = d->offset;
 	if (d->f.kind == JMF_FIXED || (known && d->offset <= end)) {

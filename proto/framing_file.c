@@ -38,6 +38,19 @@ const char *jmf_kind_name(jmf_kind k)
 	return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
 
+static const char *tname(json_type t)
+{
+	switch (t) {
+	case json_type_int: return "an integer";
+	case json_type_double: return "a number";
+	case json_type_string: return "a string";
+	case json_type_object: return "an object";
+	case json_type_array: return "an array";
+	case json_type_boolean: return "a boolean";
+	default: return "null";
+	}
+}
+
 /* A member of the wanted type, or NULL (missing is a mistake if required). */
 static json_object *member(struct fload *L, json_object *o, const char *key, const char *path,
 			   json_type t, bool required)
@@ -45,12 +58,11 @@ static json_object *member(struct fload *L, json_object *o, const char *key, con
 	json_object *v;
 	if (!json_object_object_get_ex(o, key, &v)) {
 		if (required)
-			bad(L, path, "missing (a %s)", json_type_to_name(t));
+			bad(L, path, "missing (%s)", tname(t));
 		return NULL;
 	}
 	if (!json_object_is_type(v, t)) {
-		bad(L, path, "must be a %s, not a %s", json_type_to_name(t),
-		    json_type_to_name(json_object_get_type(v)));
+		bad(L, path, "must be %s, not %s", tname(t), tname(json_object_get_type(v)));
 		return NULL;
 	}
 	return v;
