@@ -305,7 +305,7 @@ size_t jmf_decoder_feed(jmf_decoder *d, const uint8_t *p, size_t len)
 /* length_prefix: where the message the gap fell in ends, if known. */
 static bool known_end(const jmf_decoder *d, uint64_t before, uint64_t *end)
 {
-	if (d->state == JMF_S_SKIP && !d->resync) {
+	if (d->state == JMF_S_SKIP) {  /* a payload over the limit, or resyncing */
 		*end = before + d->need;
 		return true;
 	}

@@ -437,6 +437,16 @@ static void test_gaps(void **state)
 	/* inside a payload the next prefix's place is known */
 	expect(&al, "00010abc<g3>defg00002hi", "R @15 skipped=4\nM @15 len=7 \"hi\"\nEND clean=1\n");
 	expect(&al, "00010abc<g7>00002hi", "R @15 skipped=0\nM @15 len=7 \"hi\"\nEND clean=1\n");
+	/* the direction ends before the resync point: the gap said it all */
+	expect(&al, "00010abc<g2>d", "END clean=0\n");
+	expect(&fx, "0123456789<g25>abc", "END clean=0\n");
+	/* a second gap before the resync point: still known */
+	expect(&al, "00010abc<g2>d<g1>efg00002hi", "R @15 skipped=3\nM @15 len=7 \"hi\"\nEND clean=1\n");
+	/* and in a payload being skipped for its length */
+	jmf_framing two = from_text("{\"framing_version\": 1, \"name\": \"two\", \"kind\": \"length_prefix\","
+				    " \"width\": 2, \"radix\": \"decimal\", \"limits\": {\"max_payload\": 5}}");
+	expect(&two, "10abc<g3>defg02hi", "E length_over_limit @0 msg=0 cont=1\nR @12 skipped=4\n"
+					"M @12 len=4 \"hi\"\nEND clean=1\n");
 	/* past it, or in a prefix, or between messages, it is not */
 	expect(&al, "00010abc<g9>002hi", "E no_resync @8 msg=0 cont=0\nEND clean=0\n");
 	expect(&al, "000<g1>0abc", "E no_resync @3 msg=0 cont=0\nEND clean=0\n");
