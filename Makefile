@@ -198,15 +198,25 @@ $(FUZZ_BIN): fuzz/fuzz_decoder.c tests/unit/codec_check.h $(wildcard proto/*.c p
 	@mkdir -p $(@D)
 	clang $(CSTD) -O1 -g $(WARN) -I$(GEN) -Iproto -Itests/unit -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=all -o $@ fuzz/fuzz_decoder.c \
-	  $(filter-out proto/framing_file.c proto/framing_builtin.c,$(wildcard proto/*.c)) $(GEN)/jmsg_spec.c
+	  $(filter-out proto/framing%.c,$(wildcard proto/*.c)) $(GEN)/jmsg_spec.c
 
-fuzz: $(FUZZ_BIN)
-	@mkdir -p $(BUILD)/fuzz/corpus
+# The framing codec's target: no json-c, no loader; framings built in it.
+FUZZ_FRAMING_BIN := $(BUILD)/fuzz/fuzz_framing
+$(FUZZ_FRAMING_BIN): fuzz/fuzz_framing.c $(wildcard proto/*.c proto/*.h) \
+		$(GEN)/jmsg_spec.c
+	@mkdir -p $(@D)
+	clang $(CSTD) -O1 -g $(WARN) -I$(GEN) -Iproto -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=all -o $@ fuzz/fuzz_framing.c proto/framing.c proto/encoder.c proto/json.c \
+	  proto/framing_file.c proto/spec.c $(GEN)/jmsg_spec.c $(PKG_CFLAGS) $(PKG_LIBS)
+
+fuzz: $(FUZZ_BIN) $(FUZZ_FRAMING_BIN)
+	@mkdir -p $(BUILD)/fuzz/corpus $(BUILD)/fuzz/corpus-framing
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(BUILD)/fuzz/corpus fuzz/seeds
+	$(FUZZ_FRAMING_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(BUILD)/fuzz/corpus-framing fuzz/framing-seeds
 
 # The whole log goes to $(BUILD)/fuzz/smoke.log and the make status is the
 # fuzzer's; a crashing input is written to $(BUILD)/fuzz/crash-*.
-fuzz-smoke: $(FUZZ_BIN)
+fuzz-smoke: $(FUZZ_BIN) $(FUZZ_FRAMING_BIN)
 	@mkdir -p $(BUILD)/fuzz/corpus
 	@echo "== fuzz_decoder for $(FUZZ_SMOKE_SECONDS)s (log: $(BUILD)/fuzz/smoke.log)"
 	@$(FUZZ_BIN) -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=4096 -artifact_prefix=$(BUILD)/fuzz/ \
@@ -214,6 +224,14 @@ fuzz-smoke: $(FUZZ_BIN)
 	if [ $$rc -eq 0 ]; then tail -n 3 $(BUILD)/fuzz/smoke.log; else \
 	  tail -n 40 $(BUILD)/fuzz/smoke.log; \
 	  echo "fuzz-smoke: fuzz_decoder exited $$rc (log: $(BUILD)/fuzz/smoke.log, input: $(BUILD)/fuzz/crash-*)"; \
+	fi; [ $$rc -ne 0 ] && exit $$rc; \
+	echo "== fuzz_framing for $(FUZZ_SMOKE_SECONDS)s (log: $(BUILD)/fuzz/smoke-framing.log)"; \
+	mkdir -p $(BUILD)/fuzz/corpus-framing; \
+	$(FUZZ_FRAMING_BIN) -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=4096 -artifact_prefix=$(BUILD)/fuzz/ \
+	  $(BUILD)/fuzz/corpus-framing fuzz/framing-seeds >$(BUILD)/fuzz/smoke-framing.log 2>&1; rc=$$?; \
+	if [ $$rc -eq 0 ]; then tail -n 1 $(BUILD)/fuzz/smoke-framing.log; else \
+	  tail -n 40 $(BUILD)/fuzz/smoke-framing.log; \
+	  echo "fuzz-smoke: fuzz_framing exited $$rc (log: $(BUILD)/fuzz/smoke-framing.log, input: $(BUILD)/fuzz/crash-*)"; \
 	fi; exit $$rc
 
 # ---- soak: tests/soak.sh for SOAK_SECONDS at SOAK_RATE requests/s (make test
