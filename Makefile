@@ -254,10 +254,11 @@ install: all
 	install -m 0755 $(BUILD)/jmsg $(DESTDIR)$(PREFIX)/bin/jmsg
 	install -m 0644 $(SPEC) $(BUILD)/jmsg.lua $(FRAMING_LUAS) $(DESTDIR)$(PREFIX)/share/jmsg/
 
-install-dissector: $(BUILD)/jmsg.lua
+install-dissector: $(BUILD)/jmsg.lua $(FRAMING_LUAS)
 	install -d $(HOME)/.local/lib/wireshark/plugins
 	install -m 0644 $(BUILD)/jmsg.lua $(HOME)/.local/lib/wireshark/plugins/jmsg.lua
-	@echo "installed $(HOME)/.local/lib/wireshark/plugins/jmsg.lua"
+	install -m 0644 $(FRAMING_LUAS) $(HOME)/.local/lib/wireshark/plugins/
+	@echo "installed $(HOME)/.local/lib/wireshark/plugins/jmsg.lua and $(notdir $(FRAMING_LUAS)) (framings: on no port until told)"
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \
