@@ -10,7 +10,8 @@
 #   - a capture without -bad ends cleanly in the C decoder; NAME-bad.script
 #     is decoded with NAME and must report an error;
 #   - each dissector works registered by Decode As (-d tcp.port==N,PROTO) and
-#     by its preference (-o PROTO.tcp_port:N), and is on no port otherwise;
+#     by its preference (-o PROTO.tcp_port:N), in one pass and in two (-2),
+#     and is on no port otherwise;
 #   - every framing file has its dissector, and every dissector a capture.
 # Where they must differ: the truncated_* errors, which only the end of a
 # direction reveals; the dissector does not know where a direction ends
@@ -45,10 +46,10 @@ for script in tests/fixtures/framings/*.script; do
 	"$BUILD/tools/pcapgen" -o "$TMP/$cap.pcap" "$script" || { bad "pcapgen $script"; continue; }
 	clean=--expect-clean
 	[ "$cap" = "$name" ] || clean=
-	for reg in decode-as pref; do
+	for run in "decode-as" "pref" "decode-as --two-pass"; do
 		timeout 300 "$PY" tests/tools/framing_vs_tshark.py --lua "$lua" --framing "$name" \
-			--decoder "$BUILD/tools/framing_decode" --register $reg $clean "$TMP/$cap.pcap" \
-			>"$TMP/out" 2>&1 || bad "$cap ($reg): $(cat "$TMP/out")"
+			--decoder "$BUILD/tools/framing_decode" --register $run $clean "$TMP/$cap.pcap" \
+			>"$TMP/out" 2>&1 || bad "$cap ($run): $(cat "$TMP/out")"
 	done
 	cat "$TMP/out"
 	if [ -z "$clean" ] && ! grep -q "errors \['" "$TMP/out"; then

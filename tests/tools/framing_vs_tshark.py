@@ -3,13 +3,14 @@
 framing decoder on the same capture.
 
     framing_vs_tshark.py --lua LUA --framing NAME --decoder FRAMING_DECODE
-                         [--port N] [--register decode-as|pref] PCAP
+                         [--port N] [--register decode-as|pref] [--two-pass]
+                         [--expect-clean] PCAP
 
 The capture's TCP stream 0 is read by tshark (-z follow,tcp,raw): each
 direction's bytes go to the C decoder (tests/tools/framing_decode), fed all
 at once and one byte at a time, which must agree.  tshark then decodes the
 capture with the dissector, registered on the port by Decode As (-d) or by
-its preference (-o PROTO.tcp_port:N), and shows length and payload of every
+its preference (-o PROTO.tcp_port:N), in one pass or two (-2), and shows length and payload of every
 message; per direction these must be the C decoder's messages, in order, and
 its error ids must be the C decoder's, except the truncated_* errors that only
 the end of the direction reveals (the dissector does not know where a
@@ -75,10 +76,10 @@ def c_events(lines):
     return msgs, errs
 
 
-def dissector_events(pcap, lua, proto, port, register, env):
+def dissector_events(pcap, lua, proto, port, register, two_pass, env):
     reg = (["-d", "tcp.port==%d,%s" % (port, proto)] if register == "decode-as"
            else ["-o", "%s.tcp_port:%d" % (proto, port)])
-    out = tshark(["-X", "lua_script:" + lua, "-r", pcap] + reg +
+    out = tshark(["-X", "lua_script:" + lua, "-r", pcap] + reg + (["-2"] if two_pass else []) +
                  ["-T", "fields", "-E", "aggregator=;", "-e", "tcp.srcport",
                   "-e", proto + ".length", "-e", proto + ".payload", "-e", proto + ".error"], env)
     got = {"c": ([], []), "s": ([], [])}
@@ -104,6 +105,7 @@ def main():
     ap.add_argument("--decoder", required=True)
     ap.add_argument("--port", type=int, default=7342)
     ap.add_argument("--register", choices=["decode-as", "pref"], default="decode-as")
+    ap.add_argument("--two-pass", action="store_true", help="run tshark -2")
     ap.add_argument("--expect-clean", action="store_true",
                     help="the C decoder must end both directions cleanly (end clean=1)")
     ap.add_argument("pcap")
@@ -111,7 +113,7 @@ def main():
     proto = "jmsg_" + os.path.basename(a.lua)[len("jmsg-"):-len(".lua")].replace("-", "_")
     env = dict(os.environ)
     bytes_of = directions(a.pcap, a.port, env)
-    got = dissector_events(a.pcap, a.lua, proto, a.port, a.register, env)
+    got = dissector_events(a.pcap, a.lua, proto, a.port, a.register, a.two_pass, env)
     rc = 0
     for d in ("c", "s"):
         whole = c_decode(a.decoder, a.framing, bytes_of[d])
@@ -121,8 +123,9 @@ def main():
             fail("%s: %s> the C decoder does not end cleanly: %s" % (a.pcap, d, whole))
         want = c_events(whole)
         if got[d] != want:
-            print("FAIL: %s: %s> the dissector (%s) and the C decoder differ:\n  dissector: %r\n"
-                  "  decoder:   %r" % (a.pcap, d, a.register, got[d], want), file=sys.stderr)
+            print("FAIL: %s: %s> the dissector (%s%s) and the C decoder differ:\n  dissector: %r\n"
+                  "  decoder:   %r" % (a.pcap, d, a.register, ", -2" if a.two_pass else "",
+                                      got[d], want), file=sys.stderr)
             rc = 1
         else:
             print("ok: %s: %s> %d messages, errors %s, the same in %s and the C decoder"
