@@ -39,9 +39,18 @@ int jmf_decoder_init(jmf_decoder *d, const jmf_framing *f, jmf_event_cb cb, void
 	return 0;
 }
 
+void jmf_decoder_set_alloc(jmf_decoder *d, jm_alloc_fn alloc, void *ctx)
+{
+	d->alloc = alloc;
+	d->alloc_ctx = ctx;
+}
+
 void jmf_decoder_free(jmf_decoder *d)
 {
-	free(d->buf);
+	if (d->alloc && d->buf)
+		d->alloc(d->alloc_ctx, d->buf, 0);
+	else
+		free(d->buf);
 	d->buf = NULL;
 	d->len = d->cap = 0;
 }
@@ -92,7 +101,7 @@ static int grow(jmf_decoder *d, size_t want)
 	size_t cap = d->cap ? d->cap : 64;
 	while (cap < want)
 		cap = cap > SIZE_MAX / 2 ? want : cap * 2;
-	uint8_t *p = realloc(d->buf, cap);
+	uint8_t *p = d->alloc ? d->alloc(d->alloc_ctx, d->buf, cap) : realloc(d->buf, cap);
 	if (!p) {
 		ferror_ev(d, JM_FERR_FRAMING_OUT_OF_MEMORY, d->offset, false,
 		      "no memory for %zu bytes of the message at offset %llu", want,

@@ -7,7 +7,7 @@
 #define JM_PROTO_FRAMING_CODEC_H
 
 #include "framing.h"
-#include "jmsg_spec.h"
+#include "jmsg.h"
 
 /* ---------------------------------------------------------------- decoder */
 
@@ -52,6 +52,8 @@ typedef struct jmf_decoder {
 	uint64_t need;            /* SKIP: bytes left; length_prefix: payload length */
 	uint64_t lost_at;         /* where skipping or hunting began */
 	bool resync;              /* SKIP: report RESYNC when it ends */
+	jm_alloc_fn alloc;        /* NULL: realloc and free */
+	void *alloc_ctx;
 	uint8_t *buf;
 	size_t len, cap;
 	char detail[200];
@@ -61,6 +63,16 @@ typedef struct jmf_decoder {
  * here (returns -1: use jm_decoder); 0 otherwise. */
 int jmf_decoder_init(jmf_decoder *d, const jmf_framing *f, jmf_event_cb cb, void *user);
 void jmf_decoder_free(jmf_decoder *d);
+/* The decoder's memory through the caller's allocator (jm_alloc_fn of
+ * jmsg.h: a memory budget, a test's failures), from now on; call it before
+ * the first feed.  When it fails, ERROR framing_out_of_memory and the
+ * direction is not decoded further. */
+void jmf_decoder_set_alloc(jmf_decoder *d, jm_alloc_fn alloc, void *ctx);
+/* Bytes the decoder holds (its message buffer). */
+static inline size_t jmf_decoder_held(const jmf_decoder *d)
+{
+	return d->cap;
+}
 
 /* Feed bytes, split anywhere: the events do not depend on the split.
  * Returns the number consumed: len, unless the framing was lost or a

@@ -476,6 +476,71 @@ static void test_stop(void **state)
 	jm_buf_free(&l.text);
 }
 
+/* An allocator with a budget: sizes are kept in a header so frees count. */
+struct budget {
+	size_t left, live;
+};
+
+static void *budget_alloc(void *ctx, void *p, size_t size)
+{
+	struct budget *b = ctx;
+	size_t old = p ? ((size_t *)p)[-1] : 0;
+	if (size == 0) {
+		if (p) {
+			b->left += old;
+			b->live--;
+			free((size_t *)p - 1);
+		}
+		return NULL;
+	}
+	if (size > old && size - old > b->left)
+		return NULL;
+	size_t *q = realloc(p ? (size_t *)p - 1 : NULL, size + sizeof *q);
+	if (!q)
+		return NULL;
+	b->left = b->left + old - size;
+	b->live += !p;
+	q[0] = size;
+	return q + 1;
+}
+
+static void test_out_of_memory(void **state)
+{
+	(void)state;
+	jmf_framing f = named("close");
+	struct budget b = {.left = 100};
+	struct flog l = {0};
+	jmf_decoder d;
+	jmf_decoder_init(&d, &f, flog_cb, &l);
+	jmf_decoder_set_alloc(&d, budget_alloc, &b);
+	uint8_t in[100];
+	memset(in, 'x', sizeof in);
+	assert_int_equal(jmf_decoder_feed(&d, in, 64), 64);   /* 64 bytes held */
+	assert_int_equal(jmf_decoder_held(&d), 64);
+	assert_int_equal(jmf_decoder_feed(&d, in, 1), 0);     /* 128 are over budget */
+	assert_true(jmf_decoder_failed(&d));
+	assert_false(jmf_decoder_finish(&d));
+	jm_buf_append(&l.text, "", 1);
+	assert_string_equal((char *)l.text.data, "E framing_out_of_memory @64 msg=0 cont=0\n");
+	jmf_decoder_free(&d);
+	assert_int_equal(b.live, 0);
+	assert_int_equal(b.left, 100);
+	jm_buf_free(&l.text);
+	/* within the budget, all of it */
+	jmf_framing fx = named("fixed");
+	b.left = 64;
+	memset(&l, 0, sizeof l);
+	jmf_decoder_init(&d, &fx, flog_cb, &l);
+	jmf_decoder_set_alloc(&d, budget_alloc, &b);
+	const char *two = "a#############################b#############################";
+	assert_int_equal(jmf_decoder_feed(&d, (const uint8_t *)two, 60), 60);
+	assert_true(jmf_decoder_finish(&d));
+	jmf_decoder_free(&d);
+	assert_int_equal(b.live, 0);
+	assert_int_equal(l.n, 2);
+	jm_buf_free(&l.text);
+}
+
 /* ---------------------------------------------------------------- encoder */
 
 static void round_trip(const jmf_framing *f, const char *payload, const char *wire)
@@ -557,6 +622,7 @@ int main(void)
 		cmocka_unit_test(test_raw),
 		cmocka_unit_test(test_gaps),
 		cmocka_unit_test(test_stop),
+		cmocka_unit_test(test_out_of_memory),
 		cmocka_unit_test(test_encode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
