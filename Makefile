@@ -70,8 +70,15 @@ DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev libjson-c-dev li
 # NAME_main() and cmd/jmsg.c dispatches to it.
 LIB_DIRS := proto io app tcp stall server client analyzer replay
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)) cmd/opts.c cmd/version.c
-LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(BUILD)/obj/gen/jmsg_spec.o
-GEN_SRCS := $(wildcard spec/gen/*.c)
+LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(BUILD)/obj/gen/jmsg_spec.o \
+            $(BUILD)/obj/gen/jmsg_framings.o
+# The generator checks framing files with the program's own loader.
+GEN_SRCS := $(wildcard spec/gen/*.c) proto/framing_file.c
+# spec/framings/NAME.json: one framing each, built into the program by name
+# and made into the dissector build/jmsg-NAME.lua.
+FRAMINGS := $(sort $(wildcard spec/framings/*.json))
+FRAMING_LUAS := $(patsubst spec/framings/%.json,$(BUILD)/jmsg-%.lua,$(FRAMINGS))
+FRAMING_TEMPLATE := dissector/framing.lua.in
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TOOL_SRCS := $(wildcard tests/tools/*.c)
@@ -83,7 +90,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
         release uninstall
 .DELETE_ON_ERROR:
 
-all: $(BUILD)/jmsg $(BUILD)/jmsg.lua $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
+all: $(BUILD)/jmsg $(BUILD)/jmsg.lua $(FRAMING_LUAS) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
 
 # ---- the flags this tree is built with, and jmsg's version: both written
 # when make reads this file (so make -n shows the truth), each rewritten only
@@ -111,13 +118,17 @@ endif
 $(BUILD)/obj/cmd/version.o: $(GEN)/jmsg_version.h
 
 # ---- spec generator (host tool) and generated sources
-$(BUILD)/jmsg-gen: $(GEN_SRCS) $(wildcard spec/gen/*.h) $(BUILD)/flags
+$(BUILD)/jmsg-gen: $(GEN_SRCS) $(wildcard spec/gen/*.h) proto/framing.h $(BUILD)/flags
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(WARN) $(PKG_CFLAGS) $(BUILD_CFLAGS) $(BUILD_LDFLAGS) -o $@ $(GEN_SRCS) $(PKG_LIBS)
+	$(CC) $(CSTD) $(WARN) -Iproto $(PKG_CFLAGS) $(BUILD_CFLAGS) $(BUILD_LDFLAGS) -o $@ $(GEN_SRCS) $(PKG_LIBS)
 
 $(GEN)/jmsg_spec.h $(GEN)/jmsg_spec.c &: $(SPEC) $(BUILD)/jmsg-gen
 	@mkdir -p $(GEN)
 	$(BUILD)/jmsg-gen c $(SPEC) $(GEN)/jmsg_spec.h $(GEN)/jmsg_spec.c
+
+$(GEN)/jmsg_framings.c: $(FRAMINGS) $(BUILD)/jmsg-gen
+	@mkdir -p $(GEN)
+	$(BUILD)/jmsg-gen framings-c $@ $(FRAMINGS)
 
 # The dissector: dissector/jmsg.lua.in with the spec's tables written at its
 # marker line.  luac -p (Lua 5.2, Wireshark 4.0's) parses the template and the
@@ -130,8 +141,19 @@ $(BUILD)/jmsg.lua: $(SPEC) $(LUA_TEMPLATE) $(BUILD)/jmsg-gen
 	$(BUILD)/jmsg-gen lua $(SPEC) $(LUA_TEMPLATE) $@
 	$(LUAC) -p $(LUA_TEMPLATE) $@
 
+# One dissector per framing file: dissector/framing.lua.in with the framing's
+# tables at its marker line, parsed by luac -p like jmsg.lua.
+$(BUILD)/jmsg-%.lua: spec/framings/%.json $(SPEC) $(FRAMING_TEMPLATE) $(BUILD)/jmsg-gen
+	@[ -n "$(LUAC)" ] || { echo "make: no luac5.2 or luac to check $@ with (Debian: apt-get install lua5.2, or make deps)"; exit 1; }
+	$(BUILD)/jmsg-gen framing-lua $(SPEC) $< $(FRAMING_TEMPLATE) $@
+	$(LUAC) -p $(FRAMING_TEMPLATE) $@
+
 # ---- library, binary
 $(BUILD)/obj/gen/jmsg_spec.o: $(GEN)/jmsg_spec.c $(GEN)/jmsg_spec.h $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(BUILD)/obj/gen/jmsg_framings.o: $(GEN)/jmsg_framings.c proto/framing.h $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
@@ -225,15 +247,26 @@ FUZZ_BIN := $(BUILD)/fuzz/fuzz_decoder
 $(FUZZ_BIN): fuzz/fuzz_decoder.c tests/unit/codec_check.h $(wildcard proto/*.c proto/*.h) $(GEN)/jmsg_spec.c
 	@mkdir -p $(@D)
 	clang $(CSTD) -O1 -g $(WARN) -I$(GEN) -Iproto -Itests/unit -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=all -o $@ fuzz/fuzz_decoder.c $(wildcard proto/*.c) $(GEN)/jmsg_spec.c
+	  -fno-sanitize-recover=all -o $@ fuzz/fuzz_decoder.c \
+	  $(filter-out proto/framing%.c,$(wildcard proto/*.c)) $(GEN)/jmsg_spec.c
 
-fuzz: $(FUZZ_BIN)
-	@mkdir -p $(BUILD)/fuzz/corpus
+# The framing codec's target: no json-c, no loader; framings built in it.
+FUZZ_FRAMING_BIN := $(BUILD)/fuzz/fuzz_framing
+$(FUZZ_FRAMING_BIN): fuzz/fuzz_framing.c $(wildcard proto/*.c proto/*.h) \
+		$(GEN)/jmsg_spec.c
+	@mkdir -p $(@D)
+	clang $(CSTD) -O1 -g $(WARN) -I$(GEN) -Iproto -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=all -o $@ fuzz/fuzz_framing.c proto/framing.c proto/encoder.c proto/json.c \
+	  proto/framing_file.c proto/spec.c $(GEN)/jmsg_spec.c $(PKG_CFLAGS) $(PKG_LIBS)
+
+fuzz: $(FUZZ_BIN) $(FUZZ_FRAMING_BIN)
+	@mkdir -p $(BUILD)/fuzz/corpus $(BUILD)/fuzz/corpus-framing
 	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(BUILD)/fuzz/corpus fuzz/seeds
+	$(FUZZ_FRAMING_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(BUILD)/fuzz/corpus-framing fuzz/framing-seeds
 
 # The whole log goes to $(BUILD)/fuzz/smoke.log and the make status is the
 # fuzzer's; a crashing input is written to $(BUILD)/fuzz/crash-*.
-fuzz-smoke: $(FUZZ_BIN)
+fuzz-smoke: $(FUZZ_BIN) $(FUZZ_FRAMING_BIN)
 	@mkdir -p $(BUILD)/fuzz/corpus
 	@echo "== fuzz_decoder for $(FUZZ_SMOKE_SECONDS)s (log: $(BUILD)/fuzz/smoke.log)"
 	@$(FUZZ_BIN) -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=4096 -artifact_prefix=$(BUILD)/fuzz/ \
@@ -241,6 +274,14 @@ fuzz-smoke: $(FUZZ_BIN)
 	if [ $$rc -eq 0 ]; then tail -n 3 $(BUILD)/fuzz/smoke.log; else \
 	  tail -n 40 $(BUILD)/fuzz/smoke.log; \
 	  echo "fuzz-smoke: fuzz_decoder exited $$rc (log: $(BUILD)/fuzz/smoke.log, input: $(BUILD)/fuzz/crash-*)"; \
+	fi; [ $$rc -ne 0 ] && exit $$rc; \
+	echo "== fuzz_framing for $(FUZZ_SMOKE_SECONDS)s (log: $(BUILD)/fuzz/smoke-framing.log)"; \
+	mkdir -p $(BUILD)/fuzz/corpus-framing; \
+	$(FUZZ_FRAMING_BIN) -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=4096 -artifact_prefix=$(BUILD)/fuzz/ \
+	  $(BUILD)/fuzz/corpus-framing fuzz/framing-seeds >$(BUILD)/fuzz/smoke-framing.log 2>&1; rc=$$?; \
+	if [ $$rc -eq 0 ]; then tail -n 1 $(BUILD)/fuzz/smoke-framing.log; else \
+	  tail -n 40 $(BUILD)/fuzz/smoke-framing.log; \
+	  echo "fuzz-smoke: fuzz_framing exited $$rc (log: $(BUILD)/fuzz/smoke-framing.log, input: $(BUILD)/fuzz/crash-*)"; \
 	fi; exit $$rc
 
 # ---- soak: tests/soak.sh for SOAK_SECONDS at SOAK_RATE requests/s (make test
@@ -258,7 +299,7 @@ bench: all
 	bench/run.sh
 
 # ---- packaging
-# make install builds only what it installs (the jmsg binary, the dissector)
+# make install builds only what it installs (the jmsg binary, the dissectors)
 # with the packager's flags, in $(BUILD)/release (make release alone does
 # that build), and installs, under $(DESTDIR):
 #   $(BINDIR)/jmsg
@@ -266,6 +307,8 @@ bench: all
 #   $(BASHCOMPDIR)/jmsg          bash completion
 #   $(DATADIR)/jmsg.json          the spec
 #   $(WIRESHARK_PLUGIN_DIR)/jmsg.lua  the dissector
+#   $(WIRESHARK_PLUGIN_DIR)/jmsg-NAME.lua  a dissector per framing file
+#                                 (on no port until Decode As or its preference)
 # WIRESHARK_PLUGIN_DIR is Wireshark's global Lua plugin folder ("Global Lua
 # Plugins" in tshark -G folders): with PREFIX=/usr, Debian's
 # /usr/lib/MULTIARCH/wireshark/plugins; with any other PREFIX,
@@ -282,11 +325,13 @@ MULTIARCH ?= $(or $(DEB_HOST_MULTIARCH),$(shell gcc -print-multiarch 2>/dev/null
 WIRESHARK_PLUGIN_DIR ?= $(if $(filter /usr /usr/,$(PREFIX)),/usr/lib/$(if $(MULTIARCH),$(MULTIARCH)/)wireshark/plugins,$(PREFIX)/lib/wireshark/plugins)
 MAN_PAGE := docs/jmsg.1
 BASH_COMPLETION := contrib/bash-completion/jmsg
+FRAMING_NAMES := $(patsubst spec/framings/%.json,jmsg-%.lua,$(FRAMINGS))
 INSTALLED = $(BINDIR)/jmsg $(MANDIR)/man1/jmsg.1 $(BASHCOMPDIR)/jmsg $(DATADIR)/jmsg.json \
-            $(WIRESHARK_PLUGIN_DIR)/jmsg.lua
+            $(WIRESHARK_PLUGIN_DIR)/jmsg.lua $(addprefix $(WIRESHARK_PLUGIN_DIR)/,$(FRAMING_NAMES))
 
 release:
-	@+$(RELEASE_MAKE) $(RELEASE_BUILD)/jmsg $(RELEASE_BUILD)/jmsg.lua
+	@+$(RELEASE_MAKE) $(RELEASE_BUILD)/jmsg $(RELEASE_BUILD)/jmsg.lua \
+	  $(addprefix $(RELEASE_BUILD)/,$(FRAMING_NAMES))
 
 install: release
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) \
@@ -295,17 +340,19 @@ install: release
 	install -m 0644 $(MAN_PAGE) $(DESTDIR)$(MANDIR)/man1/jmsg.1
 	install -m 0644 $(BASH_COMPLETION) $(DESTDIR)$(BASHCOMPDIR)/jmsg
 	install -m 0644 $(SPEC) $(DESTDIR)$(DATADIR)/jmsg.json
-	install -m 0644 $(RELEASE_BUILD)/jmsg.lua $(DESTDIR)$(WIRESHARK_PLUGIN_DIR)/jmsg.lua
+	install -m 0644 $(RELEASE_BUILD)/jmsg.lua $(addprefix $(RELEASE_BUILD)/,$(FRAMING_NAMES)) \
+	  $(DESTDIR)$(WIRESHARK_PLUGIN_DIR)/
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
 	@if [ -d $(DESTDIR)$(DATADIR) ]; then rmdir $(DESTDIR)$(DATADIR) 2>/dev/null || \
 	  echo "uninstall: $(DESTDIR)$(DATADIR) is not empty; left in place"; fi
 
-install-dissector: $(BUILD)/jmsg.lua
+install-dissector: $(BUILD)/jmsg.lua $(FRAMING_LUAS)
 	install -d $(HOME)/.local/lib/wireshark/plugins
 	install -m 0644 $(BUILD)/jmsg.lua $(HOME)/.local/lib/wireshark/plugins/jmsg.lua
-	@echo "installed $(HOME)/.local/lib/wireshark/plugins/jmsg.lua"
+	install -m 0644 $(FRAMING_LUAS) $(HOME)/.local/lib/wireshark/plugins/
+	@echo "installed $(HOME)/.local/lib/wireshark/plugins/jmsg.lua and $(notdir $(FRAMING_LUAS)) (framings: on no port until told)"
 
 deps:
 	@missing=""; for p in $(DEB_PKGS); do \

@@ -9,7 +9,7 @@
 #    link (probes on the command lines; fortify, stack protector and BIND_NOW
 #    in the binary), and -Werror does not (make -n of a developer build
 #    shows it does there, and that CFLAGS does not reach that one);
-#  - the installed files are exactly the expected five, with their modes;
+#  - the installed files are exactly the expected ones, with their modes;
 #  - the installed binary runs (--version, and decodes a fixture as the
 #    build under test does);
 #  - the man page lints clean (groff -ww, mandoc -T lint) and names every
@@ -41,6 +41,10 @@ multiarch=$(gcc -print-multiarch 2>/dev/null)
 plugins=/usr/lib/${multiarch:+$multiarch/}wireshark/plugins
 expected="./usr/bin/jmsg 755
 .$plugins/jmsg.lua 644
+.$plugins/jmsg-ascii-length.lua 644
+.$plugins/jmsg-close.lua 644
+.$plugins/jmsg-delimited.lua 644
+.$plugins/jmsg-fixed.lua 644
 ./usr/share/bash-completion/completions/jmsg 644
 ./usr/share/jmsg/jmsg.json 644
 ./usr/share/man/man1/jmsg.1 644"
