@@ -340,8 +340,8 @@ install: release
 	install -m 0644 $(MAN_PAGE) $(DESTDIR)$(MANDIR)/man1/jmsg.1
 	install -m 0644 $(BASH_COMPLETION) $(DESTDIR)$(BASHCOMPDIR)/jmsg
 	install -m 0644 $(SPEC) $(DESTDIR)$(DATADIR)/jmsg.json
-	install -m 0644 $(RELEASE_BUILD)/jmsg.lua $(addprefix $(RELEASE_BUILD)/,$(FRAMING_NAMES)) \
-	  $(DESTDIR)$(WIRESHARK_PLUGIN_DIR)/
+	install -m 0644 $(RELEASE_BUILD)/jmsg.lua $(DESTDIR)$(WIRESHARK_PLUGIN_DIR)/jmsg.lua
+	install -m 0644 $(addprefix $(RELEASE_BUILD)/,$(FRAMING_NAMES)) $(DESTDIR)$(WIRESHARK_PLUGIN_DIR)/
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
