@@ -640,12 +640,13 @@ void an_engine_stats(const an_engine *e, an_stats *st)
 	st->peak_streams = flow_table_peak(e->ft);
 	st->mem_peak = e->mem.peak;
 	st->table_mem = flow_table_mem(e->ft);
+	st->no_heuristic = e->cfg.no_heuristic;
 	an_engines_busiest_ports(&e, 1, st);
 }
 
 void an_engines_busiest_ports(const an_engine *const *es, size_t n, an_stats *st)
 {
-	st->n_undecoded_ports = 0;
+	st->n_undecoded_ports = st->undecoded_port_count = 0;
 	uint64_t top[AN_NOTE_PORTS];
 	for (uint32_t p = 0; p < 65536; p++) {
 		uint64_t b = 0;
@@ -654,6 +655,7 @@ void an_engines_busiest_ports(const an_engine *const *es, size_t n, an_stats *st
 				b += es[i]->port_bytes[p];
 		if (!b)
 			continue;
+		st->undecoded_port_count++;
 		/* Insert, busiest first; on a tie the lower port first. */
 		size_t j = st->n_undecoded_ports;
 		if (j == AN_NOTE_PORTS && b <= top[j - 1])

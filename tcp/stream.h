@@ -211,6 +211,8 @@ typedef struct an_stats {
 	uint64_t undecoded_bytes;      /* their payload bytes */
 	uint16_t undecoded_ports[AN_NOTE_PORTS]; /* their busiest server ports */
 	size_t n_undecoded_ports;
+	size_t undecoded_port_count;   /* how many ports in all */
+	bool no_heuristic;             /* the config's: they were not tested */
 } an_stats;
 
 typedef struct an_engine an_engine;
