@@ -326,8 +326,12 @@ static void undecoded_note(ob_writer *o, const an_stats *as)
 		ob_u64(o, as->undecoded_port_count - as->n_undecoded_ports);
 		ob_lit(o, " more");
 	}
-	ob_puts(o, as->no_heuristic ? " were not decoded (--no-heuristic); try --port "
-				    : " held no jmsg messages; try --port ");
+	if (as->no_heuristic)
+		ob_puts(o, as->undecoded_streams == 1 ? " was not decoded (--no-heuristic)"
+						      : " were not decoded (--no-heuristic)");
+	else
+		ob_lit(o, " held no jmsg messages");
+	ob_lit(o, "; try --port ");
 	ob_u64(o, as->n_undecoded_ports ? as->undecoded_ports[0] : 0);
 	ob_endl(o);
 }
