@@ -276,8 +276,13 @@ static int join_filter(analyze_args *a, int first, int argc, char **argv, jm_buf
 	/* The filter's ports are decoded as --port's are. */
 	uint16_t fp[AN_MAX_PORTS];
 	size_t n_fp = opt_filter_ports(a->filter, fp, AN_MAX_PORTS);
-	for (size_t i = 0; i < n_fp && a->cfg.n_ports < AN_MAX_PORTS; i++)
-		a->cfg.ports[a->cfg.n_ports++] = fp[i];
+	for (size_t i = 0; i < n_fp && a->cfg.n_ports < AN_MAX_PORTS; i++) {
+		bool dup = false;
+		for (size_t j = 0; j < a->cfg.n_ports; j++)
+			dup |= a->cfg.ports[j] == fp[i];
+		if (!dup)
+			a->cfg.ports[a->cfg.n_ports++] = fp[i];
+	}
 	return JM_EXIT_OK;
 }
 
