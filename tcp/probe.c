@@ -330,7 +330,8 @@ static bool hold(struct probe *pr, const cap_segment *seg, int side)
 		return false;
 	h->next = NULL;
 	h->seg = *seg;
-	memcpy(h->payload, seg->payload, seg->payload_len);
+	if (seg->payload_len)
+		memcpy(h->payload, seg->payload, seg->payload_len);
 	h->seg.payload = h->payload;
 	if (pr->tail)
 		pr->tail->next = h;
