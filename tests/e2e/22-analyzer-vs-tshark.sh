@@ -112,6 +112,7 @@ snaplen-96                               prefix  0
 tcp-after-close                          prefix  3
 tcp-lost-segment                         prefix  5
 anyport-midstream                        prefix  4
+anyport-midstream-response               prefix  3
 tcp-midstream                            prefix  2
 tcp-midstream-pipelined                  prefix  3
 tcp-midstream-unanswered                 prefix  3
