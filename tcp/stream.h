@@ -6,7 +6,9 @@
  *             direction, before reassembly (the per-segment hook: stall
  *             analysis reads seq/ack/window/options from cap_segment).
  *             Segments that start no stream (a stray ACK, FIN or RST of
- *             an unknown 4-tuple) and other ports are not passed.
+ *             an unknown 4-tuple) are not passed; on a port that is not
+ *             configured, only once the flow is found to speak the
+ *             protocol (the segments held until then first, in order).
  *   stream    a stream begins (phase "begin") or ends ("end": closed,
  *             reset, expired, or still open when the capture ended)
  *   message   one decoded message: header, content, timing, pairing
@@ -234,8 +236,8 @@ flow_table *an_engine_flows(an_engine *e);
 /* One TCP segment, in capture order. */
 void an_engine_segment(an_engine *e, const cap_segment *seg);
 /* Set the engine's clock: `now` as an_engine_tick() keeps it (the latest
- * packet time) and `now_ns`, the time of the latest segment on a tracked
- * port, which stream ends and problems carry.  For a caller that shares
+ * packet time) and `now_ns`, the time of the latest TCP segment given to
+ * the engine, which stream ends and problems carry.  For a caller that shares
  * one capture between several engines (jmsg analyze --workers), so each
  * sees the clock the whole capture has reached; a single engine never
  * needs it. */
