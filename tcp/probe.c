@@ -53,6 +53,8 @@ struct probe {
 	bool rejected;
 	bool counted;             /* counted in the undecoded streams */
 	int server;               /* -1 unknown, else the side (0 lo, 1 hi) from a SYN */
+	bool syn_seen;            /* a SYN without ACK, with this sequence number */
+	uint32_t syn_seq;
 	uint8_t fin;              /* bit per side */
 	struct held *head, *tail;
 	size_t n_held;
@@ -322,7 +324,10 @@ static struct probe *probe_new(an_engine *e, const flow_key *k, const cap_segmen
 static bool hold(struct probe *pr, const cap_segment *seg, int side)
 {
 	struct probe_dir *d = &pr->d[side];
-	if (pr->n_held >= AN_PROBE_SEGMENTS || d->held_payload + seg->payload_len > AN_PROBE_HOLD)
+	/* A direction past AN_PROBE_HOLD has had every byte a decision can
+	 * need; the segment that passes it is still held (one segment may
+	 * bring a whole message, however long). */
+	if (pr->n_held >= AN_PROBE_SEGMENTS || d->held_payload >= AN_PROBE_HOLD)
 		return false;
 	size_t sz = sizeof(struct held) + seg->payload_len;
 	struct held *h;
@@ -399,9 +404,8 @@ void probe_segment(an_engine *e, const flow_key *k, const cap_segment *seg, bool
 	flow *f = e->probes ? flow_table_get(e->probes, k, false, seg->ts, NULL) : NULL;
 	struct probe *pr = f ? flow_ext_at(f, e->probe_off) : NULL;
 	bool syn_only = (seg->flags & (CAP_SYN | CAP_ACK)) == CAP_SYN;
-	if (pr && syn_only && pr->head && (pr->head->seg.flags & CAP_SYN) &&
-	    pr->head->seg.seq != seg->seq) {
-		probe_end(pr);  /* the four-tuple is used again */
+	if (pr && syn_only && pr->syn_seen && pr->syn_seq != seg->seq) {
+		probe_end(pr);  /* the four-tuple is used again: a new connection */
 		pr = NULL;
 	}
 	if (!pr) {
@@ -411,6 +415,10 @@ void probe_segment(an_engine *e, const flow_key *k, const cap_segment *seg, bool
 			return;
 	}
 	flow_touch(e->probes, pr->f, seg->ts);
+	if (syn_only) {
+		pr->syn_seen = true;
+		pr->syn_seq = seg->seq;
+	}
 	int side = src_is_lo ? 0 : 1;
 	pr->bytes += seg->payload_len;
 	if (pr->rejected) {

@@ -67,7 +67,8 @@
  * the rule of the Wireshark dissector's heuristic, on the first bytes of
  * a direction (see probe.c).  Until one direction says yes or no, the
  * flow's segments are held as copies, at most AN_PROBE_HOLD payload bytes
- * per direction (a protoheader and the largest header) and
+ * per direction (a protoheader and the largest header), and the segment
+ * that passes that, and
  * AN_PROBE_SEGMENTS segments, counted against memcap (and twice
  * stream_memcap a flow); past a limit the flow is not decoded.  Found,
  * the held segments go through the engine at their own capture times, as

@@ -348,6 +348,10 @@ static void one_stream(an_config *c) { c->max_streams = 1; }
 static void other_port(an_config *c) { c->ports[0] = 1; c->n_ports = 1; }
 static void other_port_noheur(an_config *c) { other_port(c); c->no_heuristic = true; }
 static void other_port_cap(an_config *c) { other_port(c); c->memcap = 200; }
+/* A 112-byte header for 70000 bytes of binary content. */
+#define BIG_HDR \
+	"\x00\x70{\"byteorder\":\"little\",\"content-type\":\"binary/x\",\"content-encoding\":\"binary\"," \
+	"\"content-length\":70000,\"pad\":\"abcd\"}"
 #define HTTP_GET "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
 /* A header with every required key but content-encoding: 76 bytes. */
 #define NO_ENCODING \
@@ -410,6 +414,10 @@ static const struct row rows[] = {
 	 (const struct step[]){HANDSHAKE, RAW(AN_C2S, HTTP_GET), SEND(AN_C2S, 0), SYN(AN_C2S, 5000),
 			       SYN(AN_S2C, 7000), ACK(AN_C2S), MSG(AN_C2S, "{}"), SEND(AN_C2S, 0), FINISH, END},
 	 "B0 Q0#0:2/2j E0:open q1 r0 106/0 g0/0 ", NULL, NULL},
+	{"another port: a first segment longer than the hold limit, a whole message", other_port,
+	 (const struct step[]){HANDSHAKE, RAW(AN_C2S, BIG_HDR), FILL(AN_C2S, "x", 70000), SEND(AN_C2S, 0),
+			       FINISH, END},
+	 "B0 Q0#0:1024/70000~ E0:open q1 r0 70114/0 g0/0 ", NULL, NULL},
 	{"another port: held segments over the memory cap, not decoded", other_port_cap,
 	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, "{}"), SEND(AN_C2S, 0), FINISH, END},
 	 "", "segments=0 skipped=4 after_end=0 streams=0", NULL},
