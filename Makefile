@@ -1,7 +1,8 @@
 # jmsg: one binary (build/jmsg) with subcommands, built from spec/jmsg.json.
 #
 #   make            build everything into build/ (warnings are errors)
-#   make demo       server, live analyzer on lo and the tutorial's requests
+#   make demo       on lo: the server, the tutorial's requests and its stall
+#                   experiment, what the analyzer decoded; writes build/demo/
 #   make test       unit tests (plain and under ASan+UBSan), fuzz smoke,
 #                   end-to-end tests on loopback, tshark tests
 #   make unit       the cmocka unit tests only (fast)
@@ -12,8 +13,11 @@
 #   make soak SOAK_SECONDS=60 SOAK_RATE=2000   server, client and live analyzer
 #                   on lo (root): counts exact, no drops, RSS flat
 #   make bench      benchmarks, results in bench/RESULTS.md
-#   make install PREFIX=/usr/local DESTDIR=
-#   make install-dissector
+#   make install PREFIX=/usr/local DESTDIR=    (see "packaging" below)
+#   make uninstall PREFIX=/usr/local DESTDIR=
+#   make release    build only what make install installs, with the
+#                   packager's CFLAGS, CPPFLAGS and LDFLAGS, in build/release
+#   make install-dissector    the dissector into your personal plugin folder
 #   make clean
 
 CC       ?= gcc
@@ -25,27 +29,47 @@ FUZZ_SMOKE_SECONDS ?= 10
 SOAK_SECONDS ?= 60
 SOAK_RATE ?= 2000
 
-PKGS     := json-c libpcap
+PKGS     := json-c libpcap nettle
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
-WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+# Two kinds of tree, never mixed.  A developer build (make, make test, the
+# ASan and coverage trees) makes warnings errors and takes OPT, EXTRA_CFLAGS
+# and EXTRA_LDFLAGS; it ignores CFLAGS, CPPFLAGS and LDFLAGS.  A packager
+# build (RELEASE=1: make release, make install) lives in its own tree,
+# $(BUILD)/release, takes the packager's CFLAGS (default -O2 -g), CPPFLAGS
+# and LDFLAGS (dpkg-buildflags' hardening flags, say), and leaves warnings
+# warnings.  Each tree records the flags it was built with in $(BUILD)/flags;
+# when they change, everything in that tree is rebuilt.
+ifeq ($(RELEASE),1)
+CFLAGS   ?= -O2 -g
+WERROR   :=
+BUILD_CFLAGS = $(CPPFLAGS) $(CFLAGS)
+BUILD_LDFLAGS = $(LDFLAGS)
+else
+WERROR   := -Werror
+OPT      ?= -O2 -g
+BUILD_CFLAGS = $(OPT)
+BUILD_LDFLAGS =
+endif
+WARN     := -Wall -Wextra $(WERROR) -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter
 CSTD     := -std=c11 -D_GNU_SOURCE
-OPT      ?= -O2 -g
-CFLAGS_ALL = $(CSTD) $(OPT) $(WARN) -I$(GEN) -Iproto -I. $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+CFLAGS_ALL = $(CSTD) $(WARN) -I$(GEN) -Iproto -I. $(PKG_CFLAGS) $(BUILD_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lm -pthread $(EXTRA_LDFLAGS)
 
 GEN      := $(BUILD)/gen
 SPEC     := spec/jmsg.json
 DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev libjson-c-dev libpcap-dev \
-            libcmocka-dev tshark tcpdump python3 iproute2 valgrind tcpflow redis-server redis-tools libxml2-utils gcovr lua5.2 hyperfine
+            libcmocka-dev nettle-dev tshark tcpdump python3 iproute2 valgrind tcpflow redis-server redis-tools libxml2-utils gcovr lua5.2 hyperfine \
+            groff-base mandoc libcap2-bin \
+            wireshark-common python3-pytest python3-setuptools python3-pip python3-wheel python3-venv
 
 # Every .c in these folders goes into the library; each subcommand exports
 # NAME_main() and cmd/jmsg.c dispatches to it.
 LIB_DIRS := proto io app tcp stall server client analyzer replay
-LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)) cmd/opts.c
+LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)) cmd/opts.c cmd/version.c
 LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(BUILD)/obj/gen/jmsg_spec.o
 GEN_SRCS := $(wildcard spec/gen/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -55,15 +79,41 @@ TOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
-.PHONY: all demo test unit unit-asan e2e coverage fuzz fuzz-smoke deps clean install install-dissector bench
+.PHONY: all demo test unit unit-asan e2e coverage fuzz fuzz-smoke deps clean install install-dissector bench \
+        release uninstall
 .DELETE_ON_ERROR:
 
 all: $(BUILD)/jmsg $(BUILD)/jmsg.lua $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
 
+# ---- the flags this tree is built with, and jmsg's version: both written
+# when make reads this file (so make -n shows the truth), each rewritten only
+# when it changes.  $(BUILD)/flags: a build with other flags rebuilds what
+# the old ones made.  $(GEN)/jmsg_version.h: the VERSION file, and `git
+# describe` when this folder is a git work tree of its own (not a tarball
+# unpacked inside another one).
+BUILD_FLAGS = $(CC) $(CFLAGS_ALL) | $(BUILD_LDFLAGS) $(LDLIBS_ALL)
+update_file = mkdir -p $(dir $(1)) && printf '%s\n' $(2) >$(1).new && \
+              { cmp -s $(1).new $(1) && rm -f $(1).new || mv -f $(1).new $(1); }
+# Goals that build nothing in this tree write nothing in it (make install
+# builds in $(BUILD)/release, by a make of its own).
+ifneq ($(filter-out clean deps install uninstall release,$(or $(MAKECMDGOALS),all)),)
+GIT_DESCRIBE := $(shell [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ] && \
+                  git describe --tags --always --dirty 2>/dev/null)
+# git may refuse to answer where it did before (sudo make install in a tree
+# another user owns: "dubious ownership"): the version built stays.
+GIT_DESCRIBE := $(or $(GIT_DESCRIBE),$(shell sed -n 's/^.define JMSG_GIT "\(.*\)"$$/\1/p' \
+                  $(GEN)/jmsg_version.h 2>/dev/null))
+$(shell $(call update_file,$(BUILD)/flags,'$(subst ','\'',$(BUILD_FLAGS))'))
+HASH := \#
+$(shell $(call update_file,$(GEN)/jmsg_version.h,'$(HASH)define JMSG_VERSION "$(shell cat VERSION)"' \
+          '$(HASH)define JMSG_GIT "$(GIT_DESCRIBE)"'))
+endif
+$(BUILD)/obj/cmd/version.o: $(GEN)/jmsg_version.h
+
 # ---- spec generator (host tool) and generated sources
-$(BUILD)/jmsg-gen: $(GEN_SRCS) $(wildcard spec/gen/*.h)
+$(BUILD)/jmsg-gen: $(GEN_SRCS) $(wildcard spec/gen/*.h) $(BUILD)/flags
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(OPT) $(WARN) $(PKG_CFLAGS) -o $@ $(GEN_SRCS) $(PKG_LIBS)
+	$(CC) $(CSTD) $(WARN) $(PKG_CFLAGS) $(BUILD_CFLAGS) $(BUILD_LDFLAGS) -o $@ $(GEN_SRCS) $(PKG_LIBS)
 
 $(GEN)/jmsg_spec.h $(GEN)/jmsg_spec.c &: $(SPEC) $(BUILD)/jmsg-gen
 	@mkdir -p $(GEN)
@@ -81,11 +131,11 @@ $(BUILD)/jmsg.lua: $(SPEC) $(LUA_TEMPLATE) $(BUILD)/jmsg-gen
 	$(LUAC) -p $(LUA_TEMPLATE) $@
 
 # ---- library, binary
-$(BUILD)/obj/gen/jmsg_spec.o: $(GEN)/jmsg_spec.c $(GEN)/jmsg_spec.h
+$(BUILD)/obj/gen/jmsg_spec.o: $(GEN)/jmsg_spec.c $(GEN)/jmsg_spec.h $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
-$(BUILD)/obj/%.o: %.c $(GEN)/jmsg_spec.h
+$(BUILD)/obj/%.o: %.c $(GEN)/jmsg_spec.h $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
 
@@ -93,8 +143,8 @@ $(BUILD)/libjmsg.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/jmsg: $(BUILD)/obj/cmd/jmsg.o $(LIB_OBJS)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+$(BUILD)/jmsg: $(BUILD)/obj/cmd/jmsg.o $(LIB_OBJS) $(BUILD)/flags
+	$(CC) $(CFLAGS_ALL) $(BUILD_LDFLAGS) -o $@ $(filter %.o,$^) $(LDLIBS_ALL)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libjmsg.a
 	@mkdir -p $(@D)
@@ -208,10 +258,49 @@ bench: all
 	bench/run.sh
 
 # ---- packaging
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/jmsg
-	install -m 0755 $(BUILD)/jmsg $(DESTDIR)$(PREFIX)/bin/jmsg
-	install -m 0644 $(SPEC) $(BUILD)/jmsg.lua $(DESTDIR)$(PREFIX)/share/jmsg/
+# make install builds only what it installs (the jmsg binary, the dissector)
+# with the packager's flags, in $(BUILD)/release (make release alone does
+# that build), and installs, under $(DESTDIR):
+#   $(BINDIR)/jmsg
+#   $(MANDIR)/man1/jmsg.1
+#   $(BASHCOMPDIR)/jmsg          bash completion
+#   $(DATADIR)/jmsg.json          the spec
+#   $(WIRESHARK_PLUGIN_DIR)/jmsg.lua  the dissector
+# WIRESHARK_PLUGIN_DIR is Wireshark's global Lua plugin folder ("Global Lua
+# Plugins" in tshark -G folders): with PREFIX=/usr, Debian's
+# /usr/lib/MULTIARCH/wireshark/plugins; with any other PREFIX,
+# $(PREFIX)/lib/wireshark/plugins, where Wireshark looks only if told
+# (make install-dissector installs into your personal plugin folder).
+# make uninstall removes exactly those files, and $(DATADIR) if empty.
+RELEASE_BUILD := $(BUILD)/release
+RELEASE_MAKE = $(MAKE) --no-print-directory RELEASE=1 BUILD=$(RELEASE_BUILD)
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+DATADIR  ?= $(PREFIX)/share/jmsg
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+MULTIARCH ?= $(or $(DEB_HOST_MULTIARCH),$(shell gcc -print-multiarch 2>/dev/null))
+WIRESHARK_PLUGIN_DIR ?= $(if $(filter /usr /usr/,$(PREFIX)),/usr/lib/$(if $(MULTIARCH),$(MULTIARCH)/)wireshark/plugins,$(PREFIX)/lib/wireshark/plugins)
+MAN_PAGE := docs/jmsg.1
+BASH_COMPLETION := contrib/bash-completion/jmsg
+INSTALLED = $(BINDIR)/jmsg $(MANDIR)/man1/jmsg.1 $(BASHCOMPDIR)/jmsg $(DATADIR)/jmsg.json \
+            $(WIRESHARK_PLUGIN_DIR)/jmsg.lua
+
+release:
+	@+$(RELEASE_MAKE) $(RELEASE_BUILD)/jmsg $(RELEASE_BUILD)/jmsg.lua
+
+install: release
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) \
+	  $(DESTDIR)$(DATADIR) $(DESTDIR)$(WIRESHARK_PLUGIN_DIR)
+	install -m 0755 $(RELEASE_BUILD)/jmsg $(DESTDIR)$(BINDIR)/jmsg
+	install -m 0644 $(MAN_PAGE) $(DESTDIR)$(MANDIR)/man1/jmsg.1
+	install -m 0644 $(BASH_COMPLETION) $(DESTDIR)$(BASHCOMPDIR)/jmsg
+	install -m 0644 $(SPEC) $(DESTDIR)$(DATADIR)/jmsg.json
+	install -m 0644 $(RELEASE_BUILD)/jmsg.lua $(DESTDIR)$(WIRESHARK_PLUGIN_DIR)/jmsg.lua
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	@if [ -d $(DESTDIR)$(DATADIR) ]; then rmdir $(DESTDIR)$(DATADIR) 2>/dev/null || \
+	  echo "uninstall: $(DESTDIR)$(DATADIR) is not empty; left in place"; fi
 
 install-dissector: $(BUILD)/jmsg.lua
 	install -d $(HOME)/.local/lib/wireshark/plugins

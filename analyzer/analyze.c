@@ -11,15 +11,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd/commands.h"
 #include "cmd/exit.h"
 #include "cmd/opts.h"
+#include "cmd/version.h"
 #include "analyzer/analyze.h"
+#include "analyzer/progress.h"
 #include "analyzer/report.h"
 #include "analyzer/workers.h"
+#include "io/privs.h"
 
 static cap_source *volatile running_source;
+/* Reading files with stderr on a terminal: the progress line (progress.h),
+ * and where the events go (stdout, or through progress_out()). */
+static progress prog;
+static bool prog_on;
+static FILE *out;
 
 static void on_signal(int sig)
 {
@@ -27,10 +36,22 @@ static void on_signal(int sig)
 		cap_break(running_source);
 }
 
+static const char usage_end[] =
+"\n"
+"Every message, error and stall names its frames as Wireshark numbers them\n"
+"(\"frame\", \"frame_last\"; #F-L in text), counting every packet of the\n"
+"file, those the filter passes over too, and its stream's Community ID\n"
+"(\"community_id\": v1, seed 0), as Zeek, Suricata and Wireshark give it.\n"
+"\n"
+"exit status: 0 done (without --fail-on, whatever the traffic held), 1 the\n"
+"capture could not be opened or read, -Z's user not found or not become,\n"
+"the plot not written or memory ran out, 2 bad command line (one line on\n"
+"stderr), 3 the capture held what --fail-on names (after the summary).\n";
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: jmsg analyze (-i IFACE | -r FILE) [options] [BPF filter expression]\n"
+"usage: jmsg analyze (-i IFACE | -r FILE...) [options] [BPF filter expression]\n"
 "\n"
 "Decode the length-prefixed JSON message protocol from a live capture or a\n"
 "pcap/pcapng file: TCP is reassembled per direction, every message is\n"
@@ -40,14 +61,23 @@ static void usage(FILE *f)
 "\n"
 "source:\n"
 "  -i IFACE              capture live on IFACE (e.g. lo); needs CAP_NET_RAW\n"
-"  -r FILE               read a pcap or pcapng file ('-' for stdin)\n"
-"  FILTER...             a BPF filter, as for tcpdump (e.g. tcp port 65432)\n"
+"  -r FILE               read a pcap or pcapng file ('-' for stdin, first only);\n"
+"                        -r again, or -r DIRECTORY (its files in natural\n"
+"                        order: cap, cap1, ..., cap10), reads several files\n"
+"                        in order as one capture, as tcpdump -C or -G wrote\n"
+"                        them: streams go on from one file into the next\n"
+"  FILTER...             a BPF filter, as for tcpdump (e.g. tcp port 65432);\n"
+"                        options may come after it; after -- all is filter\n"
 "  -c N                  stop after N packets\n"
 "  -w FILE               also write the packets read to a pcap file\n"
-"  -s SNAPLEN            live snapshot length (default %d)\n"
-"  -B BYTES              live capture buffer: the kernel ring packets wait in\n"
-"                        while the analyzer is busy (default %u MiB, locked in\n"
-"                        kernel memory for as long as the capture runs)\n"
+"  -Z USER               once the capture is open, become USER (its groups,\n"
+"                        group and uid), as tcpdump -Z does; -w's FILE and\n"
+"                        --plot's are then written as USER\n"
+"  -s SNAPLEN            live snapshot length (default %d, also for -s 0)\n"
+"  -B KIB                live capture buffer, in KiB as tcpdump's (or a size\n"
+"                        with a k, M or G suffix): the kernel ring packets\n"
+"                        wait in while the analyzer is busy (default %u MiB,\n"
+"                        locked in kernel memory while the capture runs)\n"
 "  --immediate           live: wake up for every packet instead of reading the\n"
 "                        ring in blocks (handed over full, or %d ms after their\n"
 "                        first packet); costs CPU under load\n"
@@ -67,8 +97,26 @@ static void usage(FILE *f)
 "  -q                    only problems and the summary\n"
 "  -l                    write each event line as soon as it is made (default:\n"
 "                        live, after each block of packets, at most 100 ms\n"
-"                        apart; files, in 64 KiB blocks)\n"
-"  --max-hex BYTES       non-JSON content bytes shown per message (default 1024)\n"
+"                        apart; files, in 64 KiB blocks), from a pipe too\n"
+"                        (tcpdump --immediate-mode -U -w - | jmsg analyze\n"
+"                        -r - -l), with --workers as well\n"
+"  --max-hex BYTES       non-JSON content bytes shown per message, and header\n"
+"                        bytes per header error (default 1024)\n"
+"  --time MODE           the text lines' time: relative (default: seconds\n"
+"                        since the capture's first packet), absolute (wall\n"
+"                        clock), epoch (seconds since 1970) or delta (since\n"
+"                        the previous line; needs --workers 1)\n"
+"  --fail-on WHAT        exit 3 when the capture held: errors (the protocol's\n"
+"                        own, the spec's errors[]: a bad header or content, a\n"
+"                        truncated message...), problems (every error event:\n"
+"                        errors and capture problems such as gap, reset,\n"
+"                        midstream, resync; or packets the kernel dropped),\n"
+"                        or never (default)\n"
+"  --color WHEN          colour the direction and the problems of text lines:\n"
+"                        auto (default: when stdout is a terminal and\n"
+"                        NO_COLOR is unset or empty), always, never; JSON is\n"
+"                        never coloured\n"
+"  --version             jmsg's version, the spec's, libpcap's and json-c's\n"
 "\n"
 "threads:\n"
 "  --workers N           analyze with N threads, 1 to %d (default 1): one reads,\n"
@@ -90,13 +138,14 @@ static void usage(FILE *f)
 "interrupted (Ctrl-C) or -c, then prints the summary with the kernel's drop\n"
 "count.  Packets the kernel drops are reported as they happen (a\n"
 "capture_drops event, shown with -q too); the streams they belong to show\n"
-"gaps, and no message is made up across a gap.\n"
+"gaps, and no message is made up across a gap.  Reading files with\n"
+"stderr on a terminal shows one progress line there (percent of the\n"
+"files, packets, packets/s), erased at the end.\n"
 "\n"
-"exit status: 0 done (whatever the traffic held), 1 the capture could not\n"
-"be opened or read, the plot not written or memory ran out, 2 bad command\n"
-"line (one line on stderr).\n",
+OPT_DURATION_HELP,
 		CAP_DEFAULT_SNAPLEN, CAP_DEFAULT_BUFFER >> 20, CAP_BLOCK_TIMEOUT_MS, JM_SPEC_DEFAULT_PORT,
 		(unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN, WK_MAX, stall_cli_usage());
+	fputs(usage_end, f);
 }
 
 /* ---------------------------------------------------------------- command line */
@@ -116,7 +165,8 @@ static int usage_error(jm_buf *err, const char *fmt, ...)
 
 enum {
 	O_PORT = 256, O_JSON, O_IDLE, O_MEMCAP, O_SMEMCAP, O_MAXSTREAMS, O_MAXCONTENT,
-	O_MAXHEX, O_OVERLAP, O_STALL, O_IMMEDIATE, O_WORKERS, O_NOHEUR,
+	O_MAXHEX, O_OVERLAP, O_STALL, O_IMMEDIATE, O_WORKERS, O_VERSION, O_TIME, O_FAILON, O_COLOR,
+	O_NOHEUR,
 };
 
 static const struct option longopts[] = {
@@ -136,8 +186,13 @@ static const struct option longopts[] = {
 	{"no-kernel", no_argument, NULL, O_STALL},
 	{"immediate", no_argument, NULL, O_IMMEDIATE},
 	{"workers", required_argument, NULL, O_WORKERS},
+	{"time", required_argument, NULL, O_TIME},
+	{"fail-on", required_argument, NULL, O_FAILON},
+	{"color", required_argument, NULL, O_COLOR},
+	{"colour", required_argument, NULL, O_COLOR},
 	{"no-heuristic", no_argument, NULL, O_NOHEUR},
 	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, O_VERSION},
 	{NULL, 0, NULL, 0},
 };
 
@@ -150,8 +205,8 @@ static const struct number_option {
 	const char *wants;        /* "NAME wants WANTS, not 'ARG'" */
 } numbers[] = {
 	{'c', "-c", 1, UINT64_MAX, "a positive packet count"},
-	{'s', "-s", 96, 262144, "a snapshot length from 96 to 262144"},
-	{'B', "-B", 65536, INT_MAX, "a buffer size from 64k to 2G"},
+	{'s', "-s", 0, 262144, "a snapshot length from 96 to 262144 (0: the default)"},
+	{'B', "-B", 65536, INT_MAX, "a buffer size in KiB from 64 to 2097151 (or 64k to 2047M)"},
 	{O_MEMCAP, "--memcap", 1u << 20, SIZE_MAX / 2, "a size of at least 1M"},
 	{O_SMEMCAP, "--stream-memcap", 64u << 10, SIZE_MAX / 4, "a size of at least 64k"},
 	{O_MAXSTREAMS, "--max-streams", 1, 100000000, "a positive count"},
@@ -166,7 +221,14 @@ static int number_option(analyze_args *a, const struct number_option *o, const c
 			 jm_buf *err)
 {
 	uint64_t v;
-	if (opt_parse_size(arg, &v) || v < o->min || v > o->max)
+	bool ok = !opt_parse_size(arg, &v);
+	/* tcpdump's -B counts KiB; a suffix names its unit. */
+	if (ok && o->code == 'B' && arg[strspn(arg, "0123456789")] == 0)
+		v = v > UINT64_MAX >> 10 ? UINT64_MAX : v << 10;
+	/* tcpdump's -s 0: the default snapshot length (co.snaplen 0). */
+	if (ok && o->code == 's' && v && v < 96)
+		ok = false;
+	if (!ok || v < o->min || v > o->max)
 		return usage_error(err, "%s wants %s, not '%s'", o->name, o->wants, arg);
 	switch (o->code) {
 	case 'c': a->count = v; break;
@@ -198,12 +260,79 @@ static int port_option(analyze_args *a, const char *arg, jm_buf *err)
 
 static int idle_option(analyze_args *a, const char *arg, jm_buf *err)
 {
-	char *end;
-	errno = 0;
-	double d = strtod(arg, &end);
-	if (errno || end == arg || *end || !(d >= 0) || d > 1e9)
-		return usage_error(err, "--idle-timeout wants seconds (0 for never), not '%s'", arg);
-	a->cfg.idle_timeout = d;
+	uint64_t ns;
+	jm_buf why = {0};
+	int rc = opt_duration_buf(&why, NULL, "--idle-timeout", arg, OPT_S, 0, 1000000000 * OPT_S,
+				  &ns);
+	if (rc < 0)
+		usage_error(err, "%.*s", (int)jm_buf_pending(&why),
+			    (const char *)jm_buf_head(&why));
+	jm_buf_free(&why);
+	if (rc < 0)
+		return JM_EXIT_USAGE;
+	a->cfg.idle_timeout = (double)ns / 1e9;
+	return JM_EXIT_OK;
+}
+
+static int time_option(analyze_args *a, const char *arg, jm_buf *err)
+{
+	if (tf_parse(arg, &a->time))
+		return usage_error(err, "--time wants relative, absolute, epoch or delta, not '%s'",
+				   arg);
+	return JM_EXIT_OK;
+}
+
+static int fail_on_option(analyze_args *a, const char *arg, jm_buf *err)
+{
+	if (!strcmp(arg, "never"))
+		a->fail_on = AN_FAIL_NEVER;
+	else if (!strcmp(arg, "errors"))
+		a->fail_on = AN_FAIL_ERRORS;
+	else if (!strcmp(arg, "problems"))
+		a->fail_on = AN_FAIL_PROBLEMS;
+	else
+		return usage_error(err, "--fail-on wants problems, errors or never, not '%s'", arg);
+	return JM_EXIT_OK;
+}
+
+bool analyze_failed(int fail_on, const an_stats *as, const cap_stats *cs)
+{
+	if (fail_on == AN_FAIL_NEVER)
+		return false;
+	for (int i = 1; i < JM_ERR_COUNT; i++)
+		if (as->errors[i])
+			return true;
+	if (fail_on == AN_FAIL_ERRORS)
+		return false;
+	for (int i = 0; i < JM_PROB_COUNT; i++)
+		if (as->problems[i])
+			return true;
+	return cs->have_kernel && cs->kernel_dropped + cs->if_dropped > 0;
+}
+
+static int color_option(analyze_args *a, const char *arg, jm_buf *err)
+{
+	static const char *const names[] = {"auto", "always", "never"};
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(arg, names[i])) {
+			a->color = i; /* the AN_COLOR_ order */
+			return JM_EXIT_OK;
+		}
+	return usage_error(err, "--color wants auto, always or never, not '%s'", arg);
+}
+
+/* Another -r: the files are read in order, as one capture. */
+static int file_option(analyze_args *a, const char *arg, jm_buf *err)
+{
+	const char **v = realloc(a->files, (a->n_files + 1) * sizeof *v);
+	if (!v) {
+		jm_buf_printf(err, "jmsg analyze: out of memory");
+		return JM_EXIT_RUNTIME;
+	}
+	a->files = v;
+	a->files[a->n_files++] = arg;
+	if (!a->file)
+		a->file = arg;
 	return JM_EXIT_OK;
 }
 
@@ -211,7 +340,7 @@ static int idle_option(analyze_args *a, const char *arg, jm_buf *err)
 static int option_error(char **argv, jm_buf *err)
 {
 	const char *word = argv[optind - 1];
-	if (optopt && optopt < 256 && strchr("irwcsB", optopt))
+	if (optopt && optopt < 256 && strchr("irwcsBZ", optopt))
 		return usage_error(err, "option -%c needs a value", optopt);
 	/* A long option's code with no "=": its value is missing ("--json=x"
 	 * gives the code too, an unknown option). */
@@ -229,8 +358,9 @@ static int one_option(analyze_args *a, int c, int li, char **argv, jm_buf *err)
 			return number_option(a, &numbers[i], optarg, err);
 	switch (c) {
 	case 'i': a->iface = optarg; break;
-	case 'r': a->file = optarg; break;
+	case 'r': return file_option(a, optarg, err);
 	case 'w': a->co.dump_path = optarg; break;
+	case 'Z': a->user = optarg; break;
 	case 'q': a->quiet = true; break;
 	case 'l': a->linebuf = true; break;
 	case O_JSON: a->json = true; break;
@@ -238,6 +368,9 @@ static int one_option(analyze_args *a, int c, int li, char **argv, jm_buf *err)
 	case O_NOHEUR: a->cfg.no_heuristic = true; break;
 	case O_PORT: return port_option(a, optarg, err);
 	case O_IDLE: return idle_option(a, optarg, err);
+	case O_TIME: return time_option(a, optarg, err);
+	case O_FAILON: return fail_on_option(a, optarg, err);
+	case O_COLOR: return color_option(a, optarg, err);
 	case O_STALL:
 		if (stall_cli_option(&a->stall, longopts[li].name, optarg ? optarg : "", serr,
 				     sizeof serr))
@@ -295,9 +428,12 @@ int analyze_parse_args(int argc, char **argv, analyze_args *a, jm_buf *err)
 	int c, li = 0, rc;
 	optind = 0;   /* glibc: start afresh, even after a parse left mid-argument */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+i:r:w:c:qls:B:h", longopts, &li)) != -1) {
-		if (c == 'h') {
-			a->help = true;
+	/* No '+': as tcpdump, options may follow the filter's words (getopt
+	 * moves them to the end); after "--" every word is the filter's. */
+	while ((c = getopt_long(argc, argv, "i:r:w:c:qls:B:Z:h", longopts, &li)) != -1) {
+		if (c == 'h' || c == O_VERSION) {
+			a->help = c == 'h';
+			a->version = c == O_VERSION;
 			return JM_EXIT_OK;
 		}
 		if ((rc = one_option(a, c, li, argv, err)) != JM_EXIT_OK)
@@ -305,14 +441,21 @@ int analyze_parse_args(int argc, char **argv, analyze_args *a, jm_buf *err)
 	}
 	if (!!a->iface == !!a->file)
 		return usage_error(err, "give exactly one of -i IFACE or -r FILE");
+	for (size_t i = 1; i < a->n_files; i++)
+		if (!strcmp(a->files[i], "-"))
+			return usage_error(err, "'-r -' (stdin) can only be the first -r");
 	if (a->workers > 1 && (a->stall.plot_path || a->stall.cfg.plot_stream >= 0))
 		return usage_error(err, "--plot and --plot-stream need --workers 1");
+	if (a->workers > 1 && a->time == TF_DELTA)
+		return usage_error(err, "--time delta needs --workers 1");
 	a->co.map = a->workers > 1; /* workers.h: the payloads are not copied */
 	return join_filter(a, optind, argc, argv, err);
 }
 
 void analyze_args_free(analyze_args *a)
 {
+	free(a->files);
+	a->files = NULL;
 	free(a->filter);
 	a->filter = NULL;
 	a->co.filter = NULL;
@@ -325,6 +468,7 @@ struct run {
 	an_engine *e;
 	report *rep;
 	stall_cli *stall;
+	cap_source *src;
 };
 
 static void seg_cb(void *user, const cap_segment *seg)
@@ -336,6 +480,9 @@ static void seg_cb(void *user, const cap_segment *seg)
 static void pkt_cb(void *user, double ts)
 {
 	struct run *r = user;
+	tf_clock *clk = r->rep->clock;
+	if (!clk->have_t0)
+		clk->have_t0 = cap_first_time(r->src, &clk->t0);
 	an_engine_tick(r->e, ts);
 	stall_cli_tick(r->stall, ts);
 }
@@ -348,7 +495,7 @@ static void drops_cb(void *user, int64_t now_ns, const cap_stats *cs)
 
 static void batch_cb(void *user)
 {
-	fflush(stdout);
+	fflush(out);
 }
 
 static void stall_seg_cb(void *user, flow *f, an_dir dir, const cap_segment *seg)
@@ -378,12 +525,23 @@ static void say_listening(const analyze_args *a, cap_source *src)
 		a->iface, cap_datalink_name(src), a->co.snaplen ? a->co.snaplen : CAP_DEFAULT_SNAPLEN);
 }
 
+/* --color auto: stdout is a terminal, and NO_COLOR (no-color.org) is
+ * unset or empty.  JSON is never coloured. */
+static bool use_color(const analyze_args *a)
+{
+	const char *no = getenv("NO_COLOR");
+	if (a->json || a->color == AN_COLOR_NEVER)
+		return false;
+	return a->color == AN_COLOR_ALWAYS || (isatty(STDOUT_FILENO) && !(no && *no));
+}
+
 /* workers.h: one reader, N analysis threads. */
 static int run_workers(const analyze_args *a, cap_source *src)
 {
 	wk_options wo = {
 		.workers = a->workers, .cfg = &a->cfg, .stall = &a->stall.cfg, .json = a->json,
-		.quiet = a->quiet, .live = a->iface != NULL, .count = a->count, .out = stdout,
+		.quiet = a->quiet, .live = a->iface != NULL, .count = a->count, .out = out,
+		.time = a->time, .fail_on = a->fail_on, .color = use_color(a), .linebuf = a->linebuf,
 	};
 	char err[512];
 	catch_signals(src);
@@ -394,11 +552,13 @@ static int run_workers(const analyze_args *a, cap_source *src)
 	}
 	int rc = wk_run(src, &wo, err, sizeof err);
 	running_source = NULL;
+	if (prog_on)
+		progress_stop(&prog);
 	if (rc == -1)
-		fprintf(stderr, "jmsg analyze: reading %s: %s\n", a->file ? a->file : a->iface, err);
-	else if (rc)
+		fprintf(stderr, "jmsg analyze: reading %s: %s\n", a->file ? cap_path(src) : a->iface, err);
+	else if (rc < 0)
 		fprintf(stderr, "jmsg analyze: %s\n", err);
-	return rc ? JM_EXIT_RUNTIME : JM_EXIT_OK;
+	return rc < 0 ? JM_EXIT_RUNTIME : rc ? JM_EXIT_FOUND : JM_EXIT_OK;
 }
 
 /* One thread: the capture into the engine e (stall tracking started),
@@ -410,11 +570,14 @@ static int capture(analyze_args *a, cap_source *src, an_engine *e, report *rep)
 	if (a->iface)
 		say_listening(a, src);
 	stall_cli *stall = &a->stall;
-	struct run run = {e, rep, stall};
+	struct run run = {e, rep, stall, src};
 	cap_on_drops(src, drops_cb);
-	cap_on_batch(src, batch_cb);
+	if (a->iface) /* files: the stdio buffering (-l or not) decides */
+		cap_on_batch(src, batch_cb);
 	int rc = cap_run(src, a->count, seg_cb, pkt_cb, &run, err, sizeof err);
 	running_source = NULL;
+	if (prog_on)
+		progress_stop(&prog);
 
 	stall_cli_flush(stall);
 	an_engine_finish(e);
@@ -424,12 +587,14 @@ static int capture(analyze_args *a, cap_source *src, an_engine *e, report *rep)
 	cap_get_stats(src, &cs);
 	an_engine_stats(e, &as);
 	report_summary(rep, &cs, &as);
-	fflush(stdout);
+	fflush(out);
 	if (rc < 0)
-		fprintf(stderr, "jmsg analyze: reading %s: %s\n", a->file ? a->file : a->iface, err);
+		fprintf(stderr, "jmsg analyze: reading %s: %s\n", a->file ? cap_path(src) : a->iface, err);
 	if (plot_rc)
 		fprintf(stderr, "jmsg analyze: %s\n", serr);
-	return rc < 0 || plot_rc ? JM_EXIT_RUNTIME : JM_EXIT_OK;
+	if (rc < 0 || plot_rc)
+		return JM_EXIT_RUNTIME;
+	return analyze_failed(a->fail_on, &as, &cs) ? JM_EXIT_FOUND : JM_EXIT_OK;
 }
 
 /* One engine, its report and its stall tracker, freed on every path. */
@@ -437,7 +602,9 @@ static int run_one(analyze_args *a, cap_source *src)
 {
 	char err[200];
 	report rep;
-	report_init(&rep, stdout, a->json, a->quiet);
+	tf_clock clock = {.mode = a->time};
+	report_init(&rep, out, a->json, a->quiet, &clock, a->cfg.max_hex);
+	rep.color = use_color(a);
 	an_sink sink, stall_sink = {.user = &a->stall, .segment = stall_seg_cb};
 	report_sink(&rep, &sink);
 	stall_cli *stall = &a->stall;
@@ -445,7 +612,7 @@ static int run_one(analyze_args *a, cap_source *src)
 	an_engine *e = an_engine_new(&a->cfg, &sink);
 	if (!e || an_engine_listen(e, &stall_sink) < 0)
 		fprintf(stderr, "jmsg analyze: out of memory\n");
-	else if (stall_cli_start(stall, e, a->iface != NULL, &a->cfg, a->json, stdout, err,
+	else if (stall_cli_start(stall, e, a->iface != NULL, &a->cfg, a->json, out, &clock, err,
 				 sizeof err))
 		fprintf(stderr, "jmsg analyze: %s\n", err);
 	else
@@ -456,24 +623,61 @@ static int run_one(analyze_args *a, cap_source *src)
 	return rc;
 }
 
+/* The capture a names, opened.  With -Z, as tcpdump -Z: the user is looked
+ * up first (a wrong name opens nothing), become once the capture is open,
+ * and -w's file is created after, as that user. */
+static cap_source *open_capture(const analyze_args *a, char *err, size_t errlen)
+{
+	io_user u;
+	cap_options co = a->co;
+	char why[300];
+	if (a->user) {
+		if (io_user_lookup(a->user, &u, why, sizeof why) < 0) {
+			snprintf(err, errlen, "-Z: %s", why);
+			return NULL;
+		}
+		co.dump_path = NULL;
+	}
+	cap_source *src = a->file ? cap_open_files(a->files, a->n_files, &co, err, errlen)
+				  : cap_open_live(a->iface, &co, err, errlen);
+	if (!src || !a->user)
+		return src;
+	if (io_drop_privileges(&u, why, sizeof why) < 0)
+		snprintf(err, errlen, "-Z: %s", why);
+	else if (a->co.dump_path && cap_open_dump(src, a->co.dump_path, why, sizeof why) < 0)
+		snprintf(err, errlen, "%s (as user '%s', -Z)", why, a->user);
+	else
+		return src;
+	cap_close(src);
+	return NULL;
+}
+
 int analyze_run(analyze_args *a)
 {
 	char err[512];
-	cap_source *src = a->file ? cap_open_file(a->file, &a->co, err, sizeof err)
-				  : cap_open_live(a->iface, &a->co, err, sizeof err);
+	cap_source *src = open_capture(a, err, sizeof err);
 	if (!src) {
 		fprintf(stderr, "jmsg analyze: %s\n", err);
 		return JM_EXIT_RUNTIME;
 	}
 	static char outbuf[1 << 16];
+	out = stdout;
+	prog_on = a->file && isatty(STDERR_FILENO);
+	if (prog_on) {
+		progress_start(&prog, src, stderr);
+		out = progress_out(&prog);
+	}
 	/* Live, the output is flushed after each batch the kernel hands over
 	 * (at most CAP_BLOCK_TIMEOUT_MS apart), not after each line: a write
-	 * per event costs the load being watched.  -l flushes every line. */
-	if (a->linebuf)
-		setvbuf(stdout, NULL, _IOLBF, 0);
+	 * per event costs the load being watched.  -l flushes every line, and
+	 * so does a terminal that shows the progress line too. */
+	if (a->linebuf || out != stdout)
+		setvbuf(out, NULL, _IOLBF, 0);
 	else
-		setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+		setvbuf(out, outbuf, _IOFBF, sizeof outbuf);
 	int rc = a->workers > 1 ? run_workers(a, src) : run_one(a, src);
+	if (prog_on)
+		progress_free(&prog);
 	cap_close(src);
 	return rc;
 }
@@ -487,6 +691,8 @@ int analyze_main(int argc, char **argv)
 		fprintf(stderr, "%.*s\n", (int)jm_buf_pending(&err), (const char *)jm_buf_head(&err));
 	else if (rc == JM_EXIT_OK && a.help)
 		usage(stdout);
+	else if (rc == JM_EXIT_OK && a.version)
+		jm_print_version(stdout);
 	else if (rc == JM_EXIT_OK)
 		rc = analyze_run(&a);
 	jm_buf_free(&err);

@@ -8,12 +8,13 @@
 
 #include "analyzer/report.h"
 
-void report_init(report *r, FILE *out, bool json, bool quiet)
+void report_init(report *r, FILE *out, bool json, bool quiet, tf_clock *clock, size_t max_hex)
 {
+	memset(r, 0, sizeof *r);
 	r->json = json;
 	r->quiet = quiet;
-	r->have_t0 = false;
-	r->t0 = 0;
+	r->clock = clock;
+	r->max_hex = max_hex;
 	ob_init(&r->ob, out);
 }
 
@@ -37,13 +38,29 @@ static void put_ep(ob_writer *o, const flow_ep *e)
 	}
 }
 
-static double rel(report *r, int64_t ts)
+
+/* --color: an SGR escape before a span of a text line, and the reset
+ * after it; nothing without colour or in JSON. */
+#define SGR_REQUEST "36"
+#define SGR_RESPONSE "32"
+static void sgr(report *r, const char *code)
 {
-	if (!r->have_t0) {
-		r->have_t0 = true;
-		r->t0 = ts;
-	}
-	return (double)(ts - r->t0) / 1e9;
+	if (!r->color || r->json)
+		return;
+	ob_lit(&r->ob, "\033[");
+	ob_puts(&r->ob, code);
+	ob_putc(&r->ob, 'm');
+}
+
+static void sgr_end(report *r)
+{
+	if (r->color && !r->json)
+		ob_lit(&r->ob, "\033[0m");
+}
+
+static const char *severity_sgr(const char *severity)
+{
+	return !strcmp(severity, "error") ? "1;31" : !strcmp(severity, "warning") ? "33" : "1";
 }
 
 static const char *dir_name(an_dir d)
@@ -52,8 +69,9 @@ static const char *dir_name(an_dir d)
 }
 
 /* The JSON keys every per-stream event starts with. */
-static void json_head(ob_writer *o, const char *event, int64_t ts, const an_stream_id *s)
+static void json_head(report *r, const char *event, int64_t ts, const an_stream_id *s)
 {
+	ob_writer *o = &r->ob;
 	ob_lit(o, "{\"event\":\"");
 	ob_puts(o, event);
 	ob_lit(o, "\",\"ts\":");
@@ -64,30 +82,56 @@ static void json_head(ob_writer *o, const char *event, int64_t ts, const an_stre
 	put_ep(o, s->client);
 	ob_lit(o, "\",\"server\":\"");
 	put_ep(o, s->server);
+	ob_lit(o, "\",\"community_id\":\"");
+	ob_put(o, an_community_id(s), COMMUNITY_ID_LEN - 1);
 	ob_putc(o, '"');
 }
 
-static void text_head(report *r, int64_t ts, const an_stream_id *s, an_dir d)
+static void json_frames(ob_writer *o, uint64_t frame, uint64_t last)
+{
+	ob_lit(o, ",\"frame\":");
+	ob_u64(o, frame);
+	ob_lit(o, ",\"frame_last\":");
+	ob_u64(o, last);
+}
+
+static void text_head(report *r, int64_t ts, const an_stream_id *s, an_dir d, uint64_t frame,
+		      uint64_t last)
 {
 	ob_writer *o = &r->ob;
-	ob_fixed(o, rel(r, ts), 6, 11);
+	char t[TF_MAX];
+	ob_put(o, t, tf_format(r->clock, ts, t));
 	ob_putc(o, ' ');
 	ob_u64_pad(o, s->id, 3);
 	ob_putc(o, ' ');
 	put_ep(o, s->client);
 	ob_lit(o, " -> ");
 	put_ep(o, s->server);
+	ob_putc(o, ' ');
+	sgr(r, d == AN_C2S ? SGR_REQUEST : SGR_RESPONSE);
 	if (d == AN_C2S)
-		ob_lit(o, " request  ");
+		ob_lit(o, "request");
 	else
-		ob_lit(o, " response ");
+		ob_lit(o, "response");
+	sgr_end(r);
+	if (d == AN_C2S)
+		ob_putc(o, ' ');
+	ob_lit(o, " #");
+	ob_u64(o, frame);
+	if (last != frame) {
+		ob_putc(o, '-');
+		ob_u64(o, last);
+	}
+	ob_putc(o, ' ');
 }
 
-static void json_message(ob_writer *o, const an_message *m, const char *ctype,
+static void json_message(report *r, const an_message *m, const char *ctype,
 			 const char *cenc)
 {
+	ob_writer *o = &r->ob;
 	const jm_header *h = m->header;
-	json_head(o, "message", m->ts_first_ns, &m->s);
+	json_head(r, "message", m->ts_first_ns, &m->s);
+	json_frames(o, m->frame, m->frame_last);
 	ob_lit(o, ",\"dir\":\"");
 	ob_puts(o, dir_name(m->dir));
 	ob_lit(o, "\",\"offset\":");
@@ -114,6 +158,11 @@ static void json_message(ob_writer *o, const an_message *m, const char *ctype,
 		if (m->content_cut)
 			ob_lit(o, ",\"content_hex_truncated\":true");
 	}
+	if (m->content_error) {
+		ob_lit(o, ",\"content_error\":\"");
+		ob_puts(o, jm_error_id(m->content_error));
+		ob_putc(o, '"');
+	}
 	if (m->warning) {
 		ob_lit(o, ",\"warning\":\"");
 		ob_puts(o, jm_error_id(m->warning));
@@ -131,7 +180,7 @@ static void json_message(ob_writer *o, const an_message *m, const char *ctype,
 static void text_message(report *r, const an_message *m, const char *ctype)
 {
 	ob_writer *o = &r->ob;
-	text_head(r, m->ts_first_ns, &m->s, m->dir);
+	text_head(r, m->ts_first_ns, &m->s, m->dir, m->frame, m->frame_last);
 	ob_lit(o, "hdr=");
 	ob_u64(o, m->header_len);
 	ob_putc(o, ' ');
@@ -159,10 +208,14 @@ static void text_message(report *r, const an_message *m, const char *ctype)
 		ob_fixed(o, m->latency_ms, 3, 0);
 		ob_lit(o, "ms");
 	}
-	if (m->warning) {
-		ob_lit(o, " [");
-		ob_puts(o, jm_error_id(m->warning));
+	if (m->warning || m->content_error) {
+		jm_error shown = m->warning ? m->warning : m->content_error;
+		ob_putc(o, ' ');
+		sgr(r, severity_sgr(jm_error_severity(shown)));
+		ob_putc(o, '[');
+		ob_puts(o, jm_error_id(shown));
 		ob_putc(o, ']');
+		sgr_end(r);
 	}
 }
 
@@ -176,10 +229,57 @@ static void on_message(void *user, const an_message *m)
 	const char *ctype = jm_header_str(h, JM_FIELD_CONTENT_TYPE);
 	const char *cenc = jm_header_str(h, JM_FIELD_CONTENT_ENCODING);
 	if (r->json)
-		json_message(o, m, ctype, cenc);
+		json_message(r, m, ctype, cenc);
 	else
 		text_message(r, m, ctype);
 	ob_endl(o);
+}
+
+/* The header bytes of a bad message's header: how many are shown. */
+static size_t header_shown(const report *r, const an_problem *p, size_t cap, bool *cut)
+{
+	size_t n = p->header ? p->header_kept : 0;
+	*cut = n > cap;
+	return *cut ? cap : n;
+}
+
+static void json_bad_header(report *r, const an_problem *p)
+{
+	ob_writer *o = &r->ob;
+	bool cut;
+	size_t n = header_shown(r, p, r->max_hex, &cut), bad;
+	ob_lit(o, ",\"msg_offset\":");
+	ob_u64(o, p->msg_offset);
+	ob_lit(o, ",\"protoheader\":");
+	ob_u64(o, p->protoheader);
+	if (jm_utf8_valid(p->header, p->header_kept, &bad)) {
+		/* Cut at a character's start, so the text stays UTF-8. */
+		while (cut && n && (p->header[n] & 0xc0) == 0x80)
+			n--;
+		ob_lit(o, ",\"header_text\":");
+		ob_json_str(o, p->header, n);
+	} else {
+		ob_lit(o, ",\"header_hex\":\"");
+		ob_hex(o, p->header, n);
+		ob_putc(o, '"');
+	}
+	if (cut)
+		ob_lit(o, ",\"header_truncated\":true");
+}
+
+static void text_bad_header(report *r, const an_problem *p)
+{
+	ob_writer *o = &r->ob;
+	bool cut;
+	size_t n = header_shown(r, p, REPORT_TEXT_CONTENT, &cut);
+	ob_lit(o, "; message at offset ");
+	ob_u64(o, p->msg_offset);
+	ob_lit(o, ", protoheader ");
+	ob_u64(o, p->protoheader);
+	ob_lit(o, ", header ");
+	ob_bytes_text(o, p->header, n);
+	if (cut)
+		ob_lit(o, "...");
 }
 
 static void on_problem(void *user, const an_problem *p)
@@ -191,7 +291,8 @@ static void on_problem(void *user, const an_problem *p)
 				      : jm_problem_specs[p->prob].severity;
 	const char *d = p->detail ? p->detail : "";
 	if (r->json) {
-		json_head(o, "error", p->ts_ns, &p->s);
+		json_head(r, "error", p->ts_ns, &p->s);
+		json_frames(o, p->frame, p->frame_last);
 		ob_lit(o, ",\"dir\":\"");
 		ob_puts(o, dir_name(p->dir));
 		ob_lit(o, "\",\"offset\":");
@@ -208,17 +309,23 @@ static void on_problem(void *user, const an_problem *p)
 			ob_lit(o, ",\"bytes\":");
 			ob_u64(o, p->bytes);
 		}
+		if (p->has_header)
+			json_bad_header(r, p);
 		ob_putc(o, '}');
 	} else {
-		text_head(r, p->ts_ns, &p->s, p->dir);
+		text_head(r, p->ts_ns, &p->s, p->dir, p->frame, p->frame_last);
+		sgr(r, severity_sgr(sev));
 		ob_lit(o, "! ");
 		ob_puts(o, sev);
 		ob_putc(o, ' ');
 		ob_puts(o, id);
+		sgr_end(r);
 		ob_lit(o, " at offset ");
 		ob_u64(o, p->offset);
 		ob_lit(o, ": ");
 		ob_puts(o, d);
+		if (p->has_header)
+			text_bad_header(r, p);
 	}
 	ob_endl(o);
 }
@@ -229,7 +336,7 @@ static void on_stream(void *user, const an_stream_info *si)
 	if (!r->json || r->quiet)
 		return;
 	ob_writer *o = &r->ob;
-	json_head(o, "stream", si->ts_ns, &si->s);
+	json_head(r, "stream", si->ts_ns, &si->s);
 	ob_lit(o, ",\"phase\":\"");
 	ob_puts(o, si->phase == AN_BEGIN ? "begin" : "end");
 	ob_lit(o, "\",\"state\":\"");
@@ -398,9 +505,13 @@ void report_summary(report *r, const cap_stats *cs, const an_stats *as)
 	ob_lit(o, " requests, ");
 	ob_u64(o, as->responses);
 	ob_lit(o, " responses); ");
+	if (nprob)
+		sgr(r, "1;31");
 	ob_u64(o, nprob);
 	ob_lit(o, " problems");
 	by_kind(o, as, ": ", ", ", "", " ");
+	if (nprob)
+		sgr_end(r);
 	ob_endl(o);
 	undecoded_note(o, as);
 	if (cs->have_kernel) {

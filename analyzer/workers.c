@@ -16,15 +16,10 @@
  * The merger (the reader's thread) writes the chunks of every seq that all
  * workers have finished.
  *
- * Agreeing on t0.  A text line's time counts from the first event shown
- * (report) or the first segment seen (stall).  Before its first such line a
- * worker posts its candidate (the key of its first event, and its time)
- * and waits until every other worker has posted one or finished every
- * record up to that key; the candidate with the lowest key is the first in
- * the merged output, and everyone takes its time.  Records before that key
- * were all sent before it, so a wait ends once the others are through
- * them; the reader wakes sleeping workers every WK_FLUSH_PACKETS packets
- * and before it waits itself.
+ * t0.  A text line's time counts from the capture's first packet: the
+ * reader stores it (t0_ns, then have_t0 with release) before it sends the
+ * first record that holds a segment, and a worker looks for it before each
+ * record it takes (live, expiry ticks may come before any packet).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -34,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "analyzer/analyze.h"
 #include "analyzer/merge.h"
 #include "analyzer/report.h"
 #include "analyzer/ring.h"
@@ -60,15 +56,6 @@ struct rec {
 };
 #define REC_SMALL offsetof(struct rec, seg)
 
-enum { T0_REPORT, T0_STALL };
-
-struct cand {
-	bool set;
-	uint64_t seq, sub;
-	int64_t ns;                   /* T0_REPORT */
-	double s;                     /* T0_STALL */
-};
-
 struct wk_run;
 
 struct worker {
@@ -83,8 +70,7 @@ struct worker {
 	report rep;
 	an_sink rsink;                /* the report's own callbacks */
 	stall_tracker *stall;
-	bool stall_posted, stall_t0_known;
-	double stall_t0;
+	tf_clock clock;               /* text times, the report's and stall's */
 	jm_buf sline;
 	FILE *out;                    /* writes go to cur */
 	/* the record being processed */
@@ -110,12 +96,12 @@ struct wk_run {
 	int64_t now_ns;
 	uint64_t seq;
 	uint64_t since_flush;
+	_Atomic bool have_t0;         /* t0_ns is set (live, ticks may come first) */
+	int64_t t0_ns;                /* the capture's first packet */
 	/* capture_drops lines: the reader's own queue (index n) */
 	report drep;
 	FILE *dout;
 	merge_chunk *dcur;
-	pthread_mutex_t lock;
-	struct cand cand[2][WK_MAX];
 };
 
 /* ---------------------------------------------------------------- hash */
@@ -183,55 +169,6 @@ static FILE *chunk_file(void *cookie, ssize_t (*fn)(void *, const char *, size_t
 	return f;
 }
 
-/* ---------------------------------------------------------------- t0 */
-
-static bool passed(struct wk_run *k, unsigned u, uint64_t seq)
-{
-	uint64_t d = atomic_load_explicit(&k->w[u].done, memory_order_acquire);
-	if (d >= seq)
-		return true;
-	return d == atomic_load_explicit(&k->w[u].pushed, memory_order_acquire);
-}
-
-static bool key_less(const struct cand *a, const struct cand *b)
-{
-	return a->seq < b->seq || (a->seq == b->seq && a->sub < b->sub);
-}
-
-static void post(struct wk_run *k, unsigned me, int kind, const struct cand *mine)
-{
-	pthread_mutex_lock(&k->lock);
-	k->cand[kind][me] = *mine;
-	k->cand[kind][me].set = true;
-	pthread_mutex_unlock(&k->lock);
-}
-
-/* The candidate that comes first in the merged output, once it is known.
- * `mine` must have been posted. */
-static struct cand resolve(struct wk_run *k, unsigned me, int kind, const struct cand *mine)
-{
-	for (;;) {
-		struct cand best = *mine;
-		bool known = true;
-		pthread_mutex_lock(&k->lock);
-		for (unsigned u = 0; u < k->n; u++) {
-			const struct cand *c = &k->cand[kind][u];
-			if (u == me)
-				continue;
-			if (c->set) {
-				if (key_less(c, &best))
-					best = *c;
-			} else if (!passed(k, u, mine->seq)) {
-				known = false;
-			}
-		}
-		pthread_mutex_unlock(&k->lock);
-		if (known)
-			return best;
-		nanosleep(&(struct timespec){0, 20000}, NULL);
-	}
-}
-
 /* ---------------------------------------------------------------- worker sink */
 
 /* In a record all workers share, output is keyed by the stream's last
@@ -253,26 +190,10 @@ static void key_stream(struct worker *w, const flow_ep *a, const flow_ep *b)
 	}
 }
 
-static void text_t0(struct worker *w, int64_t ts_ns)
-{
-	if (w->rep.have_t0)
-		return;
-	struct cand mine = {.seq = w->seq, .sub = w->sub, .ns = ts_ns};
-	post(w->k, w->index, T0_REPORT, &mine);
-	struct cand c = resolve(w->k, w->index, T0_REPORT, &mine);
-	w->rep.have_t0 = true;
-	w->rep.t0 = c.ns;
-}
-
 static void on_segment(void *user, flow *f, an_dir dir, const cap_segment *seg)
 {
 	struct worker *w = user;
 	*(uint64_t *)flow_ext(w->ft, f, w->ext) = w->seq;
-	if (!w->stall_posted) {
-		w->stall_posted = true;
-		struct cand mine = {.seq = w->seq, .s = seg->ts};
-		post(w->k, w->index, T0_STALL, &mine);
-	}
 	stall_segment(w->stall, f, dir, seg);
 }
 
@@ -293,8 +214,6 @@ static void on_message(void *user, const an_message *m)
 {
 	struct worker *w = user;
 	key_stream(w, m->s.client, m->s.server);
-	if (!w->rep.json && !w->rep.quiet)
-		text_t0(w, m->ts_first_ns);
 	w->rsink.message(w->rsink.user, m);
 }
 
@@ -302,41 +221,31 @@ static void on_problem(void *user, const an_problem *p)
 {
 	struct worker *w = user;
 	key_stream(w, p->s.client, p->s.server);
-	if (!w->rep.json)
-		text_t0(w, p->ts_ns);
 	w->rsink.problem(w->rsink.user, p);
 }
 
-/* As stall_main.c's stall_cli writes them, with the capture's t0. */
+/* As stall_main.c's stall_cli writes them. */
 static void on_stall(void *user, const stall_event *ev)
 {
 	struct worker *w = user;
 	key_stream(w, &ev->receiver, &ev->sender);
-	stall_event e = *ev;
-	if (!w->rep.json) {
-		if (!w->stall_t0_known) {
-			struct cand mine = w->k->cand[T0_STALL][w->index];
-			w->stall_t0 = resolve(w->k, w->index, T0_STALL, &mine).s;
-			w->stall_t0_known = true;
-		}
-		e.t0 = w->stall_t0;
-	}
 	w->sline.len = w->sline.off = 0;
-	int rc = w->rep.json ? stall_event_json(&w->sline, &e) : stall_event_text(&w->sline, &e);
+	int rc = w->rep.json ? stall_event_json(&w->sline, ev)
+			     : stall_event_text(&w->sline, ev, &w->clock);
 	if (rc || jm_buf_append(&w->sline, "\n", 1))
 		return;
 	fwrite(jm_buf_head(&w->sline), 1, jm_buf_pending(&w->sline), w->out);
 }
 
-static void on_stall_note(void *user, uint64_t stream, const char *note)
+static void on_stall_note(void *user, uint64_t stream, double ts, const char *note)
 {
 	struct worker *w = user;
 	if (w->rep.json) {
 		w->sline.len = w->sline.off = 0;
 		if (jm_json_quote(&w->sline, note, strlen(note)))
 			return;
-		fprintf(w->out, "{\"event\":\"stall_note\",\"stream\":%llu,\"note\":%.*s}\n",
-			(unsigned long long)stream, (int)jm_buf_pending(&w->sline),
+		fprintf(w->out, "{\"event\":\"stall_note\",\"ts\":%.6f,\"stream\":%llu,\"note\":%.*s}\n",
+			ts, (unsigned long long)stream, (int)jm_buf_pending(&w->sline),
 			(const char *)jm_buf_head(&w->sline));
 	} else {
 		fprintf(w->out, "stall note, stream %llu: %s\n", (unsigned long long)stream, note);
@@ -351,6 +260,10 @@ static void *worker_main(void *arg)
 	for (;;) {
 		size_t size;
 		struct rec *r = ring_wait(&w->ring, &size);
+		if (!w->clock.have_t0 && atomic_load_explicit(&w->k->have_t0, memory_order_acquire)) {
+			w->clock.t0 = w->k->t0_ns;
+			w->clock.have_t0 = true;
+		}
 		w->type = r->type;
 		w->seq = r->seq;
 		w->sub = 0;
@@ -397,7 +310,9 @@ static int worker_init(struct wk_run *k, struct worker *w, unsigned i, const an_
 		return -1;
 	if (!(w->out = chunk_file(w, out_write)))
 		return -1;
-	report_init(&w->rep, w->out, o->json, o->quiet);
+	w->clock.mode = o->time;
+	report_init(&w->rep, w->out, o->json, o->quiet, &w->clock, cfg->max_hex);
+	w->rep.color = o->color;
 	report_sink(&w->rep, &w->rsink);
 	an_sink sink = {
 		.user = w, .segment = on_segment, .stream = on_stream,
@@ -502,6 +417,9 @@ static void every_so_often(struct wk_run *k)
 static void pkt_cb(void *user, double ts)
 {
 	struct wk_run *k = user;
+	if (!atomic_load_explicit(&k->have_t0, memory_order_relaxed) &&
+	    cap_first_time(k->src, &k->t0_ns))
+		atomic_store_explicit(&k->have_t0, true, memory_order_release);
 	if (ts > k->now)
 		k->now = ts;
 	if (ts > k->last_ts)
@@ -575,6 +493,22 @@ static void batch_cb(void *user)
 	fflush(k->o->out);
 }
 
+/* -l on a pipe (cap_on_batch: after every packet): the workers finish
+ * what they were given and their lines go out, before the reader waits
+ * for the next packet, which may be long in coming.  They are woken and
+ * busy for microseconds, so the reader polls. */
+static void sync_cb(void *user)
+{
+	struct wk_run *k = user;
+	flush_all(k);
+	for (unsigned i = 0; i < k->n; i++)
+		while (atomic_load_explicit(&k->w[i].done, memory_order_acquire) !=
+		       k->w[i].pushed_local)
+			nanosleep(&(struct timespec){0, 20000}, NULL);
+	merge_some(k);
+	fflush(k->o->out);
+}
+
 static void sum_stats(an_stats *a, const an_stats *b)
 {
 	a->segments += b->segments;
@@ -621,7 +555,6 @@ static struct wk_run *run_new(cap_source *src, const wk_options *o)
 	k->src = src;
 	k->idle = o->cfg->idle_timeout;
 	k->last_expire = -1;
-	pthread_mutex_init(&k->lock, NULL);
 	return k;
 }
 
@@ -672,7 +605,7 @@ static bool start_workers(struct wk_run *k, char *err, size_t errlen)
 
 /* As one engine ends: stalls still on (until the last packet, or
  * live until now), then every stream still open; then the summary. */
-static void finish_run(struct wk_run *k)
+static bool finish_run(struct wk_run *k)
 {
 	const wk_options *o = k->o;
 	double end = k->last_ts;
@@ -697,10 +630,13 @@ static void finish_run(struct wk_run *k)
 	cap_stats cs;
 	cap_get_stats(k->src, &cs);
 	report rep;
-	report_init(&rep, o->out, o->json, o->quiet);
+	tf_clock clock = {.mode = o->time};
+	report_init(&rep, o->out, o->json, o->quiet, &clock, o->cfg->max_hex);
+	rep.color = o->color;
 	report_summary(&rep, &cs, &as);
 	report_free(&rep);
 	fflush(o->out);
+	return analyze_failed(o->fail_on, &as, &cs);
 }
 
 static void run_free(struct wk_run *k)
@@ -715,7 +651,6 @@ static void run_free(struct wk_run *k)
 	free(k->dcur);
 	report_free(&k->drep);
 	merger_free(&k->mg);
-	pthread_mutex_destroy(&k->lock);
 	free(k->w);
 	free(k);
 }
@@ -736,7 +671,7 @@ int wk_run(cap_source *src, const wk_options *o, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	report_init(&k->drep, k->dout, o->json, o->quiet);
+	report_init(&k->drep, k->dout, o->json, o->quiet, NULL, o->cfg->max_hex);
 	for (unsigned i = 0; i < n; i++) {
 		if (worker_init(k, &k->w[i], i, &cfg, ring_size(n))) {
 			snprintf(err, errlen, "out of memory");
@@ -747,9 +682,10 @@ int wk_run(cap_source *src, const wk_options *o, char *err, size_t errlen)
 		goto out;
 
 	cap_on_drops(src, drops_cb);
-	cap_on_batch(src, batch_cb);
+	cap_on_batch(src, o->live ? batch_cb : o->linebuf ? sync_cb : NULL);
 	rc = cap_run(src, o->count, seg_cb, pkt_cb, k, err, errlen);
-	finish_run(k);
+	if (finish_run(k) && rc == 0)
+		rc = 1;
 out:
 	run_free(k);
 	return rc;

@@ -25,9 +25,9 @@
  *     end of the capture.  Streams that end there are ordered across
  *     workers by their last activity, as one engine's activity list
  *     orders them;
- *   - text lines count time from the first event shown (report.h) or the
- *     first segment (stall.h): workers agree on which one that is before
- *     they print their first line;
+ *   - text lines count time from the capture's first packet: the reader
+ *     sets it before it sends its first record (--time delta, which counts
+ *     from the line before in the merged output, needs one thread);
  *   - the merger replays stream begins and ends in merged order to count
  *     the streams open at once (the summary's peak_streams).
  * Segments on ports that are not tracked are counted by the reader and go
@@ -56,6 +56,7 @@
 #include "tcp/capture.h"
 #include "tcp/flow.h"
 #include "tcp/stream.h"
+#include "tcp/timefmt.h"
 
 #define WK_MAX 64
 
@@ -66,13 +67,19 @@ typedef struct wk_options {
 	bool json, quiet;
 	bool live;
 	uint64_t count;            /* stop after this many packets; 0: no limit */
+	tf_mode time;              /* text times; not TF_DELTA */
+	int fail_on;               /* analyze.h's AN_FAIL_* */
 	FILE *out;
+	bool color;                /* report.color */
+	bool linebuf;              /* -l: reading a pipe, every packet's lines
+				    * go out before the next is read */
 } wk_options;
 
 /* Analyze src to its end, cap_break() or o->count packets, writing every
- * event and then the summary to o->out.  Returns 0; -1 with err set when
- * reading failed (the summary was written); -2 with err set when the
- * workers could not start (nothing was written). */
+ * event and then the summary to o->out.  Returns 0, or 1 when the capture
+ * held what o->fail_on names; -1 with err set when reading failed (the
+ * summary was written); -2 with err set when the workers could not start
+ * (nothing was written). */
 int wk_run(cap_source *src, const wk_options *o, char *err, size_t errlen);
 
 /* The worker (0..n-1) for a segment between endpoints a and b; the same

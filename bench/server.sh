@@ -73,9 +73,9 @@ jmsg() {
 	local c0 c1 out r p e
 	c0=$(cpu "$jpid")
 	out=$("$JMSG" client --port "$jport" --load --json --requests "$@" |
-		awk '{ match($0, /"requests_per_sec": [0-9.]+/); r = substr($0, RSTART + 20, RLENGTH - 20);
-		       match($0, /"p99": [0-9.]+/); p = substr($0, RSTART + 7, RLENGTH - 7);
-		       match($0, /"errors": [0-9]+/); e = substr($0, RSTART + 10, RLENGTH - 10);
+		awk '{ match($0, /"requests_per_sec":[0-9.]+/); r = substr($0, RSTART + 19, RLENGTH - 19);
+		       match($0, /"p99":[0-9.]+/); p = substr($0, RSTART + 6, RLENGTH - 6);
+		       match($0, /"errors":[0-9]+/); e = substr($0, RSTART + 9, RLENGTH - 9);
 		       printf "%.0f %.3f %d", r, p / 1000, e }')
 	c1=$(cpu "$jpid")
 	read -r r p e <<<"$out"

@@ -18,6 +18,7 @@
 
 typedef struct cli_args {
 	bool help;       /* -h, --help: print the help, nothing else */
+	bool version;    /* --version: print the versions, nothing else */
 	cli_config cfg;  /* the run: cfg.mode and its settings; strings point
 	                    into argv or are constants */
 } cli_args;

@@ -478,8 +478,8 @@ static void latency_us(const hist *h, double us[NPCT])
 
 static void print_latency_json(const char *name, const double us[NPCT])
 {
-	printf("\"%s\": {\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, \"p99.9\": %.1f, "
-	       "\"max\": %.1f, \"min\": %.1f, \"mean\": %.1f}",
+	printf("\"%s\":{\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,\"p99.9\":%.1f,"
+	       "\"max\":%.1f,\"min\":%.1f,\"mean\":%.1f}",
 	       name, us[0], us[1], us[2], us[3], us[4], us[5], us[6]);
 }
 
@@ -502,11 +502,12 @@ static void report(load *L)
 	latency_us(&L->service, sus);
 	const char *mode = L->one_shot ? "one-shot" : "keep-alive";
 	if (cfg->json) {
-		printf("{\"mode\": \"%s\", \"conns\": %u, \"pipeline\": %u, \"requests\": %llu, "
-		       "\"errors\": %llu, \"connect_errors\": %llu, \"server_errors\": %llu, "
-		       "\"malformed\": %llu, \"connections\": %llu, \"seconds\": %.3f, "
-		       "\"requests_per_sec\": %.1f, \"bytes_sent\": %llu, \"bytes_received\": %llu, "
-		       "\"sent_bytes_per_sec\": %.1f, \"received_bytes_per_sec\": %.1f, ",
+		printf("{\"event\":\"load_report\",\"mode\":\"%s\",\"conns\":%u,\"pipeline\":%u,"
+		       "\"requests\":%llu,\"errors\":%llu,\"connect_errors\":%llu,"
+		       "\"server_errors\":%llu,\"malformed\":%llu,\"connections\":%llu,"
+		       "\"seconds\":%.3f,\"requests_per_sec\":%.1f,\"bytes_sent\":%llu,"
+		       "\"bytes_received\":%llu,\"sent_bytes_per_sec\":%.1f,"
+		       "\"received_bytes_per_sec\":%.1f,",
 		       mode, L->nconn, L->one_shot ? 1 : cfg->pipeline, (unsigned long long)L->done,
 		       (unsigned long long)L->errors, (unsigned long long)L->conn_errors,
 		       (unsigned long long)L->server_errors, (unsigned long long)L->malformed,
@@ -514,8 +515,8 @@ static void report(load *L)
 		       (unsigned long long)L->bytes_in, L->bytes_out / secs, L->bytes_in / secs);
 		print_latency_json("latency_us", us);
 		if (L->rate) {
-			printf(", \"rate\": %llu, \"scheduled\": %llu, \"sent\": %llu, "
-			       "\"behind_max_us\": %.1f, ",
+			printf(",\"rate\":%llu,\"scheduled\":%llu,\"sent\":%llu,"
+			       "\"behind_max_us\":%.1f,",
 			       (unsigned long long)L->rate, (unsigned long long)L->total,
 			       (unsigned long long)L->issued, L->behind_max_ns / 1e3);
 			print_latency_json("from_send_us", sus);

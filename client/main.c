@@ -11,6 +11,7 @@
 #include "client/rate.h"
 #include "cmd/commands.h"
 #include "cmd/opts.h"
+#include "cmd/version.h"
 #include "app/answer.h"
 #include "io/net.h"
 
@@ -21,6 +22,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: jmsg client [--host H] [--port P] [options] ACTION VALUE\n"
+"       jmsg client [options] HOST PORT ACTION VALUE   (the tutorial's form)\n"
 "       jmsg client --load [--conns C] [--requests N | --duration S] [--rate R]\n"
 "                   [--pipeline K] [--keep-alive | --one-shot] [--value V] [--json]\n"
 "       jmsg client --flood [--duration S] [ACTION VALUE]\n"
@@ -37,6 +39,7 @@ static void usage(FILE *f)
 "  --max-content N   largest response content accepted (default %llu)\n"
 "  -q, --quiet       print only the result line\n"
 "  -v, --verbose     print the request bytes, as the tutorial does\n"
+"  --version         jmsg's version, the spec's, libpcap's and json-c's\n"
 "\n"
 "load mode (--load): C connections on one event loop send the request\n"
 "(default 'search morpheus') N times in all, or for S seconds, and report\n"
@@ -51,7 +54,8 @@ static void usage(FILE *f)
 "  --one-shot        a new connection per request, as the tutorial's client;\n"
 "                    the rate is then connections per second\n"
 "  --value V         search value (or use ACTION VALUE)\n"
-"  --json            print the report as one JSON object\n"
+"  --json            print the report as one JSON line,\n"
+"                    {\"event\":\"load_report\",...}\n"
 "Without --rate the loop is closed: each connection sends its next request\n"
 "when an answer comes back.\n"
 "  --rate R          open loop: R requests per second in all (1 to %u),\n"
@@ -76,6 +80,7 @@ static void usage(FILE *f)
 "messages without reading, report when send() would block and how many\n"
 "bytes are queued each second, stop after --duration (default 10).\n"
 "\n"
+OPT_DURATION_HELP
 "exit status: 0 success; 1 internal error; 2 usage error; 3 connection\n"
 "refused, reset or unreachable; 4 timeout; 5 malformed response; 6 the\n"
 "server answered with an error; 7 load finished but some requests failed\n",
@@ -84,7 +89,7 @@ static void usage(FILE *f)
 }
 
 enum { O_HOST = 256, O_PORT, O_TIMEOUT, O_KEEP, O_ONE, O_MAXC, O_LOAD, O_CONNS, O_REQS,
-       O_DUR, O_PIPE, O_VALUE, O_JSON, O_FLOOD, O_RATE };
+       O_DUR, O_PIPE, O_VALUE, O_JSON, O_FLOOD, O_RATE, O_VERSION };
 
 static const struct option longopts[] = {
 	{"host", required_argument, NULL, O_HOST},
@@ -105,6 +110,7 @@ static const struct option longopts[] = {
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, O_VERSION},
 	{NULL, 0, NULL, 0},
 };
 
@@ -124,7 +130,7 @@ static const cli_config defaults = {
 typedef struct given {
 	cli_config *cfg;
 	jm_buf *err;
-	bool load, flood, keep, one, dur_set, req_set;
+	bool load, flood, keep, one, dur_set, req_set, host_set, port_set;
 	const char *value_opt;
 } given;
 
@@ -157,11 +163,12 @@ static int set_option(given *g, int opt, const char *arg, char **argv)
 	jm_buf *err = g->err;
 	uint64_t v;
 	switch (opt) {
-	case O_HOST: cfg->host = arg; return 0;
+	case O_HOST: cfg->host = arg; g->host_set = true; return 0;
 	case O_PORT:
 		if (opt_port_buf(err, "client", "--port", arg, NULL) < 0)
 			return -1;
 		cfg->port = arg;
+		g->port_set = true;
 		return 0;
 	case O_TIMEOUT:
 		if (opt_seconds_buf(err, "client", "--timeout", arg, &cfg->timeout_ms) < 0)
@@ -217,10 +224,12 @@ static int check_combination(const given *g, int npos)
 		return refuse(g, "--keep-alive and --one-shot do not go together");
 	if (g->cfg->rate && !g->load)
 		return refuse(g, "--rate goes with --load");
+	if (g->cfg->json && !g->load)
+		return refuse(g, "--json goes with --load");
 	if (g->req_set && g->dur_set)
 		return refuse(g, "give --requests or --duration, not both");
 	if ((g->load || g->flood) ? (npos != 0 && npos != 2) : npos != 2)
-		return refuse(g, "expected ACTION VALUE (see --help)");
+		return refuse(g, "expected ACTION VALUE or HOST PORT ACTION VALUE (see --help)");
 	return 0;
 }
 
@@ -268,27 +277,53 @@ static int set_mode(const given *g)
 	return 0;
 }
 
+/* The tutorial's form, `app-client.py HOST PORT ACTION VALUE`: with four
+ * words, the first two are the server.  *npos and *pos then count and
+ * point past them.  Returns 0, or -1 with the line in g->err. */
+static int take_server_words(given *g, int *npos, char ***pos)
+{
+	if (*npos != 4)
+		return 0;
+	const char *host = (*pos)[0], *port = (*pos)[1];
+	if (g->host_set || g->port_set)
+		return refuse(g, "give the server as HOST PORT words or as --host/--port, not both");
+	uint16_t v;
+	if (opt_parse_port(port, NULL, &v) < 0) {
+		jm_buf_printf(g->err, "jmsg client: in HOST PORT ACTION VALUE, PORT must be a port "
+			      "from 1 to 65535, not '%s'", port);
+		return -1;
+	}
+	g->cfg->host = host;
+	g->cfg->port = port;
+	*npos -= 2;
+	*pos += 2;
+	return 0;
+}
+
 int cli_parse_args(int argc, char **argv, cli_args *a, jm_buf *err)
 {
 	given g = {.cfg = &a->cfg, .err = err};
 	int opt;
 
-	a->help = false;
+	a->help = a->version = false;
 	a->cfg = defaults;
 	/* 0, not 1: glibc's getopt then forgets the previous parse, even one
 	 * that stopped inside a group of short options ("-xq"). */
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":qvh", longopts, NULL)) != -1) {
-		if (opt == 'h') {
-			a->help = true;
+		if (opt == 'h' || opt == O_VERSION) {
+			a->help = opt == 'h';
+			a->version = opt == O_VERSION;
 			return JM_EXIT_OK;
 		}
 		if (set_option(&g, opt, optarg, argv) < 0)
 			return JM_EXIT_USAGE;
 	}
 	int npos = argc - optind;
-	if (check_combination(&g, npos) < 0 || set_request(&g, npos, argv + optind) < 0 ||
+	char **pos = argv + optind;
+	if (take_server_words(&g, &npos, &pos) < 0 || check_combination(&g, npos) < 0 ||
+	    set_request(&g, npos, pos) < 0 ||
 	    set_mode(&g) < 0)
 		return JM_EXIT_USAGE;
 	return JM_EXIT_OK;
@@ -306,6 +341,8 @@ int client_main(int argc, char **argv)
 		usage(stdout);
 		return JM_EXIT_OK;
 	}
+	if (a.version)
+		return jm_print_version(stdout);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (a.cfg.mode == CLI_MODE_FLOOD)
 		return cli_flood(&a.cfg);

@@ -2,7 +2,7 @@
  * exit: the exit statuses of every subcommand, in one table (the README's
  * "Exit status" section shows it; each --help names its own).  0, 1 and 2
  * mean the same to every subcommand, except that replay gives 1 and 2 its
- * own sense; 3 to 7 are the client's alone.
+ * own sense; 3 to 7 are the client's, but 3 is also analyze --fail-on's.
  */
 #ifndef JM_CMD_EXIT_H
 #define JM_CMD_EXIT_H
@@ -14,6 +14,11 @@ enum {
 	JM_EXIT_INTERNAL = 1,     /* client: out of memory, an unexpected
 	                             system error */
 	JM_EXIT_USAGE = 2,        /* a bad command line: one line on stderr */
+	/* analyze --fail-on */
+	JM_EXIT_FOUND = 3,        /* the capture held what --fail-on names:
+	                             errors (the spec's errors[]: decoding and
+	                             validation) or problems (every error event,
+	                             capture problems too, and kernel drops) */
 	/* client */
 	JM_EXIT_CONNECT = 3,      /* refused, reset, unreachable, cannot resolve */
 	JM_EXIT_TIMEOUT = 4,

@@ -8,6 +8,7 @@
 #include "jmsg.h"
 #include "cmd/commands.h"
 #include "cmd/exit.h"
+#include "cmd/version.h"
 
 struct command {
 	const char *name;
@@ -45,8 +46,7 @@ int main(int argc, char **argv)
 		return JM_EXIT_OK;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-		printf("jmsg (spec %s v%d)\n", JM_SPEC_ABBREV, JM_SPEC_VERSION);
-		return JM_EXIT_OK;
+		return jm_print_version(stdout);
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (!strcmp(argv[1], commands[i].name))

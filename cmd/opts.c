@@ -84,22 +84,76 @@ int opt_size(const char *cmd, const char *opt, const char *arg, uint64_t *out)
 	return to_stderr(opt_size_buf(&line, cmd, opt, arg, out), &line, cmd, opt, arg);
 }
 
+/* The unit after a duration's number: its nanoseconds, or 0 if `u` is none.
+ * An empty `u` is the option's own unit. */
+static uint64_t duration_unit(const char *u, uint64_t bare_ns)
+{
+	static const struct {
+		const char *name;
+		uint64_t ns;
+	} units[] = {
+		{"ns", 1}, {"us", 1000}, {"ms", OPT_MS}, {"s", OPT_S}, {"m", 60 * OPT_S},
+		{"h", 3600 * OPT_S},
+	};
+	if (!*u)
+		return bare_ns;
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (!strcmp(u, units[i].name))
+			return units[i].ns;
+	return 0;
+}
+
+int opt_parse_duration(const char *arg, uint64_t bare_ns, uint64_t max_ns, uint64_t *ns)
+{
+	/* A plain decimal number, an exponent allowed ("1e-3"): no sign, no
+	 * space, no hex, inf or nan, which strtold would take. */
+	if (!isdigit((unsigned char)arg[0]) && !(arg[0] == '.' && isdigit((unsigned char)arg[1])))
+		return -1;
+	char *end;
+	errno = 0;
+	long double v = strtold(arg, &end);
+	if (errno || strspn(arg, "0123456789.eE+-") < (size_t)(end - arg))
+		return -1;
+	uint64_t unit = duration_unit(end, bare_ns);
+	if (!unit || !(v >= 0))
+		return -1;
+	long double x = v * (long double)unit;
+	if (!(x < 0x1p64L))
+		return -1;
+	uint64_t r = (uint64_t)x;
+	if (x - (long double)r >= 0.5L && r < UINT64_MAX)
+		r++;
+	/* more than zero stays more than zero: a timeout of 0 means never */
+	*ns = r || v == 0 ? r : 1;
+	return *ns <= max_ns ? 0 : -1;
+}
+
+int opt_duration_buf(jm_buf *err, const char *cmd, const char *opt, const char *arg,
+		     uint64_t bare_ns, uint64_t min_ns, uint64_t max_ns, uint64_t *ns)
+{
+	uint64_t v;
+	if (opt_parse_duration(arg, bare_ns, max_ns, &v) == 0 && v >= min_ns) {
+		*ns = v;
+		return 0;
+	}
+	if (cmd)
+		jm_buf_printf(err, "jmsg %s: ", cmd);
+	jm_buf_printf(err, "%s must be %s from %.15g to %.15g, or a duration such as 500ms, 10s "
+		      "or 2m, not '%s'", opt, bare_ns == OPT_MS ? "milliseconds" : "seconds",
+		      (double)min_ns / (double)bare_ns, (double)max_ns / (double)bare_ns, arg);
+	return -1;
+}
+
 int opt_seconds_buf(jm_buf *err, const char *cmd, const char *opt, const char *arg,
 		    uint64_t *ms)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(arg, &end);
-	if (!(isdigit((unsigned char)arg[0]) || arg[0] == '.') || *end || errno || !isfinite(v) ||
-	    v < 0 || v > 86400) {
-		jm_buf_printf(err, "jmsg %s: %s must be seconds from 0 to 86400 (e.g. 2.5), not '%s'",
-			      cmd, opt, arg);
+	uint64_t ns;
+	if (opt_duration_buf(err, cmd, opt, arg, OPT_S, 0, 86400 * OPT_S, &ns) < 0)
 		return -1;
-	}
-	*ms = (uint64_t)llround(v * 1000);
 	/* 0 means "never" to every timeout: a duration given as more than
 	 * zero must not round to it. */
-	if (v > 0 && *ms == 0)
+	*ms = (ns + OPT_MS / 2) / OPT_MS;
+	if (ns && !*ms)
 		*ms = 1;
 	return 0;
 }

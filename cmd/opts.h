@@ -26,8 +26,28 @@ int opt_parse_size(const char *arg, uint64_t *out);
 /* A byte count, with an optional k, m or g suffix (powers of 1024). */
 int opt_size(const char *cmd, const char *opt, const char *arg, uint64_t *out);
 int opt_size_buf(jm_buf *err, const char *cmd, const char *opt, const char *arg, uint64_t *out);
-/* Seconds, fractions allowed ("0.5"), as milliseconds; at most a day.  Any
- * positive value is at least 1 ms (0 alone means "never"). */
+/* Durations.  A decimal number ("2", "2.5", ".5", "1e-3"; no sign)
+ * with an optional unit: ns, us, ms, s, m (minutes) or h.  A bare number
+ * is in the option's own unit, `bare_ns` nanoseconds (OPT_S for seconds,
+ * OPT_MS for milliseconds), so a value that worked before a unit existed
+ * still means what it meant.  A value given as more than zero is never
+ * zero: it is at least 1 ns.  Returns 0 with *ns, or -1 if `arg` is not
+ * one or it is more than max_ns. */
+#define OPT_MS 1000000ULL
+/* The one paragraph of every --help that takes a duration. */
+#define OPT_DURATION_HELP \
+	"Durations take a unit: 250us, 500ms, 10s, 2m, 1h.  A bare number is in the\n" \
+	"unit the option names (S, SECS: seconds; MS: milliseconds).\n\n"
+#define OPT_S 1000000000ULL
+int opt_parse_duration(const char *arg, uint64_t bare_ns, uint64_t max_ns, uint64_t *ns);
+/* A duration from min_ns to max_ns.  The bad-value line names the range in
+ * the bare unit: "jmsg CMD: OPT must be seconds from 0 to 86400, or a
+ * duration such as 500ms, 10s or 2m, not 'ARG'"; with cmd NULL it starts
+ * at OPT, for a caller that adds its own prefix. */
+int opt_duration_buf(jm_buf *err, const char *cmd, const char *opt, const char *arg,
+		     uint64_t bare_ns, uint64_t min_ns, uint64_t max_ns, uint64_t *ns);
+/* Seconds when bare, as milliseconds; at most a day.  Any positive value
+ * is at least 1 ms (0 alone means "never"). */
 int opt_seconds(const char *cmd, const char *opt, const char *arg, uint64_t *ms);
 int opt_seconds_buf(jm_buf *err, const char *cmd, const char *opt, const char *arg,
 		    uint64_t *ms);

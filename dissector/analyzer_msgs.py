@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Reads `jmsg analyze --json` output and prints the same records as
-tshark_msgs.py: one JSON line per message and per error, in stream order.
+tshark_msgs.py: one JSON line per message and per error, in stream order
+(a message with content_error is left out: its error event stands for it).
 Usage: analyzer_msgs.py ANALYZE.jsonl > MSGS.jsonl
 """
 import json
@@ -17,6 +18,11 @@ def main(path):
             base = {"client": ev["client"], "server": ev["server"], "dir": ev.get("dir")}
             if kind == "error":
                 print(json.dumps(dict(base, kind="error", id=ev["kind"]), ensure_ascii=False))
+                continue
+            if "content_error" in ev:
+                # A message whose content the codec rejects: the dissector
+                # reports its error alone, as does the error event that
+                # follows this one.
                 continue
             rec = dict(base, kind="message", header_len=ev["header_len"],
                        content_type=ev["content_type"], content_length=ev["content_length"])

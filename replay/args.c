@@ -120,7 +120,7 @@ static int set_memcap(parser *p, const char *arg)
 }
 
 enum { O_TO = 256, O_PORT, O_SPEED, O_ASAP, O_CONC, O_STREAMS, O_RAW, O_IGNORE, O_JSON,
-       O_TIMEOUT, O_MAXC, O_MEMCAP, O_NOHEUR };
+       O_TIMEOUT, O_MAXC, O_MEMCAP, O_VERSION, O_NOHEUR };
 
 static const struct option longopts[] = {
 	{"to", required_argument, NULL, O_TO},
@@ -138,6 +138,7 @@ static const struct option longopts[] = {
 	{"no-heuristic", no_argument, NULL, O_NOHEUR},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, O_VERSION},
 	{NULL, 0, NULL, 0},
 };
 
@@ -257,6 +258,7 @@ int rp_parse_args(int argc, char **argv, rp_args *a, char *err, size_t errlen)
 		case O_JSON: a->json = true; break;
 		case 'v': a->verbose = true; break;
 		case 'h': a->help = true; return 0;
+		case O_VERSION: a->version = true; return 0;
 		case ':': return usage_fail(&p, "%s needs a value", argv[optind - 1]);
 		case '?': return usage_fail(&p, "unknown option '%s'", argv[optind - 1]);
 		default:

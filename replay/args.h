@@ -38,13 +38,14 @@ typedef struct rp_args {
 	bool raw, json, verbose;
 	bool no_heuristic;          /* --no-heuristic */
 	bool help;                  /* -h: print the usage, nothing else */
+	bool version;               /* --version: print the versions, nothing else */
 } rp_args;
 
 /*
  * Parse argv (argv[0] is the subcommand's name; getopt_long may reorder
  * argv, and --ignore-header and the path point into it).  Returns
  * RP_ARGS_RUN with `a` complete, or the exit status to end with now: 0
- * for --help (a->help), JM_EXIT_USAGE with one line in err ("jmsg replay:
+ * for --help (a->help) and --version (a->version), JM_EXIT_USAGE with one line in err ("jmsg replay:
  * ..."), no newline.  Call rp_args_free() in every case.
  */
 int rp_parse_args(int argc, char **argv, rp_args *a, char *err, size_t errlen);

@@ -60,7 +60,8 @@ static void on_message(void *user, const an_message *m)
 	if (!s)
 		return;
 	int dir = m->dir == AN_C2S ? RP_REQ : RP_RESP;
-	if (s->cut[dir].cut)
+	/* Bad content: the error event that follows says what to do. */
+	if (s->cut[dir].cut || m->content_error)
 		return;
 	if (m->content_cut || m->content_kept != m->content_length) {
 		/* Not the whole content: the engine ran out of room for it. */

@@ -376,15 +376,15 @@ int rp_diff_json(const rp_diff *d, jm_buf *out)
 	for (size_t i = 0; i < d->n; i++) {
 		const rp_change *c = &d->c[i];
 		if (i)
-			rc |= jm_buf_append(out, ", ", 2);
-		rc |= jm_buf_append(out, "{\"path\": ", 9);
+			rc |= jm_buf_append(out, ",", 1);
+		rc |= jm_buf_append(out, "{\"path\":", 8);
 		rc |= jm_json_quote(out, c->path, strlen(c->path));
-		rc |= jm_buf_append(out, ", \"captured\": ", 14);
+		rc |= jm_buf_append(out, ",\"captured\":", 12);
 		if (c->captured)
 			rc |= jm_json_quote(out, c->captured, strlen(c->captured));
 		else
 			rc |= jm_buf_append(out, "null", 4);
-		rc |= jm_buf_append(out, ", \"live\": ", 10);
+		rc |= jm_buf_append(out, ",\"live\":", 8);
 		if (c->live)
 			rc |= jm_json_quote(out, c->live, strlen(c->live));
 		else

@@ -9,9 +9,11 @@
 #include <string.h>
 
 #include "cmd/commands.h"
+#include "cmd/version.h"
 #include "replay/args.h"
 #include "replay/conv.h"
 #include "replay/engine.h"
+#include "cmd/opts.h"
 #include "replay/report.h"
 #include "tcp/stream.h"
 #include "io/evloop.h"
@@ -30,7 +32,9 @@ static void usage(FILE *f)
 "own connection; its requests are sent in order, keeping the capture's\n"
 "spacing and pipelining (a request waits for exactly the responses the\n"
 "original client had received before sending it); streams start at their\n"
-"original relative times.\n"
+"original relative times.  FILE.pcap may be a directory: its files, in\n"
+"natural order (cap, cap1, ..., cap10), are read as one capture, as\n"
+"tcpdump -C or -G wrote them.\n"
 "\n"
 "  --to HOST:PORT      the server to replay against ([::1]:PORT for IPv6;\n"
 "                      a bare PORT means 127.0.0.1)\n"
@@ -67,6 +71,7 @@ static void usage(FILE *f)
 "                      1g; k/m/g suffixes)\n"
 "  -v, --verbose       also list identical responses\n"
 "  -h, --help          this help\n"
+"  --version           jmsg's version, the spec's, libpcap's and json-c's\n"
 "\n"
 "Compared: every header member (order and spacing aside), and the\n"
 "content: as JSON values when both sides are text/json, byte for byte\n"
@@ -77,6 +82,7 @@ static void usage(FILE *f)
 "SIGINT or SIGTERM ends the replay early: open streams stop, the summary\n"
 "covers what was done.\n"
 "\n"
+OPT_DURATION_HELP
 "exit status: 0 every response matched; 1 some differ, are missing or\n"
 "extra, or are malformed; 2 usage error, unreadable capture, the server\n"
 "could not be reached, or the replay was interrupted\n",
@@ -228,6 +234,8 @@ int replay_main(int argc, char **argv)
 		rc = run(&a);
 	else if (a.help)
 		usage(stdout);
+	else if (a.version)
+		jm_print_version(stdout);
 	else
 		fprintf(stderr, "%s\n", err);
 	rp_args_free(&a);

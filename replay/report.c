@@ -53,7 +53,7 @@ static void put_quoted(rp_report *r, jm_buf *b, const char *s)
 static void line_start(rp_report *r, jm_buf *b, const rp_stream *s, const char *type, size_t i)
 {
 	if (r->json)
-		put(r, b, "{\"type\": \"%s\", \"stream\": %" PRIu64 ", \"response\": %zu", type, s->id, i);
+		put(r, b, "{\"event\":\"%s\",\"stream\":%" PRIu64 ",\"response\":%zu", type, s->id, i);
 	else
 		put(r, b, "stream %" PRIu64 " response %zu: ", s->id, i);
 }
@@ -88,9 +88,9 @@ static void put_msg_summary(rp_report *r, jm_buf *b, const rp_msg *m)
 		json_tokener_free(tok);
 	size_t n = rp_msg_content_len(m);
 	if (r->json) {
-		put(r, b, ", \"content_type\": ");
+		put(r, b, ",\"content_type\":");
 		put_quoted(r, b, ct);
-		put(r, b, ", \"content_length\": %zu, \"content\": ", n);
+		put(r, b, ",\"content_length\":%zu,\"content\":", n);
 		if (jm_json_quote(b, rp_msg_content(m), n < 60 ? n : 60) < 0)
 			r->oom = true;
 	} else {
@@ -137,10 +137,10 @@ static void on_response(void *user, const rp_stream *s, size_t i, const rp_msg *
 		r->n.different++;
 		line_start(r, &sl->out, s, "diff", i);
 		if (r->json) {
-			put(r, &sl->out, ", \"changes\": ");
+			put(r, &sl->out, ",\"changes\":");
 			if (rp_diff_json(&d, &sl->out) < 0)
 				r->oom = true;
-			put(r, &sl->out, ", \"more\": %zu}\n", d.total - d.n);
+			put(r, &sl->out, ",\"more\":%zu}\n", d.total - d.n);
 		} else {
 			if (rp_diff_text(&d, &sl->out) < 0)
 				r->oom = true;
@@ -158,7 +158,7 @@ static void on_bad_response(void *user, const rp_stream *s, size_t i, jm_error e
 	r->n.errors++;
 	line_start(r, &sl->out, s, "malformed", i);
 	if (r->json) {
-		put(r, &sl->out, ", \"error\": \"%s\", \"detail\": ", jm_error_id(e));
+		put(r, &sl->out, ",\"error\":\"%s\",\"detail\":", jm_error_id(e));
 		put_quoted(r, &sl->out, detail ? detail : jm_error_text(e));
 		put(r, &sl->out, "}\n");
 	} else {
@@ -207,9 +207,9 @@ static void note_incomplete(rp_report *r, const rp_stream *s, jm_buf *b)
 		return;
 	r->n.incomplete++;
 	if (r->json) {
-		put(r, b, "{\"type\": \"incomplete\", \"stream\": %" PRIu64 ", \"detail\": ", s->id);
+		put(r, b, "{\"event\":\"incomplete\",\"stream\":%" PRIu64 ",\"detail\":", s->id);
 		put_quoted(r, b, what);
-		put(r, b, ", \"requests\": %zu}\n", s->n[RP_REQ]);
+		put(r, b, ",\"requests\":%zu}\n", s->n[RP_REQ]);
 	} else {
 		put(r, b, "stream %" PRIu64 ": incomplete capture, replayed as far as it is known: %s\n",
 		    s->id, what);
@@ -230,8 +230,8 @@ static void on_done(void *user, const rp_stream *s, const rp_stream_result *res)
 		r->n.errors++;
 		r->n.connect_errors++;
 		if (r->json) {
-			put(r, &sl->out, "{\"type\": \"error\", \"stream\": %" PRIu64
-				  ", \"error\": \"connect\", \"detail\": ", s->id);
+			put(r, &sl->out, "{\"event\":\"error\",\"stream\":%" PRIu64
+				  ",\"error\":\"connect\",\"detail\":", s->id);
 			put_quoted(r, &sl->out, strerror(res->sys_errno));
 			put(r, &sl->out, "}\n");
 		} else {
@@ -255,7 +255,7 @@ static void on_done(void *user, const rp_stream *s, const rp_stream_result *res)
 			r->n.missing++;
 			line_start(r, &sl->out, s, "missing", i);
 			if (r->json) {
-				put(r, &sl->out, ", \"reason\": \"%s\", \"detail\": ", rp_end_name(res->end));
+				put(r, &sl->out, ",\"reason\":\"%s\",\"detail\":", rp_end_name(res->end));
 				put_quoted(r, &sl->out, why);
 				put(r, &sl->out, "}\n");
 			} else {
@@ -310,7 +310,7 @@ rp_report *rp_report_new(const rp_capture *c, const rp_ignore *ign, FILE *out, b
 			const char *why = what[0] ? what : "no request in the capture";
 			r->n.skipped++;
 			if (json) {
-				put(r, &sl->out, "{\"type\": \"skipped\", \"stream\": %" PRIu64 ", \"detail\": ",
+				put(r, &sl->out, "{\"event\":\"skipped\",\"stream\":%" PRIu64 ",\"detail\":",
 				    s->id);
 				put_quoted(r, &sl->out, why);
 				put(r, &sl->out, "}\n");
@@ -353,11 +353,11 @@ int rp_report_finish(rp_report *r, double seconds, bool interrupted)
 		code = JM_EXIT_REPLAY_DIFFERS;
 	if (r->json) {
 		fprintf(r->f,
-			"{\"type\": \"summary\", \"streams\": %" PRIu64 ", \"skipped\": %" PRIu64
-			", \"incomplete\": %" PRIu64 ", \"requests\": %" PRIu64 ", \"responses\": %" PRIu64
-			", \"identical\": %" PRIu64 ", \"different\": %" PRIu64 ", \"missing\": %" PRIu64
-			", \"extra\": %" PRIu64 ", \"unchecked\": %" PRIu64 ", \"errors\": %" PRIu64
-			", \"seconds\": %.3f, \"interrupted\": %s, \"exit\": %d}\n",
+			"{\"event\":\"summary\",\"streams\":%" PRIu64 ",\"skipped\":%" PRIu64
+			",\"incomplete\":%" PRIu64 ",\"requests\":%" PRIu64 ",\"responses\":%" PRIu64
+			",\"identical\":%" PRIu64 ",\"different\":%" PRIu64 ",\"missing\":%" PRIu64
+			",\"extra\":%" PRIu64 ",\"unchecked\":%" PRIu64 ",\"errors\":%" PRIu64
+			",\"seconds\":%.3f,\"interrupted\":%s,\"exit\":%d}\n",
 			n->streams, n->skipped, n->incomplete, n->requests, n->responses, n->identical,
 			n->different, n->missing, n->extra, n->unchecked, n->errors, seconds,
 			interrupted ? "true" : "false", code);

@@ -17,6 +17,7 @@
 
 typedef struct srv_args {
 	bool help;       /* -h, --help: print the help, nothing else */
+	bool version;    /* --version: print the versions, nothing else */
 	srv_config cfg;  /* the run's settings; strings point into argv or
 	                    are constants */
 } srv_args;

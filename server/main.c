@@ -10,6 +10,7 @@
 
 #include "cmd/commands.h"
 #include "cmd/opts.h"
+#include "cmd/version.h"
 #include "io/net.h"
 #include "server/args.h"
 #include "server/server.h"
@@ -48,6 +49,7 @@ static void usage(FILE *f)
 "  -q, --quiet         log only 'Listening on' and errors\n"
 "  -v, --verbose       log message bytes as the tutorial does\n"
 "  -h, --help          this help\n"
+"  --version           jmsg's version, the spec's, libpcap's and json-c's\n"
 "\n"
 "Bad requests get {\"error\": ID, \"detail\": TEXT} as text/json and the\n"
 "connection is closed: ID is the codec's error id (header_not_json, ...)\n"
@@ -55,6 +57,7 @@ static void usage(FILE *f)
 "\"action\" string, no search \"value\" string).\n"
 "SIGINT or SIGTERM stops accepting, finishes responses in flight and exits.\n"
 "\n"
+OPT_DURATION_HELP
 "exit status: 0 stopped by SIGINT/SIGTERM, 1 could not start (address in\n"
 "use, bad search table, ...), 2 usage error\n",
 		NET_DEFAULT_HOST, JM_SPEC_DEFAULT_PORT, SRV_DEFAULT_MAX_TABLE, SRV_DEFAULT_MAX_CONTENT,
@@ -63,7 +66,7 @@ static void usage(FILE *f)
 }
 
 enum { O_HOST = 256, O_PORT, O_PORT_FILE, O_TABLE, O_MAX_TABLE, O_MAX_CONTENT, O_MAX_CONNS, O_IDLE,
-       O_REQUEST, O_NO_READ };
+       O_REQUEST, O_NO_READ, O_VERSION };
 
 static const struct option longopts[] = {
 	{"host", required_argument, NULL, O_HOST},
@@ -79,6 +82,7 @@ static const struct option longopts[] = {
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, O_VERSION},
 	{NULL, 0, NULL, 0},
 };
 
@@ -156,15 +160,16 @@ int srv_parse_args(int argc, char **argv, srv_args *a, jm_buf *err)
 {
 	int opt;
 
-	a->help = false;
+	a->help = a->version = false;
 	a->cfg = defaults;
 	/* 0, not 1: glibc's getopt then forgets the previous parse, even one
 	 * that stopped inside a group of short options ("-xq"). */
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":qvh", longopts, NULL)) != -1) {
-		if (opt == 'h') {
-			a->help = true;
+		if (opt == 'h' || opt == O_VERSION) {
+			a->help = opt == 'h';
+			a->version = opt == O_VERSION;
 			return JM_EXIT_OK;
 		}
 		if (set_option(&a->cfg, opt, optarg, argv, err) < 0)
@@ -189,6 +194,8 @@ int server_main(int argc, char **argv)
 		usage(stdout);
 		return JM_EXIT_OK;
 	}
+	if (a.version)
+		return jm_print_version(stdout);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	return srv_run(&a.cfg);
 }

@@ -15,6 +15,7 @@
 
 #include "cmd/commands.h"
 #include "cmd/opts.h"
+#include "cmd/version.h"
 #include "stall/sockdiag.h"
 #include "stall/sockets.h"
 #include "jmsg.h"
@@ -39,12 +40,16 @@ static void usage(FILE *f)
 "\n"
 "  --port P        a server port (repeatable; default %d)\n"
 "  --watch [SECS]  print the table again every SECS seconds (default 1),\n"
-"                  until interrupted\n"
+"                  until interrupted: on a terminal it is redrawn in place,\n"
+"                  as watch(1) does; piped, each table is appended\n"
 "  --count N       with --watch: stop after N tables\n"
 "  --info          add tcp_info columns: notsent, unacked, snd_wnd,\n"
 "                  rcv_wnd, rwnd_limited (ms)\n"
-"  --json          one JSON object per socket (and per table, a \"time\")\n"
+"  --json          one JSON line per socket, {\"event\":\"socket\",...}, and\n"
+"                  with --watch one per table first, {\"event\":\"table\",...}\n"
+"  --version       jmsg's version, the spec's, libpcap's and json-c's\n"
 "\n"
+OPT_DURATION_HELP
 "exit status: 0 listed (even if none), 1 the kernel could not be asked\n"
 "(no NETLINK_SOCK_DIAG), 2 bad command line.\n",
 		JM_SPEC_DEFAULT_PORT);
@@ -90,13 +95,14 @@ static void print_json(struct rows *rs, bool info, bool watch)
 	char l[64], f[64];
 	jm_buf b = {0};
 	if (watch)
-		printf("{\"time\":%.6f,\"sockets\":%zu}\n", sockdiag_now(), rs->n);
+		printf("{\"event\":\"table\",\"time\":%.6f,\"sockets\":%zu}\n", sockdiag_now(),
+		       rs->n);
 	for (size_t i = 0; i < rs->n; i++) {
 		const sockdiag_sock *s = &rs->r[i].s;
 		const sockdiag_proc *p = &rs->r[i].p;
 		flow_ep_format(&s->local, l, sizeof l);
 		flow_ep_format(&s->remote, f, sizeof f);
-		printf("{\"proto\":\"%s\",\"recvq\":%u,\"sendq\":%u,\"local\":\"%s\",\"foreign\":\"%s\","
+		printf("{\"event\":\"socket\",\"proto\":\"%s\",\"recvq\":%u,\"sendq\":%u,\"local\":\"%s\",\"foreign\":\"%s\","
 		       "\"state\":\"%s\",\"inode\":%llu",
 		       s->family == AF_INET6 ? "tcp6" : "tcp", s->rqueue, s->wqueue, l, f,
 		       sockdiag_state_name(s->state), (unsigned long long)s->inode);
@@ -173,7 +179,7 @@ static void print_text(struct rows *rs, bool info, bool watch)
 
 int sockets_parse_args(int argc, char **argv, sockets_args *a, jm_buf *err)
 {
-	enum { O_PORT = 256, O_WATCH, O_COUNT, O_INFO, O_JSON };
+	enum { O_PORT = 256, O_WATCH, O_COUNT, O_INFO, O_JSON, O_VERSION };
 	static const struct option longopts[] = {
 		{"port", required_argument, NULL, O_PORT},
 		{"watch", optional_argument, NULL, O_WATCH},
@@ -181,6 +187,7 @@ int sockets_parse_args(int argc, char **argv, sockets_args *a, jm_buf *err)
 		{"info", no_argument, NULL, O_INFO},
 		{"json", no_argument, NULL, O_JSON},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, O_VERSION},
 		{NULL, 0, NULL, 0},
 	};
 	memset(a, 0, sizeof *a);
@@ -208,10 +215,13 @@ int sockets_parse_args(int argc, char **argv, sockets_args *a, jm_buf *err)
 			if (!optarg && optind < argc && argv[optind][0] >= '0' && argv[optind][0] <= '9')
 				optarg = argv[optind++];
 			if (optarg) {
-				errno = 0;
-				a->every = strtod(optarg, &end);
-				if (errno || end == optarg || *end || !(a->every >= 0.05) || a->every > 86400)
-					return bad(err, "--watch wants seconds from 0.05 to 86400, not", optarg);
+				uint64_t ns;
+				if (opt_duration_buf(err, "sockets", "--watch", optarg, OPT_S, 50 * OPT_MS,
+						     86400 * OPT_S, &ns) < 0) {
+					jm_buf_printf(err, " (see 'jmsg sockets --help')");
+					return JM_EXIT_USAGE;
+				}
+				a->every = (double)ns / 1e9;
 			}
 			break;
 		case O_COUNT:
@@ -223,6 +233,7 @@ int sockets_parse_args(int argc, char **argv, sockets_args *a, jm_buf *err)
 		case O_INFO: a->info = true; break;
 		case O_JSON: a->json = true; break;
 		case 'h': a->help = true; return JM_EXIT_OK;
+		case O_VERSION: a->version = true; return JM_EXIT_OK;
 		default:
 			if (optopt == O_PORT || optopt == O_COUNT)
 				return bad(err, "option needs a value:", argv[optind - 1]);
@@ -277,15 +288,24 @@ int sockets_run(const sockets_args *a)
 	sigaction(SIGTERM, &sa, NULL);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
+	/* On a terminal the table is redrawn in place (cursor home, screen
+	 * cleared, the whole table in one write); a pipe or a file gets every
+	 * table appended, for a log.  JSON lines are always appended. */
+	bool redraw = a->watch && !a->json && isatty(STDOUT_FILENO);
+	if (redraw)
+		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	int rc = JM_EXIT_OK;
 	struct rows rs = {0};
 	for (long n = 0; !stop; n++) {
+		if (redraw)
+			fputs(SOCKETS_REDRAW, stdout);
 		rc = list_once(sd, procs, a, &rs);
+		fflush(stdout);
 		if (rc != JM_EXIT_OK)
 			break;
 		if (!a->watch || (a->count && n + 1 >= a->count))
 			break;
-		if (!a->json)
+		if (!a->json && !redraw)
 			printf("\n");
 		struct timespec ts = {(time_t)a->every,
 				      (long)((a->every - (double)(time_t)a->every) * 1e9)};
@@ -309,5 +329,7 @@ int sockets_main(int argc, char **argv)
 		usage(stdout);
 		return JM_EXIT_OK;
 	}
+	if (a.version)
+		return jm_print_version(stdout);
 	return sockets_run(&a);
 }

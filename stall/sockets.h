@@ -15,9 +15,13 @@
 #include "jmsg.h"
 
 #define SOCKETS_MAX_PORTS 64
+/* What --watch writes before each table on a terminal: cursor home, screen
+ * cleared (the escapes watch(1) and clear(1) use). */
+#define SOCKETS_REDRAW "\033[H\033[2J"
 
 typedef struct sockets_args {
 	bool help;                /* --help: print the usage and exit 0 */
+	bool version;             /* --version: print the versions and exit 0 */
 	uint16_t ports[SOCKETS_MAX_PORTS]; /* --port; JM_SPEC_DEFAULT_PORT if none */
 	size_t nports;
 	bool watch;               /* --watch: again every `every` seconds */

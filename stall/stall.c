@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "stall/plot.h"
+#include "tcp/community_id.h"
 #include "tcp/seq.h"
 
 #define MAX_SPANS 64
@@ -93,6 +94,7 @@ struct st_flow {
 	struct kside *k;        /* [2], from the first socket sample on */
 	struct dstate d[2];
 	bool scale_noted, reach_noted, any_sock;
+	uint64_t last_frame;    /* of the stream's latest segment */
 	struct flow_series *ser;
 };
 
@@ -252,6 +254,10 @@ static void ep_close(stall_tracker *t, struct st_flow *fs, an_dir d, const char 
 	ev->open = open;
 	ev->ended_by = why;
 	ev->t0 = t->t0;
+	if (ev->wire) {
+		ev->frame = ev->start_frame;
+		ev->frame_last = ev->end_frame ? ev->end_frame : fs->last_frame;
+	}
 	t->st.stalls++;
 	if (ev->wire && ev->kernel)
 		t->st.both++;
@@ -426,6 +432,7 @@ static struct st_flow *segment_flow(stall_tracker *t, flow *f, an_dir dir, const
 	}
 	if (fs->ser)
 		fs->ser->last_ts = seg->ts;
+	fs->last_frame = seg->frame;
 	return fs;
 }
 
@@ -745,7 +752,7 @@ void stall_kernel(stall_tracker *t, const sockdiag_batch *b)
 		if (!fs->any_sock && !t->reach_noted && (fs->d[0].w_open || fs->d[1].w_open)) {
 			t->reach_noted = true;
 			if (t->on_note)
-				t->on_note(t->user, fs->stream,
+				t->on_note(t->user, fs->stream, b->ts,
 					   "no socket of this stream is on this host: its queues are out of "
 					   "reach, only the wire view is reported (said once)");
 		}
@@ -981,11 +988,19 @@ static int put_kernel(jm_buf *o, const stall_event *ev)
 
 int stall_event_json(jm_buf *o, const stall_event *ev)
 {
-	int rc = jm_buf_printf(o, "{\"event\":\"stall\",\"stream\":%llu,\"side\":\"%s\",\"receiver\":",
-			       (unsigned long long)ev->stream, ev->side);
+	char cid[COMMUNITY_ID_LEN];
+	community_id(&ev->receiver, &ev->sender, 6, 0, cid);
+	int rc = jm_buf_printf(o, "{\"event\":\"stall\",\"ts\":%.6f,\"stream\":%llu,\"side\":\"%s\",\"receiver\":",
+			       ev->start, (unsigned long long)ev->stream, ev->side);
 	rc |= put_ep(o, &ev->receiver);
 	rc |= jm_buf_printf(o, ",\"sender\":");
 	rc |= put_ep(o, &ev->sender);
+	rc |= jm_buf_printf(o, ",\"community_id\":\"%s\"", cid);
+	if (ev->frame)
+		rc |= jm_buf_printf(o, ",\"frame\":%llu,\"frame_last\":%llu",
+				    (unsigned long long)ev->frame, (unsigned long long)ev->frame_last);
+	else
+		rc |= jm_buf_printf(o, ",\"frame\":null,\"frame_last\":null");
 	rc |= jm_buf_printf(o, ",\"start\":%.6f", ev->start);
 	if (ev->open)
 		rc |= jm_buf_printf(o, ",\"end\":null,\"open\":true");
@@ -998,13 +1013,15 @@ int stall_event_json(jm_buf *o, const stall_event *ev)
 	return rc | jm_buf_printf(o, "}");
 }
 
-int stall_event_text(jm_buf *o, const stall_event *ev)
+int stall_event_text(jm_buf *o, const stall_event *ev, tf_clock *clock)
 {
-	char r[64], s[64];
+	char r[64], s[64], t[TF_MAX];
 	flow_ep_format(&ev->receiver, r, sizeof r);
 	flow_ep_format(&ev->sender, s, sizeof s);
-	int rc = jm_buf_printf(o, "%12.6f stall stream %llu: %s %s stopped reading %s for %.1f ms%s (%s)",
-			       ev->start - ev->t0, (unsigned long long)ev->stream, ev->side, r, s,
+	/* A double holds a time since 1970 to about 0.2 us: whole microseconds. */
+	tf_format(clock, (int64_t)llround(ev->start * 1e6) * 1000, t);
+	int rc = jm_buf_printf(o, "%s stall stream %llu: %s %s stopped reading %s for %.1f ms%s (%s)",
+			       t, (unsigned long long)ev->stream, ev->side, r, s,
 			       ev->duration_ms,
 			       ev->open ? ", still stalled at the end of the capture" : "",
 			       ev->ended_by);

@@ -56,6 +56,7 @@
 #include "tcp/flow.h"
 #include "stall/sockdiag.h"
 #include "tcp/stream.h"
+#include "tcp/timefmt.h"
 
 #define STALL_DEFAULT_MS 200.0
 #define STALL_DEFAULT_SAMPLE_MS 100.0
@@ -85,6 +86,9 @@ typedef struct stall_event {
 	flow_ep receiver, sender;
 	double start, end;        /* union of both views */
 	double t0;                /* time of the tracker's first segment */
+	uint64_t frame, frame_last; /* wire view: its first frame, and its
+	                             end's or (open) the stream's latest;
+	                             0: the kernel view alone saw it */
 	double duration_ms;
 	bool open;                /* still stalled when the capture ended */
 	const char *ended_by;     /* window_opened, drained, closed, reset, expired, capture_end */
@@ -122,7 +126,7 @@ typedef struct stall_event {
 typedef void (*stall_event_fn)(void *user, const stall_event *ev);
 /* One-off notes (a midstream stream's unknown window scale, sockets out
  * of reach): one line, no newline. */
-typedef void (*stall_note_fn)(void *user, uint64_t stream, const char *note);
+typedef void (*stall_note_fn)(void *user, uint64_t stream, double ts, const char *note);
 
 typedef struct stall_tracker stall_tracker;
 
@@ -159,7 +163,8 @@ void stall_get_stats(const stall_tracker *t, stall_stats *st);
 
 /* One JSON object (no newline) / one text line (no newline) for ev. */
 int stall_event_json(jm_buf *out, const stall_event *ev);
-int stall_event_text(jm_buf *out, const stall_event *ev);
+/* The text line's time is the clock's (timefmt.h). */
+int stall_event_text(jm_buf *out, const stall_event *ev, tf_clock *clock);
 
 /* Write the SVG plot of one stream (config plot_stream, or the stream with
  * the longest stall).  Returns 0, or -1 with err set (no series kept, no
@@ -189,6 +194,7 @@ typedef struct stall_cli {
 	stall_tracker *t;
 	sockdiag_sampler *sampler;
 	double last_ts;
+	tf_clock *clock;          /* text lines' times, shared with the report */
 	jm_buf line;
 } stall_cli;
 
@@ -205,7 +211,7 @@ int stall_cli_option(stall_cli *c, const char *name, const char *arg, char *err,
  * it cannot start, a one-line warning goes to stderr and the wire view
  * goes on).  -1 with err set on no memory. */
 int stall_cli_start(stall_cli *c, an_engine *e, bool live, const an_config *cfg, bool json,
-		    FILE *out, char *err, size_t errlen);
+		    FILE *out, tf_clock *clock, char *err, size_t errlen);
 void stall_cli_segment(stall_cli *c, flow *f, an_dir dir, const cap_segment *seg);
 void stall_cli_tick(stall_cli *c, double ts);
 /* Before an_engine_finish(): stalls still open are reported as open. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/opts.h"
 #include "stall/stall.h"
 
 void stall_cli_init(stall_cli *c)
@@ -44,17 +45,30 @@ static int num(const char *s, double lo, double hi, double *out)
 	return 0;
 }
 
+/* --stall-ms, --sample-ms: milliseconds when bare, or any duration. */
+static int ms_option(const char *name, const char *arg, uint64_t min_ms, uint64_t max_ms,
+		     double *ms, char *err, size_t errlen)
+{
+	char opt[32];
+	uint64_t ns;
+	jm_buf why = {0};
+	snprintf(opt, sizeof opt, "--%s", name);
+	int rc = opt_duration_buf(&why, NULL, opt, arg, OPT_MS, min_ms * OPT_MS, max_ms * OPT_MS, &ns);
+	if (rc < 0)
+		snprintf(err, errlen, "%.*s", (int)jm_buf_pending(&why), (const char *)jm_buf_head(&why));
+	else
+		*ms = (double)ns / 1e6;
+	jm_buf_free(&why);
+	return rc;
+}
+
 int stall_cli_option(stall_cli *c, const char *name, const char *arg, char *err, size_t errlen)
 {
 	double d;
 	if (!strcmp(name, "stall-ms")) {
-		if (num(arg, 1, 86400000, &d))
-			goto bad;
-		c->cfg.stall_ms = d;
+		return ms_option(name, arg, 1, 86400000, &c->cfg.stall_ms, err, errlen);
 	} else if (!strcmp(name, "sample-ms")) {
-		if (num(arg, 10, 60000, &d))
-			goto bad;
-		c->sample_ms = d;
+		return ms_option(name, arg, 10, 60000, &c->sample_ms, err, errlen);
 	} else if (!strcmp(name, "plot")) {
 		if (!*arg)
 			goto bad;
@@ -74,10 +88,6 @@ int stall_cli_option(stall_cli *c, const char *name, const char *arg, char *err,
 bad:
 	if (!strcmp(name, "plot"))
 		snprintf(err, errlen, "--plot wants a file name");
-	else if (!strcmp(name, "stall-ms"))
-		snprintf(err, errlen, "--stall-ms wants milliseconds from 1 to 86400000, not '%s'", arg);
-	else if (!strcmp(name, "sample-ms"))
-		snprintf(err, errlen, "--sample-ms wants milliseconds from 10 to 60000, not '%s'", arg);
 	else
 		snprintf(err, errlen, "--plot-stream wants a stream number (0, 1, ...), not '%s'", arg);
 	return -1;
@@ -87,22 +97,22 @@ static void on_event(void *user, const stall_event *ev)
 {
 	stall_cli *c = user;
 	c->line.len = c->line.off = 0;
-	int rc = c->json ? stall_event_json(&c->line, ev) : stall_event_text(&c->line, ev);
+	int rc = c->json ? stall_event_json(&c->line, ev) : stall_event_text(&c->line, ev, c->clock);
 	if (rc)
 		return;
 	fwrite(jm_buf_head(&c->line), 1, jm_buf_pending(&c->line), c->out);
 	fputc('\n', c->out);
 }
 
-static void on_note(void *user, uint64_t stream, const char *note)
+static void on_note(void *user, uint64_t stream, double ts, const char *note)
 {
 	stall_cli *c = user;
 	if (c->json) {
 		c->line.len = c->line.off = 0;
 		if (jm_json_quote(&c->line, note, strlen(note)))
 			return;
-		fprintf(c->out, "{\"event\":\"stall_note\",\"stream\":%llu,\"note\":%.*s}\n",
-			(unsigned long long)stream, (int)jm_buf_pending(&c->line),
+		fprintf(c->out, "{\"event\":\"stall_note\",\"ts\":%.6f,\"stream\":%llu,\"note\":%.*s}\n",
+			ts, (unsigned long long)stream, (int)jm_buf_pending(&c->line),
 			(const char *)jm_buf_head(&c->line));
 	} else {
 		fprintf(c->out, "stall note, stream %llu: %s\n", (unsigned long long)stream, note);
@@ -110,8 +120,9 @@ static void on_note(void *user, uint64_t stream, const char *note)
 }
 
 int stall_cli_start(stall_cli *c, an_engine *e, bool live, const an_config *cfg, bool json,
-		    FILE *out, char *err, size_t errlen)
+		    FILE *out, tf_clock *clock, char *err, size_t errlen)
 {
+	c->clock = clock;
 	c->json = json;
 	c->out = out;
 	c->live = live;

@@ -325,6 +325,7 @@ struct cap_source {
 	pcap_dumper_t *dump;
 	bool live;
 	bool immediate;
+	bool streaming;             /* the file being read is not a regular one */
 	volatile sig_atomic_t stop; /* cap_break(), from a signal handler */
 	int dlt;
 	cap_stats st;
@@ -334,12 +335,34 @@ struct cap_source {
 	cap_packet_fn pkt_fn;
 	void *user;
 	cap_batch_fn batch_fn;
-	/* cap_options.map: the file, mapped (see read_mapped) */
+	/* files: paths[cur] is being read; open_next() moves on */
+	char **paths;
+	size_t n_paths, cur;
+	int *dlts;                  /* each file's link type (-1: stdin) */
+	cap_options opts;
+	int dump_dlt;
+	uint64_t size_total;        /* of all files; 0: not known (a pipe) */
+	uint64_t size_before, size_cur; /* of the files read before, this one */
+	/* cap_options.map: the file being read, mapped (see read_mapped) */
 	const uint8_t *map;
-	size_t map_len;
+	size_t map_len, map_off;
 	bool map_swapped, map_nsec;
+	/* every map made, kept until cap_close (cap_stable) */
+	struct cap_map {
+		const uint8_t *p;
+		size_t len;
+	} *maps;
+	size_t n_maps;
+	/* cap_on_progress */
+	cap_tick_fn tick_fn;
+	void *tick_arg;
+	int64_t tick_next_ms;
 	bool has_prog;
-	struct bpf_program prog;
+	struct bpf_program prog;  /* files: filtered here, so every record is counted */
+	/* frame numbers: every record read, filtered out or not */
+	uint64_t frames;
+	bool have_first;
+	int64_t first_ns;
 	/* live drop reports */
 	cap_drops_fn drops_fn;
 	int64_t drops_checked_ms;
@@ -355,28 +378,24 @@ static int finish_open(cap_source *c, const cap_options *o, char *err, size_t er
 			snprintf(err, errlen, "bad filter '%s': %s", o->filter, pcap_geterr(c->p));
 			return -1;
 		}
-		int rc = pcap_setfilter(c->p, &prog);
-		if (c->map && rc == 0) {
-			c->prog = prog; /* read_mapped filters with it */
-			c->has_prog = true;
-		} else {
+		/* A file is filtered in on_packet, after its record is
+		 * counted, so frame numbers stay Wireshark's; live, the
+		 * kernel filters and frames count what is captured. */
+		int rc = 0;
+		if (c->live) {
+			rc = pcap_setfilter(c->p, &prog);
 			pcap_freecode(&prog);
+		} else {
+			c->prog = prog;
+			c->has_prog = true;
 		}
 		if (rc < 0) {
 			snprintf(err, errlen, "cannot set filter '%s': %s", o->filter, pcap_geterr(c->p));
 			return -1;
 		}
 	}
-	if (o && o->dump_path) {
-		errno = 0;
-		c->dump = pcap_dump_open(c->p, o->dump_path);
-		if (!c->dump) {
-			/* libpcap's message repeats the path; the errno says it all. */
-			snprintf(err, errlen, "cannot write '%s': %s", o->dump_path,
-				 errno ? strerror(errno) : pcap_geterr(c->p));
-			return -1;
-		}
-	}
+	if (o && o->dump_path && !c->dump)
+		return cap_open_dump(c, o->dump_path, err, errlen);
 	return 0;
 }
 
@@ -405,6 +424,10 @@ static void map_file(cap_source *c, FILE *f)
 	struct stat st;
 	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode) || st.st_size < 24)
 		return;
+	struct cap_map *maps = realloc(c->maps, (c->n_maps + 1) * sizeof *maps);
+	if (!maps)
+		return;
+	c->maps = maps;
 	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fileno(f), 0);
 	if (m == MAP_FAILED)
 		return;
@@ -427,44 +450,177 @@ static void map_file(cap_source *c, FILE *f)
 	madvise(m, (size_t)st.st_size, MADV_SEQUENTIAL);
 	c->map = m;
 	c->map_len = (size_t)st.st_size;
+	c->maps[c->n_maps++] = (struct cap_map){c->map, c->map_len};
 }
 
-cap_source *cap_open_file(const char *path, const cap_options *o, char *err, size_t errlen)
+/* The file at path ("-": stdin) opened by libpcap, or NULL with err set;
+ * *fp is the FILE it reads. */
+static pcap_t *open_pcap(const char *path, FILE **fp, char *err, size_t errlen)
 {
 	char perr[PCAP_ERRBUF_SIZE] = "";
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	if (!f) {
+		snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, perr);
+	if (!p) {
+		/* libpcap's own words say what is wrong with the file. */
+		snprintf(err, errlen, "cannot read '%s': %s", path, perr);
+		if (f != stdin)
+			fclose(f);
+	}
+	*fp = f;
+	return p;
+}
+
+/* -w writes one pcap file, which holds one link type: the first file's. */
+static int link_differs(const cap_source *c, int dlt, int want, const char *path, char *err,
+			size_t errlen)
+{
+	if (dlt < 0 || dlt == want)
+		return 0;
+	snprintf(err, errlen, "'%s' has link type %s, '%s' %s: -w writes one pcap file, which "
+		 "holds one", path, pcap_datalink_val_to_name(dlt), c->paths[0],
+		 pcap_datalink_val_to_name(want));
+	return -1;
+}
+
+/* path becomes the file being read: opened, mapped, filtered. */
+static int open_path(cap_source *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f;
+	if (!(c->p = open_pcap(path, &f, err, errlen)))
+		return -1;
+	struct stat st;
+	bool regular = !fstat(fileno(f), &st) && S_ISREG(st.st_mode);
+	c->size_cur = f != stdin && regular ? (uint64_t)st.st_size : 0;
+	c->streaming = !regular;
+	c->map_off = 0;
+	c->map_swapped = c->map_nsec = false;
+	if (c->opts.map && f != stdin)
+		map_file(c, f);
+	if (c->dump && link_differs(c, pcap_datalink(c->p), c->dump_dlt, path, err, errlen) < 0)
+		return -1;
+	return finish_open(c, &c->opts, err, errlen);
+}
+
+/* The one place reading moves from a file to the next: the file read so
+ * far is closed (its map stays, see cap_stable), paths[cur + 1] opened. */
+static int open_next(cap_source *c, char *err, size_t errlen)
+{
+	pcap_t *p = c->p;
+	c->p = NULL; /* before it goes: cap_break() may come from a signal */
+	pcap_close(p);
+	if (c->has_prog)
+		pcap_freecode(&c->prog);
+	c->has_prog = false;
+	c->map = NULL;
+	c->map_len = 0;
+	c->size_before += c->size_cur;
+	return open_path(c, c->paths[++c->cur], err, errlen);
+}
+
+/* Every file opened and closed again before the first is opened to be
+ * read: it can be read, the filter compiles for its link type (dlts[],
+ * for cap_open_dump).  The sizes add up to size_total, unless one is not
+ * a regular file. */
+static int check_files(cap_source *c, char *err, size_t errlen)
+{
+	struct stat st;
+	bool known = true;
+	if (!(c->dlts = calloc(c->n_paths, sizeof *c->dlts))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < c->n_paths; i++) {
+		const char *path = c->paths[i];
+		c->dlts[i] = -1;
+		if (!strcmp(path, "-") || stat(path, &st) || !S_ISREG(st.st_mode))
+			known = false;
+		else
+			c->size_total += (uint64_t)st.st_size;
+		if (!strcmp(path, "-") && i) {
+			snprintf(err, errlen, "'-' (stdin) can only be the first file");
+			return -1;
+		}
+		if (!strcmp(path, "-"))
+			continue; /* read once, for real */
+		FILE *f;
+		cap_source probe = {.p = open_pcap(path, &f, err, errlen)};
+		if (!probe.p)
+			return -1;
+		cap_options o = c->opts;
+		o.dump_path = NULL;
+		int rc = finish_open(&probe, &o, err, errlen);
+		c->dlts[i] = probe.dlt;
+		if (probe.has_prog)
+			pcap_freecode(&probe.prog);
+		pcap_close(probe.p);
+		if (rc < 0)
+			return -1;
+	}
+	if (!known)
+		c->size_total = 0;
+	return 0;
+}
+
+int cap_open_dump(cap_source *c, const char *path, char *err, size_t errlen)
+{
+	/* Writing into a file that is also read would truncate it first. */
+	struct stat d, st;
+	for (size_t i = 0; i < c->n_paths && !stat(path, &d); i++)
+		if (!stat(c->paths[i], &st) && st.st_dev == d.st_dev && st.st_ino == d.st_ino) {
+			snprintf(err, errlen, "-w '%s' is also read (as '%s')", path, c->paths[i]);
+			return -1;
+		}
+	for (size_t i = 1; c->dlts && i < c->n_paths; i++)
+		if (link_differs(c, c->dlts[i], c->dlt, c->paths[i], err, errlen) < 0)
+			return -1;
+	errno = 0;
+	c->dump = pcap_dump_open(c->p, path);
+	if (!c->dump) {
+		/* libpcap's message repeats the path; the errno says it all. */
+		snprintf(err, errlen, "cannot write '%s': %s", path,
+			 errno ? strerror(errno) : pcap_geterr(c->p));
+		return -1;
+	}
+	c->dump_dlt = c->dlt;
+	return 0;
+}
+
+cap_source *cap_open_files(const char *const *paths, size_t n, const cap_options *o, char *err,
+			   size_t errlen)
+{
 	cap_source *c = calloc(1, sizeof *c);
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
-	if (!f) {
-		snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
-		free(c);
-		return NULL;
-	}
-	c->p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, perr);
-	if (!c->p) {
-		/* libpcap's own words say what is wrong with the file. */
-		snprintf(err, errlen, "cannot read '%s': %s", path, perr);
-		if (f != stdin)
-			fclose(f);
-		free(c);
-		return NULL;
-	}
-	if (o && o->map && f != stdin)
-		map_file(c, f);
-	if (finish_open(c, o, err, errlen) < 0) {
+	if (o)
+		c->opts = *o;
+	if (cap_expand_paths(paths, n, &c->paths, &c->n_paths, err, errlen) < 0 ||
+	    check_files(c, err, errlen) < 0 || open_path(c, c->paths[0], err, errlen) < 0) {
 		cap_close(c);
 		return NULL;
 	}
 	return c;
 }
 
+cap_source *cap_open_file(const char *path, const cap_options *o, char *err, size_t errlen)
+{
+	return cap_open_files(&path, 1, o, err, errlen);
+}
+
 bool cap_stable(const cap_source *c, const void *p)
 {
 	const uint8_t *b = p;
-	return c->map && b >= c->map && b < c->map + c->map_len;
+	if (c->map && b >= c->map && b < c->map + c->map_len)
+		return true;
+	for (size_t i = 0; i < c->n_maps; i++)
+		if (b >= c->maps[i].p && b < c->maps[i].p + c->maps[i].len)
+			return true;
+	return false;
 }
 
 cap_source *cap_open_live(const char *iface, const cap_options *o, char *err, size_t errlen)
@@ -534,9 +690,27 @@ void cap_close(cap_source *c)
 		pcap_close(c->p);
 	if (c->has_prog)
 		pcap_freecode(&c->prog);
-	if (c->map)
-		munmap((void *)c->map, c->map_len);
+	for (size_t i = 0; i < c->n_maps; i++)
+		munmap((void *)c->maps[i].p, c->maps[i].len);
+	free(c->maps);
+	free(c->dlts);
+	cap_free_paths(c->paths, c->n_paths);
 	free(c);
+}
+
+static int64_t mono_ms(void);
+
+/* cap_on_progress: the coarse clock costs nanoseconds, so every packet
+ * looks at it, and a slow pipe's packets are counted as they come. */
+static void tick(cap_source *c)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+	int64_t ms = (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+	if (ms < c->tick_next_ms)
+		return;
+	c->tick_next_ms = ms + CAP_PROGRESS_MS;
+	c->tick_fn(c->tick_arg);
 }
 
 static void on_packet(u_char *u, const struct pcap_pkthdr *h, const u_char *bytes)
@@ -544,6 +718,13 @@ static void on_packet(u_char *u, const struct pcap_pkthdr *h, const u_char *byte
 	cap_source *c = (cap_source *)u;
 	/* Sources are opened with nanosecond precision: tv_usec holds ns. */
 	int64_t ns = (int64_t)h->ts.tv_sec * 1000000000 + h->ts.tv_usec;
+	uint64_t frame = ++c->frames;
+	if (!c->have_first) {
+		c->have_first = true;
+		c->first_ns = ns;
+	}
+	if (c->has_prog && !pcap_offline_filter(&c->prog, h, bytes))
+		return;
 	double ts = (double)ns / 1e9;
 	c->st.packets++;
 	c->st.bytes += h->len;
@@ -557,7 +738,7 @@ static void on_packet(u_char *u, const struct pcap_pkthdr *h, const u_char *byte
 		c->st.tcp++;
 		s.ts = ts;
 		s.ts_ns = ns;
-		s.frame = c->st.packets;
+		s.frame = frame;
 		c->seg_fn(c->user, &s);
 	} else if (r == CAP_OTHER) {
 		c->st.other++;
@@ -566,6 +747,10 @@ static void on_packet(u_char *u, const struct pcap_pkthdr *h, const u_char *byte
 	}
 	if (c->count && c->st.packets >= c->count)
 		pcap_breakloop(c->p);
+	if (c->tick_fn)
+		tick(c);
+	if (c->streaming && c->batch_fn)
+		c->batch_fn(c->user);
 }
 
 void cap_on_drops(cap_source *c, cap_drops_fn fn)
@@ -658,8 +843,7 @@ static int read_mapped(cap_source *c)
 		ph.caplen = caplen;
 		ph.len = map_u32(c, h + 12);
 		off += 16 + (size_t)caplen;
-		if (c->has_prog && !pcap_offline_filter(&c->prog, &ph, h + 16))
-			continue;
+		c->map_off = off;
 		on_packet((u_char *)c, &ph, h + 16);
 	}
 	if (c->stop || (c->count && c->st.packets >= c->count))
@@ -667,6 +851,20 @@ static int read_mapped(cap_source *c)
 	if (fseek(pcap_file(c->p), (long)off, SEEK_SET) < 0)
 		return -1;
 	return pcap_loop(c->p, -1, on_packet, (u_char *)c);
+}
+
+/* The files, one after another, until the last ends, or a break or the
+ * count stops them.  Returns what pcap_loop() would; -1 leaves the error
+ * in c->p's (or err already set: -3). */
+static int read_files(cap_source *c, char *err, size_t errlen)
+{
+	for (;;) {
+		int rc = c->map ? read_mapped(c) : pcap_loop(c->p, -1, on_packet, (u_char *)c);
+		if (rc < 0 || c->stop || c->cur + 1 == c->n_paths)
+			return rc;
+		if (open_next(c, err, errlen) < 0)
+			return -3;
+	}
 }
 
 int cap_run(cap_source *c, uint64_t count, cap_segment_fn seg_fn, cap_packet_fn pkt_fn,
@@ -677,10 +875,8 @@ int cap_run(cap_source *c, uint64_t count, cap_segment_fn seg_fn, cap_packet_fn 
 	c->pkt_fn = pkt_fn;
 	c->user = user;
 	int rc;
-	if (c->map) {
-		rc = read_mapped(c);
-	} else if (!c->live) {
-		rc = pcap_loop(c->p, -1, on_packet, (u_char *)c);
+	if (!c->live) {
+		rc = read_files(c, err, errlen);
 	} else {
 		/* Live: wait for packets ourselves, at most 100 ms at a time, and
 		 * pass the clock on after every wait, so idle streams expire on
@@ -717,17 +913,41 @@ int cap_run(cap_source *c, uint64_t count, cap_segment_fn seg_fn, cap_packet_fn 
 	}
 	if (c->dump)
 		pcap_dump_flush(c->dump);
-	if (rc == -1) {
+	if (rc == -1)
 		snprintf(err, errlen, "%s", pcap_geterr(c->p));
-		return -1;
-	}
-	return 0;
+	return rc == -1 || rc == -3 ? -1 : 0;
 }
 
 void cap_break(cap_source *c)
 {
 	c->stop = 1;
-	pcap_breakloop(c->p);
+	pcap_t *p = c->p;
+	if (p)
+		pcap_breakloop(p);
+}
+
+const char *cap_path(const cap_source *c)
+{
+	return c->n_paths ? c->paths[c->cur] : "";
+}
+
+void cap_on_progress(cap_source *c, cap_tick_fn fn, void *arg)
+{
+	c->tick_fn = fn;
+	c->tick_arg = arg;
+}
+
+void cap_get_progress(cap_source *c, cap_progress *p)
+{
+	p->packets = c->st.packets;
+	p->file = c->cur + 1;
+	p->files = c->n_paths;
+	p->total = c->size_total;
+	/* In the mapped part of a file, map_off; past it (libpcap reads from
+	 * there on), the FILE's own position. */
+	long at = c->p && pcap_file(c->p) ? ftell(pcap_file(c->p)) : -1;
+	uint64_t pos = at > 0 && (uint64_t)at > c->map_off ? (uint64_t)at : c->map_off;
+	p->done = c->size_before + (pos < c->size_cur ? pos : c->size_cur);
 }
 
 void cap_get_stats(cap_source *c, cap_stats *s)
@@ -743,6 +963,24 @@ void cap_get_stats(cap_source *c, cap_stats *s)
 			s->if_dropped = ps.ps_ifdrop;
 		}
 	}
+}
+
+void cap_set_frames(cap_source *c, uint64_t frames, bool have_first, int64_t first_ns)
+{
+	c->frames = frames;
+	c->have_first = have_first;
+	c->first_ns = first_ns;
+}
+
+uint64_t cap_frames(const cap_source *c)
+{
+	return c->frames;
+}
+
+bool cap_first_time(const cap_source *c, int64_t *ns)
+{
+	*ns = c->first_ns;
+	return c->have_first;
 }
 
 int cap_datalink(const cap_source *c)

@@ -44,7 +44,8 @@ enum {
 typedef struct cap_segment {
 	double ts;                /* capture time, seconds since the epoch */
 	int64_t ts_ns;            /* the same in nanoseconds, exact */
-	uint64_t frame;           /* frame number, from 1 */
+	uint64_t frame;           /* frame number, from 1: as Wireshark numbers
+				   * the file's packets (see cap_frames) */
 	uint32_t caplen, wirelen; /* of the whole frame */
 	uint8_t ip_version;       /* 4 or 6 */
 	flow_ep src, dst;         /* IPv4 as IPv4-mapped IPv6 */
@@ -92,8 +93,36 @@ typedef struct cap_options {
 int cap_check_filter(const char *filter, char *err, size_t errlen);
 
 cap_source *cap_open_file(const char *path, const cap_options *o, char *err, size_t errlen);
+/* Several files read in order as one capture, as tcpdump -C or -G writes
+ * them.  Each path is a file, "-" (stdin, first only) or a directory,
+ * which stands for every regular file in it whose name does not start
+ * with '.', in natural order (cap, cap1, cap2, ..., cap10: strverscmp, the
+ * order of tcpdump's numbered names).  Streams go on from one file into
+ * the next, frame numbers and the counters count on.  Each file keeps its
+ * own link type and the filter is compiled for each; a -w copy
+ * (dump_path) needs one link type in all of them, as a pcap file holds
+ * one, and must not be one of the files read.  Every file is opened here
+ * first, so one that cannot be read is named before any packet is.
+ * cap_open_file(p) is this with one path. */
+cap_source *cap_open_files(const char *const *paths, size_t n, const cap_options *o, char *err,
+			   size_t errlen);
+/* capfiles.c: the paths with every directory replaced as above, each one
+ * allocated; freed with cap_free_paths().  Returns 0, or -1 with err set
+ * ("cannot open 'DIR': ...", "'DIR' is a directory with no files to read
+ * in it"). */
+int cap_expand_paths(const char *const *paths, size_t n, char ***out, size_t *nout, char *err,
+		     size_t errlen);
+void cap_free_paths(char **v, size_t n);
+/* The file being read (the last one read once cap_run() returned). */
+const char *cap_path(const cap_source *c);
+
 cap_source *cap_open_live(const char *iface, const cap_options *o, char *err, size_t errlen);
 void cap_close(cap_source *c);
+/* Start writing every packet read to `path` (cap_options.dump_path does it
+ * at open; this is for later, e.g. after privileges are dropped), before
+ * any is read.  Returns 0, or -1 with err set (also when the files have
+ * more than one link type, or path is one of them).  Once per source. */
+int cap_open_dump(cap_source *c, const char *path, char *err, size_t errlen);
 /* Whether p points into a frame that stays where it is until cap_close():
  * a file opened with cap_options.map is read from its map, so a consumer
  * may keep pointers into it rather than copy (other frames are reused as
@@ -115,7 +144,9 @@ void cap_on_drops(cap_source *c, cap_drops_fn fn);
 /* Live: fn runs after each batch of packets cap_run() reads (a block from
  * the kernel ring, or none when CAP_BLOCK_TIMEOUT_MS passed without one),
  * before the clock goes to pkt_fn: a caller that hands packets to other
- * threads passes them on there rather than waiting for more. */
+ * threads passes them on there rather than waiting for more.  A file read
+ * from a pipe (not a regular file): fn runs after every packet, as the
+ * next one may be long in coming (tcpdump -w - | ...). */
 typedef void (*cap_batch_fn)(void *user);
 void cap_on_batch(cap_source *c, cap_batch_fn fn);
 
@@ -131,7 +162,7 @@ int cap_run(cap_source *c, uint64_t count, cap_segment_fn seg_fn, cap_packet_fn 
 void cap_break(cap_source *c);
 
 struct cap_stats {
-	uint64_t packets, bytes;  /* seen by cap_run */
+	uint64_t packets, bytes;  /* read by cap_run and passed by the filter */
 	uint64_t tcp, other, short_frames;
 	bool live;
 	bool have_kernel;         /* kernel counters below are valid */
@@ -139,6 +170,34 @@ struct cap_stats {
 };
 
 void cap_get_stats(cap_source *c, cap_stats *s);
+/* Frame numbers.  Every packet read gets the next number, from 1, as
+ * Wireshark and tshark number a file's packets: a file is filtered after
+ * its records are counted (the BPF filter runs here, not in libpcap), so
+ * packets the filter rejects, and packets that are not TCP, keep their
+ * numbers.  Live, the kernel filters, and frames count the packets
+ * captured: the numbers of the file -w writes.  cap_frames() is the last
+ * number given; cap_first_time() the time of frame 1 (false before it).
+ * A reader of several files in turn hands one source's count and first
+ * time to the next with cap_set_frames(), before its cap_run(). */
+uint64_t cap_frames(const cap_source *c);
+bool cap_first_time(const cap_source *c, int64_t *ns);
+void cap_set_frames(cap_source *c, uint64_t frames, bool have_first, int64_t first_ns);
+
+
+/* How far cap_run() has read the files: bytes of all of them (total 0:
+ * not known, a pipe among them), and which file of how many. */
+typedef struct cap_progress {
+	uint64_t packets;
+	uint64_t done, total;
+	size_t file, files;       /* file counts from 1 */
+} cap_progress;
+void cap_get_progress(cap_source *c, cap_progress *p);
+/* Files: have cap_run() call fn(arg) between two packets at most every
+ * CAP_PROGRESS_MS of wall time, for a progress display (it may call
+ * cap_get_progress).  Not live. */
+#define CAP_PROGRESS_MS 250
+typedef void (*cap_tick_fn)(void *arg);
+void cap_on_progress(cap_source *c, cap_tick_fn fn, void *arg);
 int cap_datalink(const cap_source *c);
 const char *cap_datalink_name(const cap_source *c);
 

@@ -154,6 +154,7 @@ static struct an_stream *stream_new(an_engine *e, const flow_key *k, const cap_s
 		src_is_client = !port_tracked(e, seg->src.port);
 	s->client_is_lo = src_is_client == src_is_lo;
 	s->midstream = !(seg->flags & CAP_SYN);
+	s->cid[0] = 0;
 	half_init(e, s, AN_C2S);
 	half_init(e, s, AN_S2C);
 	e->st.streams++;

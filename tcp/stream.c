@@ -17,6 +17,7 @@
 
 static const reasm_ops half_ops;
 static int on_event(void *user, const jm_event *ev);
+static void segment_body(an_engine *e, const cap_segment *seg);
 
 void an_config_defaults(an_config *c)
 {
@@ -33,20 +34,37 @@ void an_config_defaults(an_config *c)
 an_stream_id sid(const struct an_stream *s)
 {
 	an_stream_id id = {s->f->id, s->client_is_lo ? &s->f->key.lo : &s->f->key.hi,
-			   s->client_is_lo ? &s->f->key.hi : &s->f->key.lo};
+			   s->client_is_lo ? &s->f->key.hi : &s->f->key.lo,
+			   (char *)s->cid}; /* a cache an_community_id() fills */
 	return id;
+}
+
+const char *an_community_id(const an_stream_id *s)
+{
+	if (!s->cid[0])
+		community_id(s->client, s->server, 6, 0, s->cid);
+	return s->cid;
 }
 
 /* ---------------------------------------------------------------- reporting */
 
-void problem(struct an_half *h, bool is_codec, int kind, uint64_t off, uint64_t bytes,
-	     const char *detail)
+static void send_problem(struct an_half *h, an_problem *p)
+{
+	an_engine *e = h->st->e;
+	for (int i = 0; i < e->n_sinks; i++)
+		if (e->sinks[i].problem)
+			e->sinks[i].problem(e->sinks[i].user, p);
+}
+
+static an_problem problem_new(struct an_half *h, bool is_codec, int kind, uint64_t off,
+			      uint64_t bytes, const char *detail)
 {
 	an_engine *e = h->st->e;
 	an_problem p = {
 		.s = sid(h->st), .dir = h->dir, .ts = e->now, .ts_ns = e->now_ns, .offset = off,
 		.is_codec = is_codec, .bytes = bytes, .detail = detail,
 	};
+	p.frame = p.frame_last = frame_now(e, h->st);
 	if (is_codec) {
 		p.error = (jm_error)kind;
 		e->st.errors[kind]++;
@@ -54,9 +72,14 @@ void problem(struct an_half *h, bool is_codec, int kind, uint64_t off, uint64_t 
 		p.prob = (jm_problem)kind;
 		e->st.problems[kind]++;
 	}
-	for (int i = 0; i < e->n_sinks; i++)
-		if (e->sinks[i].problem)
-			e->sinks[i].problem(e->sinks[i].user, &p);
+	return p;
+}
+
+void problem(struct an_half *h, bool is_codec, int kind, uint64_t off, uint64_t bytes,
+	     const char *detail)
+{
+	an_problem p = problem_new(h, is_codec, kind, off, bytes, detail);
+	send_problem(h, &p);
 }
 
 /* ---------------------------------------------------------------- memory */
@@ -117,20 +140,22 @@ static bool marks_move(struct an_half *h, uint32_t cap)
 	return true;
 }
 
-static void mark_push(struct an_half *h, uint64_t off, int64_t ts)
+static void mark_push(struct an_half *h, uint64_t off, int64_t ts, uint64_t frame)
 {
-	if (h->tm_len && mark_at(h, h->tm_len - 1)->ts == ts)
+	const struct ts_mark *last = h->tm_len ? mark_at(h, h->tm_len - 1) : NULL;
+	if (last && last->ts == ts && last->frame == frame)
 		return;
 	if (h->tm_len == h->tm_cap && !marks_move(h, h->tm_cap * 2))
 		return; /* no memory: these bytes take the previous chunk's time */
-	*mark_at(h, h->tm_len++) = (struct ts_mark){off, ts};
+	*mark_at(h, h->tm_len++) = (struct ts_mark){off, ts, frame};
 }
 
-/* When the byte at `off` arrived. */
-static int64_t mark_ts(struct an_half *h, uint64_t off)
+/* When, and in which frame, the byte at `off` arrived. */
+static struct ts_mark mark_find(struct an_half *h, uint64_t off)
 {
+	an_engine *e = h->st->e;
 	if (!h->tm_len)
-		return h->st->e->now_ns;
+		return (struct ts_mark){off, e->now_ns, frame_now(e, h->st)};
 	uint32_t lo = 0, hi = h->tm_len; /* the last mark at or before off */
 	while (hi - lo > 1) {
 		uint32_t mid = lo + (hi - lo) / 2;
@@ -139,7 +164,7 @@ static int64_t mark_ts(struct an_half *h, uint64_t off)
 		else
 			hi = mid;
 	}
-	return mark_at(h, lo)->ts;
+	return *mark_at(h, lo);
 }
 
 /* Bytes before `from` will not be timed again: drop their marks. */
@@ -218,7 +243,8 @@ static void on_data(void *user, uint64_t off, const uint8_t *p, size_t n)
 	struct an_half *h = user;
 	if (!n)
 		return;
-	mark_push(h, off, h->st->e->now_ns);
+	an_engine *e = h->st->e;
+	mark_push(h, off, e->now_ns, frame_now(e, h->st));
 	h->bytes += n;
 	half_bytes(h, off, p, n);
 	/* What may still need a time: the hunt's pending bytes, or a
@@ -266,7 +292,10 @@ static void on_conflict(void *user, uint64_t off, size_t n)
 
 static const reasm_ops half_ops = {on_data, on_gap, on_conflict};
 
-static void emit_message(struct an_half *h, const jm_event *ev)
+/* A message is complete: its content is what on_event kept, or with
+ * content_error set, the bad content in ev (shown as bytes, cut to
+ * max_hex). */
+static void emit_message(struct an_half *h, const jm_event *ev, jm_error content_error)
 {
 	struct an_stream *s = h->st;
 	an_engine *e = s->e;
@@ -275,10 +304,15 @@ static void emit_message(struct an_half *h, const jm_event *ev)
 		.s = sid(s), .dir = h->dir, .index = h->index++, .offset = ev->msg_offset,
 		.ts_first = (double)h->msg_ts / 1e9, .ts_last = e->now,
 		.ts_first_ns = h->msg_ts, .ts_last_ns = e->now_ns, .header_len = ev->header_len,
-		.header = hd, .content_is_json = hd->content_is_json,
+		.frame = h->msg_frame, .frame_last = frame_now(e, s),
+		.header = hd, .content_is_json = hd->content_is_json && !content_error,
 		.content_length = hd->content_length, .warning = h->warn,
+		.content_error = content_error,
 	};
-	if (h->content) {
+	if (content_error) {
+		m.content = ev->data;
+		m.content_kept = ev->len < e->cfg.max_hex ? ev->len : e->cfg.max_hex;
+	} else if (h->content) {
 		m.content = h->content;
 		m.content_kept = h->content_len;
 	} else {
@@ -363,15 +397,44 @@ static void keep_content(struct an_half *h, const jm_event *ev)
 	}
 }
 
+static bool content_error(jm_error e)
+{
+	return e == JM_ERR_CONTENT_NOT_JSON || e == JM_ERR_CONTENT_NOT_UTF8;
+}
+
+/* A codec error as a problem: the bad message's first frame, and for an
+ * error of its header, its start, protoheader and the header bytes read. */
+static void codec_problem(struct an_half *h, const jm_event *ev)
+{
+	an_problem p = problem_new(h, true, ev->error, ev->offset, 0, ev->detail);
+	bool begun = h->msg_off == ev->msg_offset; /* its protoheader was read */
+	if (begun)
+		p.frame = h->msg_frame;
+	if (begun && !content_error(ev->error) && ev->error != JM_ERR_CONTENT_ENCODING_UNSUPPORTED &&
+	    ev->error != JM_ERR_OUT_OF_MEMORY) {
+		p.has_header = true;
+		p.msg_offset = ev->msg_offset;
+		p.protoheader = ev->header_len;
+		p.header = h->dec.hbuf_len ? h->dec.hbuf : NULL;
+		p.header_kept = h->dec.hbuf_len;
+	}
+	send_problem(h, &p);
+}
+
 static void on_error(struct an_half *h, const jm_event *ev)
 {
-	problem(h, true, ev->error, ev->offset, 0, ev->detail);
+	/* A content error comes after the framing held: the message is
+	 * still shown, with its content as bytes, and the error beside it. */
+	bool shown = content_error(ev->error) && ev->header && ev->data;
+	if (shown)
+		emit_message(h, ev, ev->error);
+	codec_problem(h, ev);
 	if (ev->error == JM_ERR_CONTENT_ENCODING_UNSUPPORTED) {
 		h->warn = ev->error;   /* a warning: the message goes on */
 		return;
 	}
 	release(h);
-	if (ev->can_continue) {
+	if (ev->can_continue && !shown) {
 		/* A bad message whose end is known (the decoder skips
 		 * it) is still a request the server may answer, or a
 		 * response answering the oldest request: it counts in
@@ -389,13 +452,17 @@ static int on_event(void *user, const jm_event *ev)
 	struct an_half *h = user;
 	int rc = JM_CB_OK;
 	switch (ev->type) {
-	case JM_EV_PROTOHEADER:
-		h->msg_ts = mark_ts(h, ev->msg_offset);
+	case JM_EV_PROTOHEADER: {
+		struct ts_mark m = mark_find(h, ev->msg_offset);
+		h->msg_ts = m.ts;
+		h->msg_frame = m.frame;
+		h->msg_off = ev->msg_offset;
 		h->warn = JM_ERR_NONE;
 		h->content = NULL;
 		h->content_len = 0;
 		h->prefix_len = 0;
 		break;
+	}
 	case JM_EV_HEADER:
 		rc = on_header(h, ev);
 		break;
@@ -406,7 +473,7 @@ static int on_event(void *user, const jm_event *ev)
 		keep_content(h, ev);
 		break;
 	case JM_EV_MESSAGE:
-		emit_message(h, ev);
+		emit_message(h, ev, JM_ERR_NONE);
 		release(h);
 		break;
 	case JM_EV_ERROR:
@@ -454,6 +521,7 @@ void half_init(an_engine *e, struct an_stream *s, an_dir d)
 	h->st = s;
 	h->dir = d;
 	h->tm_cap = MARKS_INLINE;
+	h->msg_off = UINT64_MAX;
 	size_t cap = e->cfg.stream_memcap;
 	reasm_init(&h->r, &half_ops, h, &e->mem, cap, e->cfg.overlap_history);
 	jm_decoder_config dc = {
@@ -581,12 +649,20 @@ void an_engine_segment(an_engine *e, const cap_segment *seg)
 void stream_segment(an_engine *e, const cap_segment *seg)
 {
 	e->st.segments++;
+	e->now_frame = seg->frame;
+	segment_body(e, seg);
+	e->now_frame = 0;
+}
+
+static void segment_body(an_engine *e, const cap_segment *seg)
+{
 	flow_key k;
 	bool src_is_lo;
 	flow_key_make(&k, &seg->src, &seg->dst, &src_is_lo);
 	struct an_stream *s = segment_stream(e, &k, seg, src_is_lo);
 	if (!s)
 		return;
+	s->last_frame = seg->frame;
 	flow *f = s->f;
 	an_dir d = (src_is_lo == s->client_is_lo) ? AN_C2S : AN_S2C;
 	struct an_half *h = &s->h[d], *peer = &s->h[!d];

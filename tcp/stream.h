@@ -103,6 +103,7 @@
 
 #include "jmsg.h"
 #include "tcp/capture.h"
+#include "tcp/community_id.h"
 #include "tcp/flow.h"
 
 #define AN_MAX_PORTS 64
@@ -140,7 +141,12 @@ void an_config_defaults(an_config *c);
 typedef struct an_stream_id {
 	uint64_t id;
 	const flow_ep *client, *server;
+	char *cid;                     /* an_community_id()'s, made when first asked */
 } an_stream_id;
+
+/* The stream's Community ID (community_id.h, "1:..."), computed the first
+ * time it is asked for and kept with the stream. */
+const char *an_community_id(const an_stream_id *s);
 
 typedef struct an_message {
 	an_stream_id s;
@@ -149,6 +155,10 @@ typedef struct an_message {
 	uint64_t offset;               /* of its first byte in its direction */
 	double ts_first, ts_last;      /* capture times of first and last byte */
 	int64_t ts_first_ns, ts_last_ns; /* the same, exact, in nanoseconds */
+	uint64_t frame, frame_last;    /* the frames (cap_segment.frame) after
+				        * which its first byte, and then its last,
+				        * had arrived with every byte before them
+				        * (the last: where Wireshark shows it) */
 	uint16_t header_len;
 	const jm_header *header;       /* raw bytes in header->raw */
 	bool content_is_json;          /* content is validated JSON text */
@@ -157,6 +167,10 @@ typedef struct an_message {
 	size_t content_kept;
 	bool content_cut;              /* content_kept < content_length */
 	jm_error warning;              /* JM_ERR_NONE or a warning-level codec error */
+	jm_error content_error;        /* JM_ERR_NONE, or the content error
+				        * (content_not_json, content_not_utf8) the
+				        * problem event after this one reports:
+				        * the content is then shown as bytes */
 	bool has_latency;              /* a response paired with its request */
 	double latency_ms;
 } an_message;
@@ -166,12 +180,23 @@ typedef struct an_problem {
 	an_dir dir;
 	double ts;
 	int64_t ts_ns;
+	uint64_t frame, frame_last;    /* codec errors: the frame of the bad
+				        * message's first byte, and the frame it
+				        * was found in; others: both the latter */
 	uint64_t offset;
 	bool is_codec;                 /* codec error (error) or capture problem (prob) */
 	jm_error error;
 	jm_problem prob;
 	uint64_t bytes;                /* gap, truncated_capture, memcap, resync: bytes */
 	const char *detail;
+	/* Codec errors of the header (header_*, content_length_*): where the
+	 * message starts, its protoheader, and the header bytes that were
+	 * read (at most header_len; header NULL when there are none). */
+	bool has_header;
+	uint64_t msg_offset;
+	uint16_t protoheader;
+	const uint8_t *header;
+	size_t header_kept;
 } an_problem;
 
 typedef enum an_phase { AN_BEGIN, AN_END } an_phase;

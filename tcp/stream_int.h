@@ -25,10 +25,12 @@
 enum hunt_why { HUNT_MIDSTREAM, HUNT_GAP, HUNT_ERROR };
 
 /* When bytes arrived: from stream offset `off` on, at capture time `ts`
- * (ns), until the next mark.  See "arrival times" in stream.c. */
+ * (ns), in frame `frame`, until the next mark.  See "arrival times" in
+ * stream.c. */
 struct ts_mark {
 	uint64_t off;
 	int64_t ts;
+	uint64_t frame;
 };
 #define MARKS_INLINE 2
 
@@ -48,6 +50,8 @@ struct an_half {
 	uint32_t tm_head, tm_len, tm_cap; /* tm_cap a power of two */
 	struct ts_mark tm_in[MARKS_INLINE];
 	int64_t msg_ts;           /* first byte of the current message (ns) */
+	uint64_t msg_frame;       /* ... and the frame that brought it */
+	uint64_t msg_off;         /* ... and its offset */
 	const uint8_t *content;
 	size_t content_len;
 	size_t prefix_len;
@@ -75,6 +79,8 @@ struct an_stream {
 	uint64_t rq_forgot;       /* unanswered requests older than rq[], forgotten */
 	bool rq_closed;           /* messages were lost: queue no more requests */
 	uint64_t requests, responses;
+	uint64_t last_frame;      /* of the stream's latest segment */
+	char cid[COMMUNITY_ID_LEN]; /* its Community ID, or "" until asked */
 	struct an_half h[2];
 };
 
@@ -100,6 +106,7 @@ struct an_engine {
 	an_stats st;
 	double now, last_expire;
 	int64_t now_ns;
+	uint64_t now_frame;       /* the segment being processed; 0 between */
 	uint8_t portmap[65536 / 8];
 	char detail[256];
 	bool finishing;
@@ -124,6 +131,12 @@ static inline bool port_tracked(const an_engine *e, uint16_t p)
 an_stream_id sid(const struct an_stream *s);
 void problem(struct an_half *h, bool is_codec, int kind, uint64_t off, uint64_t bytes,
 	     const char *detail);
+/* The frame a stream's event happens in: the segment being processed, or
+ * between segments (expiry, the end of the capture) the stream's last. */
+static inline uint64_t frame_now(const an_engine *e, const struct an_stream *s)
+{
+	return e->now_frame ? e->now_frame : s->last_frame;
+}
 struct an_stream *stream_of(an_engine *e, flow *f);
 void half_init(an_engine *e, struct an_stream *s, an_dir d);
 

@@ -40,6 +40,16 @@ for want in "Starting connection to 127.0.0.1:$s_port" "Received response" \
 	grep -qF "$want" <<<"$out" || fail "client output lacks '$want': $out"
 done
 
+# The tutorial's command line, app-client.py HOST PORT ACTION VALUE.
+out=$(timeout 10 "$JMSG" client -q 127.0.0.1 "$s_port" search morpheus 2>"$T/client.err") ||
+	fail "client 127.0.0.1 $s_port search morpheus: $(cat "$T/client.err")"
+[ "$out" = "Got result: Follow the white rabbit. 🐰" ] || fail "positional search: got [$out]"
+out=$(timeout 10 "$JMSG" client 127.0.0.1 "$s_port" binary ☺ 2>"$T/client.err") ||
+	fail "client 127.0.0.1 $s_port binary: $(cat "$T/client.err")"
+grep -qxF "Got response: b'First 10 bytes of request: binary\xe2\x98\xba'" <<<"$out" ||
+	fail "positional binary: got [$out]"
+grep -qxF "Starting connection to 127.0.0.1:$s_port" <<<"$out" || fail "positional binary: $out"
+
 # A JSON request whose action is not "search" (the jmsg client sends
 # binary for those, so write the bytes).
 content='{"action": "find", "value": "x"}'

@@ -67,10 +67,10 @@ rc=$?
 # of 4 keep-alive connections, and one-shot connections close every time.
 out=$(timeout 60 "$JMSG" client --port "$port" --load --conns 4 --pipeline 16 --requests 2000 --json) ||
 	fail "keep-alive load failed: $out"
-grep -q '"requests": 2000, "errors": 0,' <<<"$out" || fail "keep-alive load: $out"
-grep -q '"connections": 4,' <<<"$out" || fail "keep-alive load opened more than 4 connections: $out"
+grep -q '"requests":2000,"errors":0,' <<<"$out" || fail "keep-alive load: $out"
+grep -q '"connections":4,' <<<"$out" || fail "keep-alive load opened more than 4 connections: $out"
 out=$(timeout 60 "$JMSG" client --port "$port" --load --one-shot --conns 4 --requests 200 --json) ||
 	fail "one-shot load failed: $out"
-grep -q '"requests": 200, "errors": 0,' <<<"$out" || fail "one-shot load: $out"
-grep -q '"connections": 200,' <<<"$out" || fail "one-shot load did not use a connection per request: $out"
+grep -q '"requests":200,"errors":0,' <<<"$out" || fail "one-shot load: $out"
+grep -q '"connections":200,' <<<"$out" || fail "one-shot load did not use a connection per request: $out"
 echo "ok: one-shot close, keep-alive, 100 pipelined in order, load keep-alive and one-shot"

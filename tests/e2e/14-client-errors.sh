@@ -26,6 +26,10 @@ expect_exit 2 "--port must be a port from 1 to 65535, not '70000'" --port 70000 
 expect_exit 2 "unknown option '--bogus'" --bogus search x
 expect_exit 2 "--timeout must be seconds" --timeout abc search x
 expect_exit 2 "do not go together" --load --flood
+# the tutorial's form, HOST PORT ACTION VALUE, gone wrong
+expect_exit 2 "in HOST PORT ACTION VALUE, PORT must be a port from 1 to 65535, not 'search'" 127.0.0.1 search morpheus x
+expect_exit 2 "expected ACTION VALUE or HOST PORT ACTION VALUE" 127.0.0.1 65432 search
+expect_exit 2 "as HOST PORT words or as --host/--port, not both" --port 1 127.0.0.1 2 search x
 
 # refused: a port whose server has just stopped
 start_server gone -q

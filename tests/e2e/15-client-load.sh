@@ -13,7 +13,7 @@ tmpdir T
 start_server s
 port=$s_port
 
-field() { grep -o "\"$1\": [0-9.]*" <<<"$2" | head -n 1 | awk '{print $2}'; }
+field() { grep -o "\"$1\":[0-9.]*" <<<"$2" | head -n 1 | cut -d: -f2; }
 count() { grep -c "$1" "$T/s.out"; }
 
 run() { # expect N requests and C connections; args to jmsg client
@@ -22,6 +22,10 @@ run() { # expect N requests and C connections; args to jmsg client
 	sends0=$(count '^Sending ')
 	acc0=$(count '^Accepted connection')
 	out=$(timeout 120 "$JMSG" client --port "$port" --load --json "$@") || fail "load $* exited $?: $out"
+	# one line, its event first, compact as every jmsg JSON line
+	[[ "$out" =~ ^\{\"event\":\"load_report\",\"mode\":\"(keep-alive|one-shot)\",[^$'\n']*\}$ ]] ||
+		fail "load $*: not one {\"event\":\"load_report\",...} line: $out"
+	! grep -q '": \|, "' <<<"$out" || fail "load $*: not compact: $out"
 	[ "$(field requests "$out")" -eq "$n" ] || fail "load $*: requests $(field requests "$out"), want $n"
 	[ "$(field errors "$out")" -eq 0 ] || fail "load $*: errors: $out"
 	[ "$(field connections "$out")" -eq "$c" ] || fail "load $*: connections $(field connections "$out"), want $c"
@@ -37,7 +41,11 @@ run 3000 10 --conns 10 --requests 3000
 run 3000 3 --conns 3 --requests 3000 --pipeline 8
 run 300 300 --conns 5 --requests 300 --one-shot
 run 500 5 --conns 5 --requests 500 binary 0123456789
-grep -q '"bytes_received": [1-9]' "$T/last.json" || fail "no bytes counted"
+grep -q '"bytes_received":[1-9]' "$T/last.json" || fail "no bytes counted"
+
+# durations take a unit: 500ms is half a second
+out=$(timeout 60 "$JMSG" client --port "$port" --load --conns 2 --duration 500ms --json) || fail "--duration 500ms: $out"
+awk -v s="$(field seconds "$out")" 'BEGIN { exit !(s >= 0.45 && s < 5) }' || fail "--duration 500ms ran $(field seconds "$out") s"
 
 # --duration: runs for about that long and stops by itself; the server saw
 # at least as many answers as the client counted.

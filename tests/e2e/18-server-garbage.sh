@@ -48,7 +48,7 @@ for p in "${garbage[@]}"; do
 	[ $rc -eq 0 ] || [ $rc -eq 4 ] || fail "a garbage connection ended with srv_rawsend exit $rc"
 done
 wait $lpid || fail "the load run failed: $(cat "$T/load.json")"
-grep -q '"requests": 20000, "errors": 0,' "$T/load.json" || fail "load run saw errors: $(cat "$T/load.json")"
+grep -q '"requests":20000,"errors":0,' "$T/load.json" || fail "load run saw errors: $(cat "$T/load.json")"
 answered=0
 for i in $(seq 60); do
 	if [ -s "$T/r$i" ]; then

@@ -8,7 +8,11 @@
 # events must be exactly the messages found there: offset, header length,
 # header value, content-type/-encoding/-length, and the content (text/json
 # as a JSON value, compared by value with types kept apart; other content as
-# hex up to --max-hex bytes, content_hex_truncated when longer).
+# hex up to --max-hex bytes, content_hex_truncated when longer; a message
+# whose text/json content is bad, as hex with content_error).  Its frames
+# too: frame_last where tshark's segments complete it, frame where they
+# reach its first byte; and every event's community_id is tshark's
+# communityid of its stream (tshark --enable-protocol communityid).
 #
 # Every fixture is listed below with its mode, read from its script's
 # "Expect:" block (for recorded captures, from tests/fixtures/README.md and,
@@ -98,8 +102,8 @@ live-many-clients                        clean   64
 malformed-content-encoding-unsupported   prefix  3
 malformed-content-length-negative        prefix  1
 malformed-content-length-too-large       prefix  0
-malformed-content-not-json               prefix  2
-malformed-content-not-utf8               prefix  2
+malformed-content-not-json               prefix  3
+malformed-content-not-utf8               prefix  3
 malformed-header-empty                   prefix  1
 malformed-header-field-type              prefix  2
 malformed-header-field-value             prefix  2
@@ -179,9 +183,10 @@ while read -r name m n; do
 	if ! timeout 60 "$JMSG" analyze -r "$pcap" --json --max-hex "$max_hex" "${args[@]}" > "$tmp/jm.jsonl"; then
 		echo "FAIL: $name: jmsg exit status $?"; failed=$((failed + 1)); continue
 	fi
-	if ! timeout 60 tshark -r "$pcap" -T fields -E separator=/t -e tcp.stream -e ip.src -e ipv6.src \
-		-e tcp.srcport -e tcp.flags.syn -e tcp.flags.ack -e tcp.seq_raw -e tcp.len \
-		-e frame.len -e frame.cap_len > "$tmp/fields.tsv" 2>"$tmp/tshark.err"; then
+	if ! timeout 60 tshark -r "$pcap" --enable-protocol communityid -T fields -E separator=/t \
+		-e tcp.stream -e ip.src -e ipv6.src -e tcp.srcport -e tcp.flags.syn -e tcp.flags.ack \
+		-e tcp.seq_raw -e tcp.len -e frame.len -e frame.cap_len -e frame.number -e communityid \
+		> "$tmp/fields.tsv" 2>"$tmp/tshark.err"; then
 		echo "FAIL: $name: tshark -T fields failed: $(head -c 300 "$tmp/tshark.err")"; failed=$((failed + 1)); continue
 	fi
 	nstreams=$(cut -f1 "$tmp/fields.tsv" | sort -un | grep -c .)

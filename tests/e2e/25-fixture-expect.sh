@@ -221,10 +221,17 @@ CAPTURE_PROBLEMS = {"gap", "resync", "midstream", "reset", "truncated_capture", 
 for l, m in msgs.items():
     e = got_msgs.get(l)
     if m.get("rejected"):
-        # No message there, and a codec error inside its bytes.
+        # No message there, or one whose content the codec rejects (the
+        # framing held: shown as bytes, with content_error), and a codec
+        # error inside its bytes.
         end = l[2] + 2 + m["hdr"] + m["len"]
-        if e:
+        if e and not ("content_error" in e and "content_hex" in e and
+                      e["header_len"] == m["hdr"] and e["content_length"] == m["len"]):
             bad(f"line {m['line']}: a message at {where(l)}, which the codec should reject")
+        if e and not any(p["kind"] == e["content_error"] and (p["stream"], p["dir"]) == l[:2]
+                         and l[2] <= p["offset"] < end for p in got_probs):
+            bad(f"line {m['line']}: the message at {where(l)} names content_error "
+                f"{e['content_error']}, and no such error event is there")
         if not any(p["kind"] not in CAPTURE_PROBLEMS and (p["stream"], p["dir"]) == l[:2]
                    and l[2] <= p["offset"] < end for p in got_probs):
             bad(f"line {m['line']}: no codec error between {where(l)} and offset {end}")

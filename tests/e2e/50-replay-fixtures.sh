@@ -15,7 +15,7 @@ start_server s -q
 port=$s_port
 
 # field NAME LINE: a number from a JSON summary line
-field() { sed -n "s/.*\"$1\": \\([0-9]*\\).*/\\1/p" <<<"$2"; }
+field() { sed -n "s/.*\"$1\":\\([0-9]*\\).*/\\1/p" <<<"$2"; }
 
 n=0
 for pcap in tests/fixtures/tutorial-*.pcap tests/fixtures/live-*.pcap; do
@@ -27,10 +27,10 @@ for pcap in tests/fixtures/tutorial-*.pcap tests/fixtures/live-*.pcap; do
 	for mode in "" --raw; do
 		out=$(timeout 60 "$JMSG" replay "$pcap" "${args[@]}" --to "127.0.0.1:$port" --json $mode)
 		rc=$?
-		sum=$(grep '"type": "summary"' <<<"$out")
+		sum=$(grep '"event":"summary"' <<<"$out")
 		echo "$pcap ${mode:-re-encoded}: exit $rc, $sum"
 		[ $rc -eq 0 ] || { echo "$out"; fail "$pcap $mode: exit $rc, expected 0"; }
-		[ "$(grep -vc '"type": "summary"' <<<"$out")" -eq 0 ] || { echo "$out"; fail "$pcap $mode: lines besides the summary"; }
+		[ "$(grep -vc '"event":"summary"' <<<"$out")" -eq 0 ] || { echo "$out"; fail "$pcap $mode: lines besides the summary"; }
 		[ "$(field identical "$sum")" = "$want" ] || fail "$pcap $mode: $(field identical "$sum") identical, analyze finds $want responses"
 		[ "$(field different "$sum")" = 0 ] && [ "$(field missing "$sum")" = 0 ] && [ "$(field extra "$sum")" = 0 ] ||
 			fail "$pcap $mode: differences in the summary"

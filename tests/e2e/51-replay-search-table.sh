@@ -30,13 +30,13 @@ for pcap in tests/fixtures/replay-spaced.pcap tests/fixtures/tutorial-search-mor
 
 	out=$(timeout 60 "$JMSG" replay "$pcap" "${args[@]}" --to "127.0.0.1:$port" --json --asap)
 	rc=$?
-	grep '"type": "diff"' <<<"$out" | sed -n 's/.*"stream": \([0-9]*\), "response": \([0-9]*\),.*/\1 \2/p' | sort >"$T/got"
+	grep '"event":"diff"' <<<"$out" | sed -n 's/.*"stream":\([0-9]*\),"response":\([0-9]*\),.*/\1 \2/p' | sort >"$T/got"
 	echo "$pcap: exit $rc; $changed of $all responses should differ; reported: $(tr '\n' ';' <"$T/got")"
 	diff "$T/want" "$T/got" >/dev/null || { echo "$out"; fail "$pcap: reported responses are not the changed ones"; }
 	# Nothing else: every non-summary line is one of those diffs.
-	[ "$(grep -vc '"type": "summary"' <<<"$out")" -eq "$changed" ] || { echo "$out"; fail "$pcap: unexpected lines"; }
-	grep '"type": "diff"' <<<"$out" | while read -r line; do
-		grep -qF '{"path": "content.result", "captured": "\"Follow the white rabbit. 🐰\"", "live": "\"'"$NEW"'\""}' <<<"$line" ||
+	[ "$(grep -vc '"event":"summary"' <<<"$out")" -eq "$changed" ] || { echo "$out"; fail "$pcap: unexpected lines"; }
+	grep '"event":"diff"' <<<"$out" | while read -r line; do
+		grep -qF '{"path":"content.result","captured":"\"Follow the white rabbit. 🐰\"","live":"\"'"$NEW"'\""}' <<<"$line" ||
 			{ echo "$line"; exit 1; }
 	done || fail "$pcap: a diff does not show the result change"
 	if [ "$changed" -gt 0 ]; then

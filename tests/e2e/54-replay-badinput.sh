@@ -85,9 +85,9 @@ out=$(timeout 30 "$JMSG" replay "$pcap" "${args[@]}" --to "127.0.0.1:$(cat "$T/t
 rc=$?
 echo "$out"
 [ $rc -eq 1 ] || fail "extra answer: exit $rc, expected 1"
-grep -q '^{"type": "extra", "stream": 0, "response": 1, "content_type": "text/json", "content_length": 26, "content": "{\\"result\\": \\"and one more\\"}"}$' <<<"$out" ||
+grep -q '^{"event":"extra","stream":0,"response":1,"content_type":"text/json","content_length":26,"content":"{\\"result\\": \\"and one more\\"}"}$' <<<"$out" ||
 	fail "no extra line"
-grep -q '"identical": 1,.*"extra": 1,' <<<"$out" || fail "summary does not count one identical, one extra"
+grep -q '"identical":1,.*"extra":1,' <<<"$out" || fail "summary does not count one identical, one extra"
 
 # Incomplete captures: replayed as far as they are known, and said so.
 # (Their synthesized responses lack the keep-alive member jmsg server
@@ -108,7 +108,7 @@ grep -q '^stream 0: not replayed: capture ends inside request 0' <<<"$out" || fa
 # --streams picks streams by the analyzer's numbers.
 out=$(timeout 30 "$JMSG" replay tests/fixtures/replay-spaced.pcap --to "127.0.0.1:$port" --asap --streams 1 --json)
 echo "$out"
-grep -q '"streams": 1, .*"requests": 1, .*"identical": 1,' <<<"$out" || fail "--streams 1 did not replay only stream 1"
+grep -q '"streams":1,.*"requests":1,.*"identical":1,' <<<"$out" || fail "--streams 1 did not replay only stream 1"
 
 # SIGINT ends the replay early with a summary of what was done, exit 2.
 timeout 30 "$JMSG" replay tests/fixtures/replay-spaced.pcap --to "127.0.0.1:$port" --json >"$T/int.out" 2>"$T/int.err" &
@@ -119,5 +119,5 @@ wait "$rpid"
 rc=$?
 cat "$T/int.out" "$T/int.err"
 [ $rc -eq 2 ] || fail "interrupted replay: exit $rc, expected 2"
-grep -q '"type": "summary", .*"interrupted": true, "exit": 2}' "$T/int.out" || fail "no summary after SIGINT"
+grep -q '"event":"summary",.*"interrupted":true,"exit":2}' "$T/int.out" || fail "no summary after SIGINT"
 [ "$(wc -l <"$T/int.err")" -eq 1 ] && grep -q '^jmsg replay: interrupted' "$T/int.err" || fail "not one 'interrupted' line"

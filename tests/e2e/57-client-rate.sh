@@ -19,8 +19,8 @@ tmpdir T
 FAIL_LOGS='*.err'
 
 # field NAME JSON: the first "NAME": number; sub OBJ NAME JSON: inside "OBJ": {...}
-field() { grep -o "\"$1\": [0-9.]*" <<<"$2" | head -n 1 | awk '{print $2}'; }
-sub() { grep -o "\"$1\": {[^}]*}" <<<"$3" | grep -o "\"$2\": [0-9.]*" | awk '{print $2}'; }
+field() { grep -o "\"$1\":[0-9.]*" <<<"$2" | head -n 1 | cut -d: -f2; }
+sub() { grep -o "\"$1\":{[^}]*}" <<<"$3" | grep -o "\"$2\":[0-9.]*" | cut -d: -f2; }
 # ok EXPR VAR=VALUE...: an awk condition on numbers
 ok() { local e=$1; shift; local a=(); for v in "$@"; do a+=(-v "$v"); done; awk "${a[@]}" "BEGIN { exit !($e) }"; }
 sends() { grep -c '^Sending ' "$T/s.out"; }

@@ -4,10 +4,11 @@
     vs_tshark.py --mode clean|prefix --messages N|+ [--port P]... \\
                  [--max-hex B] [--max-content B] FIELDS FOLLOW JMSG_JSONL
 
-FIELDS is `tshark -T fields -E separator=/t -e tcp.stream -e ip.src
--e ipv6.src -e tcp.srcport -e tcp.flags.syn -e tcp.flags.ack -e tcp.seq_raw
--e tcp.len -e frame.len -e frame.cap_len`, FOLLOW is `tshark -q -z
-follow,tcp,raw,N` for every stream, JMSG_JSONL is `jmsg analyze --json`.
+FIELDS is `tshark --enable-protocol communityid -T fields -E separator=/t
+-e tcp.stream -e ip.src -e ipv6.src -e tcp.srcport -e tcp.flags.syn
+-e tcp.flags.ack -e tcp.seq_raw -e tcp.len -e frame.len -e frame.cap_len
+-e frame.number -e communityid`, FOLLOW is `tshark -q -z follow,tcp,raw,N`
+for every stream, JMSG_JSONL is `jmsg analyze --json`.
 
 Each direction of each stream tshark follows is framed here, without jmsg's
 code: a 2-byte big-endian protoheader, a UTF-8 JSON object header with the
@@ -40,6 +41,19 @@ goes on from R.  Checked:
     follow output, and segments whose frame.cap_len < frame.len (snapshot
     length; tshark's follow shows their captured part with no mark, so the
     direction is compared only up to the first such cut);
+  - a text/json message whose content is not UTF-8 or not JSON, behind a
+    valid header, is still a jmsg message: its content as hex (cut to
+    --max-hex) and content_error naming the fault (the framing breaks
+    there all the same, and the error must be inside the break);
+  - frames: a message's frame_last is the frame after which tshark's
+    segments of its direction hold every byte up to its end (where
+    Wireshark shows the reassembled message), its frame the one after which
+    they hold every byte up to its first (the frame of its first byte, when
+    segments come in order); checked for every message before the first
+    hole in its direction.  Every error and stall event names frames of
+    its own stream, frame <= frame_last;
+  - community_id: every stream, message, error and stall event of a stream
+    carries tshark's communityid for it (Community ID v1, seed 0);
   - --mode clean: no break anywhere, and jmsg reports no problem at all;
     --mode prefix: a break or a jmsg problem somewhere;
   - the number of messages compared is --messages (or at least one, '+');
@@ -218,21 +232,27 @@ def parse_at(d, off, max_content, limit):
     content = bytes(data[cs:cs + cl])
     ctype, cenc = hdr["content-type"], hdr["content-encoding"]
     flagged = False
+    bad_content = None
     if ctype == "text/json" and cenc.lower() in JSON_ENCODINGS:
+        value = content   # as bytes, if it is not JSON
         try:
-            ctext = content.decode("utf-8")
+            value = ("json", canon(loads(content.decode("utf-8"))))
         except UnicodeDecodeError:
-            return None, ["content_not_utf8"]
-        try:
-            value = ("json", canon(loads(ctext)))
+            bad_content = "content_not_utf8"
         except ValueError:
-            return None, ["content_not_json"]
+            bad_content = "content_not_json"
     else:
         flagged = ctype == "text/json"   # content_encoding_unsupported
         value = content
     msg = dict(offset=off, header_len=hl, header=canon(hdr), content_type=ctype,
-               content_encoding=cenc, content_length=cl, content=value, flagged=flagged)
+               content_encoding=cenc, content_length=cl, content=value, flagged=flagged,
+               content_error=bad_content)
     return msg, off + 2 + hl + cl
+
+
+def valid(m):
+    """A whole valid message (one with bad content breaks the framing)."""
+    return m is not None and m["content_error"] is None
 
 
 def may_start(d, k):
@@ -257,10 +277,13 @@ def frame(d, midstream, max_content):
     while pos < limit:
         if kinds is None:
             m, end = parse_at(d, pos, max_content, limit)
-            if m is not None:
+            if valid(m):
                 msgs.append(m)
                 pos = end
                 continue
+            if m is not None:   # its content is bad, its framing held
+                msgs.append(m)
+                end = [m["content_error"]]
             kinds = end
         # Broken at pos: the first later offset where a whole valid message
         # starts (pos itself when no handshake was seen).
@@ -270,7 +293,7 @@ def frame(d, midstream, max_content):
             k = d.next_known(k)
             if k is None or k >= limit:
                 break
-            if may_start(d, k) and parse_at(d, k, max_content, limit)[0] is not None:
+            if may_start(d, k) and valid(parse_at(d, k, max_content, limit)[0]):
                 found = k
                 break
             k += 1
@@ -289,7 +312,7 @@ def read_fields(path, ports):
     st = {}
     for line in open(path, encoding="utf-8", errors="replace"):
         f = line.rstrip("\n").split("\t")
-        if len(f) < 10 or not f[0]:
+        if len(f) < 12 or not f[0]:
             continue
         sid = int(f[0])
         if f[2]:
@@ -299,7 +322,11 @@ def read_fields(path, ports):
         syn, ack = f[4] in ("1", "True"), f[5] in ("1", "True")
         seq, tlen = int(f[6]), int(f[7] or 0)
         flen, clen = int(f[8]), int(f[9])
-        s = st.setdefault(sid, {"eps": [], "client": None, "syn": set(), "first": {}, "cuts": {}})
+        s = st.setdefault(sid, {"eps": [], "client": None, "syn": set(), "first": {}, "cuts": {},
+                                "frames": set(), "segs": [], "cid": set()})
+        s["frames"].add(int(f[10]))
+        if f[11]:
+            s["cid"].add(f[11])
         if src not in s["eps"]:
             s["eps"].append(src)
         if syn:
@@ -311,6 +338,9 @@ def read_fields(path, ports):
                 s["client_not"] = src
         elif tlen and src not in s["first"]:
             s["first"][src] = seq
+        if tlen:
+            off = (seq - s["first"][src]) & 0xffffffff
+            s["segs"].append((src, int(f[10]), off, off + tlen))
         if tlen and clen < flen and src not in s["cuts"]:
             lost = min(flen - clen, tlen)
             off = (seq - s["first"][src]) & 0xffffffff
@@ -405,7 +435,8 @@ def jmsg_record(e, max_hex):
     else:
         content = ("hex", e["content_hex"], bool(e.get("content_hex_truncated", False)))
     return (e["offset"], e["header_len"], canon(e["header"]), e["content_type"],
-            e["content_encoding"], e["content_length"], content, "warning" in e)
+            e["content_encoding"], e["content_length"], content, "warning" in e,
+            e.get("content_error"))
 
 
 def framed_record(m, max_hex):
@@ -413,11 +444,52 @@ def framed_record(m, max_hex):
     if not (isinstance(c, tuple) and c[0] == "json"):
         c = ("hex", c[:max_hex].hex(), len(c) > max_hex)
     return (m["offset"], m["header_len"], m["header"], m["content_type"],
-            m["content_encoding"], m["content_length"], c, m["flagged"])
+            m["content_encoding"], m["content_length"], c, m["flagged"], m["content_error"])
 
 
 FIELDS = ("offset", "header_len", "header", "content_type", "content_encoding",
-          "content_length", "content", "warning")
+          "content_length", "content", "warning", "content_error")
+
+
+def in_order_frames(segs):
+    """[(frame, upto)]: after each frame, the offset up to which the
+    direction's bytes are all there (tshark's segments, in capture order;
+    one out of order waits for the hole before it)."""
+    upto, held, out = 0, [], []
+    for frame, lo, hi in segs:
+        held.append((lo, hi))
+        moved = True
+        while moved:
+            moved = False
+            for r in list(held):
+                if r[0] <= upto:
+                    upto = max(upto, r[1])
+                    held.remove(r)
+                    moved = True
+        out.append((frame, upto))
+    return out
+
+
+def frame_when(steps, off):
+    """The first frame after which every byte before off is there."""
+    return next((f for f, upto in steps if upto >= off), None)
+
+
+def check_frames(where, jm, steps, hole, errs):
+    """jmsg's frame/frame_last of the messages before the first hole;
+    returns how many were checked."""
+    n = 0
+    for e in jm:
+        end = e["offset"] + 2 + e["header_len"] + e["content_length"]
+        if hole is not None and end > hole:
+            continue
+        n += 1
+        want = (frame_when(steps, e["offset"] + 1), frame_when(steps, end))
+        got = (e.get("frame"), e.get("frame_last"))
+        if got != want:
+            errs.append(f"{where}: message at {e['offset']}: frame/frame_last {got}, "
+                        f"tshark's segments say {want}")
+    return n
 
 
 def differences(where, tshark_only, jmsg_only):
@@ -529,7 +601,7 @@ def main():
 
     # Frame every direction; collect what jmsg says about it.
     before = after = 0
-    nbreaks = 0
+    nbreaks = nframes = 0
     jmsg_problems = sum(e["event"] == "error" for e in events)
     for jid, (sid, cside) in sorted(smap.items()):
         info, f = fields[sid], follow[sid]
@@ -552,6 +624,10 @@ def main():
             mine = [e for e in events if e.get("stream") == jid and e.get("dir") == dname]
             jm = [e for e in mine if e["event"] == "message"]
             je = [e for e in mine if e["event"] == "error"]
+            segs = [(fr, lo, hi) for src, fr, lo, hi in info["segs"] if src == node]
+            hole = min([g[0] for g in d.gaps] + ([d.cut_at] if d.cut_at is not None else []),
+                       default=None)
+            nframes += check_frames(where, jm, in_order_frames(segs), hole, errs)
             limit = d.cut_at if d.cut_at is not None else None
             got = {jmsg_record(e, a.max_hex) for e in jm if limit is None or e["offset"] < limit}
             want = {framed_record(m, a.max_hex) for m in msgs}
@@ -583,6 +659,27 @@ def main():
                            if e["kind"] in ("gap", "truncated_capture"))
             if jgaps != sorted(d.gaps):
                 errs.append(f"{where}: missing bytes: tshark {sorted(d.gaps)}, jmsg {jgaps}")
+    # Community ID, and frames of every event, stream by stream.
+    for jid, (sid, cside) in sorted(smap.items()):
+        info = fields[sid]
+        if len(info["cid"]) != 1:
+            errs.append(f"tshark stream {sid}: communityid {sorted(info['cid'])}")
+            continue
+        cid = next(iter(info["cid"]))
+        for e in events:
+            if e.get("stream") != jid or e["event"] not in ("stream", "message", "error", "stall"):
+                continue
+            if e.get("community_id") != cid:
+                errs.append(f"stream {jid} {e['event']}: community_id {e.get('community_id')}, "
+                            f"tshark's {cid}")
+                break
+            if e["event"] in ("message", "error", "stall") and e.get("frame") is not None:
+                f0, f1 = e["frame"], e.get("frame_last")
+                if f0 not in info["frames"] or f1 not in info["frames"] or f0 > f1:
+                    errs.append(f"stream {jid} {e['event']}: frames {f0}-{f1} are not "
+                                f"frames of tshark's stream {sid}")
+            elif e["event"] in ("message", "error"):
+                errs.append(f"stream {jid} {e['event']}: no frame")
     # Error events of streams tshark does not know.
     for e in events:
         if e["event"] == "error" and e.get("stream") not in smap:
@@ -610,7 +707,7 @@ def main():
     elif n != int(a.messages):
         errs.append(f"{n} messages compared, {a.messages} expected")
 
-    detail = f"{n} messages compared, all agree"
+    detail = f"{n} messages compared, all agree, frames of {nframes}"
     if undecoded:
         detail += f"; {undecoded} TCP streams ({undecoded_bytes} bytes) not the protocol, as jmsg says"
     if a.mode == "prefix":

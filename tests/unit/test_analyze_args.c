@@ -42,17 +42,32 @@ struct row {
 static const struct row rows[] = {
 	/* ------------------------------------------------------------ good */
 	{R(NULL)},
-	{ARGS("-i", "lo"), WANT("file=", "iface=lo")},
-	{ARGS("-r", "-"), WANT("file=-")},
+	{ARGS("-i", "lo"), WANT("file=", "files=", "iface=lo")},
+	{ARGS("-r", "-"), WANT("file=-", "files=-")},
+	/* several -r: one capture, read in order */
+	{ARGS("-r", "a", "-r", "b", "-r", "c"), WANT("file=a", "files=a,b,c")},
+	{ARGS("-r", "-", "-r", "b"), WANT("file=-", "files=-,b")},
 	{R("-c", "1"), WANT("count=1")},
 	{R("-c", "1k"), WANT("count=1024")},          /* counts take suffixes too */
 	{R("-c", "18446744073709551615"), WANT("count=18446744073709551615")},
 	{R("-s", "96"), WANT("co.snaplen=96")},
 	{R("-s", "262144"), WANT("co.snaplen=262144")},
 	{R("-s", "1k"), WANT("co.snaplen=1024")},
+	{R("-s", "0"), WANT("co.snaplen=0")},          /* tcpdump's: the default */
 	{R("-B", "64k"), WANT("co.buffer_size=65536")},
 	{R("-B", "2047M"), WANT("co.buffer_size=2146435072")},
+	{R("-B", "64"), WANT("co.buffer_size=65536")},   /* tcpdump's unit: KiB */
+	{R("-B", "4096"), WANT("co.buffer_size=4194304")},
+	{R("-B", "2097151"), WANT("co.buffer_size=2147482624")},
+	{R("-B", "65535"), WANT("co.buffer_size=67107840")},
+	/* --color */
+	{R("--color", "always"), WANT("color=1")},
+	{R("--color=never"), WANT("color=2")},
+	{R("--colour=auto"), WANT("color=0")},
 	{R("-w", "out.pcap", "--immediate"), WANT("co.dump_path=out.pcap", "co.immediate=1")},
+	{R("-Z", "nobody"), WANT("user=nobody")},     /* looked up by the run, not here */
+	{ARGS("-i", "lo", "-Znobody", "-w", "o"), WANT("file=", "files=", "iface=lo", "user=nobody",
+						       "co.dump_path=o")},
 	{R("--json", "-q", "-l"), WANT("json=1", "quiet=1", "linebuf=1")},
 	{R("-ql"), WANT("quiet=1", "linebuf=1")},
 	{R("--port", "1", "--port", "65535", "--port=8080"), WANT("cfg.ports=1,65535,8080")},
@@ -60,6 +75,10 @@ static const struct row rows[] = {
 	{R("--idle-timeout", "0"), WANT("cfg.idle_timeout=0")},
 	{R("--idle-timeout", "0.5"), WANT("cfg.idle_timeout=0.5")},
 	{R("--idle-timeout", "1e9"), WANT("cfg.idle_timeout=1000000000")},
+	{R("--idle-timeout", "5m"), WANT("cfg.idle_timeout=300")},
+	{R("--idle-timeout", "250ms"), WANT("cfg.idle_timeout=0.25")},
+	{R("--stall-ms", "1s", "--sample-ms", "250"), WANT("stall.stall_ms=1000", "stall.sample_ms=250")},
+	{R("--stall-ms", "1.5", "--sample-ms", "0.5s"), WANT("stall.stall_ms=1.5", "stall.sample_ms=500")},
 	{R("--memcap", "1M"), WANT("cfg.memcap=1048576")},
 	{R("--stream-memcap", "64k"), WANT("cfg.stream_memcap=65536")},
 	{R("--max-streams", "1"), WANT("cfg.max_streams=1")},
@@ -71,6 +90,13 @@ static const struct row rows[] = {
 	{R("--overlap-window", "0"), WANT("cfg.overlap_history=0")},
 	{R("--overlap-window", "1G"), WANT("cfg.overlap_history=1073741824")},
 	{R("--workers", "1"), WANT("workers=1")},
+	{R("--time", "relative"), WANT("time=0")},
+	{R("--time", "absolute"), WANT("time=1")},
+	{R("--time", "epoch", "--workers", "2"), WANT("time=2", "workers=2", "co.map=1")},
+	{R("--time", "delta"), WANT("time=3")},
+	{R("--fail-on", "never"), WANT("fail_on=0")},
+	{R("--fail-on", "errors"), WANT("fail_on=1")},
+	{R("--fail-on=problems"), WANT("fail_on=2")},
 	{R("--workers", "2"), WANT("workers=2", "co.map=1")},   /* mapped for the workers */
 	{R("--workers", "64"), WANT("workers=64", "co.map=1")},
 	{R("--workers", "2", "--no-kernel"), WANT("workers=2", "co.map=1", "stall.no_kernel=1")},
@@ -93,14 +119,22 @@ static const struct row rows[] = {
 	{R("tcp", "portrange", "1-5"), WANT("filter=tcp portrange 1-5", "co.filter=filter")},
 	{R("--no-heuristic"), WANT("cfg.no_heuristic=1")},
 	{R("--", "tcp"), WANT("filter=tcp", "co.filter=filter")},
-	{ARGS("tcp", "-r", "f"), .status = JM_EXIT_USAGE,   /* options come first */
-	 .error = "jmsg analyze: give exactly one of -i IFACE or -r FILE" HINT},
+	/* options may follow the filter, as tcpdump takes them */
+	{ARGS("tcp", "-r", "f"), WANT("filter=tcp", "co.filter=filter")},
+	{R("tcp", "port", "65432", "-q"),
+	 WANT("filter=tcp port 65432", "co.filter=filter", "quiet=1", "cfg.ports=65432")},
+	{ARGS("-r", "f", "tcp", "-r", "g", "port", "1", "--json"),
+	 WANT("file=f", "files=f,g", "filter=tcp port 1", "co.filter=filter", "json=1", "cfg.ports=1")},
 	/* help: first come, first served */
 	{ARGS("--help"), .help = true},
 	{ARGS("-h"), .help = true},
 	{ARGS("-hx"), .help = true},   /* getopt left inside "-hx": every parse restarts it */
 	{ARGS("--help", "--bogus"), .help = true},
 	{R("--port", "1", "-h", "--port", "0"), .help = true},
+	/* --version: as --help, first come, first served; nothing else is set */
+	{ARGS("--version"), WANT("file=", "files=", "version=1")},
+	{ARGS("--version", "--bogus"), WANT("file=", "files=", "version=1")},
+	{R("--port", "1", "--version", "--port", "0"), WANT("version=1", "cfg.ports=1")},
 
 	/* ------------------------------------------------------------ bad */
 	/* the source */
@@ -116,14 +150,22 @@ static const struct row rows[] = {
 	{R("-c", "18446744073709551616"),
 	 BAD("-c wants a positive packet count, not '18446744073709551616'")},
 	{R("-c"), BAD("option -c needs a value")},
-	{R("-s", "95"), BAD("-s wants a snapshot length from 96 to 262144, not '95'")},
-	{R("-s", "262145"), BAD("-s wants a snapshot length from 96 to 262144, not '262145'")},
+	{R("-s", "95"), BAD("-s wants a snapshot length from 96 to 262144 (0: the default), not '95'")},
+	{R("-s", "1"), BAD("-s wants a snapshot length from 96 to 262144 (0: the default), not '1'")},
+	{R("-s", "262145"),
+	 BAD("-s wants a snapshot length from 96 to 262144 (0: the default), not '262145'")},
 	{R("-s"), BAD("option -s needs a value")},
-	{R("-B", "65535"), BAD("-B wants a buffer size from 64k to 2G, not '65535'")},
-	{R("-B", "2G"), BAD("-B wants a buffer size from 64k to 2G, not '2G'")},
-	{R("-B", "64x"), BAD("-B wants a buffer size from 64k to 2G, not '64x'")},
+#define BWANTS "-B wants a buffer size in KiB from 64 to 2097151 (or 64k to 2047M), not "
+	{R("-B", "63"), BAD(BWANTS "'63'")},
+	{R("-B", "65535b"), BAD(BWANTS "'65535b'")},
+	{R("-B", "63k"), BAD(BWANTS "'63k'")},
+	{R("-B", "2097152"), BAD(BWANTS "'2097152'")},
+	{R("-B", "2G"), BAD(BWANTS "'2G'")},
+	{R("-B", "64x"), BAD(BWANTS "'64x'")},
+	{R("-B", "18014398509481984"), BAD(BWANTS "'18014398509481984'")}, /* 2^54 KiB */
 	{R("-B"), BAD("option -B needs a value")},
 	{R("-w"), BAD("option -w needs a value")},
+	{R("-Z"), BAD("option -Z needs a value")},
 	{R("--memcap", "1048575"), BAD("--memcap wants a size of at least 1M, not '1048575'")},
 	{R("--stream-memcap", "65535"),
 	 BAD("--stream-memcap wants a size of at least 64k, not '65535'")},
@@ -137,10 +179,12 @@ static const struct row rows[] = {
 	{R("--max-hex", ""), BAD("--max-hex wants a size up to 64M, not ''")},
 	{R("--overlap-window", "1073741825"),
 	 BAD("--overlap-window wants a size up to 1G, not '1073741825'")},
-	{R("--idle-timeout", "-1"), BAD("--idle-timeout wants seconds (0 for never), not '-1'")},
-	{R("--idle-timeout", "1e10"), BAD("--idle-timeout wants seconds (0 for never), not '1e10'")},
-	{R("--idle-timeout", "nan"), BAD("--idle-timeout wants seconds (0 for never), not 'nan'")},
-	{R("--idle-timeout", "5s"), BAD("--idle-timeout wants seconds (0 for never), not '5s'")},
+	#define IDLE_ERR(v) "--idle-timeout must be seconds from 0 to 1000000000, or a duration such as 500ms, 10s or 2m, not '" v "'"
+	{R("--idle-timeout", "-1"), BAD(IDLE_ERR("-1"))},
+	{R("--idle-timeout", "1e10"), BAD(IDLE_ERR("1e10"))},
+	{R("--idle-timeout", "1000000001"), BAD(IDLE_ERR("1000000001"))},
+	{R("--idle-timeout", "nan"), BAD(IDLE_ERR("nan"))},
+	{R("--idle-timeout", "5sec"), BAD(IDLE_ERR("5sec"))},
 	{R("--idle-timeout"), BAD("option --idle-timeout needs a value")},
 	/* --port: the shared wording (cmd/opts.h) */
 	{R("--port", "0"), BAD("--port must be a port from 1 to 65535, not '0'")},
@@ -159,12 +203,16 @@ static const struct row rows[] = {
 	{R("--workers", "-1"), BAD("--workers wants a count from 1 to 64, not '-1'")},
 	{R("--workers"), BAD("option --workers needs a value")},
 	{R("--workers", "2", "--plot", "p.svg"), BAD("--plot and --plot-stream need --workers 1")},
+	{R("--workers", "2", "--time", "delta"), BAD("--time delta needs --workers 1")},
+	{R("--time", "Relative"), BAD("--time wants relative, absolute, epoch or delta, not 'Relative'")},
+	{R("--time"), BAD("option --time needs a value")},
+	{R("--fail-on", "warnings"), BAD("--fail-on wants problems, errors or never, not 'warnings'")},
 	{R("--plot", "p.svg", "--workers", "2"), BAD("--plot and --plot-stream need --workers 1")},
 	{R("--workers", "64", "--plot-stream", "0"),
 	 BAD("--plot and --plot-stream need --workers 1")},
 	/* the stall options (stall_cli_option's words) */
-	{R("--stall-ms", "0"), BAD("--stall-ms wants milliseconds from 1 to 86400000, not '0'")},
-	{R("--sample-ms", "9"), BAD("--sample-ms wants milliseconds from 10 to 60000, not '9'")},
+	{R("--stall-ms", "0"), BAD("--stall-ms must be milliseconds from 1 to 86400000, or a duration such as 500ms, 10s or 2m, not '0'")},
+	{R("--sample-ms", "9"), BAD("--sample-ms must be milliseconds from 10 to 60000, or a duration such as 500ms, 10s or 2m, not '9'")},
 	{R("--plot", ""), BAD("--plot wants a file name")},
 	{R("--plot"), BAD("option --plot needs a value")},
 	{R("--plot-stream", "1.5"),
@@ -177,13 +225,19 @@ static const struct row rows[] = {
 	{R("--no-kernel=x"), BAD("unknown option '--no-kernel=x'")},
 	{R("--m", "1"), BAD("unknown option '--m'")},           /* ambiguous */
 	{R("--bogus", "--help"), BAD("unknown option '--bogus'")},
+	{R("--bogus", "--version"), BAD("unknown option '--bogus'")},
+	{R("--version=1"), BAD("unknown option '--version=1'")},
 	{R("--port", "1", "--port", "0", "--bogus"),             /* the first fault */
 	 BAD("--port must be a port from 1 to 65535, not '0'")},
 	/* a filter that does not compile (libpcap's words follow) */
 	{R("tcp", "port"), .status = JM_EXIT_USAGE, .prefix = true,
 	 .error = "jmsg analyze: bad filter 'tcp port': "},
-	{R("tcp", "-q"), .status = JM_EXIT_USAGE, .prefix = true,
+	{R("--", "tcp", "-q"), .status = JM_EXIT_USAGE, .prefix = true,   /* "--": all filter */
 	 .error = "jmsg analyze: bad filter 'tcp -q': "},
+	/* --color, and '-' only first */
+	{R("--color", "yes"), BAD("--color wants auto, always or never, not 'yes'")},
+	{R("--color"), BAD("option --color needs a value")},
+	{ARGS("-r", "a", "-r", "-"), BAD("'-r -' (stdin) can only be the first -r")},
 };
 
 /* Every value of a, one "key=value\n" line each. */
@@ -194,17 +248,22 @@ static void describe(const analyze_args *a, char *out, size_t n)
 		snprintf(ports + strlen(ports), sizeof ports - strlen(ports), "%s%u", i ? "," : "",
 			 a->cfg.ports[i]);
 	const char *cof = !a->co.filter ? "" : a->co.filter == a->filter ? "filter" : "other";
+	char files[256] = "";
+	for (size_t i = 0; i < a->n_files; i++)
+		snprintf(files + strlen(files), sizeof files - strlen(files), "%s%s", i ? "," : "",
+			 a->files[i]);
 	const stall_cli *s = &a->stall;
 	snprintf(out, n,
-		 "iface=%s\nfile=%s\nfilter=%s\nco.filter=%s\nco.snaplen=%d\n"
+		 "iface=%s\nfile=%s\nfiles=%s\nfilter=%s\nco.filter=%s\nco.snaplen=%d\n"
 		 "co.buffer_size=%d\nco.immediate=%d\nco.dump_path=%s\nco.map=%d\n"
 		 "cfg.ports=%s\ncfg.idle_timeout=%.17g\ncfg.memcap=%zu\ncfg.stream_memcap=%zu\n"
 		 "cfg.max_streams=%zu\ncfg.max_content=%llu\ncfg.max_hex=%zu\n"
 		 "cfg.full_content=%d\ncfg.overlap_history=%u\ncfg.no_heuristic=%d\n"
 		 "stall.stall_ms=%.17g\nstall.sample_ms=%.17g\nstall.plot=%s\nstall.series=%d\n"
 		 "stall.plot_stream=%lld\nstall.no_kernel=%d\n"
-		 "count=%llu\nworkers=%u\njson=%d\nquiet=%d\nlinebuf=%d\nhelp=%d\n",
-		 a->iface ? a->iface : "", a->file ? a->file : "", a->filter ? a->filter : "", cof,
+		 "count=%llu\nworkers=%u\njson=%d\nquiet=%d\nlinebuf=%d\nhelp=%d\n"
+		 "user=%s\nversion=%d\ntime=%d\nfail_on=%d\ncolor=%d\n",
+		 a->iface ? a->iface : "", a->file ? a->file : "", files, a->filter ? a->filter : "", cof,
 		 a->co.snaplen, a->co.buffer_size, a->co.immediate,
 		 a->co.dump_path ? a->co.dump_path : "", a->co.map, ports, a->cfg.idle_timeout,
 		 a->cfg.memcap, a->cfg.stream_memcap, a->cfg.max_streams,
@@ -212,7 +271,8 @@ static void describe(const analyze_args *a, char *out, size_t n)
 		 a->cfg.overlap_history, a->cfg.no_heuristic, s->cfg.stall_ms, s->sample_ms,
 		 s->plot_path ? s->plot_path : "", s->cfg.series, (long long)s->cfg.plot_stream,
 		 s->no_kernel, (unsigned long long)a->count, a->workers, a->json, a->quiet,
-		 a->linebuf, a->help);
+		 a->linebuf, a->help, a->user ? a->user : "", a->version, (int)a->time, a->fail_on,
+		 a->color);
 }
 
 /* What a good row wants: the defaults with -r f, each line whose key the
@@ -226,6 +286,9 @@ static size_t expected(const struct row *w, char *out, size_t n)
 	stall_cli_init(&d.stall);
 	d.workers = 1;
 	d.file = "f";
+	const char *f = "f";
+	d.files = &f;
+	d.n_files = 1;
 	char defaults[4096];
 	describe(&d, defaults, sizeof defaults);
 	size_t used = 0, len = 0;

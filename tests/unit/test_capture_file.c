@@ -70,18 +70,14 @@ struct dir {
 	char file[128];     /* the capture */
 };
 
-static int dir_setup(void **state)
+/* pkts[from..to) into a pcap file at path (nanosecond times). */
+static int write_pcap(const char *path, size_t from, size_t to)
 {
-	struct dir *d = calloc(1, sizeof *d);
-	snprintf(d->path, sizeof d->path, "/tmp/jmsg-capfile-XXXXXX");
-	if (!mkdtemp(d->path))
-		return -1;
-	snprintf(d->file, sizeof d->file, "%s/in.pcap", d->path);
 	pcap_t *p = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
-	pcap_dumper_t *w = p ? pcap_dump_open(p, d->file) : NULL;
+	pcap_dumper_t *w = p ? pcap_dump_open(p, path) : NULL;
 	if (!w)
 		return -1;
-	for (size_t i = 0; i < NPKTS; i++) {
+	for (size_t i = from; i < to; i++) {
 		uint8_t b[256];
 		size_t n = unhex(pkts[i].hex, b, sizeof b);
 		struct pcap_pkthdr h = {.caplen = (bpf_u_int32)n,
@@ -92,6 +88,18 @@ static int dir_setup(void **state)
 	}
 	pcap_dump_close(w);
 	pcap_close(p);
+	return 0;
+}
+
+static int dir_setup(void **state)
+{
+	struct dir *d = calloc(1, sizeof *d);
+	snprintf(d->path, sizeof d->path, "/tmp/jmsg-capfile-XXXXXX");
+	if (!mkdtemp(d->path))
+		return -1;
+	snprintf(d->file, sizeof d->file, "%s/in.pcap", d->path);
+	if (write_pcap(d->file, 0, NPKTS) < 0)
+		return -1;
 	*state = d;
 	return 0;
 }
@@ -439,6 +447,131 @@ static void test_live_lo(void **state)
 	cap_close(c);
 }
 
+/* A directory as tcpdump -C leaves it: cap, cap1, cap2, cap10 (natural
+ * order, not strcmp's: cap10 sorts before cap2 there), plus what is not
+ * read: a hidden file and a subdirectory. */
+static void make_rotated(const struct dir *d, char *rot, size_t n)
+{
+	static const struct {
+		const char *name;
+		size_t from, to;
+	} parts[] = {{"cap", 0, 2}, {"cap1", 2, 3}, {"cap2", 3, 4}, {"cap10", 4, 5}, {".x", 0, 5}};
+	char path[256];
+	snprintf(rot, n, "%s/rot", d->path);
+	mkdir(rot, 0700);
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", rot, parts[i].name);
+		assert_int_equal(write_pcap(path, parts[i].from, parts[i].to), 0);
+	}
+	snprintf(path, sizeof path, "%s/sub", rot);
+	mkdir(path, 0700);
+}
+
+static void test_files(void **state)
+{
+	struct dir *d = *state;
+	char rot[160], err[256] = "";
+	make_rotated(d, rot, sizeof rot);
+	const char *one[] = {rot};
+	char **v;
+	size_t n;
+	assert_int_equal(cap_expand_paths(one, 1, &v, &n, err, sizeof err), 0);
+	assert_int_equal(n, 4);
+	static const char *const want[] = {"cap", "cap1", "cap2", "cap10"};
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(strrchr(v[i], '/') + 1, want[i]);
+	cap_free_paths(v, n);
+	/* read as one capture, from a map or not: the frames count on */
+	for (int map = 0; map < 2; map++) {
+		cap_options o = {.map = map};
+		cap_source *c = cap_open_files(one, 1, &o, err, sizeof err);
+		if (!c)
+			fail_msg("cap_open_files: %s", err);
+		cap_progress p;
+		cap_get_progress(c, &p);
+		assert_int_equal(p.files, 4);
+		assert_int_equal(p.file, 1);
+		assert_true(p.done <= 24);   /* the header, read at the opening */
+		struct seen w = {.len = 0};
+		run_ok(c, 0, &w);
+		assert_string_equal(w.log, ALL_SEGS);
+		assert_int_equal(w.ticks, NPKTS);
+		cap_get_progress(c, &p);
+		assert_int_equal(p.file, 4);
+		assert_int_equal(p.packets, NPKTS);
+		assert_true(p.total > 4 * 24);
+		assert_int_equal(p.done, p.total);
+		assert_string_equal(strrchr(cap_path(c), '/') + 1, "cap10");
+		cap_close(c);
+	}
+	/* the files one by one, and a count that ends in the third */
+	char f[4][200];
+	const char *fs[4];
+	for (int i = 0; i < 4; i++) {
+		snprintf(f[i], sizeof f[i], "%s/%s", rot, want[i]);
+		fs[i] = f[i];
+	}
+	cap_source *c = cap_open_files(fs, 4, NULL, err, sizeof err);
+	assert_non_null(c);
+	struct seen w = {.len = 0};
+	run_ok(c, 4, &w);
+	assert_string_equal(w.log, "tcp#1@1700000000.000000001 seq=1 len=4/4 tcp#4@1700000001.999999999 seq=5 len=4/100 ");
+	assert_string_equal(strrchr(cap_path(c), '/') + 1, "cap2");
+	cap_close(c);
+}
+
+static void test_files_errors(void **state)
+{
+	struct dir *d = *state;
+	char rot[160], empty[160], nope[160], err[256] = "", want[600];
+	make_rotated(d, rot, sizeof rot);
+	snprintf(empty, sizeof empty, "%s/rot/sub", d->path);
+	snprintf(nope, sizeof nope, "%s/nope", d->path);
+	const char *a[] = {rot, "-"};
+	assert_null(cap_open_files(a, 2, NULL, err, sizeof err));
+	assert_string_equal(err, "'-' (stdin) can only be the first file");
+	const char *b[] = {d->file, empty};
+	assert_null(cap_open_files(b, 2, NULL, err, sizeof err));
+	snprintf(want, sizeof want, "'%s' is a directory with no files to read in it", empty);
+	assert_string_equal(err, want);
+	const char *c[] = {d->file, rot, nope};
+	assert_null(cap_open_files(c, 3, NULL, err, sizeof err));
+	snprintf(want, sizeof want, "cannot open '%s': No such file or directory", nope);
+	assert_string_equal(err, want);
+	/* a filter that does not compile for a later file's link type */
+	char raw[200];
+	snprintf(raw, sizeof raw, "%s/raw.pcap", d->path);
+	pcap_t *p = pcap_open_dead(DLT_RAW, 65535);
+	pcap_dumper_t *w = pcap_dump_open(p, raw);
+	assert_non_null(w);
+	pcap_dump_close(w);
+	pcap_close(p);
+	cap_options o = {.filter = "ether host 1:2:3:4:5:6"};
+	const char *e[] = {d->file, raw};
+	assert_null(cap_open_files(e, 2, &o, err, sizeof err));
+	assert_non_null(strstr(err, "bad filter 'ether host 1:2:3:4:5:6'"));
+	/* -w: one link type */
+	char out[200];
+	snprintf(out, sizeof out, "%s/w.pcap", d->path);
+	cap_options ow = {.dump_path = out};
+	assert_null(cap_open_files(e, 2, &ow, err, sizeof err));
+	snprintf(want, sizeof want, "'%s' has link type RAW, '%s' EN10MB: -w writes one pcap file, "
+		 "which holds one", raw, d->file);
+	assert_string_equal(err, want);
+	/* -w into a file that is read: refused before it is truncated */
+	char cap1[200];
+	snprintf(cap1, sizeof cap1, "%s/cap1", rot);
+	cap_options o1 = {.dump_path = cap1};
+	const char *r[] = {rot};
+	struct stat before, after;
+	assert_int_equal(stat(cap1, &before), 0);
+	assert_null(cap_open_files(r, 1, &o1, err, sizeof err));
+	snprintf(want, sizeof want, "-w '%s' is also read (as '%s')", cap1, cap1);
+	assert_string_equal(err, want);
+	assert_int_equal(stat(cap1, &after), 0);
+	assert_int_equal(after.st_size, before.st_size);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -449,6 +582,8 @@ int main(void)
 		cmocka_unit_test(test_dump),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_stdin),
+		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_files_errors),
 		cmocka_unit_test(test_check_filter),
 		cmocka_unit_test(test_live_errors),
 		cmocka_unit_test(test_live_lo),

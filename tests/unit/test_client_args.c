@@ -45,12 +45,12 @@
 #define WHOLE_ERR(opt, range, v) "jmsg client: " opt " must be a whole number from " range ", not '" v "'"
 #define PORT_ERR(v) "jmsg client: --port must be a port from 1 to 65535, not '" v "'"
 #define SECONDS_ERR(opt, v) \
-	"jmsg client: " opt " must be seconds from 0 to 86400 (e.g. 2.5), not '" v "'"
+	"jmsg client: " opt " must be seconds from 0 to 86400, or a duration such as 500ms, 10s or 2m, not '" v "'"
 #define SIZE_ERR(opt, v) \
 	"jmsg client: " opt " must be a byte count such as 65536 or 64k, not '" v "'"
 #define NEEDS(opt) "jmsg client: option '" opt "' needs a value (see --help)"
 #define UNKNOWN(opt) "jmsg client: unknown option '" opt "' (see --help)"
-#define EXPECTED "jmsg client: expected ACTION VALUE (see --help)"
+#define EXPECTED "jmsg client: expected ACTION VALUE or HOST PORT ACTION VALUE (see --help)"
 
 /* What a command line is: a run, a call for help, a usage error. */
 enum { RUN, HELP, USAGE };
@@ -75,6 +75,24 @@ static const row rows[] = {
 	{{"search", "caf\xc3\xa9"}, RUN, NULL, {REQUEST("search", "caf\xc3\xa9")}},
 	{{"--value", "v", "search", "x"}, USAGE, "jmsg client: give VALUE or --value, not both"},
 	{{"--value", "v"}, USAGE, EXPECTED},
+	/* the tutorial's form: HOST PORT ACTION VALUE */
+	{{"127.0.0.1", "65432", "search", "morpheus"}, RUN, NULL,
+	 {REQUEST("search", "morpheus"), .host = "127.0.0.1", .port = "65432"}},
+	{{"::1", "8080", "binary", "\xe2\x98\xba"}, RUN, NULL,
+	 {REQUEST("binary", "\xe2\x98\xba"), .host = "::1", .port = "8080"}},
+	{{"-q", "localhost", "1", "search", "x", }, RUN, NULL,
+	 {REQUEST("search", "x"), .host = "localhost", .port = "1", .verbosity = 0}},
+	{{"h", "search", "morpheus", "x"}, USAGE,
+	 "jmsg client: in HOST PORT ACTION VALUE, PORT must be a port from 1 to 65535, not 'search'"},
+	{{"h", "0", "search", "x"}, USAGE,
+	 "jmsg client: in HOST PORT ACTION VALUE, PORT must be a port from 1 to 65535, not '0'"},
+	{{"--port", "1", "h", "2", "search", "x"}, USAGE,
+	 "jmsg client: give the server as HOST PORT words or as --host/--port, not both"},
+	{{"--host", "h", "h", "2", "search", "x"}, USAGE,
+	 "jmsg client: give the server as HOST PORT words or as --host/--port, not both"},
+	{{"h", "2", "search", "x", "y"}, USAGE, EXPECTED},
+	{{"--value", "v", "h", "2", "search", "x"}, USAGE, "jmsg client: give VALUE or --value, not both"},
+	{{"--load", "h", "2", "search", "x"}, RUN, NULL, {LOAD, .host = "h", .port = "2", .value = "x"}},
 	/* --host, --port */
 	{{"--host", "::1", "search", "x"}, RUN, NULL, {REQUEST("search", "x"), .host = "::1"}},
 	{{"--host"}, USAGE, NEEDS("--host")},
@@ -86,6 +104,9 @@ static const row rows[] = {
 	{{"--port"}, USAGE, NEEDS("--port")},
 	/* --timeout: seconds; 0 is the shortest wait, not none */
 	{{"--timeout", "2.5", "search", "x"}, RUN, NULL, {REQUEST("search", "x"), .timeout_ms = 2500}},
+	{{"--timeout", "250ms", "search", "x"}, RUN, NULL, {REQUEST("search", "x"), .timeout_ms = 250}},
+	{{"--timeout", "1m", "search", "x"}, RUN, NULL, {REQUEST("search", "x"), .timeout_ms = 60000}},
+	{{"--timeout", "10x", "search", "x"}, USAGE, SECONDS_ERR("--timeout", "10x")},
 	{{"--timeout", "0", "search", "x"}, RUN, NULL, {REQUEST("search", "x"), .timeout_ms = 1}},
 	{{"--timeout", "abc", "search", "x"}, USAGE, SECONDS_ERR("--timeout", "abc")},
 	{{"--timeout", "86401", "search", "x"}, USAGE, SECONDS_ERR("--timeout", "86401")},
@@ -119,7 +140,9 @@ static const row rows[] = {
 	{{"--load", "--one-shot"}, RUN, NULL, {LOAD, .keep_alive = false}},
 	{{"--load", "--keep-alive"}, RUN, NULL, {LOAD}},
 	{{"--load", "--json"}, RUN, NULL, {LOAD, .json = true}},
-	{{"--json"}, USAGE, EXPECTED},
+	{{"--json"}, USAGE, "jmsg client: --json goes with --load"},
+	{{"--json", "search", "x"}, USAGE, "jmsg client: --json goes with --load"},
+	{{"--flood", "--json"}, USAGE, "jmsg client: --json goes with --load"},
 	{{"--json=1", "--load"}, USAGE, UNKNOWN("--json=1")},
 	/* --conns */
 	{{"--load", "--conns", "1"}, RUN, NULL, {LOAD, .conns = 1}},

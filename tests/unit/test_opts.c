@@ -32,7 +32,19 @@ static void test_seconds(void **state)
 	assert_int_equal(opt_seconds("t", "--x", "86401", &ms), -1);
 	assert_int_equal(opt_seconds("t", "--x", "-1", &ms), -1);
 	assert_int_equal(opt_seconds("t", "--x", "nan", &ms), -1);
-	assert_int_equal(opt_seconds("t", "--x", "1s", &ms), -1);
+	/* units: a bare number stays seconds */
+	assert_int_equal(opt_seconds("t", "--x", "1s", &ms), 0);
+	assert_int_equal(ms, 1000);
+	assert_int_equal(opt_seconds("t", "--x", "500ms", &ms), 0);
+	assert_int_equal(ms, 500);
+	assert_int_equal(opt_seconds("t", "--x", "2m", &ms), 0);
+	assert_int_equal(ms, 120000);
+	assert_int_equal(opt_seconds("t", "--x", "24h", &ms), 0);
+	assert_int_equal(ms, 86400000);
+	assert_int_equal(opt_seconds("t", "--x", "250us", &ms), 0);
+	assert_int_equal(ms, 1);   /* below a millisecond, not none */
+	assert_int_equal(opt_seconds("t", "--x", "25h", &ms), -1);
+	assert_int_equal(opt_seconds("t", "--x", "1sec", &ms), -1);
 	assert_int_equal(opt_seconds("t", "--x", "", &ms), -1);
 }
 
@@ -94,9 +106,96 @@ static const struct row {
 	{SECONDS, "2.5", .value = 2500},
 	{SECONDS, ".5", .value = 500},
 	{SECONDS, "0.0001", .value = 1},
-	{SECONDS, "1s", .rc = -1, .line = "jmsg t: --x must be seconds from 0 to 86400 (e.g. 2.5), not '1s'"},
-	{SECONDS, "inf", .rc = -1, .line = "jmsg t: --x must be seconds from 0 to 86400 (e.g. 2.5), not 'inf'"},
+	{SECONDS, "1s", .value = 1000},
+	{SECONDS, "1S", .rc = -1, .line = "jmsg t: --x must be seconds from 0 to 86400, or a duration such as 500ms, 10s or 2m, not '1S'"},
+	{SECONDS, "inf", .rc = -1, .line = "jmsg t: --x must be seconds from 0 to 86400, or a duration such as 500ms, 10s or 2m, not 'inf'"},
 };
+
+/* The one duration parser: a bare number in the option's unit, or a unit;
+ * strict about everything else; never past max_ns, never rounded to 0. */
+static void test_duration(void **state)
+{
+	static const struct {
+		const char *arg;
+		uint64_t bare_ns, max_ns;
+		int rc;
+		uint64_t ns;
+	} d[] = {
+		{"10", OPT_S, UINT64_MAX, 0, 10 * OPT_S},
+		{"10", OPT_MS, UINT64_MAX, 0, 10 * OPT_MS},   /* each option keeps its unit */
+		{"10s", OPT_MS, UINT64_MAX, 0, 10 * OPT_S},
+		{"500ms", OPT_S, UINT64_MAX, 0, 500 * OPT_MS},
+		{"2m", OPT_S, UINT64_MAX, 0, 120 * OPT_S},
+		{"1.5h", OPT_S, UINT64_MAX, 0, 5400 * OPT_S},
+		{"250us", OPT_S, UINT64_MAX, 0, 250000},
+		{"7ns", OPT_S, UINT64_MAX, 0, 7},
+		{"0.5", OPT_S, UINT64_MAX, 0, 500 * OPT_MS},
+		{".5s", OPT_MS, UINT64_MAX, 0, 500 * OPT_MS},
+		{"1e-3", OPT_S, UINT64_MAX, 0, OPT_MS},
+		{"1e3ms", OPT_S, UINT64_MAX, 0, OPT_S},
+		{"0", OPT_S, UINT64_MAX, 0, 0},
+		{"0ms", OPT_S, UINT64_MAX, 0, 0},
+		{"0.1ns", OPT_S, UINT64_MAX, 0, 1},           /* more than 0 stays more than 0 */
+		{"1e-30", OPT_S, UINT64_MAX, 0, 1},
+		{"60s", OPT_S, 60 * OPT_S, 0, 60 * OPT_S},    /* the bound itself */
+		{"1m", OPT_S, 60 * OPT_S, 0, 60 * OPT_S},
+		/* too large: past max, past 64 bits */
+		{"60.001s", OPT_S, 60 * OPT_S, -1, 0},
+		{"2m", OPT_S, 60 * OPT_S, -1, 0},
+		{"18446744073709551616ns", OPT_S, UINT64_MAX, -1, 0},
+		{"99999999999999999999h", OPT_S, UINT64_MAX, -1, 0},
+		{"1e400", OPT_S, UINT64_MAX, -1, 0},
+		{"1e99999", OPT_S, UINT64_MAX, -1, 0},
+		/* negative */
+		{"-1", OPT_S, UINT64_MAX, -1, 0},
+		{"-0", OPT_S, UINT64_MAX, -1, 0},
+		{"-1s", OPT_S, UINT64_MAX, -1, 0},
+		{"+1", OPT_S, UINT64_MAX, -1, 0},
+		/* junk and empty */
+		{"", OPT_S, UINT64_MAX, -1, 0},
+		{"s", OPT_S, UINT64_MAX, -1, 0},
+		{".", OPT_S, UINT64_MAX, -1, 0},
+		{".s", OPT_S, UINT64_MAX, -1, 0},
+		{" 1", OPT_S, UINT64_MAX, -1, 0},
+		{"1 ", OPT_S, UINT64_MAX, -1, 0},
+		{"1 s", OPT_S, UINT64_MAX, -1, 0},
+		{"1sec", OPT_S, UINT64_MAX, -1, 0},
+		{"1S", OPT_S, UINT64_MAX, -1, 0},
+		{"1d", OPT_S, UINT64_MAX, -1, 0},
+		{"1ms1", OPT_S, UINT64_MAX, -1, 0},
+		{"1.2.3", OPT_S, UINT64_MAX, -1, 0},
+		{"1e", OPT_S, UINT64_MAX, -1, 0},
+		{"0x10", OPT_S, UINT64_MAX, -1, 0},
+		{"inf", OPT_S, UINT64_MAX, -1, 0},
+		{"nan", OPT_S, UINT64_MAX, -1, 0},
+		{"infs", OPT_S, UINT64_MAX, -1, 0},
+	};
+	for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+		uint64_t ns = 12345;
+		int rc = opt_parse_duration(d[i].arg, d[i].bare_ns, d[i].max_ns, &ns);
+		if (rc != d[i].rc || (rc == 0 && ns != d[i].ns)) {
+			print_error("'%s': rc %d ns %llu, want rc %d ns %llu\n", d[i].arg, rc,
+				    (unsigned long long)ns, d[i].rc, (unsigned long long)d[i].ns);
+			fail();
+		}
+	}
+	/* the line: the range in the bare unit, then the units */
+	jm_buf err = {0};
+	uint64_t ns;
+	assert_int_equal(opt_duration_buf(&err, "analyze", "--stall-ms", "0", OPT_MS, OPT_MS,
+					  86400 * OPT_S, &ns), -1);
+	assert_int_equal(jm_buf_pending(&err), strlen("jmsg analyze: --stall-ms must be milliseconds from 1 to 86400000, or a duration such as 500ms, 10s or 2m, not '0'"));
+	assert_memory_equal(jm_buf_head(&err), "jmsg analyze: --stall-ms must be milliseconds from 1 to 86400000, or a duration such as 500ms, 10s or 2m, not '0'", jm_buf_pending(&err));
+	jm_buf_free(&err);
+	assert_int_equal(opt_duration_buf(&err, NULL, "--watch", "10ms", OPT_S, 50 * OPT_MS,
+					  86400 * OPT_S, &ns), -1);
+	assert_memory_equal(jm_buf_head(&err), "--watch must be seconds from 0.05 to 86400, or a duration such as 500ms, 10s or 2m, not '10ms'", jm_buf_pending(&err));
+	jm_buf_free(&err);
+	assert_int_equal(opt_duration_buf(&err, NULL, "--watch", "50ms", OPT_S, 50 * OPT_MS,
+					  86400 * OPT_S, &ns), 0);
+	assert_int_equal(ns, 50 * OPT_MS);
+	assert_int_equal(jm_buf_pending(&err), 0);
+}
 
 static int run_buf(const struct row *r, jm_buf *err, uint64_t *v)
 {
@@ -267,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_filter_ports),
 		cmocka_unit_test(test_sizes_and_numbers),
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_parse_port),
 		cmocka_unit_test(test_long_value),
 	};

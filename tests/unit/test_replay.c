@@ -170,6 +170,10 @@ static void test_diff_many_changes_are_counted(void **state)
 	size_t err_at;
 	const char *why;
 	assert_true(jm_json_valid((const char *)out.data, out.len - 1, &err_at, &why));
+	/* compact, as every jmsg JSON line */
+	assert_non_null(strstr((const char *)out.data, "[{\"path\":\""));
+	assert_null(strstr((const char *)out.data, "\": "));
+	assert_null(strstr((const char *)out.data, "}, {"));
 	jm_buf_free(&out);
 	rp_diff_clear(&d);
 	free(a.bytes);

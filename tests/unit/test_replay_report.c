@@ -172,11 +172,14 @@ static void test_exit_codes(void **state)
 		for (char *line = o.text, *nl; (nl = strchr(line, '\n')); line = nl + 1)
 			if (!jm_json_valid(line, (size_t)(nl - line), &err_at, &why))
 				fail_msg("not JSON: %.*s (%s)", (int)(nl - line), line, why);
+			else if (strncmp(line, "{\"event\":\"", 10) || strstr(line, "\": ") ||
+				 strstr(line, ", \""))
+				fail_msg("not {\"event\":...} compact: %.*s", (int)(nl - line), line);
 		char tail[64];
-		snprintf(tail, sizeof tail, "\"exit\": %d}\n", rows[i].code);
+		snprintf(tail, sizeof tail, "\"exit\":%d}\n", rows[i].code);
 		assert_non_null(strstr(o.text, tail));
 		if (rows[i].kind == 1)
-			assert_non_null(strstr(o.text, "{\"type\": \"error\", \"stream\": 0, \"error\": "
+			assert_non_null(strstr(o.text, "{\"event\":\"error\",\"stream\":0,\"error\":"
 							"\"connect\""));
 		rp_report_free(r);
 		free(o.text);

@@ -35,7 +35,7 @@
 	.request_ms = SRV_DEFAULT_REQUEST_MS, .verbosity = 1
 
 #define SECONDS_ERR(opt, v) \
-	"jmsg server: " opt " must be seconds from 0 to 86400 (e.g. 2.5), not '" v "'"
+	"jmsg server: " opt " must be seconds from 0 to 86400, or a duration such as 500ms, 10s or 2m, not '" v "'"
 #define SIZE_ERR(opt, v) \
 	"jmsg server: " opt " must be a byte count such as 65536 or 64k, not '" v "'"
 #define NEEDS(opt) "jmsg server: option '" opt "' needs a value (see --help)"
@@ -97,6 +97,12 @@ static const row rows[] = {
 	{{"--idle-timeout", "2.5"}, RUN, NULL, {DEFAULTS, .idle_ms = 2500}},
 	{{"--idle-timeout", "0.0001"}, RUN, NULL, {DEFAULTS, .idle_ms = 1}},
 	{{"--idle-timeout", "86400"}, RUN, NULL, {DEFAULTS, .idle_ms = 86400000}},
+	/* a unit, or a bare number in seconds */
+	{{"--idle-timeout", "2m"}, RUN, NULL, {DEFAULTS, .idle_ms = 120000}},
+	{{"--idle-timeout", "500ms", "--request-timeout", "1.5s"}, RUN, NULL,
+	 {DEFAULTS, .idle_ms = 500, .request_ms = 1500}},
+	{{"--idle-timeout", "25h"}, USAGE, SECONDS_ERR("--idle-timeout", "25h")},
+	{{"--request-timeout", "-1s"}, USAGE, SECONDS_ERR("--request-timeout", "-1s")},
 	{{"--idle-timeout", "86401"}, USAGE, SECONDS_ERR("--idle-timeout", "86401")},
 	{{"--idle-timeout", "x"}, USAGE, SECONDS_ERR("--idle-timeout", "x")},
 	{{"--idle-timeout"}, USAGE, NEEDS("--idle-timeout")},

@@ -6,6 +6,7 @@
  * joining the wire view in one event; and the exact JSON and text of
  * events built by hand.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,7 +25,7 @@ struct rec {
 	char note[256];
 };
 
-static void on_note(void *u, uint64_t stream, const char *note)
+static void on_note(void *u, uint64_t stream, double ts, const char *note)
 {
 	struct rec *r = u;
 	r->notes++;
@@ -439,8 +440,9 @@ static void event_output_exact(void **state)
 {
 	static const char *const want[3][2] = {
 		{
-			"{\"event\":\"stall\",\"stream\":7,\"side\":\"server\","
+			"{\"event\":\"stall\",\"ts\":1700000000.250000,\"stream\":7,\"side\":\"server\","
 			"\"receiver\":\"10.0.0.2:65432\",\"sender\":\"10.0.0.1:40000\","
+			"\"community_id\":\"1:L8XRrEJBk7ZreWMOB8SanMtkKdQ=\",\"frame\":20,\"frame_last\":27,"
 			"\"start\":1700000000.250000,\"end\":1700000001.500000,\"open\":false,"
 			"\"duration_ms\":1250.000,\"ended_by\":\"window_opened\","
 			"\"wire\":{\"start\":1700000000.250000,\"end\":1700000001.500000,"
@@ -457,15 +459,16 @@ static void event_output_exact(void **state)
 			"\"rwnd_limited_ms\":1100,\"receiver_process\":{\"pid\":4242,\"fd\":5,"
 			"\"comm\":\"jmsg \\\"srv\\\"\"},\"sender_process\":{\"pid\":4343,\"fd\":3,"
 			"\"comm\":\"python3\"}}}",
-			"    0.250000 stall stream 7: server 10.0.0.2:65432 stopped reading "
+			"   0.250000 stall stream 7: server 10.0.0.2:65432 stopped reading "
 			"10.0.0.1:40000 for 1250.0 ms (window_opened); wire: frames 20-27, 4 zero "
 			"windows, 1 window full, 3 zero-window probes (2 acked), max 65536 bytes in "
 			"flight, Recv-Q ~16384 (estimate); kernel: Recv-Q 100/4000/0 Send-Q "
 			"2000/200000/10 (start/peak/end), rwnd_limited 1100 ms, server process jmsg "
 			"\"srv\"[4242]"},
 		{
-			"{\"event\":\"stall\",\"stream\":18446744073709551615,\"side\":\"client\","
+			"{\"event\":\"stall\",\"ts\":1700000002.000001,\"stream\":18446744073709551615,\"side\":\"client\","
 			"\"receiver\":\"10.0.0.1:40000\",\"sender\":\"10.0.0.2:65432\","
+			"\"community_id\":\"1:L8XRrEJBk7ZreWMOB8SanMtkKdQ=\",\"frame\":100,\"frame_last\":105,"
 			"\"start\":1700000002.000001,\"end\":null,\"open\":true,\"duration_ms\":999.999,"
 			"\"ended_by\":\"capture_end\",\"wire\":{\"start\":1700000002.000001,\"end\":null,"
 			"\"start_frame\":100,\"end_frame\":null,\"zero_window_start\":null,"
@@ -474,32 +477,38 @@ static void event_output_exact(void **state)
 			"\"window_full\":0,\"window_updates\":0,\"zero_window_probes\":0,"
 			"\"probe_acks\":0,\"max_bytes_in_flight\":0,\"recvq_estimate\":null},"
 			"\"kernel\":null}",
-			"    2.000001 stall stream 18446744073709551615: client 10.0.0.1:40000 stopped "
+			"   2.000001 stall stream 18446744073709551615: client 10.0.0.1:40000 stopped "
 			"reading 10.0.0.2:65432 for 1000.0 ms, still stalled at the end of the capture "
 			"(capture_end); wire: frames 100-end, 1 zero windows, 0 window full, 0 "
 			"zero-window probes (0 acked), max 0 bytes in flight, window scale unknown"},
 		{
-			"{\"event\":\"stall\",\"stream\":0,\"side\":\"server\","
+			"{\"event\":\"stall\",\"ts\":1700000004.000000,\"stream\":0,\"side\":\"server\","
 			"\"receiver\":\"10.0.0.2:65432\",\"sender\":\"10.0.0.1:40000\","
+			"\"community_id\":\"1:L8XRrEJBk7ZreWMOB8SanMtkKdQ=\",\"frame\":null,\"frame_last\":null,"
 			"\"start\":1700000004.000000,\"end\":1700000004.500000,\"open\":false,"
 			"\"duration_ms\":500.000,\"ended_by\":\"drained\",\"wire\":null,"
 			"\"kernel\":{\"start\":1700000004.000000,\"end\":1700000004.500000,\"samples\":5,"
 			"\"recvq\":{\"start\":7,\"peak\":8,\"end\":9},\"sendq\":null,\"notsent\":null,"
 			"\"unacked\":null,\"snd_wnd\":null,\"rcv_wnd\":null,\"rwnd_limited_ms\":0,"
 			"\"receiver_process\":null,\"sender_process\":null}}",
-			"    4.000000 stall stream 0: server 10.0.0.2:65432 stopped reading "
+			"   4.000000 stall stream 0: server 10.0.0.2:65432 stopped reading "
 			"10.0.0.1:40000 for 500.0 ms (drained); kernel: Recv-Q 7/8/9 (start/peak/end), "
 			"rwnd_limited 0 ms"},
 	};
 	stall_event ev[3];
 	events_by_hand(ev);
+	tf_clock clk = {.mode = TF_RELATIVE, .have_t0 = true, .t0 = (int64_t)llround(ev[0].t0 * 1e9)};
+	ev[0].frame = 20;
+	ev[0].frame_last = 27;
+	ev[1].frame = 100;
+	ev[1].frame_last = 105; /* open: the stream's latest frame */
 	for (int i = 0; i < 3; i++) {
 		jm_buf b = {0};
 		assert_int_equal(stall_event_json(&b, &ev[i]), 0);
 		assert_int_equal(jm_buf_append(&b, "", 1), 0);
 		assert_string_equal((const char *)jm_buf_head(&b), want[i][0]);
 		b.len = b.off = 0;
-		assert_int_equal(stall_event_text(&b, &ev[i]), 0);
+		assert_int_equal(stall_event_text(&b, &ev[i], &clk), 0);
 		assert_int_equal(jm_buf_append(&b, "", 1), 0);
 		assert_string_equal((const char *)jm_buf_head(&b), want[i][1]);
 		jm_buf_free(&b);

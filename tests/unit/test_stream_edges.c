@@ -421,23 +421,24 @@ static const struct row rows[] = {
 	{"another port: held segments over the memory cap, not decoded", other_port_cap,
 	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, "{}"), SEND(AN_C2S, 0), FINISH, END},
 	 "", "segments=0 skipped=4 after_end=0 streams=0", NULL},
-	{"invalid JSON content is reported; the next message is decoded; the first answer is the bad one's",
+	{"invalid JSON content: the message, as bytes, then the error; the next is decoded; the first answer is the bad one's",
 	 NULL,
 	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, "{x}"), SEND(AN_C2S, 0), MSG(AN_C2S, "{}"),
 			       SEND(AN_C2S, 0), MSG(AN_S2C, "{}"), SEND(AN_S2C, 0), MSG(AN_S2C, "{}"),
 			       SEND(AN_S2C, 0), FINISH, END},
-	 /* the bad request's end is known: it is a request all the same */
-	 "B0 content_not_json@c105 Q107#0:2/2j R0#0:2/2j+20us R106#1:2/2j+20us "
-	 "E0:open q1 r2 213/212 g0/0 ", NULL, NULL},
+	 /* the framing held: the bad request is reported, its content as bytes */
+	 "B0 Q0#0:3/3={x} content_not_json@c105 Q107#1:2/2j R0#0:2/2j+20us R106#1:2/2j+20us "
+	 "E0:open q2 r2 213/212 g0/0 ", NULL, NULL},
 	{"a header with a bad value but a known length is a request: its answer pairs with it", NULL,
 	 (const struct step[]){HANDSHAKE, RAW(AN_C2S, BAD_BYTEORDER), SEND(AN_C2S, 0), MSG(AN_C2S, "{}"),
 			       SEND(AN_C2S, 0), MSG(AN_S2C, "{}"), SEND(AN_S2C, 0), FINISH, END},
 	 "B0 header_field_value@c15 Q99#0:2/2j R0#0:2/2j+20us E0:open q1 r1 205/106 g0/0 ", NULL, NULL},
-	{"a response the codec rejects still answers the oldest request", NULL,
+	{"a response with bad content is reported and answers the oldest request", NULL,
 	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, "{}"), SEND(AN_C2S, 0), MSG(AN_C2S, "{}"),
 			       SEND(AN_C2S, 0), MSG(AN_S2C, "{x}"), SEND(AN_S2C, 0), MSG(AN_S2C, "{}"),
 			       SEND(AN_S2C, 0), FINISH, END},
-	 "B0 Q0#0:2/2j Q106#1:2/2j content_not_json@s105 R107#0:2/2j+20us E0:open q2 r1 212/213 g0/0 ",
+	 "B0 Q0#0:2/2j Q106#1:2/2j R0#0:3/3+20us={x} content_not_json@s105 R107#1:2/2j+20us "
+	 "E0:open q2 r2 212/213 g0/0 ",
 	 NULL, NULL},
 	{"text/json in utf-16: a warning, and the content is kept as bytes", NULL,
 	 (const struct step[]){HANDSHAKE, MSGT(AN_C2S, "text/json", "utf-16", "{}"), SEND(AN_C2S, 0),

@@ -1,0 +1,2 @@
+# pytester runs pytest inside a test: the plugin's own tests use it.
+pytest_plugins = ["pytester"]
