@@ -219,8 +219,8 @@ COV_MAKE = $(MAKE) --no-print-directory BUILD=$(COV_BUILD) CC=gcc OPT="-O0 -g" \
            EXTRA_CFLAGS="--coverage" EXTRA_LDFLAGS="--coverage"
 COVERAGE_E2E ?= 1
 COVERAGE_MIN ?= 85
-COVERAGE_TARGETS ?= proto/ tcp/capture.c tcp/flow.c tcp/reasm.c tcp/stream.c tcp/conn.c tcp/hunt.c tcp/pair.c
-COVERAGE_FILES ?= proto/ tcp/capture.c tcp/flow.c tcp/reasm.c tcp/stream.c tcp/conn.c tcp/hunt.c tcp/pair.c
+COVERAGE_TARGETS ?= proto/ tcp/capture.c tcp/flow.c tcp/reasm.c tcp/stream.c tcp/conn.c tcp/hunt.c tcp/pair.c tcp/probe.c
+COVERAGE_FILES ?= proto/ tcp/capture.c tcp/flow.c tcp/reasm.c tcp/stream.c tcp/conn.c tcp/hunt.c tcp/pair.c tcp/probe.c
 
 coverage:
 	@command -v gcovr >/dev/null || { echo "coverage: gcovr is missing (Debian: apt-get install gcovr)"; exit 1; }

@@ -83,7 +83,13 @@ static void usage(FILE *f)
 "                        first packet); costs CPU under load\n"
 "\n"
 "protocol:\n"
-"  --port P              a server port (repeatable; default %d)\n"
+"  --port P              a server port, decoded whatever its first bytes are\n"
+"                        (repeatable; default %d).  Ports the filter names\n"
+"                        (port N, tcp port N, src/dst port N) count as --port\n"
+"  --no-heuristic        decode only those ports; by default a flow on any\n"
+"                        other port is decoded when its first data is a\n"
+"                        protoheader and a JSON header with the required keys\n"
+"                        (the Wireshark dissector's heuristic)\n"
 "  --max-content BYTES   largest content decoded (default %llu)\n"
 "\n"
 "output:\n"
@@ -160,6 +166,7 @@ static int usage_error(jm_buf *err, const char *fmt, ...)
 enum {
 	O_PORT = 256, O_JSON, O_IDLE, O_MEMCAP, O_SMEMCAP, O_MAXSTREAMS, O_MAXCONTENT,
 	O_MAXHEX, O_OVERLAP, O_STALL, O_IMMEDIATE, O_WORKERS, O_VERSION, O_TIME, O_FAILON, O_COLOR,
+	O_NOHEUR,
 };
 
 static const struct option longopts[] = {
@@ -183,6 +190,7 @@ static const struct option longopts[] = {
 	{"fail-on", required_argument, NULL, O_FAILON},
 	{"color", required_argument, NULL, O_COLOR},
 	{"colour", required_argument, NULL, O_COLOR},
+	{"no-heuristic", no_argument, NULL, O_NOHEUR},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, O_VERSION},
 	{NULL, 0, NULL, 0},
@@ -357,6 +365,7 @@ static int one_option(analyze_args *a, int c, int li, char **argv, jm_buf *err)
 	case 'l': a->linebuf = true; break;
 	case O_JSON: a->json = true; break;
 	case O_IMMEDIATE: a->co.immediate = true; break;
+	case O_NOHEUR: a->cfg.no_heuristic = true; break;
 	case O_PORT: return port_option(a, optarg, err);
 	case O_IDLE: return idle_option(a, optarg, err);
 	case O_TIME: return time_option(a, optarg, err);
@@ -397,6 +406,16 @@ static int join_filter(analyze_args *a, int first, int argc, char **argv, jm_buf
 	char why[512];
 	if (cap_check_filter(a->filter, why, sizeof why))
 		return usage_error(err, "%s", why);
+	/* The filter's ports are decoded as --port's are. */
+	uint16_t fp[AN_MAX_PORTS];
+	size_t n_fp = opt_filter_ports(a->filter, fp, AN_MAX_PORTS);
+	for (size_t i = 0; i < n_fp && a->cfg.n_ports < AN_MAX_PORTS; i++) {
+		bool dup = false;
+		for (size_t j = 0; j < a->cfg.n_ports; j++)
+			dup |= a->cfg.ports[j] == fp[i];
+		if (!dup)
+			a->cfg.ports[a->cfg.n_ports++] = fp[i];
+	}
 	return JM_EXIT_OK;
 }
 

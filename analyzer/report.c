@@ -395,6 +395,54 @@ static void by_kind(ob_writer *o, const an_stats *as, const char *first, const c
 	}
 }
 
+/* TCP that held no message (stream.h, other ports), in the JSON summary. */
+static void undecoded_json(ob_writer *o, const an_stats *as)
+{
+	if (!as->undecoded_streams)
+		return;
+	ob_lit(o, ",\"undecoded_streams\":");
+	ob_u64(o, as->undecoded_streams);
+	ob_lit(o, ",\"undecoded_bytes\":");
+	ob_u64(o, as->undecoded_bytes);
+	ob_lit(o, ",\"undecoded_ports\":[");
+	for (size_t i = 0; i < as->n_undecoded_ports; i++) {
+		if (i)
+			ob_putc(o, ',');
+		ob_u64(o, as->undecoded_ports[i]);
+	}
+	ob_putc(o, ']');
+}
+
+/* The same as one line of text, naming the busiest ports. */
+static void undecoded_note(ob_writer *o, const an_stats *as)
+{
+	if (!as->undecoded_streams)
+		return;
+	ob_lit(o, "note: ");
+	ob_u64(o, as->undecoded_streams);
+	ob_puts(o, as->undecoded_streams == 1 ? " TCP stream (" : " TCP streams (");
+	ob_u64(o, as->undecoded_bytes);
+	ob_puts(o, as->n_undecoded_ports == 1 ? " bytes) on port " : " bytes) on ports ");
+	for (size_t i = 0; i < as->n_undecoded_ports; i++) {
+		if (i)
+			ob_lit(o, ", ");
+		ob_u64(o, as->undecoded_ports[i]);
+	}
+	if (as->undecoded_port_count > as->n_undecoded_ports) {
+		ob_lit(o, " and ");
+		ob_u64(o, as->undecoded_port_count - as->n_undecoded_ports);
+		ob_lit(o, " more");
+	}
+	if (as->no_heuristic)
+		ob_puts(o, as->undecoded_streams == 1 ? " was not decoded (--no-heuristic)"
+						      : " were not decoded (--no-heuristic)");
+	else
+		ob_lit(o, " held no jmsg messages");
+	ob_lit(o, "; try --port ");
+	ob_u64(o, as->n_undecoded_ports ? as->undecoded_ports[0] : 0);
+	ob_endl(o);
+}
+
 void report_summary(report *r, const cap_stats *cs, const an_stats *as)
 {
 	ob_writer *o = &r->ob;
@@ -427,6 +475,7 @@ void report_summary(report *r, const cap_stats *cs, const an_stats *as)
 		ob_lit(o, ",\"by_kind\":{");
 		by_kind(o, as, "", ",", "\"", ":");
 		ob_putc(o, '}');
+		undecoded_json(o, as);
 		if (cs->have_kernel) {
 			ob_lit(o, ",\"kernel_received\":");
 			ob_u64(o, cs->kernel_received);
@@ -464,6 +513,7 @@ void report_summary(report *r, const cap_stats *cs, const an_stats *as)
 	if (nprob)
 		sgr_end(r);
 	ob_endl(o);
+	undecoded_note(o, as);
 	if (cs->have_kernel) {
 		ob_lit(o, "kernel: ");
 		ob_u64(o, cs->kernel_received);

@@ -90,14 +90,12 @@ struct wk_run {
 	struct worker *w;
 	merger mg;
 	cap_source *src;
-	uint8_t portmap[65536 / 8];
 	double idle;
 	/* one engine's clock and expiry schedule, and stall_cli's last_ts */
 	double now, last_expire, last_ts;
 	int64_t now_ns;
 	uint64_t seq;
 	uint64_t since_flush;
-	uint64_t skipped;
 	_Atomic bool have_t0;         /* t0_ns is set (live, ticks may come first) */
 	int64_t t0_ns;                /* the capture's first packet */
 	/* capture_drops lines: the reader's own queue (index n) */
@@ -433,18 +431,9 @@ static void pkt_cb(void *user, double ts)
 	every_so_often(k);
 }
 
-static bool tracked(const struct wk_run *k, uint16_t port)
-{
-	return k->portmap[port >> 3] & (1u << (port & 7));
-}
-
 static void seg_cb(void *user, const cap_segment *seg)
 {
 	struct wk_run *k = user;
-	if (!tracked(k, seg->src.port) && !tracked(k, seg->dst.port)) {
-		k->skipped++;
-		return;
-	}
 	struct worker *w = &k->w[wk_pick(&seg->src, &seg->dst, k->n)];
 	size_t len = seg->payload_len;
 	uint8_t at = cap_stable(k->src, seg->payload) ? PAY_MAPPED
@@ -535,6 +524,9 @@ static void sum_stats(an_stats *a, const an_stats *b)
 		a->errors[i] += b->errors[i];
 	a->mem_peak += b->mem_peak;
 	a->table_mem += b->table_mem;
+	a->undecoded_streams += b->undecoded_streams;
+	a->undecoded_bytes += b->undecoded_bytes;
+	a->no_heuristic = b->no_heuristic;
 }
 
 static size_t ring_size(unsigned n)
@@ -563,12 +555,6 @@ static struct wk_run *run_new(cap_source *src, const wk_options *o)
 	k->src = src;
 	k->idle = o->cfg->idle_timeout;
 	k->last_expire = -1;
-	if (o->cfg->n_ports) {
-		for (size_t i = 0; i < o->cfg->n_ports; i++)
-			k->portmap[o->cfg->ports[i] >> 3] |= (uint8_t)(1u << (o->cfg->ports[i] & 7));
-	} else {
-		k->portmap[JM_SPEC_DEFAULT_PORT >> 3] |= (uint8_t)(1u << (JM_SPEC_DEFAULT_PORT & 7));
-	}
 	return k;
 }
 
@@ -636,7 +622,10 @@ static bool finish_run(struct wk_run *k)
 		sum_stats(&as, &k->w[i].st);
 	}
 	merger_emit(&k->mg, UINT64_MAX);
-	as.skipped += k->skipped;
+	const an_engine *es[WK_MAX];
+	for (unsigned i = 0; i < k->n; i++)
+		es[i] = k->w[i].e;
+	an_engines_busiest_ports(es, k->n, &as);
 	as.peak_streams = (uint64_t)k->mg.peak;
 	cap_stats cs;
 	cap_get_stats(k->src, &cs);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netdb.h>
 
 #include "cmd/opts.h"
 
@@ -204,4 +206,91 @@ int opt_usage_error(jm_buf *err, int rc)
 		fprintf(stderr, "%.*s\n", (int)jm_buf_pending(err), (const char *)jm_buf_head(err));
 	jm_buf_free(err);
 	return rc;
+}
+
+/* ---------------------------------------------------------------- filter ports */
+
+#define FILTER_WORDS 256
+
+/* The filter's words: runs of anything but blanks, parentheses and '!'
+ * ("!" is a word of its own, as "not" is). */
+static size_t filter_words(const char *f, char words[][64], size_t max)
+{
+	size_t n = 0;
+	while (*f && n < max) {
+		if (isspace((unsigned char)*f) || *f == '(' || *f == ')') {
+			f++;
+			continue;
+		}
+		size_t len = 0;
+		if (*f == '!') {
+			words[n][len++] = *f++;
+		} else {
+			while (*f && !isspace((unsigned char)*f) && *f != '(' && *f != ')' && *f != '!') {
+				if (len < 63)
+					words[n][len++] = *f;
+				f++;
+			}
+		}
+		words[n++][len] = 0;
+	}
+	return n;
+}
+
+static bool word_is(const char *w, const char *a, const char *b)
+{
+	return !strcmp(w, a) || (b && !strcmp(w, b));
+}
+
+/* A port number or a TCP service name (as pcap takes them). */
+static int filter_port(const char *w, uint16_t *out)
+{
+	if (isdigit((unsigned char)w[0]))
+		return opt_parse_port(w, NULL, out);
+	struct servent *se = getservbyname(w, "tcp");
+	if (!se)
+		return -1;
+	*out = ntohs((uint16_t)se->s_port);
+	return *out ? 0 : -1;
+}
+
+/* Is the primitive whose "port" keyword is words[i] negated?  Its
+ * qualifiers (tcp, src, dst, "src or dst"...) are passed over backwards. */
+static bool negated(char words[][64], size_t i)
+{
+	while (i > 0) {
+		const char *w = words[i - 1];
+		if (word_is(w, "tcp", "udp") || word_is(w, "src", "dst") || word_is(w, "ip", "ip6") ||
+		    (word_is(w, "or", "and") && i > 1 && word_is(words[i - 2], "src", "dst")))
+			i--;
+		else
+			return word_is(w, "not", "!");
+	}
+	return false;
+}
+
+size_t opt_filter_ports(const char *filter, uint16_t *ports, size_t max)
+{
+	static char words[FILTER_WORDS][64];
+	size_t n = filter ? filter_words(filter, words, FILTER_WORDS) : 0, got = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(words[i], "port") || negated(words, i))
+			continue;
+		/* "port 80", and "port 80 or 8080": a bare port after and/or
+		 * keeps the qualifiers, as pcap reads it. */
+		for (size_t j = i + 1; j < n; j += 2) {
+			uint16_t p;
+			if (filter_port(words[j], &p) < 0)
+				break;
+			bool dup = false;
+			for (size_t k = 0; k < got; k++)
+				dup |= ports[k] == p;
+			if (!dup && got < max)
+				ports[got++] = p;
+			if (j + 1 >= n || !(word_is(words[j + 1], "or", "||") ||
+					    word_is(words[j + 1], "and", "&&")))
+				break;
+		}
+	}
+	return got;
 }

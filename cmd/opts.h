@@ -9,6 +9,7 @@
 #ifndef JM_CMD_OPTS_H
 #define JM_CMD_OPTS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "jmsg.h"
@@ -58,6 +59,14 @@ int opt_parse_port(const char *arg, const char **end, uint16_t *out);
 /* A TCP port, 1 to 65535, digits only; `out` may be NULL (checked only). */
 int opt_port(const char *cmd, const char *opt, const char *arg, uint16_t *out);
 int opt_port_buf(jm_buf *err, const char *cmd, const char *opt, const char *arg, uint16_t *out);
+
+/* The TCP ports a BPF filter expression names, as tcpdump's users write
+ * them: "port N", with any of tcp, src, dst, "src or dst" before it, and
+ * "port N or M" (a bare port after and/or keeps the qualifiers), in "and"
+ * and "or" expressions, by number or service name.  A negated primitive
+ * ("not port 22", "! tcp port 22") names none; nor does "portrange".
+ * Fills ports[] (no repeats, at most max) and returns how many. */
+size_t opt_filter_ports(const char *filter, uint16_t *ports, size_t max);
 
 /* A parse_args' one-line usage error in err (if any) to stderr, then err
  * freed; returns rc, the parse's exit status, so a subcommand can end with

@@ -241,6 +241,24 @@ jm_error jm_check_content(const jm_header *h, const uint8_t *data, size_t len, s
  * can be resynchronised.  Returns len if there is none. */
 size_t jm_find_boundary(const uint8_t *buf, size_t len);
 
+/* Does a byte stream start with a message of this protocol?  The rule
+ * the Wireshark dissector's heuristic applies (dissector/jmsg.lua.in,
+ * looks_like): a protoheader giving a header length of at least the
+ * spec's minimum, then that many bytes that are a UTF-8 JSON object,
+ * starting with '{', with every key the spec marks required (their
+ * values are not checked: a bad one is the decoder's to report).
+ * Returns 1 yes (*header_len set, if not NULL), 0 no, -1 cannot tell
+ * yet: more bytes are needed.  A prefix is refuted as soon as it can be:
+ * a first header byte that is not '{', or a control byte JSON cannot
+ * hold, says no before the whole header has come. */
+int jm_sniff(const uint8_t *p, size_t len, uint16_t *header_len);
+
+/* Is `s` a JSON object (strings checked for UTF-8)?  Then found[i] says
+ * whether keys[i] is one of its top-level keys (escapes in keys undone
+ * for keys up to 63 bytes). */
+bool jm_json_object_has(const char *s, size_t len, const char *const *keys, size_t n,
+			bool *found);
+
 /* ---------------------------------------------------------------- encoder */
 
 /* A growable byte buffer (output queues, encoded messages). */

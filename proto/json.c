@@ -864,3 +864,58 @@ bool jm_member_int(const jm_member *m, int64_t *out)
 {
 	return parse_int64(m->value, m->value_len, out);
 }
+
+/* ---------------------------------------------------------------- members */
+
+bool jm_json_object_has(const char *s, size_t len, const char *const *keys, size_t n,
+			bool *found)
+{
+	for (size_t i = 0; i < n; i++)
+		found[i] = false;
+	jm_jp p = {s, len, 0, 0, NULL, true};
+	skip_ws(&p);
+	if (p.pos >= len || s[p.pos] != '{')
+		return false;
+	p.pos++;
+	skip_ws(&p);
+	bool first = true;
+	while (!(p.pos < len && s[p.pos] == '}' && first)) {
+		if (p.pos >= len || s[p.pos] != '"')
+			return false;
+		size_t k0 = p.pos + 1;
+		bool esc;
+		if (!jm_jp_string(&p, &esc))
+			return false;
+		const char *key = s + k0;
+		size_t klen = p.pos - 1 - k0;
+		char kbuf[64];
+		if (esc && klen < sizeof kbuf) {
+			klen = jm_json_unescape(key, klen, kbuf);
+			key = kbuf;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (!(esc && key != kbuf) && strlen(keys[i]) == klen &&
+			    !memcmp(keys[i], key, klen))
+				found[i] = true;
+		skip_ws(&p);
+		if (p.pos >= len || s[p.pos] != ':')
+			return false;
+		p.pos++;
+		jm_json_type t;
+		if (!jm_jp_value(&p, 1, &t))
+			return false;
+		skip_ws(&p);
+		if (p.pos < len && s[p.pos] == ',') {
+			p.pos++;
+			skip_ws(&p);
+			first = false;
+			continue;
+		}
+		if (p.pos >= len || s[p.pos] != '}')
+			return false;
+		break;
+	}
+	p.pos++;
+	skip_ws(&p);
+	return p.pos == len;
+}

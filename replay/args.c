@@ -120,7 +120,7 @@ static int set_memcap(parser *p, const char *arg)
 }
 
 enum { O_TO = 256, O_PORT, O_SPEED, O_ASAP, O_CONC, O_STREAMS, O_RAW, O_IGNORE, O_JSON,
-       O_TIMEOUT, O_MAXC, O_MEMCAP, O_VERSION };
+       O_TIMEOUT, O_MAXC, O_MEMCAP, O_VERSION, O_NOHEUR };
 
 static const struct option longopts[] = {
 	{"to", required_argument, NULL, O_TO},
@@ -135,6 +135,7 @@ static const struct option longopts[] = {
 	{"timeout", required_argument, NULL, O_TIMEOUT},
 	{"max-content", required_argument, NULL, O_MAXC},
 	{"memcap", required_argument, NULL, O_MEMCAP},
+	{"no-heuristic", no_argument, NULL, O_NOHEUR},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, O_VERSION},
@@ -253,6 +254,7 @@ int rp_parse_args(int argc, char **argv, rp_args *a, char *err, size_t errlen)
 		switch (opt) {
 		case O_ASAP: a->pace.asap = true; break;
 		case O_RAW: a->raw = true; break;
+		case O_NOHEUR: a->no_heuristic = true; break;
 		case O_JSON: a->json = true; break;
 		case 'v': a->verbose = true; break;
 		case 'h': a->help = true; return 0;

@@ -36,6 +36,7 @@ typedef struct rp_args {
 	uint64_t timeout_ms, max_content, memcap;
 	rp_select select;           /* --streams; empty: all */
 	bool raw, json, verbose;
+	bool no_heuristic;          /* --no-heuristic */
 	bool help;                  /* -h: print the usage, nothing else */
 	bool version;               /* --version: print the versions, nothing else */
 } rp_args;

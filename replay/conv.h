@@ -137,6 +137,8 @@ typedef struct rp_load_config {
 	bool raw;                   /* keep requests as captured, else re-encode */
 	uint64_t max_content;
 	size_t memcap;
+	bool no_heuristic;          /* only those ports (tcp/stream.h, other ports) */
+	struct an_stats *stats;     /* if not NULL: the engine's (tcp/stream.h), after loading */
 } rp_load_config;
 
 /* Read a pcap/pcapng file into `c` (initialised here).  Returns 0, or -1

@@ -160,6 +160,7 @@ int rp_load_pcap(rp_capture *c, const char *path, const rp_load_config *cfg, cha
 	for (size_t i = 0; i < cfg->n_ports && i < AN_MAX_PORTS; i++)
 		ac.ports[ac.n_ports++] = cfg->ports[i];
 	ac.full_content = true;
+	ac.no_heuristic = cfg->no_heuristic;
 	if (cfg->max_content)
 		ac.max_content = cfg->max_content;
 	/* A replay wants every stream to the end of the capture; the model's
@@ -189,6 +190,8 @@ int rp_load_pcap(rp_capture *c, const char *path, const rp_load_config *cfg, cha
 	int rc = cap_run(L.src, 0, on_segment, on_packet, &L, cerr, sizeof cerr);
 	if (rc == 0 && !L.failed)
 		an_engine_finish(L.engine);
+	if (cfg->stats)
+		an_engine_stats(L.engine, cfg->stats);
 	an_engine_free(L.engine);
 	cap_close(L.src);
 	jm_buf_free(&L.enc);

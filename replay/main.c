@@ -15,6 +15,7 @@
 #include "replay/engine.h"
 #include "cmd/opts.h"
 #include "replay/report.h"
+#include "tcp/stream.h"
 #include "io/evloop.h"
 #include "io/net.h"
 
@@ -38,7 +39,11 @@ static void usage(FILE *f)
 "  --to HOST:PORT      the server to replay against ([::1]:PORT for IPv6;\n"
 "                      a bare PORT means 127.0.0.1)\n"
 "  --port P            the server port in the capture (default %d);\n"
-"                      repeat or give a comma list for several\n"
+"                      repeat or give a comma list for several.  Streams\n"
+"                      on other ports are found as 'jmsg analyze' finds\n"
+"                      them: their first data is a protoheader and a JSON\n"
+"                      header with the required keys\n"
+"  --no-heuristic      only the --port ports\n"
 "  --speed X           scale all spacing by 1/X (default 1; 10 is ten times\n"
 "                      faster)\n"
 "  --asap              no spacing at all: each request as soon as the\n"
@@ -107,11 +112,45 @@ static int resolve_target(const rp_args *a, rp_engine_config *ec)
 	return 0;
 }
 
+/* Why a capture holds nothing to replay, in one line: the server ports
+ * looked at, and the TCP that held no message (st, the loading engine's). */
+static void say_no_stream(const rp_args *a, const an_stats *st)
+{
+	char ports[RP_MAX_PORTS * 7 + 8] = "", other[AN_NOTE_PORTS * 7 + 16] = "";
+	if (!a->n_ports)
+		snprintf(ports, sizeof ports, "%d", JM_SPEC_DEFAULT_PORT);
+	for (size_t i = 0; i < a->n_ports; i++)
+		snprintf(ports + strlen(ports), sizeof ports - strlen(ports), "%s%u", i ? "," : "",
+			 a->ports[i]);
+	for (size_t i = 0; i < st->n_undecoded_ports; i++)
+		snprintf(other + strlen(other), sizeof other - strlen(other), "%s%u", i ? ", " : "",
+			 st->undecoded_ports[i]);
+	if (st->undecoded_port_count > st->n_undecoded_ports)
+		snprintf(other + strlen(other), sizeof other - strlen(other), " and %zu more",
+			 st->undecoded_port_count - st->n_undecoded_ports);
+	const char *s = a->n_ports > 1 ? "s" : "";
+	if (!st->undecoded_streams)
+		fprintf(stderr, "jmsg replay: '%s' holds no jmsg stream: none on server port%s %s%s "
+			"(see --port)\n", a->path, s, ports,
+			a->no_heuristic ? "" : ", and no TCP stream on another port");
+	else
+		fprintf(stderr, "jmsg replay: '%s' holds no jmsg stream: none on server port%s %s, "
+			"and %llu TCP stream%s on port%s %s %s; try --port %u\n", a->path, s, ports,
+			(unsigned long long)st->undecoded_streams, st->undecoded_streams == 1 ? "" : "s",
+			st->n_undecoded_ports == 1 ? "" : "s", other,
+			a->no_heuristic ? (st->undecoded_streams == 1 ? "was not decoded (--no-heuristic)"
+								: "were not decoded (--no-heuristic)")
+					: "held no jmsg messages",
+			st->undecoded_ports[0]);
+}
+
 /* The capture's streams into cap; -1 after printing why there is nothing
  * to replay (cap is freed then). */
 static int load_capture(const rp_args *a, rp_capture *cap)
 {
 	char err[512];
+	an_stats st;
+	memset(&st, 0, sizeof st);
 	rp_load_config lc = {
 		.ports = a->ports,
 		.n_ports = a->n_ports,
@@ -119,6 +158,8 @@ static int load_capture(const rp_args *a, rp_capture *cap)
 		.raw = a->raw,
 		.max_content = a->max_content,
 		.memcap = a->memcap,
+		.no_heuristic = a->no_heuristic,
+		.stats = &st,
 	};
 	if (rp_load_pcap(cap, a->path, &lc, err, sizeof err) < 0) {
 		fprintf(stderr, "jmsg replay: %s\n", err);
@@ -127,18 +168,11 @@ static int load_capture(const rp_args *a, rp_capture *cap)
 	}
 	if (cap->n > 0)
 		return 0;
-	char ports[RP_MAX_PORTS * 7 + 8] = "";
-	if (!a->n_ports)
-		snprintf(ports, sizeof ports, "%d", JM_SPEC_DEFAULT_PORT);
-	for (size_t i = 0; i < a->n_ports; i++)
-		snprintf(ports + strlen(ports), sizeof ports - strlen(ports), "%s%u", i ? "," : "",
-			 a->ports[i]);
 	if (a->select.n)
 		fprintf(stderr, "jmsg replay: '%s' holds none of the streams --streams chose\n",
 			a->path);
 	else
-		fprintf(stderr, "jmsg replay: '%s' holds no stream on server port%s %s (see "
-			"--port)\n", a->path, a->n_ports > 1 ? "s" : "", ports);
+		say_no_stream(a, &st);
 	rp_capture_free(cap);
 	return -1;
 }

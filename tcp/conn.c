@@ -90,7 +90,7 @@ static void closed_note(an_engine *e, const struct an_stream *s)
 
 /* Is a segment of 4-tuple k, sent by the lower endpoint or not, with
  * sequence number seq, a late one of a stream that ended recently? */
-static bool closed_recently(an_engine *e, const flow_key *k, bool src_is_lo, uint32_t seq)
+bool stream_closed_recently(an_engine *e, const flow_key *k, bool src_is_lo, uint32_t seq)
 {
 	if (!e->closed)
 		return false;
@@ -146,6 +146,8 @@ static struct an_stream *stream_new(an_engine *e, const flow_key *k, const cap_s
 		src_is_client = true;
 	else if (seg->flags & CAP_SYN)
 		src_is_client = false;  /* SYN-ACK: sent by the server */
+	else if (e->role_set)
+		src_is_client = e->role_client_is_lo == src_is_lo;
 	else if (port_tracked(e, seg->dst.port))
 		src_is_client = true;
 	else
@@ -186,7 +188,7 @@ struct an_stream *segment_stream(an_engine *e, const flow_key *k, const cap_segm
 			return NULL;
 		/* Nor does a late segment of a stream that just ended: only a
 		 * new SYN reopens its four-tuple. */
-		if (!(seg->flags & CAP_SYN) && closed_recently(e, k, src_is_lo, seg->seq)) {
+		if (!(seg->flags & CAP_SYN) && stream_closed_recently(e, k, src_is_lo, seg->seq)) {
 			e->st.after_end++;
 			return NULL;
 		}

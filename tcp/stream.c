@@ -576,6 +576,9 @@ void an_engine_free(an_engine *e)
 	if (!e)
 		return;
 	flow_table_free(e->ft);
+	if (e->probes)
+		flow_table_free(e->probes);
+	free(e->port_bytes);
 	reasm_mem_release(&e->mem);
 	while (e->n_dec_spare)
 		jm_decoder_spare_free(&e->dec_spare[--e->n_dec_spare]);
@@ -616,19 +619,36 @@ void an_engine_tick(an_engine *e, double now)
 	flow *f;
 	while ((f = flow_table_oldest(e->ft)) && f->last_ts < e->now - e->cfg.idle_timeout)
 		stream_end(e, stream_of(e, f), AN_EXPIRED);
+	probe_expire(e, e->now - e->cfg.idle_timeout);
 }
 
 void an_engine_segment(an_engine *e, const cap_segment *seg)
 {
-	if (!port_tracked(e, seg->src.port) && !port_tracked(e, seg->dst.port)) {
-		e->st.skipped++;
-		return;
-	}
-	e->st.segments++;
 	if (seg->ts_ns > e->now_ns) {
 		e->now_ns = seg->ts_ns;
 		e->now = seg->ts;
 	}
+	if (port_tracked(e, seg->src.port) || port_tracked(e, seg->dst.port)) {
+		stream_segment(e, seg);
+		return;
+	}
+	/* Another port: the engine's already, or the probe's (probe.c). */
+	flow_key k;
+	bool src_is_lo;
+	flow_key_make(&k, &seg->src, &seg->dst, &src_is_lo);
+	if (flow_table_get(e->ft, &k, false, seg->ts, NULL) ||
+	    (!(seg->flags & CAP_SYN) && stream_closed_recently(e, &k, src_is_lo, seg->seq))) {
+		stream_segment(e, seg);
+		return;
+	}
+	e->st.skipped++;
+	probe_segment(e, &k, seg, src_is_lo);
+}
+
+/* A segment of a stream the engine decodes (or one that starts it). */
+void stream_segment(an_engine *e, const cap_segment *seg)
+{
+	e->st.segments++;
 	e->now_frame = seg->frame;
 	segment_body(e, seg);
 	e->now_frame = 0;
@@ -687,6 +707,7 @@ void an_engine_finish(an_engine *e)
 	e->finishing = true;
 	while ((f = flow_table_oldest(e->ft)))
 		stream_end(e, stream_of(e, f), AN_OPEN);
+	probe_finish(e);
 }
 
 void an_engine_stats(const an_engine *e, an_stats *st)
@@ -695,4 +716,36 @@ void an_engine_stats(const an_engine *e, an_stats *st)
 	st->peak_streams = flow_table_peak(e->ft);
 	st->mem_peak = e->mem.peak;
 	st->table_mem = flow_table_mem(e->ft);
+	st->no_heuristic = e->cfg.no_heuristic;
+	an_engines_busiest_ports(&e, 1, st);
+}
+
+void an_engines_busiest_ports(const an_engine *const *es, size_t n, an_stats *st)
+{
+	st->n_undecoded_ports = st->undecoded_port_count = 0;
+	uint64_t top[AN_NOTE_PORTS];
+	for (uint32_t p = 0; p < 65536; p++) {
+		uint64_t b = 0;
+		for (size_t i = 0; i < n; i++)
+			if (es[i]->port_bytes)
+				b += es[i]->port_bytes[p];
+		if (!b)
+			continue;
+		st->undecoded_port_count++;
+		/* Insert, busiest first; on a tie the lower port first. */
+		size_t j = st->n_undecoded_ports;
+		if (j == AN_NOTE_PORTS && b <= top[j - 1])
+			continue;
+		if (j == AN_NOTE_PORTS)
+			j--;
+		else
+			st->n_undecoded_ports++;
+		while (j && top[j - 1] < b) {
+			top[j] = top[j - 1];
+			st->undecoded_ports[j] = st->undecoded_ports[j - 1];
+			j--;
+		}
+		top[j] = b;
+		st->undecoded_ports[j] = (uint16_t)p;
+	}
 }

@@ -6,7 +6,9 @@
  *             direction, before reassembly (the per-segment hook: stall
  *             analysis reads seq/ack/window/options from cap_segment).
  *             Segments that start no stream (a stray ACK, FIN or RST of
- *             an unknown 4-tuple) and other ports are not passed.
+ *             an unknown 4-tuple) are not passed; on a port that is not
+ *             configured, only once the flow is found to speak the
+ *             protocol (the segments held until then first, in order).
  *   stream    a stream begins (phase "begin") or ends ("end": closed,
  *             reset, expired, or still open when the capture ended)
  *   message   one decoded message: header, content, timing, pairing
@@ -59,7 +61,25 @@
  *
  * The side that sent the SYN is the client; a stream picked up without
  * its SYN takes the side using one of the configured ports as the server.
- * Segments on other ports are passed over.
+ *
+ * Other ports.  A flow on none of the configured ports is decoded when
+ * its first data speaks the protocol (unless no_heuristic): jm_sniff(),
+ * the rule of the Wireshark dissector's heuristic, on the first bytes of
+ * a direction (see probe.c).  Until one direction says yes or no, the
+ * flow's segments are held as copies, at most AN_PROBE_HOLD payload bytes
+ * per direction (a protoheader and the largest header), and the segment
+ * that passes that, and
+ * AN_PROBE_SEGMENTS segments, counted against memcap (and twice
+ * stream_memcap a flow); past a limit the flow is not decoded.  Found,
+ * the held segments go through the engine at their own capture times, as
+ * if the port had been configured; picked up without a SYN, the server is
+ * the side whose first message is a response (a JSON content with a
+ * "result" key, as the tutorial's), else the one with the lower port.  A
+ * flow that fails the test, or whose capture ends undecided, is not
+ * decoded: only its payload bytes are counted (undecoded_streams,
+ * undecoded_bytes and an_engines_busiest_ports()), on a bare record that
+ * lives until the flow ends, as a stream would; at most max_streams of
+ * them are kept too.
  *
  * Memory is bounded: held out-of-order bytes, buffered JSON contents and
  * bytes held while hunting for a boundary (with the capture time of each
@@ -90,6 +110,14 @@
 /* Idle expiry runs at most this often (capture time, seconds): at the
  * first an_engine_tick() at least this long after the last one that ran. */
 #define AN_EXPIRE_EVERY 1.0
+/* Other ports (see above): held payload bytes per direction while
+ * undecided, held segments a flow, and for a direction picked up without
+ * its SYN, how many segment starts are tested. */
+#define AN_PROBE_HOLD ((size_t)JM_SPEC_PROTOHEADER_SIZE + JM_SPEC_MAX_HEADER_LEN)
+#define AN_PROBE_SEGMENTS 1024
+#define AN_PROBE_TRIES 8
+/* Ports the summary names for TCP that held no message, busiest first. */
+#define AN_NOTE_PORTS 5
 
 typedef enum an_dir { AN_C2S = 0, AN_S2C = 1 } an_dir;
 
@@ -104,6 +132,7 @@ typedef struct an_config {
 	size_t max_hex;                /* non-JSON content bytes kept per message */
 	bool full_content;             /* keep whole non-JSON contents (replay) */
 	uint32_t overlap_history;      /* delivered bytes kept to check overlaps */
+	bool no_heuristic;             /* only the configured ports are decoded */
 } an_config;
 
 void an_config_defaults(an_config *c);
@@ -194,8 +223,8 @@ typedef struct an_sink {
 } an_sink;
 
 typedef struct an_stats {
-	uint64_t segments;             /* TCP segments on tracked ports */
-	uint64_t skipped;              /* TCP segments on other ports */
+	uint64_t segments;             /* TCP segments of decoded streams */
+	uint64_t skipped;              /* other TCP segments */
 	uint64_t after_end;            /* late segments of a stream that ended
 				        * with FINs or a reset, passed over */
 	uint64_t bad_resets;           /* resets far from the sender's sequence
@@ -206,6 +235,12 @@ typedef struct an_stats {
 	uint64_t errors[JM_ERR_COUNT];
 	size_t mem_peak;               /* held and buffered bytes, peak */
 	size_t table_mem;              /* flow table records and buckets */
+	uint64_t undecoded_streams;    /* TCP flows with payload, not decoded */
+	uint64_t undecoded_bytes;      /* their payload bytes */
+	uint16_t undecoded_ports[AN_NOTE_PORTS]; /* their busiest server ports */
+	size_t n_undecoded_ports;
+	size_t undecoded_port_count;   /* how many ports in all */
+	bool no_heuristic;             /* the config's: they were not tested */
 } an_stats;
 
 typedef struct an_engine an_engine;
@@ -227,8 +262,8 @@ flow_table *an_engine_flows(an_engine *e);
 /* One TCP segment, in capture order. */
 void an_engine_segment(an_engine *e, const cap_segment *seg);
 /* Set the engine's clock: `now` as an_engine_tick() keeps it (the latest
- * packet time) and `now_ns`, the time of the latest segment on a tracked
- * port, which stream ends and problems carry.  For a caller that shares
+ * packet time) and `now_ns`, the time of the latest TCP segment given to
+ * the engine, which stream ends and problems carry.  For a caller that shares
  * one capture between several engines (jmsg analyze --workers), so each
  * sees the clock the whole capture has reached; a single engine never
  * needs it. */
@@ -239,6 +274,10 @@ void an_engine_tick(an_engine *e, double now);
 void an_engine_finish(an_engine *e);
 
 void an_engine_stats(const an_engine *e, an_stats *st);
+/* The busiest ports (by payload bytes) of the flows no engine of es[0..n)
+ * decoded, into st->undecoded_ports (for a caller that sums the stats of
+ * several engines; an_engine_stats() fills them for one). */
+void an_engines_busiest_ports(const an_engine *const *es, size_t n, an_stats *st);
 
 const char *an_state_name(an_state s);
 

@@ -9,6 +9,8 @@
  *   hunt.c     the hunt for a message boundary after a gap, a decoder
  *              failure or a mid-stream pickup
  *   pair.c     which response answers which request
+ *   probe.c    flows on other ports: held until their first data says
+ *              whether they speak the protocol
  */
 #ifndef JM_TCP_STREAM_INT_H
 #define JM_TCP_STREAM_INT_H
@@ -109,6 +111,11 @@ struct an_engine {
 	char detail[256];
 	bool finishing;
 	struct closed_slot *closed; /* CLOSED_SLOTS, allocated at the first close */
+	flow_table *probes;       /* flows on other ports (probe.c), or NULL */
+	size_t probe_off;
+	uint64_t *port_bytes;     /* undecoded payload bytes by port, or NULL */
+	bool role_set;            /* the next stream's client, from probe.c */
+	bool role_client_is_lo;
 	jm_decoder_spare dec_spare[SPARES];
 	size_t n_dec_spare;
 	uint8_t *prefix_spare[SPARES];
@@ -133,7 +140,10 @@ static inline uint64_t frame_now(const an_engine *e, const struct an_stream *s)
 struct an_stream *stream_of(an_engine *e, flow *f);
 void half_init(an_engine *e, struct an_stream *s, an_dir d);
 
+void stream_segment(an_engine *e, const cap_segment *seg);
+
 /* conn.c */
+bool stream_closed_recently(an_engine *e, const flow_key *k, bool src_is_lo, uint32_t seq);
 struct an_stream *segment_stream(an_engine *e, const flow_key *k, const cap_segment *seg,
 				 bool src_is_lo);
 void stream_reset(an_engine *e, struct an_stream *s, an_dir d, uint32_t seq);
@@ -143,6 +153,11 @@ void stream_end(an_engine *e, struct an_stream *s, an_state state);
 bool hunt_account(struct an_half *h, size_t want);
 void hunt_begin(struct an_half *h, enum hunt_why why, uint64_t off);
 bool hunt_bytes(struct an_half *h, uint64_t off, const uint8_t *p, size_t n);
+
+/* probe.c */
+void probe_segment(an_engine *e, const flow_key *k, const cap_segment *seg, bool src_is_lo);
+void probe_expire(an_engine *e, double before);
+void probe_finish(an_engine *e);
 
 /* pair.c */
 void pairing_loss(struct an_half *h);

@@ -46,7 +46,8 @@
 #
 # tcp.stream numbers and endpoints come from tshark; the client is the
 # sender of the SYN (without one, the side not on a server port: --port in
-# the fixture's .args, else 65432).
+# the fixture's .args, else 65432; on no such port, the side whose first
+# message is a response, else the lower port, as jmsg finds it).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
@@ -60,6 +61,10 @@ max_hex=1024
 
 # name                                   mode    messages
 list='
+anyport-41001                            clean   2
+anyport-8080                             clean   4
+anyport-missing-keys                     clean   0
+anyport-not-jmsg                         clean   0
 basic-binary                             clean   2
 basic-search                             clean   2
 ipv6                                     clean   4
@@ -110,6 +115,8 @@ malformed-truncated                      prefix  0
 snaplen-96                               prefix  0
 tcp-after-close                          prefix  3
 tcp-lost-segment                         prefix  5
+anyport-midstream                        prefix  4
+anyport-midstream-response               prefix  3
 tcp-midstream                            prefix  2
 tcp-midstream-pipelined                  prefix  3
 tcp-midstream-unanswered                 prefix  3

@@ -22,6 +22,10 @@
 #       the request truncated at the end of the capture.  The analyzer keeps
 #       the first copy and decodes the request (what tshark's follow shows:
 #       tests/e2e/22).  That direction is compared up to the conflict.
+#   anyport-8080.pcap
+#       Wireshark's HTTP dissector owns port 8080, and a port's dissector
+#       is tried before any heuristic: the dissector runs with
+#       -d tcp.port==8080,jmsg (Decode As), the way the README gives.
 #   truncated in the one-pass runs
 #       One pass cannot know, while it reads, that the capture ends inside a
 #       message; the two-pass run reports it where the message starts.
@@ -37,7 +41,8 @@
 # captures: with it on, Wireshark's TCP holds every segment after one the
 # snapshot length cut (snap-cut), waiting for bytes that were never
 # captured.  The analyzer is given the server ports the dissector found
-# (its heuristic decodes any port).
+# (its heuristic decodes any port), and is run again with no --port at all:
+# its own heuristic (tcp/stream.h, "Other ports") must find the same.
 set -u
 cd "$(dirname "$0")/../.."
 . dissector/testlib.sh
@@ -64,6 +69,9 @@ for pcap in tests/fixtures/*.pcap tests/fixtures/*.pcapng "$TMP"/*.pcap "$TMP"/e
 	tcp-overlap-held-conflict.pcap) skip="$skip --stop-at overlap_conflict" ;;
 	esac
 	opts=$OOO passes=("-2")
+	# Wireshark's HTTP dissector owns 8080, so the heuristic is never
+	# tried there: Decode As, as the README says.
+	[ "$name" = anyport-8080.pcap ] && opts="$opts -d tcp.port==8080,jmsg"
 	case $pcap in
 	"$TMP"/edge/*)
 		opts=""
@@ -83,6 +91,13 @@ print(" ".join(sorted({"--port " + json.loads(l)["server"].rsplit(":", 1)[1] for
 		$PY dissector/analyzer_msgs.py "$TMP/a.json" >"$TMP/a.got" || dt_fail "$name: analyzer_msgs.py"
 		$PY dissector/compare.py $skip --label analyzer,dissector "$TMP/a.got" "$TMP/d2.got" ||
 			dt_fail "$name: the dissector (tshark $two) and the analyzer disagree"
+		# And with no --port at all: the analyzer's heuristic finds what
+		# the dissector's does.
+		timeout 60 "$JMSG" analyze -r "$pcap" --json --max-hex 64M >"$TMP/h.json" 2>"$TMP/a.err" ||
+			{ cat "$TMP/a.err" >&2; dt_fail "$name: jmsg analyze failed"; }
+		$PY dissector/analyzer_msgs.py "$TMP/h.json" >"$TMP/h.got" || dt_fail "$name: analyzer_msgs.py"
+		$PY dissector/compare.py $skip --label analyzer-heuristic,dissector "$TMP/h.got" "$TMP/d2.got" ||
+			dt_fail "$name: the dissector (tshark $two) and the analyzer without --port disagree"
 	done
 	dt_tshark $opts -r "$pcap" -T json >"$TMP/d.json" || exit 1
 	$PY dissector/tshark_msgs.py "$TMP/d.json" >"$TMP/d1.got" || dt_fail "$name: tshark_msgs.py"

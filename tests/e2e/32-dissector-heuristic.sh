@@ -40,6 +40,29 @@ for pass in "" "-2"; do
 done
 echo "ok HTTP on ports 80 and 8081 is not claimed"
 
+# A port another dissector owns (HTTP on 8080): Wireshark tries that
+# dissector and never the heuristic, so the capture shows plain TCP; Decode
+# As, or the TCP preference that tries heuristics first, decodes it (the
+# README's way).  The analyzer needs neither.
+f=tests/fixtures/anyport-8080.pcap
+for pass in "" "-2"; do
+	frames $pass -r "$f" -Y jmsg
+	[ "$n" -eq 0 ] || dt_fail "8080 ($pass): $n frames decoded with HTTP owning the port; the README's advice is wrong"
+	frames $pass -d tcp.port==8080,jmsg -r "$f" -Y "jmsg.request || jmsg.response"
+	[ "$n" -eq 4 ] || dt_fail "8080 ($pass): Decode As decoded $n of 4 messages"
+	frames $pass -o tcp.try_heuristic_first:TRUE -r "$f" -Y "jmsg.request || jmsg.response"
+	[ "$n" -eq 4 ] || dt_fail "8080 ($pass): tcp.try_heuristic_first decoded $n of 4 messages"
+done
+echo "ok on 8080 (HTTP's): Decode As and tcp.try_heuristic_first decode it"
+
+# Not the protocol: HTTP on 8000, and a header without its required keys,
+# are left alone by the dissector as by the analyzer (tests/e2e/22).
+for f in tests/fixtures/anyport-not-jmsg.pcap tests/fixtures/anyport-missing-keys.pcap; do
+	frames -2 -r "$f" -Y jmsg
+	[ "$n" -eq 0 ] || dt_fail "$f: the heuristic claimed $n frames"
+done
+echo "ok HTTP on 8000 and a header without content-encoding on 9100 are not claimed"
+
 # Without the heuristic (jmsg.heuristic preference off): nothing on 5555, unless Decode As or the preference says so.
 frames -o jmsg.heuristic:FALSE -r "$TMP/altport.pcap" -Y jmsg
 [ "$n" -eq 0 ] || dt_fail "jmsg.heuristic:FALSE still decoded $n frames"

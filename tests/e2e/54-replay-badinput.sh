@@ -42,7 +42,7 @@ expect 2 "one capture file at a time" "$pcap" "$pcap" --to "$port"
 expect 2 "cannot open '$T/none.pcap'" "$T/none.pcap" --to "$port"
 head -c 3000 /dev/urandom >"$T/junk.pcap"
 expect 2 ".*junk.pcap" "$T/junk.pcap" --to "$port"
-expect 2 ".*holds no stream on server port 65432" "$pcap" --to "$port"
+expect 2 ".*holds no jmsg stream: none on server port 65432, and 1 TCP stream on port 41001 was not decoded (--no-heuristic); try --port 41001" "$pcap" --to "$port" --no-heuristic
 expect 2 ".*holds none of the streams" "$pcap" "${args[@]}" --to "$port" --streams 5
 expect 2 ".*raise --memcap" tests/fixtures/live-many-clients.pcap --port 43565 --to "$port" --memcap 4k
 

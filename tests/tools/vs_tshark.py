@@ -56,7 +56,12 @@ goes on from R.  Checked:
     carries tshark's communityid for it (Community ID v1, seed 0);
   - --mode clean: no break anywhere, and jmsg reports no problem at all;
     --mode prefix: a break or a jmsg problem somewhere;
-  - the number of messages compared is --messages (or at least one, '+').
+  - the number of messages compared is --messages (or at least one, '+');
+  - a stream on no --port port is jmsg's exactly when a direction's first
+    bytes start a message with the required keys (first_message); one
+    picked up without a SYN has its server found as jmsg finds it; the
+    streams with data that are not jmsg's, and their bytes, are the
+    summary's undecoded_streams and undecoded_bytes.
 
 The spec (spec/jmsg.json, or --spec) gives the codec error ids, the
 encodings in which text/json content is JSON and the default content limit;
@@ -351,6 +356,61 @@ def read_fields(path, ports):
     return st
 
 
+def first_message(d):
+    """The message at offset 0 of a direction as (header, content bytes or
+    None when not all there), if its first bytes pass the rule jmsg and the
+    Wireshark dissector use to find the protocol on a port nobody named: a
+    2-byte length, then that many bytes of a UTF-8 JSON object, starting
+    with '{', with every required key.  None if they do not."""
+    c = d.chunk_at(0)
+    if not c:
+        return None
+    data = bytes(c[1])
+    if len(data) < 4:
+        return None
+    n = int.from_bytes(data[:2], "big")
+    if n < 1 or len(data) < 2 + n or data[2] != 0x7b:
+        return None
+    try:
+        hdr = loads(data[2:2 + n].decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(hdr, dict) or any(k not in hdr for k in REQUIRED):
+        return None
+    cl = hdr.get("content-length")
+    ok = isinstance(cl, int) and not isinstance(cl, bool) and cl >= 0
+    return hdr, (data[2 + n:2 + n + cl] if ok and len(data) >= 2 + n + cl else None)
+
+
+def is_response(d):
+    """Is a direction's first message a response: a JSON object content
+    with a "result" key, as the tutorial's responses carry?"""
+    m = first_message(d)
+    if not m or m[1] is None or m[0].get("content-type") != "text/json":
+        return False
+    try:
+        v = loads(m[1].decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(v, dict) and "result" in v
+
+
+def classify(fields, follow, ports):
+    """Which tshark streams jmsg must decode: those on a --port port, and
+    those where a direction's first bytes start a message (first_message).
+    For one picked up without a SYN on no such port, the server is the side
+    whose first message is a response, else the one with the lower port."""
+    port = lambda e: int(e.rsplit(":", 1)[1])
+    for sid, info in fields.items():
+        f = follow.get(sid)
+        on_port = any(port(e) in ports for e in info["eps"])
+        info["jmsg"] = on_port or bool(f and any(first_message(f[s]) for s in (0, 1)))
+        if info["client"] is None and f and not on_port and None not in f["nodes"]:
+            resp = [s for s in (0, 1) if is_response(f[s])]
+            server = f["nodes"][resp[0]] if resp else min(f["nodes"], key=port)
+            info["client"] = f["nodes"][1 - f["nodes"].index(server)]
+
+
 def read_follow(path):
     """{stream: {"nodes": [node0, node1], 0: Direction, 1: Direction}}"""
     out, cur = {}, None
@@ -495,6 +555,7 @@ def main():
 
     fields = read_fields(a.fields, ports)
     follow = read_follow(a.follow)
+    classify(fields, follow, ports)
 
     events = [json.loads(l, object_pairs_hook=Pairs) for l in open(a.jsonl, encoding="utf-8")]
     summary = events[-1] if events and events[-1]["event"] == "summary" else None
@@ -518,6 +579,7 @@ def main():
         key = (info["client"], server)
         tkeys.setdefault(key, []).append((sid, cside))
     smap = {}   # jmsg stream id -> (tshark sid, client side)
+    undecoded = undecoded_bytes = 0   # tshark streams with data jmsg must not decode
     for key in set(tkeys) | set(jstreams):
         t, j = tkeys.get(key, []), jstreams.get(key, [])
         for i, jid in enumerate(j):
@@ -527,8 +589,15 @@ def main():
                 errs.append(f"jmsg stream {jid} {key} has no tshark stream")
         for sid, cside in t[len(j):]:
             f = follow[sid]
-            if f[0].end or f[1].end:
+            if (f[0].end or f[1].end) and fields[sid]["jmsg"]:
                 errs.append(f"tshark stream {sid} {key} carries data but jmsg has no stream")
+            elif f[0].end or f[1].end:
+                undecoded += 1
+                undecoded_bytes += f[0].end + f[1].end
+        for jid in j[:len(t)]:
+            if not fields[smap[jid][0]]["jmsg"]:
+                errs.append(f"jmsg stream {jid} {key}: decoded, but it is on no --port port "
+                            f"and neither direction starts with a message")
 
     # Frame every direction; collect what jmsg says about it.
     before = after = 0
@@ -626,6 +695,12 @@ def main():
                         f"the framing here {nbreaks} breaks")
         if a.mode == "prefix" and not (jmsg_problems or nbreaks):
             errs.append("listed as faulty, but neither jmsg nor the framing here finds a problem")
+        # TCP that is not the protocol: counted in the summary's note, with
+        # every payload byte tshark follows.
+        got = (summary.get("undecoded_streams", 0), summary.get("undecoded_bytes", 0))
+        if got != (undecoded, undecoded_bytes):
+            errs.append(f"streams that are not the protocol: tshark {undecoded} "
+                        f"({undecoded_bytes} bytes), jmsg's summary {got[0]} ({got[1]} bytes)")
     if a.messages == "+":
         if n == 0:
             errs.append("no message compared")
@@ -633,6 +708,8 @@ def main():
         errs.append(f"{n} messages compared, {a.messages} expected")
 
     detail = f"{n} messages compared, all agree, frames of {nframes}"
+    if undecoded:
+        detail += f"; {undecoded} TCP streams ({undecoded_bytes} bytes) not the protocol, as jmsg says"
     if a.mode == "prefix":
         detail += (f" ({before} before the first break, {after} after resynchronising);"
                    f" framing breaks: {nbreaks}")

@@ -106,16 +106,25 @@ static const struct row rows[] = {
 	 WANT("stall.plot=p.svg", "stall.series=1", "stall.plot_stream=3")},
 	/* the trailing words: one BPF expression */
 	{R("tcp"), WANT("filter=tcp", "co.filter=filter")},
-	{R("tcp", "port", "65432"), WANT("filter=tcp port 65432", "co.filter=filter")},
+	{R("tcp", "port", "65432"), WANT("filter=tcp port 65432", "co.filter=filter", "cfg.ports=65432")},
 	{R("--json", "tcp", "and", "port", "1"),
-	 WANT("json=1", "filter=tcp and port 1", "co.filter=filter")},
+	 WANT("json=1", "filter=tcp and port 1", "co.filter=filter", "cfg.ports=1")},
+	/* the filter's ports count as --port's (cmd/opts.h, opt_filter_ports) */
+	{R("--port", "8080", "tcp", "port", "8080", "or", "41001"),
+	 WANT("filter=tcp port 8080 or 41001", "co.filter=filter", "cfg.ports=8080,41001")},
+	{R("src", "port", "41001", "or", "dst", "port", "http"),
+	 WANT("filter=src port 41001 or dst port http", "co.filter=filter", "cfg.ports=41001,80")},
+	{R("not", "port", "22", "and", "(tcp", "port", "9)"),
+	 WANT("filter=not port 22 and (tcp port 9)", "co.filter=filter", "cfg.ports=9")},
+	{R("tcp", "portrange", "1-5"), WANT("filter=tcp portrange 1-5", "co.filter=filter")},
+	{R("--no-heuristic"), WANT("cfg.no_heuristic=1")},
 	{R("--", "tcp"), WANT("filter=tcp", "co.filter=filter")},
 	/* options may follow the filter, as tcpdump takes them */
 	{ARGS("tcp", "-r", "f"), WANT("filter=tcp", "co.filter=filter")},
 	{R("tcp", "port", "65432", "-q"),
-	 WANT("filter=tcp port 65432", "co.filter=filter", "quiet=1")},
+	 WANT("filter=tcp port 65432", "co.filter=filter", "quiet=1", "cfg.ports=65432")},
 	{ARGS("-r", "f", "tcp", "-r", "g", "port", "1", "--json"),
-	 WANT("file=f", "files=f,g", "filter=tcp port 1", "co.filter=filter", "json=1")},
+	 WANT("file=f", "files=f,g", "filter=tcp port 1", "co.filter=filter", "json=1", "cfg.ports=1")},
 	/* help: first come, first served */
 	{ARGS("--help"), .help = true},
 	{ARGS("-h"), .help = true},
@@ -249,7 +258,7 @@ static void describe(const analyze_args *a, char *out, size_t n)
 		 "co.buffer_size=%d\nco.immediate=%d\nco.dump_path=%s\nco.map=%d\n"
 		 "cfg.ports=%s\ncfg.idle_timeout=%.17g\ncfg.memcap=%zu\ncfg.stream_memcap=%zu\n"
 		 "cfg.max_streams=%zu\ncfg.max_content=%llu\ncfg.max_hex=%zu\n"
-		 "cfg.full_content=%d\ncfg.overlap_history=%u\n"
+		 "cfg.full_content=%d\ncfg.overlap_history=%u\ncfg.no_heuristic=%d\n"
 		 "stall.stall_ms=%.17g\nstall.sample_ms=%.17g\nstall.plot=%s\nstall.series=%d\n"
 		 "stall.plot_stream=%lld\nstall.no_kernel=%d\n"
 		 "count=%llu\nworkers=%u\njson=%d\nquiet=%d\nlinebuf=%d\nhelp=%d\n"
@@ -259,7 +268,7 @@ static void describe(const analyze_args *a, char *out, size_t n)
 		 a->co.dump_path ? a->co.dump_path : "", a->co.map, ports, a->cfg.idle_timeout,
 		 a->cfg.memcap, a->cfg.stream_memcap, a->cfg.max_streams,
 		 (unsigned long long)a->cfg.max_content, a->cfg.max_hex, a->cfg.full_content,
-		 a->cfg.overlap_history, s->cfg.stall_ms, s->sample_ms,
+		 a->cfg.overlap_history, a->cfg.no_heuristic, s->cfg.stall_ms, s->sample_ms,
 		 s->plot_path ? s->plot_path : "", s->cfg.series, (long long)s->cfg.plot_stream,
 		 s->no_kernel, (unsigned long long)a->count, a->workers, a->json, a->quiet,
 		 a->linebuf, a->help, a->user ? a->user : "", a->version, (int)a->time, a->fail_on,

@@ -529,6 +529,60 @@ static void test_spec_lookups(void **state)
 	assert_string_equal(jm_error_severity(JM_ERR_COUNT), "error");
 }
 
+/* jm_sniff: the heuristic's rule (the dissector's looks_like), with the
+ * spec's required keys; a prefix is decided as soon as it can be. */
+static void test_sniff(void **state)
+{
+#define R(lit, want) {lit, sizeof(lit) - 1, want}
+#define HDR "{\"byteorder\": \"little\", \"content-type\": \"text/json\", " \
+	    "\"content-encoding\": \"utf-8\", \"content-length\": 2}"
+	static const struct {
+		const char *bytes;
+		size_t len;
+		int want;
+	} rows[] = {
+		R("\x00\x66" HDR "{}", 1),                          /* the tutorial's header */
+		R("\x00\x66" HDR, 1),                               /* the content may come later */
+		R("\x00\x66{\"byteorder\": \"lit", -1),           /* not all there yet */
+		R("\x00", -1),
+		R("", -1),
+		R("GET / HTTP/1.1\r\n", 0),                         /* 'GE', then ' ' is not '{' */
+		R("\x00\x00{}", 0),                                  /* header length 0 */
+		R("\x00\x02[]", 0),                                  /* not an object */
+		R("\x00\x66 {\"byteorder\"", 0),                  /* '{' first, as Wireshark wants */
+		R("\x00\x40{\"a\":\x01", 0),                      /* a raw control byte: refuted early */
+		R("\x00\x49{\"byteorder\": \"little\", \"content-type\": \"text/json\", \"content-length\": 2}",
+		  0),                                                  /* no content-encoding */
+		R("\x00\x67" HDR " ", 1),                          /* whitespace after it, as JSON allows */
+		R("\x00\x67" HDR "x", 0),                          /* anything else */
+		R("\x00\x11{\"a\":\"\xff\xfe\", \"b\":1}", 0),       /* not UTF-8 */
+		/* Values are not checked, keys with escapes count. */
+		R("\x00\x56{\"byteorder\": 7, \"content-type\": 1, \"content-encoding\": 2, \"content-\\u006cength\": \"x\"}", 1),
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		const char *b = rows[i].bytes;
+		size_t len = rows[i].len;
+		uint16_t hl = 0;
+		int got = jm_sniff((const uint8_t *)b, len, &hl);
+		if (got != rows[i].want)
+			fail_msg("row %zu: jm_sniff %d, want %d", i, got, rows[i].want);
+		if (got == 1)
+			assert_int_equal(hl, (uint8_t)b[1]);
+	}
+	/* jm_json_object_has, alone */
+	const char *keys[] = {"a", "b"};
+	bool found[2];
+	assert_true(jm_json_object_has("{\"a\":{\"b\":1}}", 13, keys, 2, found));
+	assert_true(found[0] && !found[1]);  /* top-level keys only */
+	assert_true(jm_json_object_has(" { } ", 5, keys, 2, found));
+	assert_false(found[0] || found[1]);
+	assert_false(jm_json_object_has("{\"a\":1,}", 8, keys, 2, found));
+	assert_false(jm_json_object_has("{\"a\":1} x", 10, keys, 2, found));
+	assert_false(jm_json_object_has("[1]", 3, keys, 2, found));
+#undef HDR
+#undef R
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -543,6 +597,7 @@ int main(void)
 		cmocka_unit_test(test_buf),
 		cmocka_unit_test(test_encode_refusals),
 		cmocka_unit_test(test_spec_lookups),
+		cmocka_unit_test(test_sniff),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -319,10 +319,51 @@ static void test_long_value(void **state)
 	free(arg);
 }
 
+/* The TCP ports a BPF filter names (tcpdump's habits), in order, once. */
+static void test_filter_ports(void **state)
+{
+	static const struct {
+		const char *filter, *want;
+	} fp_rows[] = {
+		{"tcp port 41001", "41001"},
+		{"port 8080", "8080"},
+		{"src port 1 or dst port 2", "1,2"},
+		{"tcp src or dst port 7", "7"},
+		{"host 127.0.0.1 and tcp port 41001", "41001"},
+		{"(tcp port 1) or (tcp port 2)", "1,2"},
+		{"tcp port 1 or 2 and 3", "1,2,3"},
+		{"port 80 || port 80 && port 81", "80,81"},
+		{"port http", "80"},
+		{"not port 22", ""},
+		{"! tcp port 22 and port 23", "23"},
+		{"tcp and not src port 22", ""},
+		{"tcp portrange 1000-2000", ""},
+		{"tcp", ""},
+		{"port 0", ""},
+		{"port 70000", ""},
+		{"", ""},
+		{NULL, ""},
+	};
+	for (size_t i = 0; i < sizeof fp_rows / sizeof fp_rows[0]; i++) {
+		uint16_t p[8];
+		size_t n = opt_filter_ports(fp_rows[i].filter, p, 8);
+		char got[64] = "";
+		for (size_t k = 0; k < n; k++)
+			snprintf(got + strlen(got), sizeof got - strlen(got), "%s%u", k ? "," : "", p[k]);
+		if (strcmp(got, fp_rows[i].want))
+			fail_msg("'%s': ports '%s', want '%s'", fp_rows[i].filter ? fp_rows[i].filter : "(null)",
+				 got, fp_rows[i].want);
+	}
+	uint16_t one[1];
+	assert_int_equal(opt_filter_ports("port 1 or 2", one, 1), 1);  /* at most max */
+	assert_int_equal(one[0], 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_seconds),
+		cmocka_unit_test(test_filter_ports),
 		cmocka_unit_test(test_sizes_and_numbers),
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_duration),

@@ -4,7 +4,9 @@
  * contents kept whole or as a prefix, the encoding warning, snapshot cuts,
  * overlap conflicts, expiry, the stream table cap, captures that start at
  * the SYN-ACK or with the server talking, reused and recently closed
- * four-tuples.
+ * four-tuples, and the protocol found on a port that is not configured
+ * (the heuristic: held segments, out of order and retransmitted first
+ * segments, the server's side, memory caps).
  *
  * Each row is a script of what a client and a server send (messages are
  * encoded with jm_encode; segments carry the sequence and acknowledgement
@@ -62,6 +64,7 @@ struct step {
 #define SYN(d, isn) {'S', d, NULL, NULL, NULL, isn, 0}    /* isn 0: the current one */
 #define WAIT(secs) {'t', AN_C2S, NULL, NULL, NULL, secs, 0} /* then an_engine_tick */
 #define CLIENT(port) {'p', AN_C2S, NULL, NULL, NULL, port, 0} /* another client port */
+#define RESEND_AT(d, off, n) {'y', d, NULL, NULL, NULL, n, off} /* bytes [off, off+n) again */
 #define OTHER_PORTS {'o', AN_C2S, NULL, NULL, NULL, 0, 0}
 #define FINISH {'F', AN_C2S, NULL, NULL, NULL, 0, 0}
 #define END {0, AN_C2S, NULL, NULL, NULL, 0, 0}
@@ -132,8 +135,9 @@ static void on_message(void *user, const an_message *m)
 	if (!m->content_is_json && m->content_kept <= 16)
 		logf_(r, "=%.*s", (int)m->content_kept, (const char *)m->content);
 	logf_(r, " ");
-	/* The client is the side that opened the connection. */
-	assert_int_equal(m->s.client->port, CLIENT_PORT);
+	/* The client is the side that opened the connection, or the one the
+	 * script names (CLIENT). */
+	assert_int_equal(m->s.client->port, r->cport);
 	assert_int_equal(m->s.server->port, JM_SPEC_DEFAULT_PORT);
 }
 
@@ -270,6 +274,14 @@ static void run_step(struct rig *r, const struct step *s)
 		r->sent[d] += n;
 		break;
 	}
+	case 'y': {
+		assert_true(s->cap + n <= r->pos[d]);
+		uint32_t keep = r->sent[d];
+		r->sent[d] = s->cap;
+		seg(r, d, CAP_PSH, o->data + s->cap, n, n);
+		r->sent[d] = keep;
+		break;
+	}
 	case 'f':
 		seg(r, d, CAP_FIN, NULL, 0, 0);
 		r->sent[d]++;
@@ -331,6 +343,20 @@ static void global_cap_128(an_config *c) { c->memcap = 128; c->overlap_history =
 static void idle_10(an_config *c) { c->idle_timeout = 10; }
 static void idle_never(an_config *c) { c->idle_timeout = 0; }
 static void one_stream(an_config *c) { c->max_streams = 1; }
+/* The rig's server port, 65432, is then not a configured port: the
+ * heuristic must find the protocol there (tcp/stream.h, "Other ports"). */
+static void other_port(an_config *c) { c->ports[0] = 1; c->n_ports = 1; }
+static void other_port_noheur(an_config *c) { other_port(c); c->no_heuristic = true; }
+static void other_port_cap(an_config *c) { other_port(c); c->memcap = 200; }
+/* A 112-byte header for 70000 bytes of binary content. */
+#define BIG_HDR \
+	"\x00\x70{\"byteorder\":\"little\",\"content-type\":\"binary/x\",\"content-encoding\":\"binary\"," \
+	"\"content-length\":70000,\"pad\":\"abcd\"}"
+#define HTTP_GET "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+/* A header with every required key but content-encoding: 76 bytes. */
+#define NO_ENCODING \
+	"\x00\x4c{\"byteorder\":\"little\",\"content-type\":\"text/json\",\"content-length\":2," \
+	"\"x\":\"y\"}{}"
 
 /* A JSON content of 200 bytes, {"k":"x...x"}: a message of 306 bytes. */
 #define X16 "xxxxxxxxxxxxxxxx"
@@ -343,6 +369,58 @@ static void one_stream(an_config *c) { c->max_streams = 1; }
 	"\"content-encoding\":\"utf-8\",\"content-length\":2}{}"
 
 static const struct row rows[] = {
+	/* ---- other ports (tcp/probe.c) */
+	{"another port: the first data speaks the protocol, decoded as on a configured port", other_port,
+	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, "{}"), SEND(AN_C2S, 0), MSG(AN_S2C, "{}"),
+			       SEND(AN_S2C, 0), FIN(AN_C2S), FIN(AN_S2C), FINISH, END},
+	 "B0 Q0#0:2/2j R0#0:2/2j+10us E0:closed q1 r1 106/106 g0/0 ", "segments=7 skipped=0 after_end=0 streams=1", NULL},
+	{"another port: HTTP is not decoded", other_port,
+	 (const struct step[]){HANDSHAKE, RAW(AN_C2S, HTTP_GET), SEND(AN_C2S, 0), MSG(AN_S2C, "{}"),
+			       SEND(AN_S2C, 0), FIN(AN_C2S), FIN(AN_S2C), FINISH, END},
+	 "", "segments=0 skipped=7 after_end=0 streams=0", NULL},
+	{"another port: a header without a required key is not decoded", other_port,
+	 (const struct step[]){HANDSHAKE, RAW(AN_C2S, NO_ENCODING), SEND(AN_C2S, 0), FINISH, END},
+	 "", "segments=0 skipped=4 after_end=0 streams=0", NULL},
+	{"a configured port: the same header is decoded, and its error reported", NULL,
+	 (const struct step[]){HANDSHAKE, RAW(AN_C2S, NO_ENCODING), SEND(AN_C2S, 0), FINISH, END},
+	 "B0 header_missing_field@c2 E0:open q0 r0 80/0 g0/0 ", NULL, NULL},
+	{"another port with no_heuristic: not decoded", other_port_noheur,
+	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, "{}"), SEND(AN_C2S, 0), FINISH, END},
+	 "", "segments=0 skipped=4 after_end=0 streams=0", NULL},
+	{"another port: the header split, its first segment after the second", other_port,
+	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, "{}"), LOSE(AN_C2S, 50), SEND(AN_C2S, 0),
+			       RESEND_AT(AN_C2S, 0, 50), FINISH, END},
+	 "B0 Q0#0:2/2j E0:open q1 r0 106/0 g0/0 ", "segments=5 skipped=0 after_end=0 streams=1", NULL},
+	{"another port: the first segment retransmitted", other_port,
+	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, "{}"), SEND(AN_C2S, 50), RESEND_AT(AN_C2S, 0, 50),
+			       SEND(AN_C2S, 0), FINISH, END},
+	 "B0 Q0#0:2/2j E0:open q1 r0 106/0 g0/0 ", "segments=6 skipped=0 after_end=0 streams=1", NULL},
+	{"another port: the client sends nothing, the server speaks first", other_port,
+	 (const struct step[]){HANDSHAKE, MSG(AN_S2C, "{}"), SEND(AN_S2C, 0), FINISH, END},
+	 "B0 R0#0:2/2j E0:open q0 r1 0/106 g0/0 ", "segments=4 skipped=0 after_end=0 streams=1", NULL},
+	{"another port, mid-stream: the side whose first message is a response is the server", other_port,
+	 (const struct step[]){MSG(AN_S2C, "{\"result\":1}"), SEND(AN_S2C, 0), MSG(AN_C2S, "{}"),
+			       SEND(AN_C2S, 0), FINISH, END},
+	 "B0m midstream@s0/0 R0#0:12/12j Q0#0:2/2j E0:open q1 r1 106/117 g0/0 ", "segments=2 skipped=0 after_end=0 streams=1", NULL},
+	{"another port, mid-stream, no response first: the lower port is the server", other_port,
+	 (const struct step[]){CLIENT(65500), MSG(AN_C2S, "{}"), SEND(AN_C2S, 0), MSG(AN_S2C, "{}"),
+			       SEND(AN_S2C, 0), FINISH, END},
+	 "B0m midstream@c0/0 Q0#0:2/2j R0#0:2/2j E0:open q1 r1 106/106 g0/0 ", "segments=2 skipped=0 after_end=0 streams=1", NULL},
+	{"another port, mid-stream inside a message: tested again at the next segment", other_port,
+	 (const struct step[]){CLIENT(65500), MSG(AN_C2S, "{}"), LOSE(AN_C2S, 30), SEND(AN_C2S, 0),
+			       MSG(AN_C2S, "{}"), SEND(AN_C2S, 0), FINISH, END},
+	 "B0m midstream@c0/0 resync@c76/76 Q76#0:2/2j E0:open q1 r0 182/0 g0/0 ", "segments=2 skipped=0 after_end=0 streams=1", NULL},
+	{"another port: a new connection on the four-tuple of one that was not the protocol", other_port,
+	 (const struct step[]){HANDSHAKE, RAW(AN_C2S, HTTP_GET), SEND(AN_C2S, 0), SYN(AN_C2S, 5000),
+			       SYN(AN_S2C, 7000), ACK(AN_C2S), MSG(AN_C2S, "{}"), SEND(AN_C2S, 0), FINISH, END},
+	 "B0 Q0#0:2/2j E0:open q1 r0 106/0 g0/0 ", NULL, NULL},
+	{"another port: a first segment longer than the hold limit, a whole message", other_port,
+	 (const struct step[]){HANDSHAKE, RAW(AN_C2S, BIG_HDR), FILL(AN_C2S, "x", 70000), SEND(AN_C2S, 0),
+			       FINISH, END},
+	 "B0 Q0#0:1024/70000~ E0:open q1 r0 70114/0 g0/0 ", NULL, NULL},
+	{"another port: held segments over the memory cap, not decoded", other_port_cap,
+	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, "{}"), SEND(AN_C2S, 0), FINISH, END},
+	 "", "segments=0 skipped=4 after_end=0 streams=0", NULL},
 	{"invalid JSON content: the message, as bytes, then the error; the next is decoded; the first answer is the bad one's",
 	 NULL,
 	 (const struct step[]){HANDSHAKE, MSG(AN_C2S, "{x}"), SEND(AN_C2S, 0), MSG(AN_C2S, "{}"),
@@ -640,12 +718,46 @@ static void test_huge_content_then_more(void **state)
 	rig_free(&r);
 }
 
+/* What an_engine_stats() counts of TCP that held no message (tcp/probe.c):
+ * streams, payload bytes and ports, busiest first; none for a stream the
+ * heuristic found. */
+static void test_undecoded_counts(void **state)
+{
+	static const struct step http[] = {HANDSHAKE, RAW(AN_C2S, HTTP_GET), SEND(AN_C2S, 0),
+					   CLIENT(CLIENT_PORT + 1), SYN(AN_C2S, 5000), SYN(AN_S2C, 7000),
+					   ACK(AN_C2S), RAW(AN_C2S, HTTP_GET), SEND(AN_C2S, 0), FINISH, END};
+	static const struct step good[] = {HANDSHAKE, MSG(AN_C2S, "{}"), SEND(AN_C2S, 0), FINISH, END};
+	const size_t get = sizeof HTTP_GET - 1;
+	struct rig r;
+	an_stats st;
+	rig_init(&r, other_port);
+	for (const struct step *s = http; s->op; s++)
+		run_step(&r, s);
+	an_engine_stats(r.e, &st);
+	assert_int_equal(st.undecoded_streams, 2);
+	assert_int_equal(st.undecoded_bytes, 2 * get);
+	assert_int_equal(st.n_undecoded_ports, 1);
+	assert_int_equal(st.undecoded_port_count, 1);
+	assert_int_equal(st.undecoded_ports[0], JM_SPEC_DEFAULT_PORT);
+	rig_free(&r);
+
+	rig_init(&r, other_port);
+	for (const struct step *s = good; s->op; s++)
+		run_step(&r, s);
+	an_engine_stats(r.e, &st);
+	assert_int_equal(st.streams, 1);
+	assert_int_equal(st.undecoded_streams, 0);
+	assert_int_equal(st.undecoded_bytes, 0);
+	assert_int_equal(st.n_undecoded_ports, 0);
+	rig_free(&r);
+}
+
 /* ---------------------------------------------------------------- main */
 
 int main(void)
 {
 	enum { N = sizeof rows / sizeof rows[0] };
-	struct CMUnitTest tests[N + 4];
+	struct CMUnitTest tests[N + 5];
 	for (size_t i = 0; i < N; i++)
 		tests[i] = (struct CMUnitTest){.name = rows[i].name, .test_func = test_row,
 					       .initial_state = (void *)&rows[i]};
@@ -653,5 +765,6 @@ int main(void)
 	tests[N + 1] = (struct CMUnitTest)cmocka_unit_test(test_extension_and_defaults);
 	tests[N + 2] = (struct CMUnitTest)cmocka_unit_test(test_requests_outstanding_bounded);
 	tests[N + 3] = (struct CMUnitTest)cmocka_unit_test(test_huge_content_then_more);
+	tests[N + 4] = (struct CMUnitTest)cmocka_unit_test(test_undecoded_counts);
 	return cmocka_run_group_tests_name("stream engine edges", tests, NULL, NULL);
 }
