@@ -70,8 +70,15 @@ DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev libjson-c-dev li
 # NAME_main() and cmd/jmsg.c dispatches to it.
 LIB_DIRS := proto io app tcp stall server client analyzer replay
 LIB_SRCS := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)) cmd/opts.c cmd/version.c
-LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(BUILD)/obj/gen/jmsg_spec.o
-GEN_SRCS := $(wildcard spec/gen/*.c)
+LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(BUILD)/obj/gen/jmsg_spec.o \
+            $(BUILD)/obj/gen/jmsg_framings.o
+# The generator checks framing files with the program's own loader.
+GEN_SRCS := $(wildcard spec/gen/*.c) proto/framing_file.c
+# spec/framings/NAME.json: one framing each, built into the program by name
+# and made into the dissector build/jmsg-NAME.lua.
+FRAMINGS := $(sort $(wildcard spec/framings/*.json))
+FRAMING_LUAS := $(patsubst spec/framings/%.json,$(BUILD)/jmsg-%.lua,$(FRAMINGS))
+FRAMING_TEMPLATE := dissector/framing.lua.in
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 TOOL_SRCS := $(wildcard tests/tools/*.c)
@@ -83,7 +90,7 @@ BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
         release uninstall
 .DELETE_ON_ERROR:
 
-all: $(BUILD)/jmsg $(BUILD)/jmsg.lua $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
+all: $(BUILD)/jmsg $(BUILD)/jmsg.lua $(FRAMING_LUAS) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
 
 # ---- the flags this tree is built with, and jmsg's version: both written
 # when make reads this file (so make -n shows the truth), each rewritten only
@@ -111,13 +118,17 @@ endif
 $(BUILD)/obj/cmd/version.o: $(GEN)/jmsg_version.h
 
 # ---- spec generator (host tool) and generated sources
-$(BUILD)/jmsg-gen: $(GEN_SRCS) $(wildcard spec/gen/*.h) $(BUILD)/flags
+$(BUILD)/jmsg-gen: $(GEN_SRCS) $(wildcard spec/gen/*.h) proto/framing.h $(BUILD)/flags
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(WARN) $(PKG_CFLAGS) $(BUILD_CFLAGS) $(BUILD_LDFLAGS) -o $@ $(GEN_SRCS) $(PKG_LIBS)
+	$(CC) $(CSTD) $(WARN) -Iproto $(PKG_CFLAGS) $(BUILD_CFLAGS) $(BUILD_LDFLAGS) -o $@ $(GEN_SRCS) $(PKG_LIBS)
 
 $(GEN)/jmsg_spec.h $(GEN)/jmsg_spec.c &: $(SPEC) $(BUILD)/jmsg-gen
 	@mkdir -p $(GEN)
 	$(BUILD)/jmsg-gen c $(SPEC) $(GEN)/jmsg_spec.h $(GEN)/jmsg_spec.c
+
+$(GEN)/jmsg_framings.c: $(FRAMINGS) $(BUILD)/jmsg-gen
+	@mkdir -p $(GEN)
+	$(BUILD)/jmsg-gen framings-c $@ $(FRAMINGS)
 
 # The dissector: dissector/jmsg.lua.in with the spec's tables written at its
 # marker line.  luac -p (Lua 5.2, Wireshark 4.0's) parses the template and the
@@ -130,8 +141,19 @@ $(BUILD)/jmsg.lua: $(SPEC) $(LUA_TEMPLATE) $(BUILD)/jmsg-gen
 	$(BUILD)/jmsg-gen lua $(SPEC) $(LUA_TEMPLATE) $@
 	$(LUAC) -p $(LUA_TEMPLATE) $@
 
+# One dissector per framing file: dissector/framing.lua.in with the framing's
+# tables at its marker line, parsed by luac -p like jmsg.lua.
+$(BUILD)/jmsg-%.lua: spec/framings/%.json $(SPEC) $(FRAMING_TEMPLATE) $(BUILD)/jmsg-gen
+	@[ -n "$(LUAC)" ] || { echo "make: no luac5.2 or luac to check $@ with (Debian: apt-get install lua5.2, or make deps)"; exit 1; }
+	$(BUILD)/jmsg-gen framing-lua $(SPEC) $< $(FRAMING_TEMPLATE) $@
+	$(LUAC) -p $(FRAMING_TEMPLATE) $@
+
 # ---- library, binary
 $(BUILD)/obj/gen/jmsg_spec.o: $(GEN)/jmsg_spec.c $(GEN)/jmsg_spec.h $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(BUILD)/obj/gen/jmsg_framings.o: $(GEN)/jmsg_framings.c proto/framing.h $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
@@ -225,7 +247,8 @@ FUZZ_BIN := $(BUILD)/fuzz/fuzz_decoder
 $(FUZZ_BIN): fuzz/fuzz_decoder.c tests/unit/codec_check.h $(wildcard proto/*.c proto/*.h) $(GEN)/jmsg_spec.c
 	@mkdir -p $(@D)
 	clang $(CSTD) -O1 -g $(WARN) -I$(GEN) -Iproto -Itests/unit -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=all -o $@ fuzz/fuzz_decoder.c $(wildcard proto/*.c) $(GEN)/jmsg_spec.c
+	  -fno-sanitize-recover=all -o $@ fuzz/fuzz_decoder.c \
+	  $(filter-out proto/framing_file.c proto/framing_builtin.c,$(wildcard proto/*.c)) $(GEN)/jmsg_spec.c
 
 fuzz: $(FUZZ_BIN)
 	@mkdir -p $(BUILD)/fuzz/corpus

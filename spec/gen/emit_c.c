@@ -96,7 +96,18 @@ static void emit_header(const struct spec *s, FILE *f)
 	fprintf(f, "\tJM_PROB_COUNT\n} jm_problem;\n\n");
 	fprintf(f, "typedef struct jm_problem_spec {\n\tconst char *id;\n\tconst char *severity;\n"
 		   "\tconst char *text;\n} jm_problem_spec;\n\n"
-		   "extern const jm_problem_spec jm_problem_specs[JM_PROB_COUNT];\n\n#endif\n");
+		   "extern const jm_problem_spec jm_problem_specs[JM_PROB_COUNT];\n\n");
+
+	fprintf(f, "/* Framing errors (proto/framing.h); JM_FERR_NONE is not an error. */\n"
+		   "typedef enum jm_framing_error {\n\tJM_FERR_NONE = 0,\n");
+	for (size_t i = 0; i < s->n_framing_errors; i++)
+		fprintf(f, "\tJM_FERR_%s, /* %s */\n",
+			spec_upper_ident(s->framing_errors[i].id, up, sizeof up), s->framing_errors[i].text);
+	fprintf(f, "\tJM_FERR_COUNT\n} jm_framing_error;\n\n");
+	fprintf(f, "typedef struct jm_framing_error_spec {\n\tconst char *id;\n\tconst char *severity;\n"
+		   "\tconst char *recovery; /* lost_framing, continue, resync */\n\tconst char *text;\n"
+		   "} jm_framing_error_spec;\n\n"
+		   "extern const jm_framing_error_spec jm_framing_error_specs[JM_FERR_COUNT];\n\n#endif\n");
 }
 
 static void emit_tables(const struct spec *s, FILE *f)
@@ -157,6 +168,20 @@ static void emit_tables(const struct spec *s, FILE *f)
 		c_str(f, x->id);
 		fputs(", ", f);
 		c_str(f, x->severity);
+		fputs(", ", f);
+		c_str(f, x->text);
+		fprintf(f, "},\n");
+	}
+	fprintf(f, "};\n\nconst jm_framing_error_spec jm_framing_error_specs[JM_FERR_COUNT] = {\n"
+		   "\t[JM_FERR_NONE] = {\"none\", \"note\", \"continue\", \"No error\"},\n");
+	for (size_t i = 0; i < s->n_framing_errors; i++) {
+		const struct spec_error *x = &s->framing_errors[i];
+		fprintf(f, "\t[JM_FERR_%s] = {", spec_upper_ident(x->id, up, sizeof up));
+		c_str(f, x->id);
+		fputs(", ", f);
+		c_str(f, x->severity);
+		fputs(", ", f);
+		c_str(f, x->recovery);
 		fputs(", ", f);
 		c_str(f, x->text);
 		fprintf(f, "},\n");

@@ -358,12 +358,56 @@ static void load_errors(struct loader *L, struct spec *s, json_object *root)
 		if (x->severity && !one_of(x->severity, sev))
 			complain(L, "stream_problems.%s: bad severity", x->id);
 	}
-	/* One id, one meaning: codec errors and stream problems share a namespace
-	 * in the analyzer's output and in Wireshark's expert infos. */
-	for (size_t i = 0; i < s->n_errors + s->n_problems; i++)
+}
+
+static void load_framing_errors(struct loader *L, struct spec *s, json_object *root)
+{
+	static const char *const sev[] = {"error", "warning", "note", NULL};
+	static const char *const rec[] = {"lost_framing", "continue", "resync", NULL};
+	json_object *e = get(L, root, "framing_errors", json_type_array, "top level", true);
+	s->n_framing_errors = e ? json_object_array_length(e) : 0;
+	s->framing_errors = xcalloc(s->n_framing_errors, sizeof *s->framing_errors);
+	for (size_t i = 0; i < s->n_framing_errors; i++) {
+		json_object *o = json_object_array_get_idx(e, i);
+		struct spec_error *x = &s->framing_errors[i];
+		char where[64];
+		snprintf(where, sizeof where, "framing_errors[%zu]", i);
+		x->id = get_str(L, o, "id", where, true);
+		x->severity = get_str(L, o, "severity", where, true);
+		x->recovery = get_str(L, o, "recovery", where, true);
+		x->text = get_str(L, o, "text", where, true);
+		json_object *w = get(L, o, "wire", json_type_boolean, where, false);
+		x->wire = !w || json_object_get_boolean(w);
+		if (x->id && !is_ident(x->id))
+			complain(L, "%s: id \"%s\" must be a lower-case identifier", where, x->id);
+		if (x->severity && !one_of(x->severity, sev))
+			complain(L, "%s: severity \"%s\" is not error/warning/note", where, x->severity);
+		if (x->recovery && !one_of(x->recovery, rec))
+			complain(L, "%s: recovery \"%s\" is not lost_framing/continue/resync", where,
+				 x->recovery);
+		if (x->text && strchr(x->text, '\n'))
+			complain(L, "%s: text must be one line", where);
+	}
+}
+
+static const char *any_id(const struct spec *s, size_t i)
+{
+	if (i < s->n_errors)
+		return s->errors[i].id;
+	i -= s->n_errors;
+	if (i < s->n_problems)
+		return s->problems[i].id;
+	return s->framing_errors[i - s->n_problems].id;
+}
+
+/* One id, one meaning: codec errors, stream problems and framing errors share
+ * a namespace in the analyzer's output and in Wireshark's expert infos. */
+static void check_ids(struct loader *L, const struct spec *s)
+{
+	size_t n = s->n_errors + s->n_problems + s->n_framing_errors;
+	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < i; j++) {
-			const char *a = i < s->n_errors ? s->errors[i].id : s->problems[i - s->n_errors].id;
-			const char *b = j < s->n_errors ? s->errors[j].id : s->problems[j - s->n_errors].id;
+			const char *a = any_id(s, i), *b = any_id(s, j);
 			if (a && b && !strcmp(a, b))
 				complain(L, "id \"%s\" is used twice", a);
 		}
@@ -389,6 +433,8 @@ int spec_load(struct spec *s, const char *path, FILE *err)
 	load_content(&L, s, root);
 	load_limits(&L, s, root);
 	load_errors(&L, s, root);
+	load_framing_errors(&L, s, root);
+	check_ids(&L, s);
 	struct spec_field *cl = field_by_key(s, "content-length");
 	if (!cl || cl->type != ST_INTEGER || !cl->required)
 		complain(&L, "header: content-length must be a required integer (it frames the content)");
@@ -426,6 +472,13 @@ void spec_free(struct spec *s)
 		free(s->problems[i].severity);
 		free(s->problems[i].text);
 	}
+	for (size_t i = 0; i < s->n_framing_errors; i++) {
+		free(s->framing_errors[i].id);
+		free(s->framing_errors[i].severity);
+		free(s->framing_errors[i].recovery);
+		free(s->framing_errors[i].text);
+	}
+	free(s->framing_errors);
 	for (size_t i = 0; i < s->n_json_encodings; i++)
 		free(s->json_encodings[i]);
 	free(s->json_encodings);

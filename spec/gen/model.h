@@ -69,6 +69,11 @@ struct spec {
 	size_t n_errors;
 	struct spec_problem *problems;
 	size_t n_problems;
+	/* Errors of the framings in spec/framings/ (proto/framing.h): their own
+	 * recoveries ("lost_framing", "continue", "resync"), ids shared with the
+	 * errors and problems above. */
+	struct spec_error *framing_errors;
+	size_t n_framing_errors;
 };
 
 /* Load and validate.  On failure prints one line per problem to `err` and
@@ -82,5 +87,14 @@ const char *spec_type_name(enum spec_type t);
 
 int emit_c(const struct spec *s, const char *h_path, const char *c_path);
 int emit_lua(const struct spec *s, const char *template_path, const char *path);
+
+struct jmf_framing;
+/* The dissector of one framing file (emit_framing.c): TEMPLATE copied with
+ * the framing's and the framing errors' tables at its marker line. */
+int emit_framing_lua(const struct spec *s, const struct jmf_framing *fr, const char *template_path,
+		     const char *path);
+/* A C file holding each framing file's JSON text, named by its "name", so
+ * the program knows the framings by name (proto/framing_builtin.c). */
+int emit_framings_c(int n, char **paths, const char *c_path);
 
 #endif
