@@ -250,7 +250,27 @@ timeout 10 "$JMSG" client --echo --framing ascii-length --port "$al_port" after 
 	fail "the ascii-length server no longer echoes: $(cat "$T/after.err")"
 timeout 10 "$JMSG" client --echo --framing "$T/small-delim.json" --port "$sd_port" after >/dev/null 2>"$T/after.err" ||
 	fail "the small-delim server no longer echoes: $(cat "$T/after.err")"
-for s in al sd srv; do
+# the limits: --max-conns (one more is closed at once, with a line) and
+# --idle-timeout (a silent connection is closed, with a line)
+start_server lim --echo --framing delimited --max-conns 1 --idle-timeout 0.5
+$PY - "$lim_port" >"$T/lim.py.out" 2>&1 <<'EOT' || fail "limits: $(cat "$T/lim.py.out")"
+import socket, sys, time
+port = int(sys.argv[1])
+first = socket.create_connection(("127.0.0.1", port), timeout=5)
+first.sendall(b"par")
+time.sleep(0.1)
+second = socket.create_connection(("127.0.0.1", port), timeout=5)
+assert second.recv(100) == b"", "a connection over --max-conns was served"
+start = time.monotonic()
+assert first.recv(100) == b"", "the idle connection got bytes"
+took = time.monotonic() - start
+assert 0.2 < took < 3, f"idle connection closed after {took:.2f} s, not about 0.5"
+EOT
+grep -q "^Refusing connection from 127.0.0.1:[0-9]*: 1 connections open (--max-conns)" "$T/lim.out" ||
+	fail "no line for the connection over --max-conns"
+grep -q "^Closing connection to 127.0.0.1:[0-9]* (idle timeout in the middle of a message)" "$T/lim.out" ||
+	fail "no line for the idle timeout"
+for s in al sd srv lim; do
 	kill -0 "$(eval echo "\$${s}_proc")" 2>/dev/null || fail "server $s has ended"
 	sanitizer_report "$T/$s.err" && fail "server $s: sanitizer report"
 done
