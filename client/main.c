@@ -353,8 +353,9 @@ static int set_chat_mode(given *g, int npos, char **pos)
 	}
 	if (g->keep || g->one || g->dur_set || g->req_set || g->value_opt || cfg->json ||
 	    cfg->rate || cfg->pipeline != 1) {
-		jm_buf_printf(g->err, "jmsg client: %s takes --conns (--echo), --framing, --host, "
-			      "--port and --timeout, not the request and load options", mode);
+		jm_buf_printf(g->err, "jmsg client: %s takes %s--framing, --host, --port and "
+			      "--timeout, not the request and load options", mode,
+			      g->echo ? "--conns, " : "");
 		return -1;
 	}
 	if (g->interactive && (npos || g->conns_set))
