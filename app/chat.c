@@ -168,7 +168,7 @@ int app_chat_send(app_chat *c, const void *p, size_t len)
 		if (n < 0) {
 			snprintf(c->err, sizeof c->err, "cannot send: %s", strerror(errno));
 			jm_buf_free(&out);
-			return -1;
+			return -2;
 		}
 		jm_buf_consume(&out, (size_t)n);
 	}

@@ -50,8 +50,9 @@ void app_chat_free(app_chat *c);
  * app_chat_status; below 0, err says what happened. */
 int app_chat_recv(app_chat *c, uint64_t timeout_ms);
 
-/* Frame `len` bytes and send them all.  Returns 0, or -1 with err (a
- * payload the framing cannot carry, or the send failing). */
+/* Frame `len` bytes and send them all.  Returns 0; -1 with err when the
+ * framing cannot carry the payload (nothing sent: the caller may ask for
+ * another); -2 with err when sending failed (the connection is gone). */
 int app_chat_send(app_chat *c, const void *p, size_t len);
 
 /* --framing NAME|FILE for the echo and chat modes (NULL: raw) into *f.

@@ -78,9 +78,9 @@ static int exchange(chat *ch, const char *line, size_t n)
 	int rc;
 	if (ch->fd < 0 && (rc = chat_connect(ch)) != 0)
 		return rc;
-	if (app_chat_send(&ch->c, line, n) < 0) {
+	if ((rc = app_chat_send(&ch->c, line, n)) < 0) {
 		fprintf(stderr, "jmsg client: %s\n", ch->c.err);
-		return JM_EXIT_CONNECT;
+		return rc == -1 ? JM_EXIT_INTERNAL : JM_EXIT_CONNECT;
 	}
 	if (ch->f.kind == JMF_CLOSE)
 		shutdown(ch->fd, SHUT_WR);
@@ -103,14 +103,18 @@ static int exchange(chat *ch, const char *line, size_t n)
 	       : rc == APP_CHAT_NOMEM ? JM_EXIT_INTERNAL : JM_EXIT_CONNECT;
 }
 
-/* True when the line cannot be a message: raw's and close's empty line
- * (no bytes is no message); said on stderr, and the prompt comes again. */
-static bool unsendable(const chat *ch, size_t n)
+/* True when the framing cannot carry the line (raw's and close's empty
+ * line, a fixed-size line too long, a delimited one holding the
+ * delimiter): said on stderr, and the prompt comes again. */
+static bool unsendable(const chat *ch, const char *line, size_t n)
 {
-	if (n || (ch->f.kind != JMF_RAW && ch->f.kind != JMF_CLOSE))
+	jm_buf probe = {0};
+	char why[200];
+	jmf_enc_result r = jmf_encode(&ch->f, &probe, line, n, why, sizeof why);
+	jm_buf_free(&probe);
+	if (r == JMF_ENC_OK || r == JMF_ENC_NO_MEMORY)
 		return false;
-	fprintf(stderr, "jmsg client: an empty line is not sent in %s framing (no bytes is no "
-		"message); type another\n", ch->f.name);
+	fprintf(stderr, "jmsg client: not sent: %s; type another\n", why);
 	return true;
 }
 
@@ -133,7 +137,7 @@ static int chat_loop(chat *ch)
 			printf("%s\n", line);
 		if (!strcmp(line, "q"))
 			break;
-		if (unsendable(ch, (size_t)n))
+		if (unsendable(ch, line, (size_t)n))
 			continue;
 		if ((rc = exchange(ch, line, (size_t)n)) != 0)
 			break;

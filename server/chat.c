@@ -63,8 +63,14 @@ static int converse(const srv_config *cfg, const jmf_framing *f, int fd, const c
 		fwrite(jm_buf_head(&c.msg), 1, jm_buf_pending(&c.msg), stdout);
 		putchar('\n');
 		ssize_t n;
-		while ((n = read_answer(&line, &cap)) >= 0 && app_chat_send(&c, line, (size_t)n) < 0)
-			fprintf(stderr, "\njmsg server: %s; type another\n", c.err);
+		int sent = -1;
+		while ((n = read_answer(&line, &cap)) >= 0 &&
+		       (sent = app_chat_send(&c, line, (size_t)n)) == -1)
+			fprintf(stderr, "jmsg server: not sent: %s; type another\n", c.err);
+		if (n >= 0 && sent < 0) {
+			printf("Closing connection from %s: %s\n", peer, c.err);
+			break;
+		}
 		if (n < 0) {
 			printf("\nStandard input ended: closing the connection from %s and stopping\n", peer);
 			stop = 1;

@@ -7,8 +7,9 @@
 #     input stops the server; close framing makes one connection per line;
 #  2. each runs against the tutorial's own program (tests/seeds/chat-*.py);
 #  3. errors: no answer within --timeout (exit 4), no server (3), a
-#     server's answer not in the framing (5); an empty raw line is refused
-#     and the prompt comes again; bad framed input to the server closes
+#     server's answer not in the framing (5); a line the framing cannot
+#     carry (empty in raw, too long for fixed) is refused and the prompt
+#     comes again; bad framed input to the server closes
 #     that connection with one line and the server takes the next one.
 set -u
 : "${JMSG:?}" "${BUILD:?}"
@@ -144,8 +145,22 @@ np=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print
 expect_exit 3 "^jmsg client: cannot connect to 127.0.0.1:$np: Connection refused$" 'hi\n' --port "$np"
 expect_exit 2 "^jmsg client: --interactive reads its messages from standard input" '' --port 1 hello
 chat_server empty "$T/answers" --interactive
-expect_exit 0 "^jmsg client: an empty line is not sent in raw framing" '\nhello\n' --port "$empty_port"
+expect_exit 0 "^jmsg client: not sent: an empty payload cannot be told from no message in raw framing; type another$" \
+	'\nhello\n' --port "$empty_port"
 grep -qx "Received from server: hi back" "$T/x.out" || fail "after the empty line: $(cat "$T/x.out")"
+chat_server long "$T/answers" --interactive --framing fixed
+expect_exit 0 "^jmsg client: not sent: a payload of 31 bytes does not fit a 30-byte message; type another$" \
+	"$(printf '%031d' 0)\nshort\n" --framing fixed --port "$long_port"
+grep -qx "Received from server: hi back" "$T/x.out" || fail "after the long line: $(cat "$T/x.out")"
+
+# the server's answer line the framing cannot carry: said, and the next line
+{ printf '%031d\n' 0; echo "fits"; } >"$T/long-answers"
+chat_server slong "$T/long-answers" --interactive --framing fixed
+printf 'hi\n' | timeout 10 "$JMSG" client --interactive --framing fixed --port "$slong_port" >"$T/slong.c.out" 2>&1 ||
+	fail "client of a server whose first answer is too long: $(cat "$T/slong.c.out")"
+grep -qx "Received from server: fits" "$T/slong.c.out" || fail "server's long answer: $(cat "$T/slong.c.out")"
+grep -qx "jmsg server: not sent: cannot send that in fixed framing: a payload of 31 bytes does not fit a 30-byte message; type another" \
+	"$T/slong.err" || fail "server's long answer was not refused with a line"
 
 chat_server bad "$T/answers" --interactive --framing ascii-length
 $PY - "$bad_port" <<'EOT' || fail "bad framed input to the server"
@@ -159,7 +174,7 @@ wait_for_line "$T/bad.out" "^Closing connection from ('127.0.0.1', [0-9]*): asci
 printf 'after\nq\n' | timeout 10 "$JMSG" client --interactive --framing ascii-length --port "$bad_port" >"$T/after.out" 2>&1 ||
 	fail "server --interactive no longer serves after bad input: $(cat "$T/after.out")"
 grep -qx "Received from server: hi back" "$T/after.out" || fail "after bad input: $(cat "$T/after.out")"
-for s in bad empty forpy eof; do
+for s in bad empty long forpy eof; do
 	sanitizer_report "$T/$s.err" && fail "server $s: sanitizer report"
 done
 echo "ok: timeouts, refused connections, bad framing and empty lines get one clear line"
