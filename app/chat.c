@@ -18,27 +18,25 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* The decoder's events: messages wait in the queue; an error ends reading. */
-static int on_event(void *user, const jmf_event *ev)
+/* The decoder's messages wait in the queue; an error ends reading. */
+static int on_message(void *user, const app_frame_msg *m)
 {
 	app_chat *c = user;
-	if (ev->type == JMF_EV_MESSAGE) {
-		uint32_t n = (uint32_t)ev->payload_len;
-		if (jm_buf_append(&c->queue, &n, sizeof n) < 0 ||
-		    jm_buf_append(&c->queue, ev->payload, ev->payload_len) < 0) {
-			snprintf(c->err, sizeof c->err, "out of memory");
-			c->failed = c->nomem = true;
-			return JM_CB_STOP;
-		}
-		return JM_CB_OK;
-	}
-	if (ev->type == JMF_EV_ERROR) {
-		snprintf(c->err, sizeof c->err, "%s framing error: %s: %s", c->f.name,
-			 jmf_error_id(ev->error), ev->detail);
-		c->failed = true;
+	uint32_t n = (uint32_t)m->len;
+	if (jm_buf_append(&c->queue, &n, sizeof n) < 0 ||
+	    jm_buf_append(&c->queue, m->payload, m->len) < 0) {
+		snprintf(c->err, sizeof c->err, "out of memory");
+		c->failed = c->nomem = true;
 		return JM_CB_STOP;
 	}
 	return JM_CB_OK;
+}
+
+static void on_error(void *user, const char *id, const char *detail)
+{
+	app_chat *c = user;
+	snprintf(c->err, sizeof c->err, "%s framing error: %s: %s", c->f.name, id, detail);
+	c->failed = true;
 }
 
 void app_chat_init(app_chat *c, int fd, const jmf_framing *f)
@@ -47,12 +45,13 @@ void app_chat_init(app_chat *c, int fd, const jmf_framing *f)
 	c->fd = fd;
 	c->f = *f;
 	if (f->kind != JMF_RAW)
-		jmf_decoder_init(&c->dec, f, on_event, c);
+		app_framer_init(&c->dec, f, 0, on_message, on_error, c);
 }
 
 void app_chat_free(app_chat *c)
 {
-	jmf_decoder_free(&c->dec);
+	if (c->f.kind != JMF_RAW)
+		app_framer_free(&c->dec);
 	jm_buf_free(&c->queue);
 	jm_buf_free(&c->msg);
 }
@@ -102,7 +101,7 @@ static int at_eof(app_chat *c)
 {
 	c->eof = true;
 	if (c->f.kind != JMF_RAW && !c->failed)
-		jmf_decoder_finish(&c->dec);
+		app_framer_finish(&c->dec);
 	if (pop(c))
 		return APP_CHAT_MESSAGE;
 	if (c->failed) {
@@ -135,7 +134,8 @@ int app_chat_recv(app_chat *c, uint64_t timeout_ms)
 			continue;
 		if (n < 0) {
 			snprintf(c->err, sizeof c->err, "%s%s", strerror(errno),
-				 c->f.kind != JMF_RAW && c->dec.len ? " in the middle of a message" : "");
+				 c->f.kind != JMF_RAW && !app_framer_idle(&c->dec)
+					 ? " in the middle of a message" : "");
 			return APP_CHAT_RESET;
 		}
 		if (n == 0)
@@ -148,7 +148,7 @@ int app_chat_recv(app_chat *c, uint64_t timeout_ms)
 			}
 			return APP_CHAT_MESSAGE;
 		}
-		jmf_decoder_feed(&c->dec, buf, (size_t)n);
+		app_framer_feed(&c->dec, buf, (size_t)n);
 	}
 }
 
@@ -156,10 +156,11 @@ int app_chat_send(app_chat *c, const void *p, size_t len)
 {
 	jm_buf out = {0};
 	char why[200];
-	if (jmf_encode(&c->f, &out, p, len, why, sizeof why) != JMF_ENC_OK) {
+	int rc = app_frame_encode(&c->f, &out, p, len, NULL, NULL, why, sizeof why);
+	if (rc < 0) {
 		snprintf(c->err, sizeof c->err, "cannot send that in %s framing: %s", c->f.name, why);
 		jm_buf_free(&out);
-		return -1;
+		return rc == -1 ? -1 : -2;
 	}
 	while (jm_buf_pending(&out)) {
 		ssize_t n = send(c->fd, jm_buf_head(&out), jm_buf_pending(&out), MSG_NOSIGNAL);
@@ -192,7 +193,7 @@ void app_chat_peer_tuple(const char *hp, char *out, size_t n)
 	snprintf(out, n, "('%.*s', %s)", (int)hl, h, colon + 1);
 }
 
-int app_chat_framing(jmf_framing *f, const char *cmd, const char *mode, const char *arg)
+int app_chat_framing(jmf_framing *f, const char *cmd, const char *arg)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -205,16 +206,10 @@ int app_chat_framing(jmf_framing *f, const char *cmd, const char *mode, const ch
 		return -1;
 	int rc = jmf_resolve(f, arg, m);
 	fclose(m);
-	if (rc < 0) {
-		/* the first line names the problem; the rest (a framing file's
-		 * mistakes) follow as they are */
+	/* the first line names the problem; the rest (a framing file's
+	 * mistakes) follow as they are */
+	if (rc < 0)
 		fprintf(stderr, "jmsg %s: --framing %s: %s", cmd, arg, text && *text ? text : "cannot load\n");
-	} else if (f->kind == JMF_JMSG) {
-		fprintf(stderr, "jmsg %s: --framing jmsg is the %s's own protocol, without %s; %s "
-			"speaks raw, ascii-length, fixed, delimited, close or a framing file\n",
-			cmd, cmd, mode, mode);
-		rc = -1;
-	}
 	free(text);
 	return rc;
 }

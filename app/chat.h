@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "app/framer.h"
 #include "framing_codec.h"
 #include "jmsg.h"
 
@@ -33,7 +34,7 @@ typedef enum app_chat_status {
 typedef struct app_chat {
 	int fd;
 	jmf_framing f;
-	jmf_decoder dec;      /* not raw */
+	app_framer dec;       /* not raw */
 	jm_buf queue;         /* decoded messages not yet returned: u32 length, bytes */
 	jm_buf msg;           /* the message app_chat_recv returned */
 	bool eof;             /* the peer's FIN was read */
@@ -42,7 +43,6 @@ typedef struct app_chat {
 	char err[320];
 } app_chat;
 
-/* f's kind must not be JMF_JMSG. */
 void app_chat_init(app_chat *c, int fd, const jmf_framing *f);
 void app_chat_free(app_chat *c);
 
@@ -57,9 +57,8 @@ int app_chat_send(app_chat *c, const void *p, size_t len);
 
 /* --framing NAME|FILE for the echo and chat modes (NULL: raw) into *f.
  * Returns 0, or -1 after lines on stderr that start "jmsg CMD: --framing":
- * an unknown name, a framing file with mistakes, or jmsg, which these
- * modes do not speak (it is the default mode's protocol). */
-int app_chat_framing(jmf_framing *f, const char *cmd, const char *mode, const char *arg);
+ * an unknown name, or a framing file with mistakes. */
+int app_chat_framing(jmf_framing *f, const char *cmd, const char *arg);
 
 /* Python's repr() of the peer's address, ('127.0.0.1', 51234), as the
  * tutorials print it. */

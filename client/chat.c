@@ -110,9 +110,9 @@ static bool unsendable(const chat *ch, const char *line, size_t n)
 {
 	jm_buf probe = {0};
 	char why[200];
-	jmf_enc_result r = jmf_encode(&ch->f, &probe, line, n, why, sizeof why);
+	int r = app_frame_encode(&ch->f, &probe, line, n, NULL, NULL, why, sizeof why);
 	jm_buf_free(&probe);
-	if (r == JMF_ENC_OK || r == JMF_ENC_NO_MEMORY)
+	if (r != -1)
 		return false;
 	fprintf(stderr, "jmsg client: not sent: %s; type another\n", why);
 	return true;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "app/answer.h"
+#include "app/framer.h"
 #include "client/client.h"
 #include "framing_codec.h"
 #include "io/evloop.h"
@@ -231,10 +232,10 @@ static int ec_frame(ecl *E)
 	for (size_t i = 0; i < E->nmsg; i++) {
 		char why[200];
 		const char *m = cfg->messages[i];
-		jmf_enc_result r = jmf_encode(&E->f, &E->expect, m, strlen(m), why, sizeof why);
-		if (r == JMF_ENC_NO_MEMORY)
+		int r = app_frame_encode(&E->f, &E->expect, m, strlen(m), NULL, NULL, why, sizeof why);
+		if (r == -2)
 			return JM_EXIT_INTERNAL;
-		if (r != JMF_ENC_OK) {
+		if (r < 0) {
 			fprintf(stderr, "jmsg client: MESSAGE %zu cannot be sent in %s framing: %s\n", i + 1,
 				E->f.name, why);
 			return JM_EXIT_USAGE;

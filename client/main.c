@@ -92,7 +92,8 @@ static void usage(FILE *f)
 "                    they are), ascii-length (00012Hello, world), fixed (30\n"
 "                    bytes, '#'-padded), delimited (ends in #*#), close (one\n"
 "                    MESSAGE, then shutdown(SHUT_WR); the server's close\n"
-"                    ends the answer), or the path of a framing file\n"
+"                    ends the answer), jmsg (the tutorial's messages, as\n"
+"                    text/plain, utf-8), or the path of a framing file\n"
 "                    (spec/README.md)\n"
 "\n"
 "interactive mode (--interactive): the tutorialspoint chat's client.\n"
@@ -420,10 +421,9 @@ int client_main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (a.cfg.mode == CLI_MODE_ECHO || a.cfg.mode == CLI_MODE_INTERACTIVE) {
 		jmf_framing f;
-		bool echo = a.cfg.mode == CLI_MODE_ECHO;
-		if (app_chat_framing(&f, "client", echo ? "--echo" : "--interactive", a.cfg.framing) < 0)
+		if (app_chat_framing(&f, "client", a.cfg.framing) < 0)
 			return JM_EXIT_USAGE;
-		return echo ? cli_echo(&a.cfg, &f) : cli_chat(&a.cfg, &f);
+		return a.cfg.mode == CLI_MODE_ECHO ? cli_echo(&a.cfg, &f) : cli_chat(&a.cfg, &f);
 	}
 	if (a.cfg.mode == CLI_MODE_FLOOD)
 		return cli_flood(&a.cfg);

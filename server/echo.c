@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "app/answer.h"
+#include "app/framer.h"
 #include "framing_codec.h"
 #include "io/evloop.h"
 #include "io/net.h"
@@ -37,7 +38,7 @@ typedef struct esrv esrv;
 typedef struct econn {
 	el_watch w;
 	esrv *s;
-	jmf_decoder dec;     /* framed only */
+	app_framer dec;      /* framed only */
 	jm_buf out;
 	bool closing;        /* write what is queued, then close */
 	bool dead;
@@ -153,35 +154,35 @@ static void econn_flush(econn *c)
 	econn_interest(c);
 }
 
-/* The decoder's events: a message is framed again and queued; an error
- * closes this connection once what was queued before it is written. */
-static int on_frame(void *user, const jmf_event *ev)
+/* The decoder's messages are framed again (a jmsg message with its own
+ * content-type and content-encoding) and queued; an error closes this
+ * connection once what was queued before it is written. */
+static int on_frame(void *user, const app_frame_msg *m)
 {
 	econn *c = user;
-	if (ev->type == JMF_EV_MESSAGE) {
-		char why[200];
-		jmf_enc_result r = jmf_encode(&c->s->f, &c->out, ev->payload, ev->payload_len, why,
-					      sizeof why);
-		if (r == JMF_ENC_OK || r == JMF_ENC_EMPTY) /* close: nothing sent, nothing back */
-			return JM_CB_OK;
-		elog(c->s, "Cannot echo the message from %s: %s", c->peer, why);
-		c->closing = true;
-		return JM_CB_STOP;
-	}
-	if (ev->type == JMF_EV_ERROR) {
-		elog(c->s, "Framing error from %s: %s: %s", c->peer, jmf_error_id(ev->error), ev->detail);
-		c->closing = true;
-		return JM_CB_STOP;
-	}
-	return JM_CB_OK;
+	char why[200];
+	int r = app_frame_encode(&c->s->f, &c->out, m->payload, m->len, m->content_type,
+				 m->content_encoding, why, sizeof why);
+	if (r == 0 || (r == -1 && m->len == 0)) /* close: nothing sent, nothing back */
+		return JM_CB_OK;
+	elog(c->s, "Cannot echo the message from %s: %s", c->peer, why);
+	c->closing = true;
+	return JM_CB_STOP;
+}
+
+static void on_frame_error(void *user, const char *id, const char *detail)
+{
+	econn *c = user;
+	elog(c->s, "Framing error from %s: %s: %s", c->peer, id, detail);
+	c->closing = true;
 }
 
 /* The peer's FIN: close's message is answered now; any other framing
  * reports a message cut short.  Then close once the queue is written. */
 static void econn_eof(econn *c)
 {
-	if (c->s->framed && !jmf_decoder_failed(&c->dec))
-		jmf_decoder_finish(&c->dec);
+	if (c->s->framed)
+		app_framer_finish(&c->dec);
 	c->closing = true;
 }
 
@@ -192,7 +193,7 @@ static void econn_read(econn *c)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
 	if (n < 0) {
-		bool mid = s->framed ? c->dec.len > 0 : false;
+		bool mid = s->framed && !app_framer_idle(&c->dec);
 		char why[160];
 		snprintf(why, sizeof why, "%s%s", strerror(errno), mid ? " in the middle of a message" : "");
 		econn_close(c, why);
@@ -204,7 +205,7 @@ static void econn_read(econn *c)
 	else if (!s->framed && jm_buf_append(&c->out, s->rbuf, (size_t)n) < 0)
 		econn_close(c, "out of memory");
 	else if (s->framed)
-		jmf_decoder_feed(&c->dec, s->rbuf, (size_t)n);
+		app_framer_feed(&c->dec, s->rbuf, (size_t)n);
 	if (!c->dead)
 		econn_flush(c);
 }
@@ -221,7 +222,8 @@ static void econn_io(el_loop *l, el_watch *w, int mask)
 
 static void econn_free(econn *c)
 {
-	jmf_decoder_free(&c->dec);
+	if (c->s->framed)
+		app_framer_free(&c->dec);
 	jm_buf_free(&c->out);
 	free(c);
 }
@@ -246,7 +248,7 @@ static void accept_one(esrv *s, int fd)
 	c->last_ms = el_now_ms();
 	memcpy(c->peer, peer, sizeof peer);
 	if (s->framed)
-		jmf_decoder_init(&c->dec, &s->f, on_frame, c);
+		app_framer_init(&c->dec, &s->f, s->cfg->max_content, on_frame, on_frame_error, c);
 	c->next = s->conns;
 	if (s->conns)
 		s->conns->prev = c;
@@ -306,7 +308,8 @@ static void tick(el_loop *l, void *data)
 	for (econn *c = s->conns, *next; c; c = next) {
 		next = c->next;
 		if (now - c->last_ms >= s->cfg->idle_ms)
-			econn_close(c, s->framed && c->dec.len ? "idle timeout in the middle of a message"
+			econn_close(c, s->framed && !app_framer_idle(&c->dec)
+					       ? "idle timeout in the middle of a message"
 							    : "idle timeout");
 	}
 }

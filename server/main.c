@@ -67,8 +67,10 @@ static void usage(FILE *f)
 "                      from the stream: raw (the default: what one read\n"
 "                      returns), ascii-length (00012Hello, world), fixed (30\n"
 "                      bytes, '#'-padded), delimited (ends in #*#), close\n"
-"                      (one message each way, ended by closing), or the path\n"
-"                      of a framing file (spec/README.md)\n"
+"                      (one message each way, ended by closing), jmsg (the\n"
+"                      tutorial's messages; an echo keeps each one's\n"
+"                      content-type and content-encoding; --max-content\n"
+"                      holds), or the path of a framing file (spec/README.md)\n"
 "  -q, --quiet         log only 'Listening on' and errors\n"
 "  -v, --verbose       log message bytes as the tutorial does\n"
 "  -h, --help          this help\n"
@@ -248,8 +250,7 @@ int server_main(int argc, char **argv)
 	if (a.cfg.mode == SRV_MODE_APP)
 		return srv_run(&a.cfg);
 	jmf_framing f;
-	bool echo = a.cfg.mode == SRV_MODE_ECHO;
-	if (app_chat_framing(&f, "server", echo ? "--echo" : "--interactive", a.cfg.framing) < 0)
+	if (app_chat_framing(&f, "server", a.cfg.framing) < 0)
 		return JM_EXIT_USAGE;
-	return echo ? srv_run_echo(&a.cfg, &f) : srv_run_chat(&a.cfg, &f);
+	return a.cfg.mode == SRV_MODE_ECHO ? srv_run_echo(&a.cfg, &f) : srv_run_chat(&a.cfg, &f);
 }

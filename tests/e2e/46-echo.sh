@@ -11,8 +11,8 @@
 #  4. the client's exit statuses: an echo that differs or stops short (5),
 #     no server (3), no answer (4), bad command lines (2);
 #  5. bad input to the server: a non-digit length prefix, a delimiter never
-#     seen within a framing file's max_payload, a connection reset in the
-#     middle of a message: one log line each, that connection closed, a
+#     seen within a framing file's max_payload, a jmsg header that is not
+#     JSON, a connection reset in the middle of a message: one log line each, that connection closed, a
 #     connection open alongside still echoed, the server still serving.
 set -u
 : "${JMSG:?}" "${BUILD:?}"
@@ -66,7 +66,7 @@ echo "ok: jmsg server --echo serves the tutorial's echo-client.py and multiconn-
 
 # ---------------------------------------------------------------- 2
 # echo-server.py serves one connection, then exits: one run each
-for fr in raw ascii-length fixed delimited close; do
+for fr in raw ascii-length fixed delimited close jmsg; do
 	py_server es-$fr echo-server.py
 	timeout 10 "$JMSG" client --echo --framing $fr --port "$port" "Hello, world" >"$T/c-es-$fr.out" 2>"$T/c-es-$fr.err" ||
 		fail "client --echo --framing $fr against echo-server.py: exit $?: $(cat "$T/c-es-$fr.err")"
@@ -90,7 +90,7 @@ grep -qx "Sending b'00012Hello, world' to connection 1" "$T/c-es-ascii-length.ou
 	fail "ascii-length: the message was not sent as 00012Hello, world"
 
 py_server ms multiconn-server.py 127.0.0.1
-for fr in raw ascii-length fixed delimited; do
+for fr in raw ascii-length fixed delimited jmsg; do
 	timeout 10 "$JMSG" client --echo --conns 3 --framing $fr --port "$port" >"$T/c-ms-$fr.out" 2>"$T/c-ms-$fr.err" ||
 		fail "client --echo --conns 3 --framing $fr against multiconn-server.py: exit $?: $(cat "$T/c-ms-$fr.err")"
 	[ "$(grep -c '^Closing connection [123]$' "$T/c-ms-$fr.out")" = 3 ] || fail "$fr: not 3 connections closed"
@@ -99,10 +99,10 @@ timeout 10 "$JMSG" client --echo --framing close --port "$port" "one message" >"
 	fail "client --echo --framing close against multiconn-server.py: $(cat "$T/c-ms-close.out")"
 grep -q "^Echoing b'Message 1 from client.Message 2 from client.' to" "$T/ms.out" ||
 	fail "multiconn-server.py did not echo the tutorial's messages"
-echo "ok: jmsg client --echo runs against echo-server.py and multiconn-server.py, raw and in 4 framings"
+echo "ok: jmsg client --echo runs against echo-server.py and multiconn-server.py, raw and in 5 framings"
 
 # ---------------------------------------------------------------- 3
-for fr in raw ascii-length fixed delimited close; do
+for fr in raw ascii-length fixed delimited close jmsg; do
 	n=e_${fr//-/_}
 	start_server "$n" --echo --framing $fr
 	p=$(cat "$T/$n.port")
@@ -134,7 +134,7 @@ while len(got) < 30:
     got += s.recv(100)
 assert got == b"Hello, world" + b"#" * 18, got
 EOT
-echo "ok: jmsg client --echo and jmsg server --echo agree in raw, ascii-length, fixed, delimited and close"
+echo "ok: jmsg client --echo and jmsg server --echo agree in raw, ascii-length, fixed, delimited, close and jmsg"
 
 # ---------------------------------------------------------------- 4
 # a server that echoes upper case, one that closes at once, one that never answers
@@ -182,7 +182,6 @@ expect_exit 2 "MESSAGE 1 cannot be sent in fixed framing: a payload of 31 bytes 
 	--echo --framing fixed --port 1 "$(printf '%031d' 0)"
 expect_exit 2 "MESSAGE 2 cannot be sent in delimited framing: the payload holds the delimiter" \
 	--echo --framing delimited --port 1 ok "a#*#b"
-expect_exit 2 '--framing jmsg is the client.s own protocol' --echo --framing jmsg
 expect_exit 2 '--framing nosuch: unknown framing "nosuch"' --echo --framing nosuch
 expect_exit 2 '--framing goes with --echo or --interactive' --framing raw search x
 echo "ok: client --echo exits 5, 4, 3 and 2 with one line saying why"
@@ -245,6 +244,18 @@ wait_for_line "$T/sd.out" "Framing error from 127.0.0.1:[0-9]*: delimiter_not_fo
 	fail "no log line for the missing delimiter"
 wait_for_line "$T/al.out" "Closing connection to 127.0.0.1:[0-9]* (Connection reset by peer in the middle of a message)" 5 ||
 	fail "no log line for the reset"
+# jmsg: a header that is not JSON
+start_server jm --echo --framing jmsg
+$PY - "$jm_port" >"$T/jm-bad.out" 2>&1 <<'EOT' || fail "jmsg bad header: $(cat "$T/jm-bad.out")"
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(b"\x00\x05nojsn")
+assert s.recv(100) == b""
+EOT
+wait_for_line "$T/jm.out" "Framing error from 127.0.0.1:[0-9]*: header_not_json: " 5 ||
+	fail "no log line for the jmsg header that is not JSON"
+timeout 10 "$JMSG" client --echo --framing jmsg --port "$jm_port" after >/dev/null 2>"$T/after.err" ||
+	fail "the jmsg echo server no longer echoes: $(cat "$T/after.err")"
 # still serving, both
 timeout 10 "$JMSG" client --echo --framing ascii-length --port "$al_port" after >/dev/null 2>"$T/after.err" ||
 	fail "the ascii-length server no longer echoes: $(cat "$T/after.err")"
@@ -270,7 +281,7 @@ grep -q "^Refusing connection from 127.0.0.1:[0-9]*: 1 connections open (--max-c
 	fail "no line for the connection over --max-conns"
 grep -q "^Closing connection to 127.0.0.1:[0-9]* (idle timeout in the middle of a message)" "$T/lim.out" ||
 	fail "no line for the idle timeout"
-for s in al sd srv lim; do
+for s in al sd srv lim jm; do
 	kill -0 "$(eval echo "\$${s}_proc")" 2>/dev/null || fail "server $s has ended"
 	sanitizer_report "$T/$s.err" && fail "server $s: sanitizer report"
 done

@@ -47,7 +47,7 @@ chat_server() {
 }
 
 # ---------------------------------------------------------------- 1
-for fr in raw ascii-length fixed delimited close; do
+for fr in raw ascii-length fixed delimited close jmsg; do
 	n=s_${fr//-/_}
 	chat_server "$n" "$T/answers" --interactive --framing $fr
 	timeout 10 "$JMSG" client --interactive --framing $fr --port "$(cat "$T/$n.port")" <"$T/lines" \
@@ -88,7 +88,7 @@ rc=$?
 [ $rc -eq 0 ] || fail "server at the end of its input: exit $rc, want 0"
 grep -q "^Standard input ended: closing the connection from ('127.0.0.1', [0-9]*) and stopping" "$T/one.out" ||
 	fail "server at the end of its input did not say so"
-echo "ok: client and server --interactive talk in raw, ascii-length, fixed, delimited and close"
+echo "ok: client and server --interactive talk in raw, ascii-length, fixed, delimited, close and jmsg"
 
 # ---------------------------------------------------------------- 2
 port=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
