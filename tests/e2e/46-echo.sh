@@ -244,8 +244,11 @@ wait_for_line "$T/sd.out" "Framing error from 127.0.0.1:[0-9]*: delimiter_not_fo
 	fail "no log line for the missing delimiter"
 wait_for_line "$T/al.out" "Closing connection to 127.0.0.1:[0-9]* (Connection reset by peer in the middle of a message)" 5 ||
 	fail "no log line for the reset"
-# jmsg: a header that is not JSON
+# jmsg: the application client's binary request comes back as it went,
+# its content-type and content-encoding kept; then a header that is not JSON
 start_server jm --echo --framing jmsg
+got=$(timeout 10 "$JMSG" client -q --port "$jm_port" binary 😃 2>&1) || fail "jmsg echo of a binary request: $got"
+[ "$got" = "Got response: b'binary\xf0\x9f\x98\x83'" ] || fail "jmsg echo of a binary request: $got"
 $PY - "$jm_port" >"$T/jm-bad.out" 2>&1 <<'EOT' || fail "jmsg bad header: $(cat "$T/jm-bad.out")"
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
