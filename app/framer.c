@@ -33,14 +33,8 @@ static int on_jm(void *user, const jm_event *ev)
 {
 	app_framer *fr = user;
 	switch (ev->type) {
-	case JM_EV_HEADER:
-		fr->got_content = false;
-		return JM_CB_OK;
-	case JM_EV_CONTENT:
-		fr->got_content = true;
+	case JM_EV_CONTENT: /* the whole content (not streamed), empty too */
 		return jm_message(fr, ev, ev->data, ev->len);
-	case JM_EV_MESSAGE: /* no content event: an empty content */
-		return fr->got_content ? JM_CB_OK : jm_message(fr, ev, (const uint8_t *)"", 0);
 	case JM_EV_ERROR:
 		fr->failed = true;
 		fr->on_err(fr->user, jm_error_id(ev->error), ev->detail);

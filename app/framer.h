@@ -40,7 +40,6 @@ typedef struct app_framer {
 	bool jm;                  /* f is jmsg: jd, else fd */
 	jmf_decoder fd;
 	jm_decoder jd;
-	bool got_content;         /* jmsg: this message's CONTENT came */
 	bool failed;
 	app_framer_msg_cb on_msg;
 	app_framer_err_cb on_err;
