@@ -116,7 +116,7 @@ for fr in raw ascii-length fixed delimited close jmsg; do
 done
 # Each whole message framed again, not bytes as they come: a fixed
 # message sent in two pieces is echoed once, whole.
-$PY - "$(cat "$T/e_fixed.port")" >"$T/pieces.out" <<'EOT' || fail "fixed: pieces: $(cat "$T/pieces.out")"
+$PY - "$(cat "$T/e_fixed.port")" >"$T/pieces.out" 2>&1 <<'EOT' || fail "fixed: pieces: $(cat "$T/pieces.out")"
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
 s.sendall(b"Hello, ")
