@@ -111,6 +111,7 @@ for fr in raw ascii-length fixed delimited close jmsg; do
 	timeout 10 "$JMSG" client --echo --conns 4 --framing $fr --port "$p" "${msgs[@]}" >"$T/c-e-$fr.out" 2>"$T/c-e-$fr.err" ||
 		fail "client --echo --framing $fr against server --echo --framing $fr: exit $?: $(cat "$T/c-e-$fr.err")"
 	[ "$(grep -c '^Closing connection [1-4]$' "$T/c-e-$fr.out")" = 4 ] || fail "$fr: not 4 connections closed"
+	[ -s "$T/c-e-$fr.err" ] && fail "$fr: the client wrote on stderr: $(cat "$T/c-e-$fr.err")"
 	grep -q "^Echoing b'" "$T/$n.out" || fail "$fr: the server logged no echo"
 	grep -q "(echo, $fr framing)" "$T/$n.out" || fail "$fr: the server's Listening line does not name the framing"
 done
@@ -302,3 +303,15 @@ for s in al sd srv lim jm; do
 	sanitizer_report "$T/$s.err" && fail "server $s: sanitizer report"
 done
 echo "ok: bad input closes that connection alone, with one log line; the others are echoed"
+
+# SIGTERM: each server stops, exit 0, after all that (and, on an ASan
+# build, without a leak)
+for s in al sd jm lim srv; do
+	kill -TERM "$(eval echo "\$${s}_proc")"
+	wait "$(eval echo "\$${s}_pid")"
+	rc=$?
+	[ $rc -eq 0 ] || fail "server $s: exit $rc after SIGTERM, want 0"
+	grep -q "^Stopped$" "$T/$s.out" || fail "server $s did not say it stopped"
+	sanitizer_report "$T/$s.err" && fail "server $s: sanitizer report"
+done
+echo "ok: SIGTERM stops the echo servers, exit 0"
