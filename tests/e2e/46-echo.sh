@@ -23,6 +23,9 @@ FAIL_LOGS='*.out *.err' FAIL_TAIL=12
 PY=/usr/bin/python3
 [ -x $PY ] || skip "Debian's python3 is not installed (make deps)"
 SEEDS=$PWD/tests/seeds
+# The ASan+UBSan build when there is one: every server and client here then
+# also runs under the sanitizers (a report fails the checks on stderr).
+have_asan && JMSG=$JMSG_ASAN
 
 free_port() {
 	$PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -141,7 +144,7 @@ echo "ok: jmsg client --echo and jmsg server --echo agree in raw, ascii-length, 
 # a server that echoes upper case, one that closes at once, one that never answers
 bad_server() { # MODE: prints its port, serves one connection
 	$PY -u - "$1" <<'EOT' &
-import socket, sys, time
+import socket, struct, sys, time
 mode = sys.argv[1]
 l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen()
 print(l.getsockname()[1], flush=True)
@@ -152,6 +155,8 @@ if mode == "upper":
     time.sleep(2)
 elif mode == "silent":
     time.sleep(5)
+elif mode == "reset":
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 c.close()
 EOT
 }
@@ -164,7 +169,7 @@ expect_exit() { # WANT PATTERN ARGS...: jmsg client ARGS exits WANT, stderr matc
 	grep -qE -- "$pat" "$T/x.err" || fail "client $*: stderr lacks '$pat': $(cat "$T/x.err")"
 	[ "$(wc -l <"$T/x.err")" -le 1 ] || fail "client $*: more than one line on stderr: $(cat "$T/x.err")"
 }
-for mode in upper close silent; do
+for mode in upper close silent reset; do
 	rm -f "$T/bad.port"
 	bad_server $mode >"$T/bad.port"
 	pids+=($!)
@@ -174,6 +179,7 @@ for mode in upper close silent; do
 	upper) expect_exit 5 "connection 1: byte 0 came back as 0x48, not 0x68 as sent" --echo --port "$bp" hello ;;
 	close) expect_exit 5 "connection 1: the server closed the connection after 0 of the 5 bytes sent came back" --echo --port "$bp" hello ;;
 	silent) expect_exit 4 "connection 1: nothing for 500 ms; 0 of the 5 bytes sent came back" --echo --timeout 0.5 --port "$bp" hello ;;
+	reset) expect_exit 3 "connection 1: Connection reset by peer after 0 of the 5 bytes sent came back" --echo --port "$bp" hello ;;
 	esac
 done
 np=$(free_port)

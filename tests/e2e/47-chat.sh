@@ -6,7 +6,7 @@
 #     "q" or the end of input stops the client; the end of the server's
 #     input stops the server; close framing makes one connection per line;
 #  2. each runs against the tutorial's own program (tests/seeds/chat-*.py);
-#  3. errors: no answer within --timeout (exit 4), no server (3), a
+#  3. errors: no answer within --timeout (exit 4), no server or a reset (3), a
 #     server's answer not in the framing (5); a line the framing cannot
 #     carry (empty in raw, too long for fixed) is refused and the prompt
 #     comes again; bad framed input to the server closes
@@ -20,6 +20,9 @@ FAIL_LOGS='*.out *.err' FAIL_TAIL=12
 PY=/usr/bin/python3
 [ -x $PY ] || skip "Debian's python3 is not installed (make deps)"
 SEEDS=$PWD/tests/seeds
+# The ASan+UBSan build when there is one: every server and client here then
+# also runs under the sanitizers (a report fails the checks on stderr).
+have_asan && JMSG=$JMSG_ASAN
 
 printf 'hi back\nsecond answer\n' >"$T/answers"
 printf 'hello\nwörld ✓\nq\nnot sent\n' >"$T/lines"
@@ -111,13 +114,16 @@ echo "ok: client and server --interactive talk with the tutorial's chat-server.p
 # ---------------------------------------------------------------- 3
 odd_server() { # MODE: prints its port, serves one connection
 	$PY -u - "$1" <<'EOT' &
-import socket, sys, time
+import socket, struct, sys, time
 l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen()
 print(l.getsockname()[1], flush=True)
 c, _ = l.accept()
 c.recv(1024)
 if sys.argv[1] == "badframe":
     c.sendall(b"12x45hello")
+if sys.argv[1] == "reset":
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
 time.sleep(3)
 EOT
 }
@@ -130,7 +136,7 @@ expect_exit() { # WANT PATTERN INPUT ARGS...
 	grep -qE -- "$pat" "$T/x.err" || fail "client --interactive $*: stderr lacks '$pat': $(cat "$T/x.err")"
 	[ "$(wc -l <"$T/x.err")" -eq 1 ] || fail "client --interactive $*: not one line on stderr: $(cat "$T/x.err")"
 }
-for mode in silent badframe; do
+for mode in silent badframe reset; do
 	rm -f "$T/odd.port"
 	odd_server $mode >"$T/odd.port"
 	pids+=($!)
@@ -139,6 +145,7 @@ for mode in silent badframe; do
 	silent) expect_exit 4 "^jmsg client: no whole message within 0.500 s$" 'hi\n' --timeout 0.5 --port "$(cat "$T/odd.port")" ;;
 	badframe) expect_exit 5 "^jmsg client: ascii-length framing error: length_not_digit: byte 0x78 at offset 2" 'hi\n' \
 		--framing ascii-length --port "$(cat "$T/odd.port")" ;;
+	reset) expect_exit 3 "^jmsg client: Connection reset by peer$" 'hi\n' --port "$(cat "$T/odd.port")" ;;
 	esac
 done
 np=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
