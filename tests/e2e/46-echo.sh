@@ -310,9 +310,51 @@ for s in al sd srv lim jm; do
 done
 echo "ok: bad input closes that connection alone, with one log line; the others are echoed"
 
+# A client that sends without reading: the server stops reading it once
+# SRV_OUT_HIGH (256 KiB) of echo is queued, so the client's send() blocks
+# long before 64 MiB and the server's memory stays small; then the client
+# reads, and every byte comes back.
+start_server bp --echo
+$PY - "$bp_port" "$bp_proc" >"$T/bp.py.out" 2>&1 <<'EOT' || fail "back-pressure: $(cat "$T/bp.py.out")"
+import select, socket, sys, time
+port, pid = int(sys.argv[1]), sys.argv[2]
+def rss():
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+before = rss()
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.setblocking(False)
+chunk = bytes(range(256)) * 256  # 64 KiB
+sent, total, stuck_since = 0, 64 << 20, None
+while sent < total:
+    try:
+        sent += s.send(chunk[: min(len(chunk), total - sent)])
+        stuck_since = None
+    except BlockingIOError:
+        stuck_since = stuck_since or time.monotonic()
+        if time.monotonic() - stuck_since > 1.0:
+            break
+        select.select([], [s], [], 0.1)
+grew = rss() - before
+assert sent < total, f"all {sent} bytes went in: the server never stopped reading"
+assert grew < 24 << 20, f"the server grew by {grew} bytes while {sent} were unread"
+got = 0
+s.setblocking(True)
+s.shutdown(socket.SHUT_WR)
+while True:
+    b = s.recv(1 << 20)
+    if not b:
+        break
+    got += len(b)
+assert got == sent, (got, sent)
+print(f"sent {sent} bytes before send() blocked; the server grew by {grew}")
+EOT
+cat "$T/bp.py.out"
+
 # SIGTERM: each server stops, exit 0, after all that (and, on an ASan
 # build, without a leak)
-for s in al sd jm lim srv; do
+for s in al sd jm lim srv bp; do
 	kill -TERM "$(eval echo "\$${s}_proc")"
 	wait "$(eval echo "\$${s}_pid")"
 	rc=$?
