@@ -347,11 +347,17 @@ static int framing_option(analyze_args *a, const char *arg, jm_buf *err)
 	fclose(f);
 	while (len && why[len - 1] == '\n')
 		why[--len] = 0;
-	for (char *p = why; p && *p; p++)
-		if (*p == '\n')
-			*p = ' ';
-	if (rc < 0)
-		usage_error(err, "--framing %s: %s", arg, why && *why ? why : "unusable");
+	if (rc < 0) {
+		jm_buf_printf(err, "jmsg analyze: --framing: ");
+		for (char *p = why, *nl; p && *p; p = nl + 1) {
+			nl = strchr(p, '\n');
+			jm_buf_printf(err, "%.*s%s", (int)(nl ? nl - p : (long)strlen(p)), p,
+				      nl ? "; " : "");
+			if (!nl)
+				break;
+		}
+		jm_buf_printf(err, " (see 'jmsg analyze --help')");
+	}
 	free(why);
 	return rc < 0 ? JM_EXIT_USAGE : JM_EXIT_OK;
 }
