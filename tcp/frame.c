@@ -48,18 +48,25 @@ static void frame_message(struct an_half *h, const jmf_event *ev)
 {
 	struct an_stream *s = h->st;
 	an_engine *e = s->e;
-	/* Its first byte came in the latest chunk, or it began earlier. */
+	/* Its first byte came in the latest chunk, or it began earlier.  It
+	 * ends now: in this chunk, or for close at its FIN; but raw's ends at
+	 * its last byte, before the other side's data or its FIN told so. */
 	struct ts_mark first = ev->offset >= h->flast.off ? h->flast : h->fstart;
 	size_t bad;
 	bool text = jm_utf8_valid(ev->payload, ev->payload_len, &bad);
 	an_message m = {
 		.s = sid(s), .dir = h->dir, .index = h->index++, .offset = ev->offset,
 		.ts_first = (double)first.ts / 1e9, .ts_first_ns = first.ts, .frame = first.frame,
-		.ts_last = (double)h->flast.ts / 1e9, .ts_last_ns = h->flast.ts,
-		.frame_last = h->flast.frame, .content_length = ev->payload_len,
+		.ts_last = e->now, .ts_last_ns = e->now_ns, .frame_last = frame_now(e, s),
+		.content_length = ev->payload_len,
 		.content = ev->payload, .framing = e->cfg.framing.name,
 		.wire_length = ev->length, .content_is_text = text,
 	};
+	if (e->cfg.framing.kind == JMF_RAW) {
+		m.ts_last = (double)h->flast.ts / 1e9;
+		m.ts_last_ns = h->flast.ts;
+		m.frame_last = h->flast.frame;
+	}
 	m.content_kept = text || ev->payload_len < e->cfg.max_hex ? ev->payload_len
 								     : e->cfg.max_hex;
 	m.content_cut = m.content_kept < m.content_length;
@@ -167,8 +174,10 @@ void frame_gap(struct an_half *h, uint64_t n)
 		jmf_decoder_gap(h->fdec, n);
 }
 
+/* The direction ended: at its FIN (once every byte before it is in), or
+ * with the stream.  Once only: the decoder has failed after it. */
 void frame_finish(struct an_half *h)
 {
-	if (h->fdec)
+	if (h->fdec && !jmf_decoder_failed(h->fdec))
 		jmf_decoder_finish(h->fdec);
 }

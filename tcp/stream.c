@@ -719,6 +719,10 @@ static void segment_body(an_engine *e, const cap_segment *seg)
 	}
 	if (seg->flags & CAP_ACK)
 		reasm_ack(&peer->r, seg->ack);
+	if (framed(e)) /* a direction's FIN ends its message: close's, raw's */
+		for (int i = 0; i < 2; i++)
+			if (reasm_done(&s->h[i].r))
+				frame_finish(&s->h[i]);
 	if (s->h[0].r.fin && s->h[1].r.fin && reasm_done(&s->h[0].r) && reasm_done(&s->h[1].r))
 		stream_end(e, s, AN_CLOSED);
 }

@@ -94,9 +94,10 @@
  * if a message was cut short.  Nothing is paired: a message is a request
  * when the client sent it, a response otherwise, and carries no latency.
  * A message's ts and frame are those of the chunk its first byte came in;
- * ts_last and frame_last those of its direction's latest chunk (raw and
- * close end when the other side sends or the direction ends, later than
- * their last byte).  The decoder's buffer counts against stream_memcap
+ * ts_last and frame_last those of the segment that completed it: for
+ * close its FIN, once every byte before it is in, as Wireshark shows it;
+ * for raw, that of its last byte (its end is known only later, when the
+ * other side sends or the direction ends).  The decoder's buffer counts against stream_memcap
  * and memcap: past a cap, a "memcap" problem and the direction is not
  * decoded further.
  *
