@@ -277,7 +277,8 @@ static void text_framed(report *r, const an_message *m)
 	ob_u64(o, m->wire_length);
 	ob_lit(o, " payload=");
 	ob_u64(o, m->content_length);
-	ob_putc(o, ' ');
+	if (m->content_length)
+		ob_putc(o, ' ');
 	size_t n = m->content_kept;
 	bool more = m->content_cut;
 	if (m->content_is_text) {
