@@ -83,7 +83,7 @@ $(diff "$tmp/g1s" "$tmp/w2s" | head -10)"
 		bad "$name (text): $(cat "$tmp/err")"
 	framing=$(grep -o '"framing":"[^"]*"' "$golden" | head -1 | cut -d'"' -f4)
 	want=$(grep -c '"event":"message"' "$golden")
-	got=$(grep -cE "^ +[0-9]+\.[0-9]{6} +[0-9]+ [0-9.]+:[0-9]+ -> [0-9.]+:[0-9]+ (request |response) #[0-9]+(-[0-9]+)? $framing len=[0-9]+ payload=[0-9]+ " "$tmp/text")
+	got=$(grep -cE "^ +[0-9]+\.[0-9]{6} +[0-9]+ [0-9.]+:[0-9]+ -> [0-9.]+:[0-9]+ (request |response) #[0-9]+(-[0-9]+)? $framing len=[0-9]+ payload=([1-9][0-9]* .*|0)$" "$tmp/text")
 	[ "$got" = "$want" ] || bad "$name (text): $got message lines, want $want:
 $(cat "$tmp/text")"
 	want=$(grep -c '"event":"error"' "$golden")
