@@ -534,16 +534,23 @@ static void undecoded_note(ob_writer *o, const an_stats *as)
 	ob_endl(o);
 }
 
+/* Every error event: capture problems, codec errors, framing errors. */
+static uint64_t problem_total(const an_stats *as)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < JM_PROB_COUNT; i++)
+		n += as->problems[i];
+	for (int i = 1; i < JM_ERR_COUNT; i++)
+		n += as->errors[i];
+	for (int i = 1; i < JM_FERR_COUNT; i++)
+		n += as->ferrors[i];
+	return n;
+}
+
 void report_summary(report *r, const cap_stats *cs, const an_stats *as)
 {
 	ob_writer *o = &r->ob;
-	uint64_t nprob = 0;
-	for (int i = 0; i < JM_PROB_COUNT; i++)
-		nprob += as->problems[i];
-	for (int i = 1; i < JM_ERR_COUNT; i++)
-		nprob += as->errors[i];
-	for (int i = 1; i < JM_FERR_COUNT; i++)
-		nprob += as->ferrors[i];
+	uint64_t nprob = problem_total(as);
 	if (r->json) {
 		ob_lit(o, "{\"event\":\"summary\",\"packets\":");
 		ob_u64(o, cs->packets);
