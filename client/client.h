@@ -22,6 +22,8 @@ typedef enum cli_mode {
 	CLI_MODE_REQUEST,        /* one request: cli_request() */
 	CLI_MODE_LOAD,           /* --load: cli_load() */
 	CLI_MODE_FLOOD,          /* --flood: cli_flood() */
+	CLI_MODE_ECHO,           /* --echo: cli_echo() */
+	CLI_MODE_INTERACTIVE,    /* --interactive: cli_chat() */
 } cli_mode;
 
 typedef struct cli_config {
@@ -41,11 +43,23 @@ typedef struct cli_config {
 	uint64_t rate;           /* requests per second, open loop; 0: closed loop */
 	bool json;
 	uint64_t max_content;
+	/* --echo, --interactive */
+	const char *framing;     /* --framing NAME|FILE as given; NULL: raw */
+	char **messages;         /* --echo's MESSAGE words (into argv) */
+	int nmessages;
 } cli_config;
+
+/* The tutorial's multiconn-client.py messages, sent when --echo is given none. */
+#define CLI_ECHO_MESSAGE_1 "Message 1 from client."
+#define CLI_ECHO_MESSAGE_2 "Message 2 from client."
 
 
 int cli_request(const cli_config *cfg);
 int cli_load(const cli_config *cfg);
 int cli_flood(const cli_config *cfg);
+struct jmf_framing;
+/* --echo (echo.c) and --interactive (chat.c), in framing f (not jmsg). */
+int cli_echo(const cli_config *cfg, const struct jmf_framing *f);
+int cli_chat(const cli_config *cfg, const struct jmf_framing *f);
 
 #endif

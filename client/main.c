@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "app/chat.h"
 #include "client/args.h"
 #include "client/client.h"
 #include "client/rate.h"
@@ -26,6 +27,8 @@ static void usage(FILE *f)
 "       jmsg client --load [--conns C] [--requests N | --duration S] [--rate R]\n"
 "                   [--pipeline K] [--keep-alive | --one-shot] [--value V] [--json]\n"
 "       jmsg client --flood [--duration S] [ACTION VALUE]\n"
+"       jmsg client --echo [--conns N] [--framing NAME|FILE] [MESSAGE...]\n"
+"       jmsg client --interactive [--framing NAME|FILE]\n"
 "\n"
 "The tutorial's application client.  'search VALUE' sends a text/json\n"
 "search request; any other ACTION sends a binary request whose content is\n"
@@ -76,20 +79,47 @@ static void usage(FILE *f)
 "                    from each request's actual send (what a closed loop\n"
 "                    would see).\n"
 "\n"
+"echo mode (--echo): the tutorial's multiconn-client.py.  Each of --conns\n"
+"connections (default 1 with --echo) sends every MESSAGE (default: the\n"
+"tutorial's 'Message 1 from client.' and 'Message 2 from client.'), reads\n"
+"until as many bytes came back as it sent, and closes, printing 'Starting\n"
+"connection N to ('HOST', PORT)', 'Sending b'...' to connection N',\n"
+"'Received b'...' from connection N' and 'Closing connection N'.  Exit 0\n"
+"only when every byte came back unchanged; else 5 (bytes differ, or the\n"
+"server closed first), 3, or 4 (--timeout S without progress), with one\n"
+"line per failed connection.\n"
+"  --framing NAME|FILE  frame each MESSAGE: raw (the default: the bytes as\n"
+"                    they are), ascii-length (00012Hello, world), fixed (30\n"
+"                    bytes, '#'-padded), delimited (ends in #*#), close (one\n"
+"                    MESSAGE, then shutdown(SHUT_WR); the server's close\n"
+"                    ends the answer), jmsg (the tutorial's messages, as\n"
+"                    text/plain, utf-8), or the path of a framing file\n"
+"                    (spec/README.md)\n"
+"\n"
+"interactive mode (--interactive): the tutorialspoint chat's client.\n"
+"Prompts 'type message: ', sends each line of standard input without its\n"
+"newline and prints 'Received from server: TEXT'; stops at a line 'q' or\n"
+"at the end of input.  Piped input works: each line waits up to --timeout\n"
+"for the answer before the next is sent.  --framing as for --echo (default\n"
+"raw: an answer is what one read returns; with close each line is a new\n"
+"connection).\n"
+"\n"
 "flood mode (--flood): the tutorial's app-client-test.  Send binary\n"
 "messages without reading, report when send() would block and how many\n"
 "bytes are queued each second, stop after --duration (default 10).\n"
 "\n"
 OPT_DURATION_HELP
 "exit status: 0 success; 1 internal error; 2 usage error; 3 connection\n"
-"refused, reset or unreachable; 4 timeout; 5 malformed response; 6 the\n"
-"server answered with an error; 7 load finished but some requests failed\n",
+"refused, reset or unreachable; 4 timeout; 5 malformed response (--echo:\n"
+"the echo differs or stops short); 6 the server answered with an error;\n"
+"7 load finished but some requests failed\n",
 		NET_DEFAULT_HOST, JM_SPEC_DEFAULT_PORT, (unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN,
 		RATE_MAX);
 }
 
 enum { O_HOST = 256, O_PORT, O_TIMEOUT, O_KEEP, O_ONE, O_MAXC, O_LOAD, O_CONNS, O_REQS,
-       O_DUR, O_PIPE, O_VALUE, O_JSON, O_FLOOD, O_RATE, O_VERSION };
+       O_DUR, O_PIPE, O_VALUE, O_JSON, O_FLOOD, O_RATE, O_VERSION, O_ECHO, O_INTERACTIVE,
+       O_FRAMING };
 
 static const struct option longopts[] = {
 	{"host", required_argument, NULL, O_HOST},
@@ -107,6 +137,9 @@ static const struct option longopts[] = {
 	{"value", required_argument, NULL, O_VALUE},
 	{"json", no_argument, NULL, O_JSON},
 	{"flood", no_argument, NULL, O_FLOOD},
+	{"echo", no_argument, NULL, O_ECHO},
+	{"interactive", no_argument, NULL, O_INTERACTIVE},
+	{"framing", required_argument, NULL, O_FRAMING},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
@@ -131,6 +164,7 @@ typedef struct given {
 	cli_config *cfg;
 	jm_buf *err;
 	bool load, flood, keep, one, dur_set, req_set, host_set, port_set;
+	bool echo, interactive, conns_set;
 	const char *value_opt;
 } given;
 
@@ -187,6 +221,7 @@ static int set_option(given *g, int opt, const char *arg, char **argv)
 		if (opt_uint_buf(err, "client", "--conns", arg, 1, 100000, &v) < 0)
 			return -1;
 		cfg->conns = (unsigned)v;
+		g->conns_set = true;
 		return 0;
 	case O_REQS:
 		g->req_set = true;
@@ -204,6 +239,9 @@ static int set_option(given *g, int opt, const char *arg, char **argv)
 	case O_VALUE: g->value_opt = arg; return 0;
 	case O_JSON: cfg->json = true; return 0;
 	case O_FLOOD: g->flood = true; return 0;
+	case O_ECHO: g->echo = true; return 0;
+	case O_INTERACTIVE: g->interactive = true; return 0;
+	case O_FRAMING: cfg->framing = arg; return 0;
 	case 'q': cfg->verbosity = 0; return 0;
 	case 'v': cfg->verbosity = 2; return 0;
 	case ':':
@@ -300,6 +338,39 @@ static int take_server_words(given *g, int *npos, char ***pos)
 	return 0;
 }
 
+/* --echo and --interactive: the options that go with them, and MESSAGE
+ * words (--echo only).  Returns 0, or -1 with the line in g->err. */
+static int set_chat_mode(given *g, int npos, char **pos)
+{
+	cli_config *cfg = g->cfg;
+	static char *tutorial[] = {CLI_ECHO_MESSAGE_1, CLI_ECHO_MESSAGE_2};
+	const char *mode = g->echo ? "--echo" : "--interactive";
+	if (g->echo && g->interactive)
+		return refuse(g, "--echo and --interactive do not go together");
+	if (g->load || g->flood) {
+		jm_buf_printf(g->err, "jmsg client: %s and %s do not go together", mode,
+			      g->load ? "--load" : "--flood");
+		return -1;
+	}
+	if (g->keep || g->one || g->dur_set || g->req_set || g->value_opt || cfg->json ||
+	    cfg->rate || cfg->pipeline != 1) {
+		jm_buf_printf(g->err, "jmsg client: %s takes %s--framing, --host, --port and "
+			      "--timeout, not the request and load options", mode,
+			      g->echo ? "--conns, " : "");
+		return -1;
+	}
+	if (g->interactive && (npos || g->conns_set))
+		return refuse(g, npos ? "--interactive reads its messages from standard input, not "
+				        "from the command line"
+				      : "--conns goes with --echo or --load");
+	cfg->mode = g->echo ? CLI_MODE_ECHO : CLI_MODE_INTERACTIVE;
+	cfg->messages = npos ? pos : tutorial;
+	cfg->nmessages = npos ? npos : 2;
+	if (!g->conns_set)
+		cfg->conns = 1;
+	return 0;
+}
+
 int cli_parse_args(int argc, char **argv, cli_args *a, jm_buf *err)
 {
 	given g = {.cfg = &a->cfg, .err = err};
@@ -322,6 +393,10 @@ int cli_parse_args(int argc, char **argv, cli_args *a, jm_buf *err)
 	}
 	int npos = argc - optind;
 	char **pos = argv + optind;
+	if (g.echo || g.interactive)
+		return set_chat_mode(&g, npos, pos) < 0 ? JM_EXIT_USAGE : JM_EXIT_OK;
+	if (a->cfg.framing)
+		return refuse(&g, "--framing goes with --echo or --interactive"), JM_EXIT_USAGE;
 	if (take_server_words(&g, &npos, &pos) < 0 || check_combination(&g, npos) < 0 ||
 	    set_request(&g, npos, pos) < 0 ||
 	    set_mode(&g) < 0)
@@ -344,6 +419,12 @@ int client_main(int argc, char **argv)
 	if (a.version)
 		return jm_print_version(stdout);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (a.cfg.mode == CLI_MODE_ECHO || a.cfg.mode == CLI_MODE_INTERACTIVE) {
+		jmf_framing f;
+		if (app_chat_framing(&f, "client", a.cfg.framing) < 0)
+			return JM_EXIT_USAGE;
+		return a.cfg.mode == CLI_MODE_ECHO ? cli_echo(&a.cfg, &f) : cli_chat(&a.cfg, &f);
+	}
 	if (a.cfg.mode == CLI_MODE_FLOOD)
 		return cli_flood(&a.cfg);
 	if (a.cfg.mode == CLI_MODE_LOAD)

@@ -23,6 +23,8 @@ enum {
 	JM_EXIT_CONNECT = 3,      /* refused, reset, unreachable, cannot resolve */
 	JM_EXIT_TIMEOUT = 4,
 	JM_EXIT_MALFORMED = 5,    /* the response is not a valid message */
+	JM_EXIT_ECHO_DIFFERS = 5, /* client --echo: the bytes that came back
+	                             differ from those sent, or stop short */
 	JM_EXIT_SERVER_ERROR = 6, /* the server answered {"error": ...} */
 	JM_EXIT_LOAD_ERRORS = 7,  /* --load finished but some requests failed */
 	/* replay */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/chat.h"
 #include "cmd/commands.h"
 #include "cmd/opts.h"
 #include "cmd/version.h"
@@ -22,6 +23,8 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: jmsg server [--host H] [--port P] [--port-file F] [options]\n"
+"       jmsg server --echo [--framing NAME|FILE] [options]\n"
+"       jmsg server --interactive [--framing NAME|FILE] [options]\n"
 "\n"
 "The tutorial's application server: answers text/json search requests from\n"
 "the search table and binary requests with their first 10 bytes, then closes\n"
@@ -46,6 +49,28 @@ static void usage(FILE *f)
 "                      trickles in (default %d; 0 never)\n"
 "  --no-read           accept connections and never read them (the tutorial's\n"
 "                      app-server-test: senders' data piles up in Recv-Q)\n"
+"  --echo              the tutorial's multiconn-server.py: echo what each\n"
+"                      connection sends, on many connections at once; without\n"
+"                      --framing (or with raw) bytes go back as they arrive,\n"
+"                      with one each whole message goes back framed again.\n"
+"                      Logs 'Echoing b'...' to PEER'.  A framing error closes\n"
+"                      that connection only, after a 'Framing error from\n"
+"                      PEER: ID: DETAIL' line.  --max-conns and\n"
+"                      --idle-timeout hold; the framing names its max_payload\n"
+"  --interactive       the tutorialspoint chat's server: one connection at a\n"
+"                      time; prints 'Connection from: ('HOST', PORT)' and\n"
+"                      'from connected user: TEXT', prompts 'type message: '\n"
+"                      and answers each message with the next line of\n"
+"                      standard input (without its newline); stops when\n"
+"                      standard input ends\n"
+"  --framing NAME|FILE with --echo or --interactive: how messages are cut\n"
+"                      from the stream: raw (the default: what one read\n"
+"                      returns), ascii-length (00012Hello, world), fixed (30\n"
+"                      bytes, '#'-padded), delimited (ends in #*#), close\n"
+"                      (one message each way, ended by closing), jmsg (the\n"
+"                      tutorial's messages; an echo keeps each one's\n"
+"                      content-type and content-encoding; --max-content\n"
+"                      holds), or the path of a framing file (spec/README.md)\n"
 "  -q, --quiet         log only 'Listening on' and errors\n"
 "  -v, --verbose       log message bytes as the tutorial does\n"
 "  -h, --help          this help\n"
@@ -66,7 +91,7 @@ OPT_DURATION_HELP
 }
 
 enum { O_HOST = 256, O_PORT, O_PORT_FILE, O_TABLE, O_MAX_TABLE, O_MAX_CONTENT, O_MAX_CONNS, O_IDLE,
-       O_REQUEST, O_NO_READ, O_VERSION };
+       O_REQUEST, O_NO_READ, O_VERSION, O_ECHO, O_INTERACTIVE, O_FRAMING };
 
 static const struct option longopts[] = {
 	{"host", required_argument, NULL, O_HOST},
@@ -79,6 +104,9 @@ static const struct option longopts[] = {
 	{"idle-timeout", required_argument, NULL, O_IDLE},
 	{"request-timeout", required_argument, NULL, O_REQUEST},
 	{"no-read", no_argument, NULL, O_NO_READ},
+	{"echo", no_argument, NULL, O_ECHO},
+	{"interactive", no_argument, NULL, O_INTERACTIVE},
+	{"framing", required_argument, NULL, O_FRAMING},
 	{"quiet", no_argument, NULL, 'q'},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
@@ -145,6 +173,17 @@ static int set_option(srv_config *cfg, int opt, const char *arg, char **argv, jm
 	case O_REQUEST:
 		return opt_seconds_buf(err, "server", "--request-timeout", arg, &cfg->request_ms);
 	case O_NO_READ: cfg->no_read = true; return 0;
+	case O_ECHO:
+	case O_INTERACTIVE: {
+		srv_mode m = opt == O_ECHO ? SRV_MODE_ECHO : SRV_MODE_INTERACTIVE;
+		if (cfg->mode != SRV_MODE_APP && cfg->mode != m) {
+			jm_buf_printf(err, "jmsg server: --echo and --interactive do not go together");
+			return -1;
+		}
+		cfg->mode = m;
+		return 0;
+	}
+	case O_FRAMING: cfg->framing = arg; return 0;
 	case 'q': cfg->verbosity = 0; return 0;
 	case 'v': cfg->verbosity = 2; return 0;
 	case ':':
@@ -179,6 +218,17 @@ int srv_parse_args(int argc, char **argv, srv_args *a, jm_buf *err)
 		jm_buf_printf(err, "jmsg server: unexpected argument '%s' (see --help)", argv[optind]);
 		return JM_EXIT_USAGE;
 	}
+	const srv_config *c = &a->cfg;
+	if (c->framing && c->mode == SRV_MODE_APP) {
+		jm_buf_printf(err, "jmsg server: --framing goes with --echo or --interactive");
+		return JM_EXIT_USAGE;
+	}
+	if (c->mode != SRV_MODE_APP && (c->no_read || c->table_file)) {
+		jm_buf_printf(err, "jmsg server: %s goes with the application server, not %s",
+			      c->no_read ? "--no-read" : "--search-table",
+			      c->mode == SRV_MODE_ECHO ? "--echo" : "--interactive");
+		return JM_EXIT_USAGE;
+	}
 	return JM_EXIT_OK;
 }
 
@@ -197,5 +247,10 @@ int server_main(int argc, char **argv)
 	if (a.version)
 		return jm_print_version(stdout);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	return srv_run(&a.cfg);
+	if (a.cfg.mode == SRV_MODE_APP)
+		return srv_run(&a.cfg);
+	jmf_framing f;
+	if (app_chat_framing(&f, "server", a.cfg.framing) < 0)
+		return JM_EXIT_USAGE;
+	return a.cfg.mode == SRV_MODE_ECHO ? srv_run_echo(&a.cfg, &f) : srv_run_chat(&a.cfg, &f);
 }

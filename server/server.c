@@ -683,7 +683,7 @@ static void tick(el_loop *l, void *data)
 
 /* ------------------------------------------------------------ setup */
 
-static int write_port_file(const char *path, int port)
+int srv_write_port_file(const char *path, int port)
 {
 	char tmp[4096];
 	if (snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid()) >= (int)sizeof tmp)
@@ -770,7 +770,7 @@ static int start_listening(srv *s)
 	}
 	char where[NET_ADDR_STRLEN];
 	net_sock_str(s->lfd, 0, where, sizeof where);
-	if (cfg->port_file && write_port_file(cfg->port_file, net_local_port(s->lfd)) < 0) {
+	if (cfg->port_file && srv_write_port_file(cfg->port_file, net_local_port(s->lfd)) < 0) {
 		fprintf(stderr, "jmsg server: cannot write port file '%s': %s\n", cfg->port_file,
 			strerror(errno));
 		return -1;

@@ -42,7 +42,15 @@
 /* Error id sent to connections beyond --max-conns. */
 #define SRV_ERR_BUSY "server_busy"
 
+typedef enum srv_mode {
+	SRV_MODE_APP,          /* the tutorial's application server */
+	SRV_MODE_ECHO,         /* --echo: echo.c */
+	SRV_MODE_INTERACTIVE,  /* --interactive: chat.c */
+} srv_mode;
+
 typedef struct srv_config {
+	srv_mode mode;
+	const char *framing;   /* --framing NAME|FILE as given; NULL: raw */
 	const char *host;
 	const char *port;
 	const char *port_file;
@@ -59,5 +67,16 @@ typedef struct srv_config {
 /* Run the server until SIGINT or SIGTERM.  Returns the process exit code:
  * JM_EXIT_OK after a clean stop, JM_EXIT_RUNTIME if it could not start. */
 int srv_run(const srv_config *cfg);
+
+struct jmf_framing;
+/* --echo (echo.c): echo.c's header comment says what it does.  Same exit
+ * codes as srv_run. */
+int srv_run_echo(const srv_config *cfg, const struct jmf_framing *f);
+/* --interactive (chat.c): one connection at a time, each message answered
+ * with a line of standard input.  0 when standard input ends, 1 if it
+ * could not start. */
+int srv_run_chat(const srv_config *cfg, const struct jmf_framing *f);
+/* Write `port` to `path` atomically (a temporary file renamed).  0 or -1. */
+int srv_write_port_file(const char *path, int port);
 
 #endif

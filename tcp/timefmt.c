@@ -19,15 +19,29 @@ int tf_parse(const char *s, tf_mode *m)
 	return -1;
 }
 
-/* d nanoseconds as seconds with six decimals, right-aligned in width. */
+/* d nanoseconds as seconds with six decimals, right-aligned in width
+ * (at most TF_MAX - 1 bytes).  Written by hand: one line of text output
+ * each, where two snprintf calls cost more than the rest of the line. */
 static size_t seconds(int64_t d, int width, char *buf)
 {
-	const char *sign = d < 0 ? "-" : "";
 	uint64_t a = d < 0 ? (uint64_t)-(d + 1) + 1 : (uint64_t)d;
+	uint64_t sec = a / 1000000000, usec = a % 1000000000 / 1000;
 	char tmp[TF_MAX];
-	snprintf(tmp, sizeof tmp, "%s%llu.%06llu", sign, (unsigned long long)(a / 1000000000),
-		 (unsigned long long)(a % 1000000000 / 1000));
-	return (size_t)snprintf(buf, TF_MAX, "%*s", width, tmp);
+	size_t n = sizeof tmp;
+	for (int i = 0; i < 6; i++, usec /= 10)
+		tmp[--n] = (char)('0' + usec % 10);
+	tmp[--n] = '.';
+	do {
+		tmp[--n] = (char)('0' + sec % 10);
+		sec /= 10;
+	} while (sec);
+	if (d < 0)
+		tmp[--n] = '-';
+	size_t len = sizeof tmp - n, pad = width > 0 && (size_t)width > len ? (size_t)width - len : 0;
+	memset(buf, ' ', pad);
+	memcpy(buf + pad, tmp + n, len);
+	buf[pad + len] = '\0';
+	return pad + len;
 }
 
 size_t tf_format(tf_clock *c, int64_t ns, char buf[TF_MAX])

@@ -40,6 +40,12 @@
 	.mode = CLI_MODE_LOAD, COMMON, .action = "search", .value = "morpheus", .keep_alive = true, \
 	.requests = 100000
 /* --flood: binary "test" for 10 s */
+/* --echo: one connection, the tutorial's two messages */
+#define ECHO .mode = CLI_MODE_ECHO, COMMON, .conns = 1, .nmessages = 2, .messages = tutorial_msgs
+#define INTERACTIVE .mode = CLI_MODE_INTERACTIVE, COMMON, .conns = 1, .nmessages = 2, \
+	.messages = tutorial_msgs
+static char *tutorial_msgs[] = {"Message 1 from client.", "Message 2 from client."};
+static char *hello_msgs[] = {"hello", "wörld"};
 #define FLOOD .mode = CLI_MODE_FLOOD, COMMON, .action = "binary", .value = "test", .duration_ms = 10000
 
 #define WHOLE_ERR(opt, range, v) "jmsg client: " opt " must be a whole number from " range ", not '" v "'"
@@ -63,6 +69,30 @@ typedef struct row {
 } row;
 
 static const row rows[] = {
+	/* --echo [--conns N] [--framing F] [MESSAGE...]; --interactive */
+	{{"--echo"}, RUN, NULL, {ECHO}},
+	{{"--echo", "--conns", "3", "--framing", "fixed", "hello", "wörld"}, RUN, NULL,
+	 {ECHO, .conns = 3, .framing = "fixed", .nmessages = 2, .messages = hello_msgs}},
+	{{"--echo", "hello", "--framing=close"}, RUN, NULL,
+	 {ECHO, .framing = "close", .nmessages = 1, .messages = hello_msgs}},
+	{{"--interactive", "--timeout", "2", "--port", "12345"}, RUN, NULL,
+	 {INTERACTIVE, .timeout_ms = 2000, .port = "12345"}},
+	{{"--interactive", "--framing", "ascii-length"}, RUN, NULL,
+	 {INTERACTIVE, .framing = "ascii-length"}},
+	{{"--echo", "--interactive"}, USAGE, "jmsg client: --echo and --interactive do not go together"},
+	{{"--echo", "--load"}, USAGE, "jmsg client: --echo and --load do not go together"},
+	{{"--interactive", "--flood"}, USAGE, "jmsg client: --interactive and --flood do not go together"},
+	{{"--echo", "--keep-alive"}, USAGE,
+	 "jmsg client: --echo takes --conns, --framing, --host, --port and --timeout, "
+	 "not the request and load options"},
+	{{"--interactive", "--rate", "5"}, USAGE,
+	 "jmsg client: --interactive takes --framing, --host, --port and --timeout, "
+	 "not the request and load options"},
+	{{"--interactive", "hello"}, USAGE,
+	 "jmsg client: --interactive reads its messages from standard input, not from the command line"},
+	{{"--interactive", "--conns", "2"}, USAGE, "jmsg client: --conns goes with --echo or --load"},
+	{{"--framing", "raw", "search", "x"}, USAGE, "jmsg client: --framing goes with --echo or --interactive"},
+	{{"--framing"}, USAGE, NEEDS("--framing")},
 	/* one request: ACTION VALUE, exactly two words */
 	{{"search", "x"}, RUN, NULL, {REQUEST("search", "x")}},
 	{{"echo", "hello world"}, RUN, NULL, {REQUEST("echo", "hello world")}},
@@ -244,6 +274,10 @@ static void check_cfg(const char *desc, const cli_config *got, const cli_config 
 	check_num(desc, "rate", got->rate, want->rate);
 	check_num(desc, "json", got->json, want->json);
 	check_num(desc, "max_content", got->max_content, want->max_content);
+	check_str(desc, "framing", got->framing, want->framing);
+	check_num(desc, "nmessages", got->nmessages, want->nmessages);
+	for (int i = 0; i < got->nmessages && i < want->nmessages; i++)
+		check_str(desc, "a MESSAGE", got->messages[i], want->messages[i]);
 }
 
 static void test_rows(void **state)

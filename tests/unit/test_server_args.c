@@ -53,6 +53,21 @@ typedef struct row {
 
 static const row rows[] = {
 	{{NULL}, RUN, NULL, {DEFAULTS}},
+	/* --echo, --interactive, --framing (a name or path, looked up when the
+	 * server starts) */
+	{{"--echo"}, RUN, NULL, {DEFAULTS, .mode = SRV_MODE_ECHO}},
+	{{"--echo", "--framing", "delimited"}, RUN, NULL,
+	 {DEFAULTS, .mode = SRV_MODE_ECHO, .framing = "delimited"}},
+	{{"--framing=my.json", "--interactive", "--idle-timeout", "1"}, RUN, NULL,
+	 {DEFAULTS, .mode = SRV_MODE_INTERACTIVE, .framing = "my.json", .idle_ms = 1000}},
+	{{"--echo", "--echo"}, RUN, NULL, {DEFAULTS, .mode = SRV_MODE_ECHO}},
+	{{"--echo", "--interactive"}, USAGE, "jmsg server: --echo and --interactive do not go together"},
+	{{"--interactive", "--echo"}, USAGE, "jmsg server: --echo and --interactive do not go together"},
+	{{"--framing", "raw"}, USAGE, "jmsg server: --framing goes with --echo or --interactive"},
+	{{"--framing"}, USAGE, NEEDS("--framing")},
+	{{"--echo", "--no-read"}, USAGE, "jmsg server: --no-read goes with the application server, not --echo"},
+	{{"--interactive", "--search-table", "t.json"}, USAGE,
+	 "jmsg server: --search-table goes with the application server, not --interactive"},
 	/* --host: any text, resolved only when the server starts */
 	{{"--host", "::1"}, RUN, NULL, {DEFAULTS, .host = "::1"}},
 	{{"--host", ""}, RUN, NULL, {DEFAULTS, .host = ""}},
@@ -165,6 +180,8 @@ static void check_cfg(const char *desc, const srv_config *got, const srv_config 
 	check_num(desc, "request_ms", got->request_ms, want->request_ms);
 	check_num(desc, "no_read", got->no_read, want->no_read);
 	check_num(desc, "verbosity", got->verbosity, want->verbosity);
+	check_num(desc, "mode", got->mode, want->mode);
+	check_str(desc, "framing", got->framing, want->framing);
 }
 
 static void test_rows(void **state)
