@@ -91,6 +91,16 @@ static void usage(FILE *f)
 "                        protoheader and a JSON header with the required keys\n"
 "                        (the Wireshark dissector's heuristic)\n"
 "  --max-content BYTES   largest content decoded (default %llu)\n"
+"  --framing NAME|FILE   how messages are cut: jmsg (default: the protocol\n"
+"                        above), raw, ascii-length, fixed, delimited, close,\n"
+"                        or the path of a framing file (spec/README.md).\n"
+"                        Other than jmsg: only --port's ports and the\n"
+"                        filter's are decoded (no heuristic), a message is a\n"
+"                        request from the client and a response otherwise,\n"
+"                        unpaired; its event has framing, offset, length\n"
+"                        (on the wire) and content (UTF-8) or content_hex.\n"
+"                        The framing's max_payload is its limit, not\n"
+"                        --max-content\n"
 "\n"
 "output:\n"
 "  --json                JSON lines: message, error, stream events, summary\n"
@@ -166,7 +176,7 @@ static int usage_error(jm_buf *err, const char *fmt, ...)
 enum {
 	O_PORT = 256, O_JSON, O_IDLE, O_MEMCAP, O_SMEMCAP, O_MAXSTREAMS, O_MAXCONTENT,
 	O_MAXHEX, O_OVERLAP, O_STALL, O_IMMEDIATE, O_WORKERS, O_VERSION, O_TIME, O_FAILON, O_COLOR,
-	O_NOHEUR,
+	O_NOHEUR, O_FRAMING,
 };
 
 static const struct option longopts[] = {
@@ -191,6 +201,7 @@ static const struct option longopts[] = {
 	{"color", required_argument, NULL, O_COLOR},
 	{"colour", required_argument, NULL, O_COLOR},
 	{"no-heuristic", no_argument, NULL, O_NOHEUR},
+	{"framing", required_argument, NULL, O_FRAMING},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, O_VERSION},
 	{NULL, 0, NULL, 0},
@@ -302,6 +313,9 @@ bool analyze_failed(int fail_on, const an_stats *as, const cap_stats *cs)
 	for (int i = 1; i < JM_ERR_COUNT; i++)
 		if (as->errors[i])
 			return true;
+	for (int i = 1; i < JM_FERR_COUNT; i++)
+		if (as->ferrors[i])
+			return true;
 	if (fail_on == AN_FAIL_ERRORS)
 		return false;
 	for (int i = 0; i < JM_PROB_COUNT; i++)
@@ -319,6 +333,35 @@ static int color_option(analyze_args *a, const char *arg, jm_buf *err)
 			return JM_EXIT_OK;
 		}
 	return usage_error(err, "--color wants auto, always or never, not '%s'", arg);
+}
+
+/* --framing NAME|FILE: jmf_resolve()'s reason, its lines joined by "; ". */
+static int framing_option(analyze_args *a, const char *arg, jm_buf *err)
+{
+	char *why = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&why, &len);
+	if (!f) {
+		jm_buf_printf(err, "jmsg analyze: out of memory");
+		return JM_EXIT_RUNTIME;
+	}
+	int rc = jmf_resolve(&a->cfg.framing, arg, f);
+	fclose(f);
+	while (len && why[len - 1] == '\n')
+		why[--len] = 0;
+	if (rc < 0) {
+		jm_buf_printf(err, "jmsg analyze: --framing: ");
+		for (char *p = why, *nl; p && *p; p = nl + 1) {
+			nl = strchr(p, '\n');
+			jm_buf_printf(err, "%.*s%s", (int)(nl ? nl - p : (long)strlen(p)), p,
+				      nl ? "; " : "");
+			if (!nl)
+				break;
+		}
+		jm_buf_printf(err, " (see 'jmsg analyze --help')");
+	}
+	free(why);
+	return rc < 0 ? JM_EXIT_USAGE : JM_EXIT_OK;
 }
 
 /* Another -r: the files are read in order, as one capture. */
@@ -367,6 +410,7 @@ static int one_option(analyze_args *a, int c, int li, char **argv, jm_buf *err)
 	case O_IMMEDIATE: a->co.immediate = true; break;
 	case O_NOHEUR: a->cfg.no_heuristic = true; break;
 	case O_PORT: return port_option(a, optarg, err);
+	case O_FRAMING: return framing_option(a, optarg, err);
 	case O_IDLE: return idle_option(a, optarg, err);
 	case O_TIME: return time_option(a, optarg, err);
 	case O_FAILON: return fail_on_option(a, optarg, err);

@@ -219,12 +219,95 @@ static void text_message(report *r, const an_message *m, const char *ctype)
 	}
 }
 
+/* Another framing's message (stream.h, an_message.framing). */
+static void json_framed(report *r, const an_message *m)
+{
+	ob_writer *o = &r->ob;
+	json_head(r, "message", m->ts_first_ns, &m->s);
+	json_frames(o, m->frame, m->frame_last);
+	ob_lit(o, ",\"framing\":");
+	ob_json_str(o, m->framing, strlen(m->framing));
+	ob_lit(o, ",\"dir\":\"");
+	ob_puts(o, dir_name(m->dir));
+	ob_lit(o, "\",\"offset\":");
+	ob_u64(o, m->offset);
+	ob_lit(o, ",\"length\":");
+	ob_u64(o, m->wire_length);
+	if (m->content_is_text) {
+		ob_lit(o, ",\"content\":");
+		ob_json_str(o, m->content, m->content_kept);
+	} else {
+		ob_lit(o, ",\"content_hex\":\"");
+		ob_hex(o, m->content, m->content_kept);
+		ob_putc(o, '"');
+		if (m->content_cut)
+			ob_lit(o, ",\"content_hex_truncated\":true");
+	}
+	ob_putc(o, '}');
+}
+
+/* Valid UTF-8 as it is, but for control bytes and backslashes, escaped
+ * as ob_bytes_text() does; cut at a character's start. */
+static void text_utf8(ob_writer *o, const uint8_t *p, size_t n, size_t max, bool *more)
+{
+	if (n > max) {
+		n = max;
+		while (n && (p[n] & 0xc0) == 0x80)
+			n--;
+		*more = true;
+	}
+	size_t i = 0;
+	while (i < n) {
+		size_t j = i;
+		while (j < n && (p[j] >= 0x80 || (p[j] >= 0x20 && p[j] < 0x7f && p[j] != '\\')))
+			j++;
+		ob_put(o, p + i, j - i);
+		if (j < n)
+			ob_bytes_text(o, p + j++, 1);
+		i = j;
+	}
+}
+
+static void text_framed(report *r, const an_message *m)
+{
+	ob_writer *o = &r->ob;
+	text_head(r, m->ts_first_ns, &m->s, m->dir, m->frame, m->frame_last);
+	ob_puts(o, m->framing);
+	ob_lit(o, " len=");
+	ob_u64(o, m->wire_length);
+	ob_lit(o, " payload=");
+	ob_u64(o, m->content_length);
+	if (m->content_length)
+		ob_putc(o, ' ');
+	size_t n = m->content_kept;
+	bool more = m->content_cut;
+	if (m->content_is_text) {
+		text_utf8(o, m->content, n, REPORT_TEXT_CONTENT, &more);
+	} else {
+		if (n > REPORT_TEXT_CONTENT) {
+			n = REPORT_TEXT_CONTENT;
+			more = true;
+		}
+		ob_bytes_text(o, m->content, n);
+	}
+	if (more)
+		ob_lit(o, "...");
+}
+
 static void on_message(void *user, const an_message *m)
 {
 	report *r = user;
 	if (r->quiet)
 		return;
 	ob_writer *o = &r->ob;
+	if (m->framing) {
+		if (r->json)
+			json_framed(r, m);
+		else
+			text_framed(r, m);
+		ob_endl(o);
+		return;
+	}
 	const jm_header *h = m->header;
 	const char *ctype = jm_header_str(h, JM_FIELD_CONTENT_TYPE);
 	const char *cenc = jm_header_str(h, JM_FIELD_CONTENT_ENCODING);
@@ -289,6 +372,10 @@ static void on_problem(void *user, const an_problem *p)
 	const char *id = p->is_codec ? jm_error_id(p->error) : jm_problem_specs[p->prob].id;
 	const char *sev = p->is_codec ? jm_error_severity(p->error)
 				      : jm_problem_specs[p->prob].severity;
+	if (p->is_framing) {
+		id = jmf_error_id(p->ferror);
+		sev = jm_framing_error_specs[p->ferror].severity;
+	}
 	const char *d = p->detail ? p->detail : "";
 	if (r->json) {
 		json_head(r, "error", p->ts_ns, &p->s);
@@ -366,33 +453,34 @@ void report_sink(report *r, an_sink *sink)
 	sink->stream = on_stream;
 }
 
-/* The problem counts by id, each as SEP ID MID COUNT. */
+/* One count of by_kind(): SEP ID MID COUNT (the first SEP is *s). */
+static void kind_count(ob_writer *o, const char **s, const char *sep, const char *quote,
+		       const char *mid, const char *id, uint64_t n)
+{
+	if (!n)
+		return;
+	ob_puts(o, *s);
+	ob_puts(o, quote);
+	ob_puts(o, id);
+	ob_puts(o, quote);
+	ob_puts(o, mid);
+	ob_u64(o, n);
+	*s = sep;
+}
+
+/* The problem counts by id: capture problems, codec errors, then another
+ * framing's errors. */
 static void by_kind(ob_writer *o, const an_stats *as, const char *first, const char *sep,
 		    const char *quote, const char *mid)
 {
 	const char *s = first;
-	for (int i = 0; i < JM_PROB_COUNT + JM_ERR_COUNT; i++) {
-		uint64_t n;
-		const char *id;
-		if (i < JM_PROB_COUNT) {
-			n = as->problems[i];
-			id = jm_problem_specs[i].id;
-		} else {
-			if (i == JM_PROB_COUNT)   /* JM_ERR_NONE */
-				continue;
-			n = as->errors[i - JM_PROB_COUNT];
-			id = jm_error_id((jm_error)(i - JM_PROB_COUNT));
-		}
-		if (!n)
-			continue;
-		ob_puts(o, s);
-		ob_puts(o, quote);
-		ob_puts(o, id);
-		ob_puts(o, quote);
-		ob_puts(o, mid);
-		ob_u64(o, n);
-		s = sep;
-	}
+	for (int i = 0; i < JM_PROB_COUNT; i++)
+		kind_count(o, &s, sep, quote, mid, jm_problem_specs[i].id, as->problems[i]);
+	for (int i = 1; i < JM_ERR_COUNT; i++) /* 0: JM_ERR_NONE */
+		kind_count(o, &s, sep, quote, mid, jm_error_id((jm_error)i), as->errors[i]);
+	for (int i = 1; i < JM_FERR_COUNT; i++)
+		kind_count(o, &s, sep, quote, mid, jmf_error_id((jm_framing_error)i),
+			   as->ferrors[i]);
 }
 
 /* TCP that held no message (stream.h, other ports), in the JSON summary. */
@@ -433,7 +521,10 @@ static void undecoded_note(ob_writer *o, const an_stats *as)
 		ob_u64(o, as->undecoded_port_count - as->n_undecoded_ports);
 		ob_lit(o, " more");
 	}
-	if (as->no_heuristic)
+	if (as->framed)
+		ob_puts(o, as->undecoded_streams == 1 ? " was not decoded (--framing: --port only)"
+						      : " were not decoded (--framing: --port only)");
+	else if (as->no_heuristic)
 		ob_puts(o, as->undecoded_streams == 1 ? " was not decoded (--no-heuristic)"
 						      : " were not decoded (--no-heuristic)");
 	else
@@ -443,14 +534,23 @@ static void undecoded_note(ob_writer *o, const an_stats *as)
 	ob_endl(o);
 }
 
+/* Every error event: capture problems, codec errors, framing errors. */
+static uint64_t problem_total(const an_stats *as)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < JM_PROB_COUNT; i++)
+		n += as->problems[i];
+	for (int i = 1; i < JM_ERR_COUNT; i++)
+		n += as->errors[i];
+	for (int i = 1; i < JM_FERR_COUNT; i++)
+		n += as->ferrors[i];
+	return n;
+}
+
 void report_summary(report *r, const cap_stats *cs, const an_stats *as)
 {
 	ob_writer *o = &r->ob;
-	uint64_t nprob = 0;
-	for (int i = 0; i < JM_PROB_COUNT; i++)
-		nprob += as->problems[i];
-	for (int i = 1; i < JM_ERR_COUNT; i++)
-		nprob += as->errors[i];
+	uint64_t nprob = problem_total(as);
 	if (r->json) {
 		ob_lit(o, "{\"event\":\"summary\",\"packets\":");
 		ob_u64(o, cs->packets);

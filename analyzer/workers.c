@@ -522,11 +522,14 @@ static void sum_stats(an_stats *a, const an_stats *b)
 		a->problems[i] += b->problems[i];
 	for (int i = 0; i < JM_ERR_COUNT; i++)
 		a->errors[i] += b->errors[i];
+	for (int i = 0; i < JM_FERR_COUNT; i++)
+		a->ferrors[i] += b->ferrors[i];
 	a->mem_peak += b->mem_peak;
 	a->table_mem += b->table_mem;
 	a->undecoded_streams += b->undecoded_streams;
 	a->undecoded_bytes += b->undecoded_bytes;
 	a->no_heuristic = b->no_heuristic;
+	a->framed = b->framed;
 }
 
 static size_t ring_size(unsigned n)

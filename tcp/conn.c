@@ -111,7 +111,9 @@ void stream_end(an_engine *e, struct an_stream *s, an_state state)
 		if (!h->r.started)
 			continue;
 		reasm_flush(&h->r);
-		if (!h->hunting && !h->drop_left)
+		if (framed(e))
+			frame_finish(h);
+		else if (!h->hunting && !h->drop_left)
 			jm_decoder_finish(&h->dec);
 	}
 	stream_info(s, AN_END, state);

@@ -29,6 +29,7 @@ void an_config_defaults(an_config *c)
 	c->max_content = JM_SPEC_DEFAULT_MAX_CONTENT_LEN;
 	c->max_hex = 1024;
 	c->overlap_history = 2048;
+	jmf_builtin(&c->framing, JMF_JMSG);
 }
 
 an_stream_id sid(const struct an_stream *s)
@@ -244,8 +245,12 @@ static void on_data(void *user, uint64_t off, const uint8_t *p, size_t n)
 	if (!n)
 		return;
 	an_engine *e = h->st->e;
-	mark_push(h, off, e->now_ns, frame_now(e, h->st));
 	h->bytes += n;
+	if (framed(e)) {
+		frame_data(h, off, p, n);
+		return;
+	}
+	mark_push(h, off, e->now_ns, frame_now(e, h->st));
 	half_bytes(h, off, p, n);
 	/* What may still need a time: the hunt's pending bytes, or a
 	 * protoheader's first byte. */
@@ -265,10 +270,15 @@ static void on_gap(void *user, uint64_t off, uint64_t n, reasm_gap_why why)
 							 : "dropped to respect a memory cap";
 	bool mid = !h->hunting && !h->drop_left && !jm_decoder_idle(&h->dec) &&
 		   !jm_decoder_failed(&h->dec);
+	uint64_t lost = h->dec.msg_offset;
+	if (framed(e)) {
+		mid = h->fdec && h->fdec->state == JMF_S_MSG && h->fdec->len;
+		lost = mid ? h->fdec->msg_offset : 0;
+	}
 	if (mid)
 		snprintf(e->detail, sizeof e->detail, "%llu bytes at offset %llu %s; the message at offset %llu is lost",
 			 (unsigned long long)n, (unsigned long long)off, what,
-			 (unsigned long long)h->dec.msg_offset);
+			 (unsigned long long)lost);
 	else
 		snprintf(e->detail, sizeof e->detail, "%llu bytes at offset %llu %s",
 			 (unsigned long long)n, (unsigned long long)off, what);
@@ -277,7 +287,10 @@ static void on_gap(void *user, uint64_t off, uint64_t n, reasm_gap_why why)
 	problem(h, false, kind, off, n, e->detail);
 	release(h);
 	h->drop_left = 0;
-	hunt_begin(h, HUNT_GAP, off + n);
+	if (framed(e))
+		frame_gap(h, n);
+	else
+		hunt_begin(h, HUNT_GAP, off + n);
 }
 
 static void on_conflict(void *user, uint64_t off, size_t n)
@@ -493,6 +506,7 @@ static void stream_fini(flow *f, void *ext, void *user)
 		struct an_half *h = &s->h[i];
 		release(h);
 		hunt_account(h, 0);
+		frame_half_free(h);
 		reasm_free(&h->r);
 		if (e->n_dec_spare < SPARES) {
 			jm_decoder_spare *sp = &e->dec_spare[e->n_dec_spare];
@@ -533,6 +547,9 @@ void half_init(an_engine *e, struct an_stream *s, an_dir d)
 		jm_decoder_init_spare(&h->dec, &dc, on_event, h, &e->dec_spare[--e->n_dec_spare]);
 	else
 		jm_decoder_init(&h->dec, &dc, on_event, h);
+	h->fdec = NULL;
+	if (framed(e))
+		frame_half_init(h); /* no memory: that direction is not decoded */
 }
 
 int an_engine_listen(an_engine *e, const an_sink *sink)
@@ -555,6 +572,8 @@ an_engine *an_engine_new(const an_config *cfg, const an_sink *sink)
 		e->cfg.ports[0] = JM_SPEC_DEFAULT_PORT;
 		e->cfg.n_ports = 1;
 	}
+	if (framed(e))
+		e->cfg.no_heuristic = true; /* another framing: its ports only */
 	for (size_t i = 0; i < e->cfg.n_ports; i++)
 		e->portmap[e->cfg.ports[i] >> 3] |= (uint8_t)(1u << (e->cfg.ports[i] & 7));
 	if (!e->cfg.stream_memcap)
@@ -688,7 +707,10 @@ static void segment_body(an_engine *e, const cap_segment *seg)
 			/* Picked up without its SYN: what this side sent
 			 * before the capture began is unknown, so it may
 			 * have lost messages (see stream.h, pairing). */
-			hunt_begin(h, HUNT_MIDSTREAM, 0);
+			if (framed(e))
+				frame_gap(h, 0);
+			else
+				hunt_begin(h, HUNT_MIDSTREAM, 0);
 			pairing_loss(h);
 		}
 		h->seen = true;
@@ -697,6 +719,10 @@ static void segment_body(an_engine *e, const cap_segment *seg)
 	}
 	if (seg->flags & CAP_ACK)
 		reasm_ack(&peer->r, seg->ack);
+	if (framed(e)) /* a direction's FIN ends its message: close's, raw's */
+		for (int i = 0; i < 2; i++)
+			if (reasm_done(&s->h[i].r))
+				frame_finish(&s->h[i]);
 	if (s->h[0].r.fin && s->h[1].r.fin && reasm_done(&s->h[0].r) && reasm_done(&s->h[1].r))
 		stream_end(e, s, AN_CLOSED);
 }
@@ -717,6 +743,7 @@ void an_engine_stats(const an_engine *e, an_stats *st)
 	st->mem_peak = e->mem.peak;
 	st->table_mem = flow_table_mem(e->ft);
 	st->no_heuristic = e->cfg.no_heuristic;
+	st->framed = framed(e);
 	an_engines_busiest_ports(&e, 1, st);
 }
 

@@ -81,6 +81,26 @@
  * lives until the flow ends, as a stream would; at most max_streams of
  * them are kept too.
  *
+ * Other framings (an_config.framing other than jmsg; framing.h; frame.c).
+ * Each direction runs through a jmf_decoder instead: the same reassembly,
+ * streams, resets and capture problems, and the decoder's messages and
+ * errors.  Only the configured ports are decoded (no heuristic: any bytes
+ * are a message of most framings).  A gap, or a direction picked up
+ * without its SYN, goes to jmf_decoder_gap(): fixed and delimited (and
+ * raw) resume where the framing allows ("resync" with the bytes passed
+ * over), a length prefix and close stop with no_resync.  A direction's
+ * end (FIN, reset, idle expiry, end of capture) is jmf_decoder_finish():
+ * close and raw give their last message, the others a truncated_* error
+ * if a message was cut short.  Nothing is paired: a message is a request
+ * when the client sent it, a response otherwise, and carries no latency.
+ * A message's ts and frame are those of the chunk its first byte came in;
+ * ts_last and frame_last those of the segment that completed it: for
+ * close its FIN, once every byte before it is in, as Wireshark shows it;
+ * for raw, that of its last byte (its end is known only later, when the
+ * other side sends or the direction ends).  The decoder's buffer counts against stream_memcap
+ * and memcap: past a cap, a "memcap" problem and the direction is not
+ * decoded further.
+ *
  * Memory is bounded: held out-of-order bytes, buffered JSON contents and
  * bytes held while hunting for a boundary (with the capture time of each
  * segment among them) are counted per stream direction
@@ -101,6 +121,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "framing_codec.h"
 #include "jmsg.h"
 #include "tcp/capture.h"
 #include "tcp/community_id.h"
@@ -133,6 +154,9 @@ typedef struct an_config {
 	bool full_content;             /* keep whole non-JSON contents (replay) */
 	uint32_t overlap_history;      /* delivered bytes kept to check overlaps */
 	bool no_heuristic;             /* only the configured ports are decoded */
+	jmf_framing framing;           /* how messages are cut (framing.h):
+				        * jmsg (the default) or another; see
+				        * "Other framings" above */
 } an_config;
 
 void an_config_defaults(an_config *c);
@@ -173,6 +197,14 @@ typedef struct an_message {
 				        * the content is then shown as bytes */
 	bool has_latency;              /* a response paired with its request */
 	double latency_ms;
+	/* Another framing (an_config.framing not jmsg): framing is its name,
+	 * header NULL, header_len 0; content_length is the payload's length
+	 * (the framing removed), wire_length the message's bytes on the wire;
+	 * content_is_text when the payload is valid UTF-8 (then content is
+	 * all of it, else its first max_hex bytes). */
+	const char *framing;           /* NULL: the jmsg protocol */
+	uint64_t wire_length;
+	bool content_is_text;
 } an_message;
 
 typedef struct an_problem {
@@ -185,6 +217,8 @@ typedef struct an_problem {
 				        * was found in; others: both the latter */
 	uint64_t offset;
 	bool is_codec;                 /* codec error (error) or capture problem (prob) */
+	bool is_framing;               /* with is_codec: another framing's error, ferror */
+	jm_framing_error ferror;
 	jm_error error;
 	jm_problem prob;
 	uint64_t bytes;                /* gap, truncated_capture, memcap, resync: bytes */
@@ -233,6 +267,7 @@ typedef struct an_stats {
 	uint64_t requests, responses;
 	uint64_t problems[JM_PROB_COUNT];
 	uint64_t errors[JM_ERR_COUNT];
+	uint64_t ferrors[JM_FERR_COUNT]; /* another framing's errors */
 	size_t mem_peak;               /* held and buffered bytes, peak */
 	size_t table_mem;              /* flow table records and buckets */
 	uint64_t undecoded_streams;    /* TCP flows with payload, not decoded */
@@ -241,6 +276,7 @@ typedef struct an_stats {
 	size_t n_undecoded_ports;
 	size_t undecoded_port_count;   /* how many ports in all */
 	bool no_heuristic;             /* the config's: they were not tested */
+	bool framed;                   /* another framing: only its ports decoded */
 } an_stats;
 
 typedef struct an_engine an_engine;

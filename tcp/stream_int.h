@@ -11,6 +11,8 @@
  *   pair.c     which response answers which request
  *   probe.c    flows on other ports: held until their first data says
  *              whether they speak the protocol
+ *   frame.c    another framing than jmsg (an_config.framing): each
+ *              direction through a jmf_decoder (framing_codec.h)
  */
 #ifndef JM_TCP_STREAM_INT_H
 #define JM_TCP_STREAM_INT_H
@@ -66,6 +68,13 @@ struct an_half {
 	jm_buf hunt;              /* bytes from the earliest possible boundary */
 	jm_buf feed;              /* verified bytes being fed to the decoder */
 	uint8_t *prefix;          /* first max_hex bytes of streamed content */
+	/* Another framing (frame.c): its decoder, the bytes its buffer holds
+	 * (counted against the caps), whether a cap refused it more, and
+	 * when the partial message's first byte and the latest chunk came. */
+	jmf_decoder *fdec;
+	size_t fheld;
+	bool fcapped;
+	struct ts_mark fstart, flast;
 	jm_decoder dec;
 };
 
@@ -158,6 +167,17 @@ bool hunt_bytes(struct an_half *h, uint64_t off, const uint8_t *p, size_t n);
 void probe_segment(an_engine *e, const flow_key *k, const cap_segment *seg, bool src_is_lo);
 void probe_expire(an_engine *e, double before);
 void probe_finish(an_engine *e);
+
+/* frame.c */
+static inline bool framed(const an_engine *e)
+{
+	return e->cfg.framing.kind != JMF_JMSG;
+}
+bool frame_half_init(struct an_half *h);
+void frame_half_free(struct an_half *h);
+void frame_data(struct an_half *h, uint64_t off, const uint8_t *p, size_t n);
+void frame_gap(struct an_half *h, uint64_t n);
+void frame_finish(struct an_half *h);
 
 /* pair.c */
 void pairing_loss(struct an_half *h);

@@ -17,6 +17,18 @@ for f in tests/fixtures/*.pcap; do
 	"$JMSG" analyze -r "$f" --json --port 65432 --port 41001 --port 41004 >>"$T/analyze.jsonl" ||
 		fail "analyze $f exited $?"
 done
+# analyze --framing: the framing captures, with each framing (e2e 66's).
+for script in tests/fixtures/framings/*.script tests/fixtures/framings/analyzer/*.script; do
+	name=$(basename "$script" .script)
+	if [ -f "${script%.script}.args" ]; then
+		read -r -a fargs <"${script%.script}.args"
+	else
+		fargs=(--framing "${name%-bad}" --port 7342)
+	fi
+	"$BUILD/tools/pcapgen" -o "$T/$name.pcap" "$script" >/dev/null || fail "pcapgen $script"
+	"$JMSG" analyze -r "$T/$name.pcap" --json "${fargs[@]}" >>"$T/analyze.jsonl" ||
+		fail "analyze $name exited $?"
+done
 printf '{"morpheus": "Take the blue pill."}' >"$T/table.json"
 start_server s -q --search-table "$T/table.json"
 timeout 60 "$JMSG" replay tests/fixtures/replay-spaced.pcap --to "127.0.0.1:$s_port" --asap --json -v \

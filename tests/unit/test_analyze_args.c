@@ -118,6 +118,13 @@ static const struct row rows[] = {
 	 WANT("filter=not port 22 and (tcp port 9)", "co.filter=filter", "cfg.ports=9")},
 	{R("tcp", "portrange", "1-5"), WANT("filter=tcp portrange 1-5", "co.filter=filter")},
 	{R("--no-heuristic"), WANT("cfg.no_heuristic=1")},
+	/* --framing: a built-in name, or a framing file's path */
+	{R("--framing", "fixed"), WANT("cfg.framing=fixed/fixed/0/30/30")},
+	{R("--framing", "ascii-length"), WANT("cfg.framing=ascii-length/length_prefix/5/0/99999")},
+	{R("--framing", "raw"), WANT("cfg.framing=raw/raw/0/0/16777216")},
+	{R("--framing", "tests/fixtures/framings/analyzer/lp3.json"),
+	 WANT("cfg.framing=lp3/length_prefix/3/0/20")},
+	{R("--framing", "fixed", "--framing", "jmsg"), WANT("cfg.framing=jmsg/jmsg/0/0/0")},
 	{R("--", "tcp"), WANT("filter=tcp", "co.filter=filter")},
 	/* options may follow the filter, as tcpdump takes them */
 	{ARGS("tcp", "-r", "f"), WANT("filter=tcp", "co.filter=filter")},
@@ -180,6 +187,12 @@ static const struct row rows[] = {
 	{R("--overlap-window", "1073741825"),
 	 BAD("--overlap-window wants a size up to 1G, not '1073741825'")},
 	#define IDLE_ERR(v) "--idle-timeout must be seconds from 0 to 1000000000, or a duration such as 500ms, 10s or 2m, not '" v "'"
+	{R("--framing", "nosuch"), BAD("--framing: unknown framing \"nosuch\": give one of jmsg, "
+					"raw, ascii-length, close, delimited, fixed, or the path of a "
+					"framing file")},
+	{R("--framing", "/nonexistent/f.json"),
+	 BAD("--framing: /nonexistent/f.json: cannot open: No such file or directory")},
+	{R("--framing"), BAD("option --framing needs a value")},
 	{R("--idle-timeout", "-1"), BAD(IDLE_ERR("-1"))},
 	{R("--idle-timeout", "1e10"), BAD(IDLE_ERR("1e10"))},
 	{R("--idle-timeout", "1000000001"), BAD(IDLE_ERR("1000000001"))},
@@ -259,6 +272,7 @@ static void describe(const analyze_args *a, char *out, size_t n)
 		 "cfg.ports=%s\ncfg.idle_timeout=%.17g\ncfg.memcap=%zu\ncfg.stream_memcap=%zu\n"
 		 "cfg.max_streams=%zu\ncfg.max_content=%llu\ncfg.max_hex=%zu\n"
 		 "cfg.full_content=%d\ncfg.overlap_history=%u\ncfg.no_heuristic=%d\n"
+		 "cfg.framing=%s/%s/%u/%u/%llu\n"
 		 "stall.stall_ms=%.17g\nstall.sample_ms=%.17g\nstall.plot=%s\nstall.series=%d\n"
 		 "stall.plot_stream=%lld\nstall.no_kernel=%d\n"
 		 "count=%llu\nworkers=%u\njson=%d\nquiet=%d\nlinebuf=%d\nhelp=%d\n"
@@ -268,7 +282,9 @@ static void describe(const analyze_args *a, char *out, size_t n)
 		 a->co.dump_path ? a->co.dump_path : "", a->co.map, ports, a->cfg.idle_timeout,
 		 a->cfg.memcap, a->cfg.stream_memcap, a->cfg.max_streams,
 		 (unsigned long long)a->cfg.max_content, a->cfg.max_hex, a->cfg.full_content,
-		 a->cfg.overlap_history, a->cfg.no_heuristic, s->cfg.stall_ms, s->sample_ms,
+		 a->cfg.overlap_history, a->cfg.no_heuristic, a->cfg.framing.name,
+		 jmf_kind_name(a->cfg.framing.kind), a->cfg.framing.width, a->cfg.framing.size,
+		 (unsigned long long)a->cfg.framing.max_payload, s->cfg.stall_ms, s->sample_ms,
 		 s->plot_path ? s->plot_path : "", s->cfg.series, (long long)s->cfg.plot_stream,
 		 s->no_kernel, (unsigned long long)a->count, a->workers, a->json, a->quiet,
 		 a->linebuf, a->help, a->user ? a->user : "", a->version, (int)a->time, a->fail_on,

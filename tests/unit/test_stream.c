@@ -818,6 +818,43 @@ static void test_no_synack(void **state)
 	rig_free(&r);
 }
 
+/* Another framing: the decoder's buffer counts against memcap and is given
+ * back when its stream ends.  40 streams, one after another, each leave
+ * 40000 bytes with no delimiter (a 64 KiB buffer) and are reset: under a
+ * 1 MiB memcap, a buffer not given back would refuse the 17th.  Then a
+ * message still decodes. */
+static void test_framing_memory_given_back(void **state)
+{
+	struct rig r;
+	memset(&r, 0, sizeof r);
+	an_config c;
+	an_config_defaults(&c);
+	c.memcap = 1u << 20;
+	assert_int_equal(jmf_resolve(&c.framing, "delimited", NULL), 0);
+	an_sink sink = {.user = &r, .message = on_message, .problem = on_problem};
+	r.e = an_engine_new(&c, &sink);
+	assert_non_null(r.e);
+	r.t = T0;
+	static uint8_t big[40000];
+	memset(big, 'x', sizeof big);
+	char want[2048] = "";
+	for (int i = 0; i < 40; i++) {
+		handshake(&r);
+		seg_in(&r, AN_C2S, CAP_ACK, 0, 0, big, sizeof big);
+		seg_in(&r, AN_C2S, CAP_RST | CAP_ACK, sizeof big, 0, NULL, 0);
+		strcat(want, "reset@c40000 ");
+	}
+	handshake(&r);
+	seg_in(&r, AN_C2S, CAP_ACK, 0, 0, (const uint8_t *)"hello#*#", 8);
+	an_engine_finish(r.e);
+	strcat(want, "Q0 ");
+	assert_string_equal(r.log, want);
+	an_stats st;
+	an_engine_stats(r.e, &st);
+	assert_true(st.mem_peak >= 65536 && st.mem_peak < 2 * 65536 + 65536);
+	rig_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -837,6 +874,7 @@ int main(void)
 		cmocka_unit_test(test_midstream_unanswered_request),
 		cmocka_unit_test(test_midstream_pipelined),
 		cmocka_unit_test(test_no_synack),
+		cmocka_unit_test(test_framing_memory_given_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
