@@ -48,6 +48,44 @@ static const char usage_end[] =
 "the plot not written or memory ran out, 2 bad command line (one line on\n"
 "stderr), 3 the capture held what --fail-on names (after the summary).\n";
 
+static const char usage_limits[] =
+"limits:\n"
+"  --idle-timeout SECS   end streams idle this long, capture time (default 300; 0 never)\n"
+"  --memcap BYTES        held and buffered bytes, all streams (default 1G)\n"
+"  --stream-memcap BYTES held and buffered bytes, one stream direction (default 80M)\n"
+"  --max-streams N       streams tracked at once (default 1000000)\n"
+"  --overlap-window BYTES delivered bytes kept per direction to check\n"
+"                        retransmissions against (default 2048)\n"
+"\n";
+
+static const char usage_output[] =
+"output:\n"
+"  --json                JSON lines: message, error, stream events, summary\n"
+"  -q                    only problems and the summary\n"
+"  -l                    write each event line as soon as it is made (default:\n"
+"                        live, after each block of packets, at most 100 ms\n"
+"                        apart; files, in 64 KiB blocks), from a pipe too\n"
+"                        (tcpdump --immediate-mode -U -w - | jmsg analyze\n"
+"                        -r - -l), with --workers as well\n"
+"  --max-hex BYTES       non-JSON content bytes shown per message, and header\n"
+"                        bytes per header error (default 1024)\n"
+"  --time MODE           the text lines' time: relative (default: seconds\n"
+"                        since the capture's first packet), absolute (wall\n"
+"                        clock), epoch (seconds since 1970) or delta (since\n"
+"                        the previous line; needs --workers 1)\n"
+"  --fail-on WHAT        exit 3 when the capture held: errors (the protocol's\n"
+"                        own, the spec's errors[]: a bad header or content, a\n"
+"                        truncated message...), problems (every error event:\n"
+"                        errors and capture problems such as gap, reset,\n"
+"                        midstream, resync; or packets the kernel dropped),\n"
+"                        or never (default)\n"
+"  --color WHEN          colour the direction and the problems of text lines:\n"
+"                        auto (default: when stdout is a terminal and\n"
+"                        NO_COLOR is unset or empty), always, never; JSON is\n"
+"                        never coloured\n"
+"  --version             jmsg's version, the spec's, libpcap's and json-c's\n"
+"\n";
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -102,32 +140,11 @@ static void usage(FILE *f)
 "                        The framing's max_payload is its limit, not\n"
 "                        --max-content\n"
 "\n"
-"output:\n"
-"  --json                JSON lines: message, error, stream events, summary\n"
-"  -q                    only problems and the summary\n"
-"  -l                    write each event line as soon as it is made (default:\n"
-"                        live, after each block of packets, at most 100 ms\n"
-"                        apart; files, in 64 KiB blocks), from a pipe too\n"
-"                        (tcpdump --immediate-mode -U -w - | jmsg analyze\n"
-"                        -r - -l), with --workers as well\n"
-"  --max-hex BYTES       non-JSON content bytes shown per message, and header\n"
-"                        bytes per header error (default 1024)\n"
-"  --time MODE           the text lines' time: relative (default: seconds\n"
-"                        since the capture's first packet), absolute (wall\n"
-"                        clock), epoch (seconds since 1970) or delta (since\n"
-"                        the previous line; needs --workers 1)\n"
-"  --fail-on WHAT        exit 3 when the capture held: errors (the protocol's\n"
-"                        own, the spec's errors[]: a bad header or content, a\n"
-"                        truncated message...), problems (every error event:\n"
-"                        errors and capture problems such as gap, reset,\n"
-"                        midstream, resync; or packets the kernel dropped),\n"
-"                        or never (default)\n"
-"  --color WHEN          colour the direction and the problems of text lines:\n"
-"                        auto (default: when stdout is a terminal and\n"
-"                        NO_COLOR is unset or empty), always, never; JSON is\n"
-"                        never coloured\n"
-"  --version             jmsg's version, the spec's, libpcap's and json-c's\n"
-"\n"
+,
+		CAP_DEFAULT_SNAPLEN, CAP_DEFAULT_BUFFER >> 20, CAP_BLOCK_TIMEOUT_MS, JM_SPEC_DEFAULT_PORT,
+		(unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN);
+	fputs(usage_output, f);
+	fprintf(f,
 "threads:\n"
 "  --workers N           analyze with N threads, 1 to %d (default 1): one reads,\n"
 "                        each stream goes to one of them by its endpoints; the\n"
@@ -135,14 +152,7 @@ static void usage(FILE *f)
 "                        gets 1/N of --memcap and --max-streams; no --plot, and\n"
 "                        live, stalls from the wire only\n"
 "\n"
-"limits:\n"
-"  --idle-timeout SECS   end streams idle this long, capture time (default 300; 0 never)\n"
-"  --memcap BYTES        held and buffered bytes, all streams (default 1G)\n"
-"  --stream-memcap BYTES held and buffered bytes, one stream direction (default 80M)\n"
-"  --max-streams N       streams tracked at once (default 1000000)\n"
-"  --overlap-window BYTES delivered bytes kept per direction to check\n"
-"                        retransmissions against (default 2048)\n"
-"\n"
+"%s"
 "%s"
 "BYTES take a k, M or G suffix (powers of 1024).  Live capture runs until\n"
 "interrupted (Ctrl-C) or -c, then prints the summary with the kernel's drop\n"
@@ -153,8 +163,7 @@ static void usage(FILE *f)
 "files, packets, packets/s), erased at the end.\n"
 "\n"
 OPT_DURATION_HELP,
-		CAP_DEFAULT_SNAPLEN, CAP_DEFAULT_BUFFER >> 20, CAP_BLOCK_TIMEOUT_MS, JM_SPEC_DEFAULT_PORT,
-		(unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN, WK_MAX, stall_cli_usage());
+		WK_MAX, usage_limits, stall_cli_usage());
 	fputs(usage_end, f);
 }
 
