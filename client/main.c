@@ -19,6 +19,38 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
+/* The seeds' modes, out of usage() to keep it short. */
+static const char usage_modes[] =
+"echo mode (--echo): the tutorial's multiconn-client.py.  Each of --conns\n"
+"connections (default 1 with --echo) sends every MESSAGE (default: the\n"
+"tutorial's 'Message 1 from client.' and 'Message 2 from client.'), reads\n"
+"until as many bytes came back as it sent, and closes, printing 'Starting\n"
+"connection N to ('HOST', PORT)', 'Sending b'...' to connection N',\n"
+"'Received b'...' from connection N' and 'Closing connection N'.  Exit 0\n"
+"only when every byte came back unchanged; else 5 (bytes differ, or the\n"
+"server closed first), 3, or 4 (--timeout S without progress), with one\n"
+"line per failed connection.\n"
+"  --framing NAME|FILE  frame each MESSAGE: raw (the default: the bytes as\n"
+"                    they are), ascii-length (00012Hello, world), fixed (30\n"
+"                    bytes, '#'-padded), delimited (ends in #*#), close (one\n"
+"                    MESSAGE, then shutdown(SHUT_WR); the server's close\n"
+"                    ends the answer), jmsg (the tutorial's messages, as\n"
+"                    text/plain, utf-8), or the path of a framing file\n"
+"                    (spec/README.md)\n"
+"\n"
+"interactive mode (--interactive): the tutorialspoint chat's client.\n"
+"Prompts 'type message: ', sends each line of standard input without its\n"
+"newline and prints 'Received from server: TEXT'; stops at a line 'q' or\n"
+"at the end of input.  Piped input works: each line waits up to --timeout\n"
+"for the answer before the next is sent.  --framing as for --echo (default\n"
+"raw: an answer is what one read returns; with close each line is a new\n"
+"connection).\n"
+"\n"
+"flood mode (--flood): the tutorial's app-client-test.  Send binary\n"
+"messages without reading, report when send() would block and how many\n"
+"bytes are queued each second, stop after --duration (default 10).\n"
+"\n";
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -79,42 +111,14 @@ static void usage(FILE *f)
 "                    from each request's actual send (what a closed loop\n"
 "                    would see).\n"
 "\n"
-"echo mode (--echo): the tutorial's multiconn-client.py.  Each of --conns\n"
-"connections (default 1 with --echo) sends every MESSAGE (default: the\n"
-"tutorial's 'Message 1 from client.' and 'Message 2 from client.'), reads\n"
-"until as many bytes came back as it sent, and closes, printing 'Starting\n"
-"connection N to ('HOST', PORT)', 'Sending b'...' to connection N',\n"
-"'Received b'...' from connection N' and 'Closing connection N'.  Exit 0\n"
-"only when every byte came back unchanged; else 5 (bytes differ, or the\n"
-"server closed first), 3, or 4 (--timeout S without progress), with one\n"
-"line per failed connection.\n"
-"  --framing NAME|FILE  frame each MESSAGE: raw (the default: the bytes as\n"
-"                    they are), ascii-length (00012Hello, world), fixed (30\n"
-"                    bytes, '#'-padded), delimited (ends in #*#), close (one\n"
-"                    MESSAGE, then shutdown(SHUT_WR); the server's close\n"
-"                    ends the answer), jmsg (the tutorial's messages, as\n"
-"                    text/plain, utf-8), or the path of a framing file\n"
-"                    (spec/README.md)\n"
-"\n"
-"interactive mode (--interactive): the tutorialspoint chat's client.\n"
-"Prompts 'type message: ', sends each line of standard input without its\n"
-"newline and prints 'Received from server: TEXT'; stops at a line 'q' or\n"
-"at the end of input.  Piped input works: each line waits up to --timeout\n"
-"for the answer before the next is sent.  --framing as for --echo (default\n"
-"raw: an answer is what one read returns; with close each line is a new\n"
-"connection).\n"
-"\n"
-"flood mode (--flood): the tutorial's app-client-test.  Send binary\n"
-"messages without reading, report when send() would block and how many\n"
-"bytes are queued each second, stop after --duration (default 10).\n"
-"\n"
+"%s"
 OPT_DURATION_HELP
 "exit status: 0 success; 1 internal error; 2 usage error; 3 connection\n"
 "refused, reset or unreachable; 4 timeout; 5 malformed response (--echo:\n"
 "the echo differs or stops short); 6 the server answered with an error;\n"
 "7 load finished but some requests failed\n",
 		NET_DEFAULT_HOST, JM_SPEC_DEFAULT_PORT, (unsigned long long)JM_SPEC_DEFAULT_MAX_CONTENT_LEN,
-		RATE_MAX);
+		RATE_MAX, usage_modes);
 }
 
 enum { O_HOST = 256, O_PORT, O_TIMEOUT, O_KEEP, O_ONE, O_MAXC, O_LOAD, O_CONNS, O_REQS,
