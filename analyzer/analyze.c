@@ -137,8 +137,8 @@ static void usage(FILE *f)
 "                        request from the client and a response otherwise,\n"
 "                        unpaired; its event has framing, offset, length\n"
 "                        (on the wire) and content (UTF-8) or content_hex.\n"
-"                        The framing's max_payload is its limit, not\n"
-"                        --max-content\n"
+"                        Its limit is the framing's max_payload (and\n"
+"                        not the --max-content above)\n"
 "\n"
 ,
 		CAP_DEFAULT_SNAPLEN, CAP_DEFAULT_BUFFER >> 20, CAP_BLOCK_TIMEOUT_MS, JM_SPEC_DEFAULT_PORT,
