@@ -29,7 +29,7 @@ FUZZ_SMOKE_SECONDS ?= 10
 SOAK_SECONDS ?= 60
 SOAK_RATE ?= 2000
 
-PKGS     := json-c libpcap nettle
+PKGS     := json-c libpcap nettle libxxhash
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -61,7 +61,7 @@ LDLIBS_ALL = $(PKG_LIBS) -lm -pthread $(EXTRA_LDFLAGS)
 
 GEN      := $(BUILD)/gen
 SPEC     := spec/jmsg.json
-DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev libjson-c-dev libpcap-dev \
+DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev libjson-c-dev libpcap-dev libxxhash-dev \
             libcmocka-dev nettle-dev tshark tcpdump python3 iproute2 valgrind tcpflow redis-server redis-tools libxml2-utils gcovr lua5.2 hyperfine \
             groff-base mandoc libcap2-bin \
             wireshark-common python3-pytest python3-setuptools python3-pip python3-wheel python3-venv
