@@ -285,10 +285,17 @@ fuzz-lib:
 	  EXTRA_CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" EXTRA_LDFLAGS="$(FUZZ_SAN)" \
 	  $(BUILD)/fuzzlib/libjmsg.a
 
-$(BUILD)/fuzz/fuzz_packets $(BUILD)/fuzz/fuzz_pcap $(BUILD)/fuzz/fuzz_spec: $(BUILD)/fuzz/%: fuzz/%.c fuzz-lib
+$(BUILD)/fuzz/fuzz_packets $(BUILD)/fuzz/fuzz_pcap: $(BUILD)/fuzz/%: fuzz/%.c fuzz-lib
 	@mkdir -p $(@D)
 	clang $(CSTD) -O1 -g $(WARN) -I$(BUILD)/fuzzlib/gen -Iproto -I. $(PKG_CFLAGS) \
 	  -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(BUILD)/fuzzlib/libjmsg.a $(PKG_LIBS) -lm -pthread
+
+# With the generator's spec loader, which is jmsg-gen's and not the library's.
+$(BUILD)/fuzz/fuzz_spec: fuzz/fuzz_spec.c spec/gen/model.c spec/gen/model.h fuzz-lib
+	@mkdir -p $(@D)
+	clang $(CSTD) -O1 -g $(WARN) -I$(BUILD)/fuzzlib/gen -Iproto -I. $(PKG_CFLAGS) \
+	  -fsanitize=fuzzer $(FUZZ_SAN) -o $@ fuzz/fuzz_spec.c spec/gen/model.c \
+	  $(BUILD)/fuzzlib/libjmsg.a $(PKG_LIBS) -lm -pthread
 
 # fuzz_target NAME SECONDS ARTIFACTS LOG: one target, its log kept; a
 # crashing input goes to ARTIFACTS (crash-*, leak-*, timeout-*).
@@ -309,6 +316,14 @@ fuzz_run = name=$$(echo $(1) | cut -d: -f1); seeds=$$(echo $(1) | cut -d: -f2); 
 $(BUILD)/fuzz/seeds-packets/.done: fuzz/mkpackets.py $(wildcard tests/fixtures/*.pcap tests/fixtures/*.pcapng)
 	@rm -rf $(@D)
 	/usr/bin/python3 fuzz/mkpackets.py $(@D) $(filter-out %.py,$^)
+	@touch $@
+
+# fuzz_spec's: the files its loaders read, as shipped and as tested.
+FUZZ_SPEC_SEEDS := $(SPEC) $(FRAMINGS) contrib/pytest-jmsg/examples/changed-table.json \
+                   $(wildcard tests/fixtures/framings/*.json)
+$(BUILD)/fuzz/seeds-spec/.done: $(FUZZ_SPEC_SEEDS)
+	@rm -rf $(@D) && mkdir -p $(@D)
+	@for f in $^; do cp $$f $(@D)/$$(echo $$f | tr / -); done
 	@touch $@
 
 FUZZ_SEEDS := $(BUILD)/fuzz/seeds-packets/.done $(BUILD)/fuzz/seeds-spec/.done

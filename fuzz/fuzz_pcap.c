@@ -23,24 +23,25 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int fd = -1;
-static char path[64];
+static int pcap_fd = -1;
+static char pcap_path[64];
+
+static int null_fd = -1, saved_stdout = -1;
 
 static void setup(void)
 {
-	fd = memfd_create("fuzz_pcap", 0);
-	int dn = open("/dev/null", O_WRONLY);
-	if (fd < 0 || dn < 0 || dup2(dn, STDOUT_FILENO) < 0)
+	pcap_fd = memfd_create("fuzz_pcap", 0);
+	null_fd = open("/dev/null", O_WRONLY);
+	if (pcap_fd < 0 || null_fd < 0)
 		abort();
-	close(dn);
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	snprintf(pcap_path, sizeof pcap_path, "/proc/self/fd/%d", pcap_fd);
 }
 
 static void run(const char *const *extra, int n_extra)
 {
 	char *argv[32];
 	int argc = 0;
-	const char *base[] = {"analyze", "-r", path, "--memcap", "1M", "--stream-memcap", "64k",
+	const char *base[] = {"analyze", "-r", pcap_path, "--memcap", "1M", "--stream-memcap", "64k",
 			      "--max-streams", "8", "--max-hex", "32", "--stall-ms", "50"};
 	for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
 		argv[argc++] = (char *)base[i];
@@ -54,17 +55,26 @@ static void run(const char *const *extra, int n_extra)
 		fprintf(stderr, "%.*s\n", (int)jm_buf_pending(&err), (const char *)jm_buf_head(&err));
 		abort();
 	}
+	/* analyze_run writes to stdout: /dev/null while it runs, and back
+	 * after (the unit tests that replay this target print there). */
+	fflush(stdout);
+	saved_stdout = dup(STDOUT_FILENO);
+	if (saved_stdout < 0 || dup2(null_fd, STDOUT_FILENO) < 0)
+		abort();
 	analyze_run(&a);
 	fflush(stdout);
+	if (dup2(saved_stdout, STDOUT_FILENO) < 0)
+		abort();
+	close(saved_stdout);
 	jm_buf_free(&err);
 	analyze_args_free(&a);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (fd < 0)
+	if (pcap_fd < 0)
 		setup();
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
+	if (ftruncate(pcap_fd, 0) < 0 || pwrite(pcap_fd, data, size, 0) != (ssize_t)size)
 		abort();
 	static const char *const text[] = {"--time", "delta"};
 	static const char *const json[] = {"--json", "--workers", "2"};
