@@ -300,16 +300,17 @@ $(BUILD)/fuzz/fuzz_spec: fuzz/fuzz_spec.c spec/gen/model.c spec/gen/model.h fuzz
 # fuzz_target NAME SECONDS ARTIFACTS LOG: one target, its log kept; a
 # crashing input goes to ARTIFACTS (crash-*, leak-*, timeout-*).
 # -close_fd_mask=3: the program's own output and error lines are not
-# libFuzzer's log.
+# libFuzzer's log.  A finding exits 1 (libFuzzer's own 77 would read as
+# "skipped" to the test scripts).
 fuzz_run = name=$$(echo $(1) | cut -d: -f1); seeds=$$(echo $(1) | cut -d: -f2); \
 	  max=$$(echo $(1) | cut -d: -f3); mkdir -p $(BUILD)/fuzz/corpus-$$name; \
 	  echo "== fuzz_$$name for $(2)s (log: $(BUILD)/fuzz/$(3)-$$name.log)"; \
-	  $(BUILD)/fuzz/fuzz_$$name -max_total_time=$(2) -max_len=$$max -close_fd_mask=3 \
-	    -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ \
-	    $(BUILD)/fuzz/corpus-$$name $$seeds >$(BUILD)/fuzz/$(3)-$$name.log 2>&1; rc=$$?; \
+	  rc=0; $(BUILD)/fuzz/fuzz_$$name -max_total_time=$(2) -max_len=$$max -close_fd_mask=3 \
+	    -print_final_stats=1 -error_exitcode=1 -timeout_exitcode=1 -artifact_prefix=$(BUILD)/fuzz/ \
+	    $(BUILD)/fuzz/corpus-$$name $$seeds >$(BUILD)/fuzz/$(3)-$$name.log 2>&1 || rc=$$?; \
 	  if [ $$rc -eq 0 ]; then grep -E '^(Done|stat::number_of_executed_units|\#[0-9]+.*DONE)' \
 	    $(BUILD)/fuzz/$(3)-$$name.log | tail -n 2; else tail -n 40 $(BUILD)/fuzz/$(3)-$$name.log; \
-	    echo "fuzz_$$name exited $$rc (log: $(BUILD)/fuzz/$(3)-$$name.log, input: $(BUILD)/fuzz/crash-*)"; \
+	    echo "fuzz_$$name exited $$rc (log: $(BUILD)/fuzz/$(3)-$$name.log, input: $(BUILD)/fuzz/crash-*, leak-* or timeout-*)"; \
 	    exit $$rc; fi
 
 # fuzz_packets' seeds: the fixtures' captures, turned into its packet list.
