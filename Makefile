@@ -25,11 +25,11 @@ BUILD    ?= build
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 FUZZ_SECONDS ?= 60
-FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_SMOKE_SECONDS ?= 7
 SOAK_SECONDS ?= 60
 SOAK_RATE ?= 2000
 
-PKGS     := json-c libpcap nettle
+PKGS     := json-c libpcap nettle libxxhash
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -61,7 +61,7 @@ LDLIBS_ALL = $(PKG_LIBS) -lm -pthread $(EXTRA_LDFLAGS)
 
 GEN      := $(BUILD)/gen
 SPEC     := spec/jmsg.json
-DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev libjson-c-dev libpcap-dev \
+DEB_PKGS := build-essential pkg-config clang libclang-rt-14-dev libjson-c-dev libpcap-dev libxxhash-dev \
             libcmocka-dev nettle-dev tshark tcpdump python3 iproute2 valgrind tcpflow redis-server redis-tools libxml2-utils gcovr lua5.2 hyperfine \
             groff-base mandoc libcap2-bin \
             wireshark-common python3-pytest python3-setuptools python3-pip python3-wheel python3-venv
@@ -243,10 +243,27 @@ coverage:
 	exit $$rc
 
 # ---- fuzzing (libFuzzer, clang)
+# Targets, each NAME:SEEDS:MAX_LEN: $(BUILD)/fuzz/fuzz_NAME from
+# fuzz/fuzz_NAME.c, its corpus in $(BUILD)/fuzz/corpus-NAME, seeded from
+# SEEDS.  fuzz/README.md says what each one feeds and checks.
+FUZZ_TARGETS := decoder_fast:fuzz/seeds:4096 decoder:fuzz/seeds:4096 \
+                framing:fuzz/framing-seeds:4096 packets:$(BUILD)/fuzz/seeds-packets:262144 \
+                pcap:tests/fixtures:262144 spec:$(BUILD)/fuzz/seeds-spec:65536
+FUZZ_BINS := $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/fuzz_$(firstword $(subst :, ,$(t))))
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
 FUZZ_BIN := $(BUILD)/fuzz/fuzz_decoder
 $(FUZZ_BIN): fuzz/fuzz_decoder.c tests/unit/codec_check.h $(wildcard proto/*.c proto/*.h) $(GEN)/jmsg_spec.c
 	@mkdir -p $(@D)
 	clang $(CSTD) -O1 -g $(WARN) -I$(GEN) -Iproto -Itests/unit -fsanitize=fuzzer,address,undefined \
+	  -fno-sanitize-recover=all -o $@ fuzz/fuzz_decoder.c \
+	  $(filter-out proto/framing%.c,$(wildcard proto/*.c)) $(GEN)/jmsg_spec.c
+
+# The same source, fast: whole input and a few random splits, not every
+# split (FUZZ_FAST).
+$(BUILD)/fuzz/fuzz_decoder_fast: fuzz/fuzz_decoder.c tests/unit/codec_check.h $(wildcard proto/*.c proto/*.h) $(GEN)/jmsg_spec.c
+	@mkdir -p $(@D)
+	clang $(CSTD) -O1 -g $(WARN) -DFUZZ_FAST -I$(GEN) -Iproto -Itests/unit -fsanitize=fuzzer,address,undefined \
 	  -fno-sanitize-recover=all -o $@ fuzz/fuzz_decoder.c \
 	  $(filter-out proto/framing%.c,$(wildcard proto/*.c)) $(GEN)/jmsg_spec.c
 
@@ -259,30 +276,65 @@ $(FUZZ_FRAMING_BIN): fuzz/fuzz_framing.c $(wildcard proto/*.c proto/*.h) \
 	  -fno-sanitize-recover=all -o $@ fuzz/fuzz_framing.c proto/framing.c proto/encoder.c proto/json.c \
 	  proto/framing_file.c proto/spec.c $(GEN)/jmsg_spec.c $(PKG_CFLAGS) $(PKG_LIBS)
 
-fuzz: $(FUZZ_BIN) $(FUZZ_FRAMING_BIN)
-	@mkdir -p $(BUILD)/fuzz/corpus $(BUILD)/fuzz/corpus-framing
-	$(FUZZ_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(BUILD)/fuzz/corpus fuzz/seeds
-	$(FUZZ_FRAMING_BIN) -max_total_time=$(FUZZ_SECONDS) -max_len=4096 $(BUILD)/fuzz/corpus-framing fuzz/framing-seeds
+# The targets over the whole program link a third tree, $(BUILD)/fuzzlib:
+# the library built by clang with the sanitizers and libFuzzer's coverage
+# instrumentation.
+.PHONY: fuzz-lib
+fuzz-lib:
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzzlib CC=clang OPT="-O1 -g" \
+	  EXTRA_CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" EXTRA_LDFLAGS="$(FUZZ_SAN)" \
+	  $(BUILD)/fuzzlib/libjmsg.a
 
-# The whole log goes to $(BUILD)/fuzz/smoke.log and the make status is the
-# fuzzer's; a crashing input is written to $(BUILD)/fuzz/crash-*.
-fuzz-smoke: $(FUZZ_BIN) $(FUZZ_FRAMING_BIN)
-	@mkdir -p $(BUILD)/fuzz/corpus
-	@echo "== fuzz_decoder for $(FUZZ_SMOKE_SECONDS)s (log: $(BUILD)/fuzz/smoke.log)"
-	@$(FUZZ_BIN) -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=4096 -artifact_prefix=$(BUILD)/fuzz/ \
-	  $(BUILD)/fuzz/corpus fuzz/seeds >$(BUILD)/fuzz/smoke.log 2>&1; rc=$$?; \
-	if [ $$rc -eq 0 ]; then tail -n 3 $(BUILD)/fuzz/smoke.log; else \
-	  tail -n 40 $(BUILD)/fuzz/smoke.log; \
-	  echo "fuzz-smoke: fuzz_decoder exited $$rc (log: $(BUILD)/fuzz/smoke.log, input: $(BUILD)/fuzz/crash-*)"; \
-	fi; [ $$rc -ne 0 ] && exit $$rc; \
-	echo "== fuzz_framing for $(FUZZ_SMOKE_SECONDS)s (log: $(BUILD)/fuzz/smoke-framing.log)"; \
-	mkdir -p $(BUILD)/fuzz/corpus-framing; \
-	$(FUZZ_FRAMING_BIN) -max_total_time=$(FUZZ_SMOKE_SECONDS) -max_len=4096 -artifact_prefix=$(BUILD)/fuzz/ \
-	  $(BUILD)/fuzz/corpus-framing fuzz/framing-seeds >$(BUILD)/fuzz/smoke-framing.log 2>&1; rc=$$?; \
-	if [ $$rc -eq 0 ]; then tail -n 1 $(BUILD)/fuzz/smoke-framing.log; else \
-	  tail -n 40 $(BUILD)/fuzz/smoke-framing.log; \
-	  echo "fuzz-smoke: fuzz_framing exited $$rc (log: $(BUILD)/fuzz/smoke-framing.log, input: $(BUILD)/fuzz/crash-*)"; \
-	fi; exit $$rc
+$(BUILD)/fuzz/fuzz_packets $(BUILD)/fuzz/fuzz_pcap: $(BUILD)/fuzz/%: fuzz/%.c fuzz-lib
+	@mkdir -p $(@D)
+	clang $(CSTD) -O1 -g $(WARN) -I$(BUILD)/fuzzlib/gen -Iproto -I. $(PKG_CFLAGS) \
+	  -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(BUILD)/fuzzlib/libjmsg.a $(PKG_LIBS) -lm -pthread
+
+# With the generator's spec loader, which is jmsg-gen's and not the library's.
+$(BUILD)/fuzz/fuzz_spec: fuzz/fuzz_spec.c spec/gen/model.c spec/gen/model.h fuzz-lib
+	@mkdir -p $(@D)
+	clang $(CSTD) -O1 -g $(WARN) -I$(BUILD)/fuzzlib/gen -Iproto -I. $(PKG_CFLAGS) \
+	  -fsanitize=fuzzer $(FUZZ_SAN) -o $@ fuzz/fuzz_spec.c spec/gen/model.c \
+	  $(BUILD)/fuzzlib/libjmsg.a $(PKG_LIBS) -lm -pthread
+
+# fuzz_target NAME SECONDS ARTIFACTS LOG: one target, its log kept; a
+# crashing input goes to ARTIFACTS (crash-*, leak-*, timeout-*).
+# -close_fd_mask=3: the program's own output and error lines are not
+# libFuzzer's log.  A finding exits 1 (libFuzzer's own 77 would read as
+# "skipped" to the test scripts).
+fuzz_run = name=$$(echo $(1) | cut -d: -f1); seeds=$$(echo $(1) | cut -d: -f2); \
+	  max=$$(echo $(1) | cut -d: -f3); mkdir -p $(BUILD)/fuzz/corpus-$$name; \
+	  echo "== fuzz_$$name for $(2)s (log: $(BUILD)/fuzz/$(3)-$$name.log)"; \
+	  rc=0; $(BUILD)/fuzz/fuzz_$$name -max_total_time=$(2) -max_len=$$max -close_fd_mask=3 \
+	    -print_final_stats=1 -error_exitcode=1 -timeout_exitcode=1 -artifact_prefix=$(BUILD)/fuzz/ \
+	    $(BUILD)/fuzz/corpus-$$name $$seeds >$(BUILD)/fuzz/$(3)-$$name.log 2>&1 || rc=$$?; \
+	  if [ $$rc -eq 0 ]; then grep -E '^(Done|stat::number_of_executed_units|\#[0-9]+.*DONE)' \
+	    $(BUILD)/fuzz/$(3)-$$name.log | tail -n 2; else tail -n 40 $(BUILD)/fuzz/$(3)-$$name.log; \
+	    echo "fuzz_$$name exited $$rc (log: $(BUILD)/fuzz/$(3)-$$name.log, input: $(BUILD)/fuzz/crash-*, leak-* or timeout-*)"; \
+	    exit $$rc; fi
+
+# fuzz_packets' seeds: the fixtures' captures, turned into its packet list.
+$(BUILD)/fuzz/seeds-packets/.done: fuzz/mkpackets.py $(wildcard tests/fixtures/*.pcap tests/fixtures/*.pcapng)
+	@rm -rf $(@D)
+	/usr/bin/python3 fuzz/mkpackets.py $(@D) $(filter-out %.py,$^)
+	@touch $@
+
+# fuzz_spec's: the files its loaders read, as shipped and as tested.
+FUZZ_SPEC_SEEDS := $(SPEC) $(FRAMINGS) contrib/pytest-jmsg/examples/changed-table.json \
+                   $(wildcard tests/fixtures/framings/*.json)
+$(BUILD)/fuzz/seeds-spec/.done: $(FUZZ_SPEC_SEEDS)
+	@rm -rf $(@D) && mkdir -p $(@D)
+	@for f in $^; do cp $$f $(@D)/$$(echo $$f | tr / -); done
+	@touch $@
+
+FUZZ_SEEDS := $(BUILD)/fuzz/seeds-packets/.done $(BUILD)/fuzz/seeds-spec/.done
+
+fuzz: $(FUZZ_BINS) $(FUZZ_SEEDS)
+	@set -e; for t in $(FUZZ_TARGETS); do $(call fuzz_run,$$t,$(FUZZ_SECONDS),run); done
+
+# make test: each target briefly; the make status is the first failing one's.
+fuzz-smoke: $(FUZZ_BINS) $(FUZZ_SEEDS)
+	@set -e; for t in $(FUZZ_TARGETS); do $(call fuzz_run,$$t,$(FUZZ_SMOKE_SECONDS),smoke); done
 
 # ---- soak: tests/soak.sh for SOAK_SECONDS at SOAK_RATE requests/s (make test
 # runs its 3-second form, tests/e2e/29-soak-short.sh)

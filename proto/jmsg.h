@@ -279,7 +279,12 @@ void jm_buf_consume(jm_buf *b, size_t n);
 int jm_buf_printf(jm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int jm_buf_vprintf(jm_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static inline size_t jm_buf_pending(const jm_buf *b) { return b->len - b->off; }
-static inline const uint8_t *jm_buf_head(const jm_buf *b) { return b->data + b->off; }
+/* An empty buffer that never held anything has no data: NULL, not
+ * NULL + 0 (undefined behaviour, which UBSan reports). */
+static inline const uint8_t *jm_buf_head(const jm_buf *b)
+{
+	return b->data ? b->data + b->off : b->data;
+}
 void jm_buf_free(jm_buf *b);
 
 /* The machine's byte order as the header names it ("little" or "big"). */

@@ -713,11 +713,18 @@ static void tick(cap_source *c)
 	c->tick_fn(c->tick_arg);
 }
 
+/* Latest packet time taken as it is, in seconds: 2^62 ns, in 2116.  A
+ * later one (a pcapng whose time resolution or units are wrong) is held
+ * there, and an earlier than 1970 at 0, so that times and the differences
+ * between any two fit in int64_t nanoseconds. */
+#define CAP_MAX_SEC ((int64_t)(((uint64_t)1 << 62) / 1000000000))
+
 static void on_packet(u_char *u, const struct pcap_pkthdr *h, const u_char *bytes)
 {
 	cap_source *c = (cap_source *)u;
 	/* Sources are opened with nanosecond precision: tv_usec holds ns. */
-	int64_t ns = (int64_t)h->ts.tv_sec * 1000000000 + h->ts.tv_usec;
+	int64_t sec = h->ts.tv_sec < 0 ? 0 : h->ts.tv_sec > CAP_MAX_SEC ? CAP_MAX_SEC : h->ts.tv_sec;
+	int64_t ns = sec * 1000000000 + h->ts.tv_usec;
 	uint64_t frame = ++c->frames;
 	if (!c->have_first) {
 		c->have_first = true;

@@ -2,9 +2,17 @@
  * flow: hash table of TCP streams with an activity list.  See flow.h.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #include "tcp/flow.h"
 
@@ -30,6 +38,7 @@ struct flow_table {
 	size_t nslots;            /* a power of two, at least twice count */
 	size_t count, peak;
 	uint64_t created;
+	uint64_t probes;          /* slots visited by lookups (flow_table_probes) */
 	uint64_t id_first, id_step; /* flow ids: id_first + n * id_step */
 	flow *oldest, *newest;
 	flow *free_list;          /* recycled records (linked through hnext) */
@@ -55,6 +64,7 @@ flow_table *flow_table_new(size_t expected_flows)
 	}
 	ft->nslots = n;
 	ft->rec_size = sizeof(flow);
+	flow_hash_init();
 	ft->id_step = 1;
 	return ft;
 }
@@ -139,19 +149,64 @@ static inline struct key_words key_words(const flow_key *k)
 	return kw;
 }
 
-/* Multiply-xorshift over the key's words: a few cycles per flow lookup,
- * and well mixed in the low bits the bucket index uses. */
-static uint32_t key_hash(const flow_key *k)
+/* ---------------------------------------------------------------- seeded hash
+ *
+ * XXH3 under a secret drawn from getrandom() once per process: the slot a
+ * flow lands in cannot be predicted from outside, so traffic crafted to
+ * share one probe sequence (every insert and lookup walking all the
+ * others) needs the secret first.  The key is canonical (flow_key_make),
+ * so both directions of a stream hash alike. */
+static unsigned char hash_secret[XXH3_SECRET_SIZE_MIN];
+static pthread_once_t hash_once = PTHREAD_ONCE_INIT;
+
+/* The fallback when getrandom() fails (an old kernel, a seccomp filter):
+ * clock and pid through splitmix64, weaker than the kernel's bytes. */
+static void hash_secret_weak(void)
 {
-	struct key_words kw = key_words(k);
-	uint64_t h = 0x9e3779b97f4a7c15ULL;
-	for (int i = 0; i < 4; i++) {
-		h = (h ^ kw.w[i]) * 0xbf58476d1ce4e5b9ULL;
-		h ^= h >> 29;
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	uint64_t x = (uint64_t)t.tv_nsec ^ (uint64_t)t.tv_sec << 30 ^ (uint64_t)getpid() << 48;
+	for (size_t i = 0; i < sizeof hash_secret; i += 8) {
+		uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+		z = (z ^ z >> 30) * 0xbf58476d1ce4e5b9ULL;
+		z = (z ^ z >> 27) * 0x94d049bb133111ebULL;
+		z ^= z >> 31;
+		memcpy(hash_secret + i, &z, sizeof hash_secret - i < 8 ? sizeof hash_secret - i : 8);
 	}
-	h = (h ^ kw.w[4]) * 0x94d049bb133111ebULL;
-	h ^= h >> 32;
-	return (uint32_t)h;
+}
+
+static void hash_init(void)
+{
+	size_t got = 0;
+	while (got < sizeof hash_secret) {
+		ssize_t n = getrandom(hash_secret + got, sizeof hash_secret - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got < sizeof hash_secret)
+		hash_secret_weak();
+}
+
+void flow_hash_init(void)
+{
+	pthread_once(&hash_once, hash_init);
+}
+
+uint64_t flow_key_hash(const flow_key *k)
+{
+	return XXH3_64bits_withSecret(k, sizeof *k, hash_secret, sizeof hash_secret);
+}
+
+/* (key_hash) in parentheses: bench/bench_flow.c builds this file a second
+ * time with key_hash() defined as a macro, the old unseeded hash, to
+ * measure both in one run. */
+static inline uint32_t (key_hash)(const flow_key *k)
+{
+	uint64_t h = flow_key_hash(k);
+	return (uint32_t)(h ^ h >> 32);
 }
 
 static bool key_eq(const flow_key *a, const flow_key *b)
@@ -210,9 +265,11 @@ flow *flow_table_get(flow_table *ft, const flow_key *k, bool create, double ts, 
 	size_t mask = ft->nslots - 1, i = h & mask;
 	if (created)
 		*created = false;
-	for (; ft->slots[i].f; i = (i + 1) & mask)
+	for (; ft->slots[i].f; i = (i + 1) & mask) {
+		ft->probes++;
 		if (ft->slots[i].hash == h && key_eq(&ft->slots[i].f->key, k))
 			return ft->slots[i].f;
+	}
 	if (!create)
 		return NULL;
 	if (2 * (ft->count + 1) > ft->nslots && ft->count + 1 < ft->nslots) {
@@ -294,6 +351,7 @@ flow *flow_table_oldest(const flow_table *ft)
 size_t flow_table_count(const flow_table *ft) { return ft->count; }
 uint64_t flow_table_created(const flow_table *ft) { return ft->created; }
 size_t flow_table_peak(const flow_table *ft) { return ft->peak; }
+uint64_t flow_table_probes(const flow_table *ft) { return ft->probes; }
 
 size_t flow_table_mem(const flow_table *ft)
 {

@@ -74,6 +74,13 @@ size_t flow_table_ext_offset(const flow_table *ft, int id);
  * whether endpoint `a` became key.lo. */
 void flow_key_make(flow_key *k, const flow_ep *a, const flow_ep *b, bool *a_is_lo);
 
+/* The flows' hash: XXH3 keyed by a secret drawn from getrandom() once per
+ * process (flow_hash_init, which flow_table_new calls; thread-safe), so
+ * which keys collide cannot be known outside the process.  Equal for both
+ * directions of a stream, as the key is canonical. */
+void flow_hash_init(void);
+uint64_t flow_key_hash(const flow_key *k);
+
 /* Find the flow of `k`; if absent and `create`, make it (extensions
  * zeroed, id assigned, first_ts = last_ts = ts).  *created tells which.
  * Returns NULL if absent and not created, or if out of memory. */
@@ -93,6 +100,9 @@ static inline flow *flow_newer(const flow *f) { return f->newer; }
 size_t flow_table_count(const flow_table *ft);
 uint64_t flow_table_created(const flow_table *ft);
 size_t flow_table_peak(const flow_table *ft);
+/* Occupied slots that lookups (flow_table_get) stepped over or matched:
+ * about one per lookup while the hash spreads flows well. */
+uint64_t flow_table_probes(const flow_table *ft);
 /* Bytes held by the table itself: slots and flow records. */
 size_t flow_table_mem(const flow_table *ft);
 

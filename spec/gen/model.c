@@ -441,6 +441,7 @@ int spec_load(struct spec *s, const char *path, FILE *err)
 	json_object_put(root);
 	if (L.problems) {
 		fprintf(err, "jmsg-gen: %s: %d problem(s)\n", path, L.problems);
+		spec_free(s); /* what the sections loaded before their problems */
 		return -1;
 	}
 	return 0;

@@ -77,7 +77,7 @@ struct spec {
 };
 
 /* Load and validate.  On failure prints one line per problem to `err` and
- * returns -1. */
+ * returns -1, with nothing left allocated (no spec_free needed). */
 int spec_load(struct spec *s, const char *path, FILE *err);
 void spec_free(struct spec *s);
 
