@@ -63,6 +63,20 @@ static const char *severity_sgr(const char *severity)
 	return !strcmp(severity, "error") ? "1;31" : !strcmp(severity, "warning") ? "33" : "1";
 }
 
+/* Content bytes in a text line, escaped, at most REPORT_TEXT_CONTENT of
+ * them, then "..." when there were more (or `more` says the content was
+ * cut before). */
+static void text_bytes(ob_writer *o, const uint8_t *p, size_t n, bool more)
+{
+	if (n > REPORT_TEXT_CONTENT) {
+		n = REPORT_TEXT_CONTENT;
+		more = true;
+	}
+	ob_bytes_text(o, p, n);
+	if (more)
+		ob_lit(o, "...");
+}
+
 static const char *dir_name(an_dir d)
 {
 	return d == AN_C2S ? "request" : "response";
@@ -193,15 +207,7 @@ static void text_message(report *r, const an_message *m, const char *ctype)
 					REPORT_TEXT_CONTENT))
 			ob_lit(o, "...");
 	} else {
-		size_t n = m->content_kept;
-		bool more = m->content_cut;
-		if (n > REPORT_TEXT_CONTENT) {
-			n = REPORT_TEXT_CONTENT;
-			more = true;
-		}
-		ob_bytes_text(o, m->content, n);
-		if (more)
-			ob_lit(o, "...");
+		text_bytes(o, m->content, m->content_kept, m->content_cut);
 	}
 	if (m->has_latency) {
 		ob_lit(o, " latency=");
@@ -279,19 +285,14 @@ static void text_framed(report *r, const an_message *m)
 	ob_u64(o, m->content_length);
 	if (m->content_length)
 		ob_putc(o, ' ');
-	size_t n = m->content_kept;
-	bool more = m->content_cut;
 	if (m->content_is_text) {
-		text_utf8(o, m->content, n, REPORT_TEXT_CONTENT, &more);
+		bool more = m->content_cut;
+		text_utf8(o, m->content, m->content_kept, REPORT_TEXT_CONTENT, &more);
+		if (more)
+			ob_lit(o, "...");
 	} else {
-		if (n > REPORT_TEXT_CONTENT) {
-			n = REPORT_TEXT_CONTENT;
-			more = true;
-		}
-		ob_bytes_text(o, m->content, n);
+		text_bytes(o, m->content, m->content_kept, m->content_cut);
 	}
-	if (more)
-		ob_lit(o, "...");
 }
 
 static void on_message(void *user, const an_message *m)

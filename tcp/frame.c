@@ -70,16 +70,7 @@ static void frame_message(struct an_half *h, const jmf_event *ev)
 	m.content_kept = text || ev->payload_len < e->cfg.max_hex ? ev->payload_len
 								     : e->cfg.max_hex;
 	m.content_cut = m.content_kept < m.content_length;
-	if (h->dir == AN_C2S) {
-		e->st.requests++;
-		s->requests++;
-	} else {
-		e->st.responses++;
-		s->responses++;
-	}
-	for (int i = 0; i < e->n_sinks; i++)
-		if (e->sinks[i].message)
-			e->sinks[i].message(e->sinks[i].user, &m);
+	message_emit(s, h->dir, &m);
 }
 
 static void frame_error(struct an_half *h, const jmf_event *ev)

@@ -333,17 +333,23 @@ static void emit_message(struct an_half *h, const jm_event *ev, jm_error content
 		m.content_kept = h->prefix_len;
 	}
 	m.content_cut = m.content_kept < m.content_length;
-	if (h->dir == AN_C2S) {
+	m.has_latency = pairing_seen(h, m.ts_first_ns, m.ts_last_ns, &m.latency_ms);
+	message_emit(s, h->dir, &m);
+}
+
+void message_emit(struct an_stream *s, an_dir d, const an_message *m)
+{
+	an_engine *e = s->e;
+	if (d == AN_C2S) {
 		e->st.requests++;
 		s->requests++;
 	} else {
 		e->st.responses++;
 		s->responses++;
 	}
-	m.has_latency = pairing_seen(h, m.ts_first_ns, m.ts_last_ns, &m.latency_ms);
 	for (int i = 0; i < e->n_sinks; i++)
 		if (e->sinks[i].message)
-			e->sinks[i].message(e->sinks[i].user, &m);
+			e->sinks[i].message(e->sinks[i].user, m);
 }
 
 /* A message's header.  A content the engine buffers whole (JSON, or any

@@ -183,4 +183,8 @@ void frame_finish(struct an_half *h);
 void pairing_loss(struct an_half *h);
 bool pairing_seen(struct an_half *h, int64_t first_ns, int64_t last_ns, double *latency_ms);
 
+/* stream.c: a decoded message counted in its stream and the engine's
+ * stats, then handed to every sink (jmsg's and the framings' alike). */
+void message_emit(struct an_stream *s, an_dir d, const an_message *m);
+
 #endif
