@@ -86,20 +86,11 @@ static int converse(const srv_config *cfg, const jmf_framing *f, int fd, const c
 
 int srv_run_chat(const srv_config *cfg, const jmf_framing *f)
 {
-	char err[256], where[NET_ADDR_STRLEN];
+	char where[NET_ADDR_STRLEN];
 	signal(SIGPIPE, SIG_IGN);
-	int lfd = net_listen(cfg->host, cfg->port, 16, err, sizeof err);
-	if (lfd < 0) {
-		fprintf(stderr, "jmsg server: %s\n", err);
+	int lfd = srv_listen(cfg, 16, where, sizeof where);
+	if (lfd < 0)
 		return JM_EXIT_RUNTIME;
-	}
-	net_sock_str(lfd, 0, where, sizeof where);
-	if (cfg->port_file && srv_write_port_file(cfg->port_file, net_local_port(lfd)) < 0) {
-		fprintf(stderr, "jmsg server: cannot write port file '%s': %s\n", cfg->port_file,
-			strerror(errno));
-		close(lfd);
-		return JM_EXIT_RUNTIME;
-	}
 	printf("Listening on %s (interactive, %s framing)\n", where, f->name);
 	fflush(stdout);
 	for (;;) {

@@ -317,18 +317,10 @@ static void tick(el_loop *l, void *data)
 /* Listen, write --port-file, say where.  -1 after a line on stderr. */
 static int echo_listen(esrv *s)
 {
-	char err[256], where[NET_ADDR_STRLEN];
-	s->lfd = net_listen(s->cfg->host, s->cfg->port, 511, err, sizeof err);
-	if (s->lfd < 0) {
-		fprintf(stderr, "jmsg server: %s\n", err);
+	char where[NET_ADDR_STRLEN];
+	s->lfd = srv_listen(s->cfg, 511, where, sizeof where);
+	if (s->lfd < 0)
 		return -1;
-	}
-	net_sock_str(s->lfd, 0, where, sizeof where);
-	if (s->cfg->port_file && srv_write_port_file(s->cfg->port_file, net_local_port(s->lfd)) < 0) {
-		fprintf(stderr, "jmsg server: cannot write port file '%s': %s\n", s->cfg->port_file,
-			strerror(errno));
-		return -1;
-	}
 	if (el_watch_add(&s->loop, &s->listener, s->lfd, EL_READ, on_accept, s) < 0) {
 		fprintf(stderr, "jmsg server: cannot watch the listening socket: %s\n", strerror(errno));
 		return -1;

@@ -683,7 +683,7 @@ static void tick(el_loop *l, void *data)
 
 /* ------------------------------------------------------------ setup */
 
-int srv_write_port_file(const char *path, int port)
+static int write_port_file(const char *path, int port)
 {
 	char tmp[4096];
 	if (snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid()) >= (int)sizeof tmp)
@@ -757,24 +757,33 @@ static int prepare(srv *s)
 	return 0;
 }
 
+int srv_listen(const srv_config *cfg, int backlog, char *where, size_t n)
+{
+	char err[256];
+	int lfd = net_listen(cfg->host, cfg->port, backlog, err, sizeof err);
+	if (lfd < 0) {
+		fprintf(stderr, "jmsg server: %s\n", err);
+		return -1;
+	}
+	net_sock_str(lfd, 0, where, n);
+	if (cfg->port_file && write_port_file(cfg->port_file, net_local_port(lfd)) < 0) {
+		fprintf(stderr, "jmsg server: cannot write port file '%s': %s\n", cfg->port_file,
+			strerror(errno));
+		close(lfd);
+		return -1;
+	}
+	return lfd;
+}
+
 /* Listen, write --port-file, watch for connections, say where.  -1 after
  * a line on stderr. */
 static int start_listening(srv *s)
 {
 	const srv_config *cfg = s->cfg;
-	char err[256];
-	s->lfd = net_listen(cfg->host, cfg->port, 511, err, sizeof err);
-	if (s->lfd < 0) {
-		fprintf(stderr, "jmsg server: %s\n", err);
-		return -1;
-	}
 	char where[NET_ADDR_STRLEN];
-	net_sock_str(s->lfd, 0, where, sizeof where);
-	if (cfg->port_file && srv_write_port_file(cfg->port_file, net_local_port(s->lfd)) < 0) {
-		fprintf(stderr, "jmsg server: cannot write port file '%s': %s\n", cfg->port_file,
-			strerror(errno));
+	s->lfd = srv_listen(cfg, 511, where, sizeof where);
+	if (s->lfd < 0)
 		return -1;
-	}
 	if (el_watch_add(&s->loop, &s->listener, s->lfd, EL_READ, on_accept, s) < 0) {
 		fprintf(stderr, "jmsg server: cannot watch the listening socket: %s\n", strerror(errno));
 		return -1;

@@ -76,7 +76,9 @@ int srv_run_echo(const srv_config *cfg, const struct jmf_framing *f);
  * with a line of standard input.  0 when standard input ends, 1 if it
  * could not start. */
 int srv_run_chat(const srv_config *cfg, const struct jmf_framing *f);
-/* Write `port` to `path` atomically (a temporary file renamed).  0 or -1. */
-int srv_write_port_file(const char *path, int port);
+/* The listening socket of every mode: cfg's host and port, its address
+ * in where[n], --port-file written (atomically, a temporary file
+ * renamed).  The socket, or -1 after a line on stderr. */
+int srv_listen(const srv_config *cfg, int backlog, char *where, size_t n);
 
 #endif
