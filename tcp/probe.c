@@ -120,14 +120,22 @@ static void tally(struct probe *pr, uint64_t bytes)
 	an_engine *e = pr->e;
 	if (!bytes)
 		return;
-	if (!e->port_bytes && !(e->port_bytes = calloc(65536, sizeof *e->port_bytes)))
-		return;
+	uint16_t port = tally_port(pr);
+	if (!e->port_bytes) {
+		if (!(e->port_bytes = calloc(65536, sizeof *e->port_bytes)))
+			return;
+		e->port_lo = e->port_hi = port;
+	}
 	if (!pr->counted) {
 		pr->counted = true;
 		e->st.undecoded_streams++;
 	}
 	e->st.undecoded_bytes += bytes;
-	e->port_bytes[tally_port(pr)] += bytes;
+	e->port_bytes[port] += bytes;
+	if (port < e->port_lo)
+		e->port_lo = port;
+	if (port > e->port_hi)
+		e->port_hi = port;
 }
 
 /* The flow holds no message (or its capture ended first): its bytes so far

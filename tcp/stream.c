@@ -757,7 +757,13 @@ void an_engines_busiest_ports(const an_engine *const *es, size_t n, an_stats *st
 {
 	st->n_undecoded_ports = st->undecoded_port_count = 0;
 	uint64_t top[AN_NOTE_PORTS];
-	for (uint32_t p = 0; p < 65536; p++) {
+	uint32_t lo = 65535, hi = 0;   /* only the ports some engine counted */
+	for (size_t i = 0; i < n; i++)
+		if (es[i]->port_bytes) {
+			lo = es[i]->port_lo < lo ? es[i]->port_lo : lo;
+			hi = es[i]->port_hi > hi ? es[i]->port_hi : hi;
+		}
+	for (uint32_t p = lo; p <= hi; p++) {
 		uint64_t b = 0;
 		for (size_t i = 0; i < n; i++)
 			if (es[i]->port_bytes)

@@ -123,6 +123,7 @@ struct an_engine {
 	flow_table *probes;       /* flows on other ports (probe.c), or NULL */
 	size_t probe_off;
 	uint64_t *port_bytes;     /* undecoded payload bytes by port, or NULL */
+	uint16_t port_lo, port_hi; /* the ports port_bytes counts, lowest and highest */
 	bool role_set;            /* the next stream's client, from probe.c */
 	bool role_client_is_lo;
 	jm_decoder_spare dec_spare[SPARES];
