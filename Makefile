@@ -247,7 +247,7 @@ coverage:
 # fuzz/fuzz_NAME.c, its corpus in $(BUILD)/fuzz/corpus-NAME, seeded from
 # SEEDS.  fuzz/README.md says what each one feeds and checks.
 FUZZ_TARGETS := decoder_fast:fuzz/seeds:4096 decoder:fuzz/seeds:4096 \
-                framing:fuzz/framing-seeds:4096 packets:$(BUILD)/fuzz/seeds-packets:262144 \
+                framings:fuzz/framings-seeds:4096 packets:$(BUILD)/fuzz/seeds-packets:262144 \
                 pcap:tests/fixtures:262144 spec:$(BUILD)/fuzz/seeds-spec:65536
 FUZZ_BINS := $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/fuzz_$(firstword $(subst :, ,$(t))))
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -268,12 +268,12 @@ $(BUILD)/fuzz/fuzz_decoder_fast: fuzz/fuzz_decoder.c tests/unit/codec_check.h $(
 	  $(filter-out proto/framing%.c,$(wildcard proto/*.c)) $(GEN)/jmsg_spec.c
 
 # The framing codec's target: no json-c, no loader; framings built in it.
-FUZZ_FRAMING_BIN := $(BUILD)/fuzz/fuzz_framing
-$(FUZZ_FRAMING_BIN): fuzz/fuzz_framing.c $(wildcard proto/*.c proto/*.h) \
+FUZZ_FRAMINGS_BIN := $(BUILD)/fuzz/fuzz_framings
+$(FUZZ_FRAMINGS_BIN): fuzz/fuzz_framings.c $(wildcard proto/*.c proto/*.h) \
 		$(GEN)/jmsg_spec.c
 	@mkdir -p $(@D)
 	clang $(CSTD) -O1 -g $(WARN) -I$(GEN) -Iproto -fsanitize=fuzzer,address,undefined \
-	  -fno-sanitize-recover=all -o $@ fuzz/fuzz_framing.c proto/framing.c proto/encoder.c proto/json.c \
+	  -fno-sanitize-recover=all -o $@ fuzz/fuzz_framings.c proto/framing.c proto/encoder.c proto/json.c \
 	  proto/framing_file.c proto/spec.c $(GEN)/jmsg_spec.c $(PKG_CFLAGS) $(PKG_LIBS)
 
 # The targets over the whole program link a third tree, $(BUILD)/fuzzlib:
