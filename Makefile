@@ -248,7 +248,7 @@ coverage:
 # SEEDS.  fuzz/README.md says what each one feeds and checks.
 FUZZ_TARGETS := decoder_fast:fuzz/seeds:4096 decoder:fuzz/seeds:4096 \
                 framings:fuzz/framings-seeds:4096 packets:$(BUILD)/fuzz/seeds-packets:262144 \
-                pcap:tests/fixtures:262144 spec:$(BUILD)/fuzz/seeds-spec:65536
+                pcap:$(BUILD)/fuzz/seeds-pcap:262144 spec:$(BUILD)/fuzz/seeds-spec:65536
 FUZZ_BINS := $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/fuzz_$(firstword $(subst :, ,$(t))))
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
@@ -327,7 +327,17 @@ $(BUILD)/fuzz/seeds-spec/.done: $(FUZZ_SPEC_SEEDS)
 	@for f in $^; do cp $$f $(@D)/$$(echo $$f | tr / -); done
 	@touch $@
 
-FUZZ_SEEDS := $(BUILD)/fuzz/seeds-packets/.done $(BUILD)/fuzz/seeds-spec/.done
+# fuzz_pcap's: the fixtures' captures, and the framing fixtures' scripts
+# made into captures by pcapgen.
+FUZZ_PCAP_SCRIPTS := $(wildcard tests/fixtures/framings/*.script tests/fixtures/framings/analyzer/*.script)
+$(BUILD)/fuzz/seeds-pcap/.done: $(BUILD)/tools/pcapgen $(wildcard tests/fixtures/*.pcap tests/fixtures/*.pcapng) \
+		$(FUZZ_PCAP_SCRIPTS)
+	@rm -rf $(@D) && mkdir -p $(@D)
+	@cp $(filter %.pcap %.pcapng,$^) $(@D)/
+	@for s in $(FUZZ_PCAP_SCRIPTS); do $(BUILD)/tools/pcapgen -o $(@D)/$$(basename $$s .script).pcap $$s >/dev/null; done
+	@touch $@
+
+FUZZ_SEEDS := $(BUILD)/fuzz/seeds-packets/.done $(BUILD)/fuzz/seeds-spec/.done $(BUILD)/fuzz/seeds-pcap/.done
 
 fuzz: $(FUZZ_BINS) $(FUZZ_SEEDS)
 	@set -e; for t in $(FUZZ_TARGETS); do $(call fuzz_run,$$t,$(FUZZ_SECONDS),run); done

@@ -4,11 +4,14 @@
  * /dev/null), twice: once read by libpcap into one engine with a text
  * report, once mapped and read by jmsg's own pcap reader (the --workers
  * path: tcp/capture.c read_mapped) into two worker threads with JSON
- * output.  Small limits (--memcap, --stream-memcap, --max-streams,
- * --max-hex), so dropping and eviction run too.  The file is a memfd,
- * named by its /proc/self/fd path.
+ * output; and a third time with --framing (tcp/frame.c), the framing
+ * chosen by the input's size (so a mutation that changes the size tries
+ * another), on jmsg's port and the framing fixtures' 7342.  Small limits
+ * (--memcap, --stream-memcap, --max-streams, --max-hex), so dropping and
+ * eviction run too.  The file is a memfd, named by its /proc/self/fd path.
  *
- * Seeds: fuzz/pcap-seeds, the fixtures' capture files.
+ * Seeds: $(BUILD)/fuzz/seeds-pcap, the fixtures' capture files and those
+ * pcapgen makes from the framing fixtures' scripts.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -78,7 +81,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	static const char *const text[] = {"--time", "delta"};
 	static const char *const json[] = {"--json", "--workers", "2"};
+	static const char *const framings[] = {"ascii-length", "fixed", "delimited", "close", "raw"};
+	const char *framed[] = {"--json", "--port", "65432", "--port", "7342", "--framing",
+				framings[size % (sizeof framings / sizeof framings[0])]};
 	run(text, 2);
 	run(json, 3);
+	run(framed, 7);
 	return 0;
 }
