@@ -551,6 +551,42 @@ static conn *conn_new(srv *s, int fd, bool rejected)
 	return c;
 }
 
+/* A connection just accepted on `fd`: served, told the server is full
+ * (beyond --max-conns), or closed without a word (beyond MAX_REJECTING
+ * of those). */
+static void conn_admit(srv *s, int fd)
+{
+	bool over = s->nconns >= s->cfg->max_conns;
+	if (over && s->nrejecting >= MAX_REJECTING) {
+		close(fd);
+		return;
+	}
+	net_nodelay(fd);
+	conn *c = conn_new(s, fd, over);
+	if (!c) {
+		close(fd);
+		return;
+	}
+	if (el_watch_add(&s->loop, &c->w, fd, 0, conn_io, c) < 0) {
+		conn_close(c, strerror(errno));
+		return;
+	}
+	if (over) {
+		log_line(s, 1, "Refusing connection from %s: %u connections open (--max-conns)", c->peer,
+			 s->nconns);
+		char detail[96];
+		snprintf(detail, sizeof detail, "server has %u connections open, its maximum",
+			 s->cfg->max_conns);
+		app_answer_error(&c->out, SRV_ERR_BUSY, detail);
+		c->state = CONN_FLUSH;
+		c->linger = true;
+		conn_flush(c);
+		return;
+	}
+	log_line(s, 1, "Accepted connection from %s", c->peer);
+	conn_set_interest(c);
+}
+
 static void on_accept(el_loop *l, el_watch *w, int mask)
 {
 	srv *s = w->data;
@@ -569,35 +605,7 @@ static void on_accept(el_loop *l, el_watch *w, int mask)
 			}
 			return;
 		}
-		bool over = s->nconns >= s->cfg->max_conns;
-		if (over && s->nrejecting >= MAX_REJECTING) {
-			close(fd);
-			continue;
-		}
-		net_nodelay(fd);
-		conn *c = conn_new(s, fd, over);
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		if (el_watch_add(&s->loop, &c->w, fd, 0, conn_io, c) < 0) {
-			conn_close(c, strerror(errno));
-			continue;
-		}
-		if (over) {
-			log_line(s, 1, "Refusing connection from %s: %u connections open (--max-conns)",
-				 c->peer, s->nconns);
-			char detail[96];
-			snprintf(detail, sizeof detail, "server has %u connections open, its maximum",
-				 s->cfg->max_conns);
-			app_answer_error(&c->out, SRV_ERR_BUSY, detail);
-			c->state = CONN_FLUSH;
-			c->linger = true;
-			conn_flush(c);
-			continue;
-		}
-		log_line(s, 1, "Accepted connection from %s", c->peer);
-		conn_set_interest(c);
+		conn_admit(s, fd);
 	}
 }
 

@@ -1,0 +1,95 @@
+/*
+ * libFuzzer target: a whole capture file, pcap or pcapng, read the way
+ * `jmsg replay` reads it (replay/conv_load.c rp_load_pcap: the analyzer's
+ * engine into conversations), with requests kept as captured or
+ * re-encoded (the input's size picks), a small memory cap, then every
+ * conversation described as replay's report describes it.
+ * Checks beyond the sanitizers: a refused file says why; every message
+ * kept, request or response, re-encoded or not, is exactly one whole jmsg
+ * message, with no error that stops the codec (replay sends the requests
+ * as they are kept, and compares the responses byte for byte; a
+ * warning, such as a content-encoding it cannot check, is kept as it
+ * was captured).
+ *
+ * Seeds: those of fuzz_pcap ($(BUILD)/fuzz/seeds-pcap).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "replay/conv.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int pcap_fd = -1;
+static char pcap_path[64];
+
+static int on_event(void *user, const jm_event *ev)
+{
+	if (ev->type == JM_EV_ERROR && !ev->can_continue) {
+		fprintf(stderr, "replay kept a message the codec refuses: %s: %s\n",
+			jm_error_id(ev->error), ev->detail);
+		abort();
+	}
+	if (ev->type == JM_EV_MESSAGE)
+		++*(size_t *)user;
+	return JM_CB_OK;
+}
+
+static void check_message(const rp_msg *m)
+{
+	jm_decoder d;
+	jm_decoder_config dc = {0};
+	size_t n = 0;
+	jm_decoder_init(&d, &dc, on_event, &n);
+	jm_decoder_feed(&d, m->bytes, m->len);
+	bool whole = jm_decoder_finish(&d);
+	jm_decoder_free(&d);
+	if (!whole || n != 1) {
+		fprintf(stderr, "replay kept %zu bytes that are %zu whole messages, not one\n", m->len, n);
+		abort();
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (pcap_fd < 0) {
+		pcap_fd = memfd_create("fuzz_replay", 0);
+		if (pcap_fd < 0)
+			abort();
+		snprintf(pcap_path, sizeof pcap_path, "/proc/self/fd/%d", pcap_fd);
+	}
+	if (ftruncate(pcap_fd, 0) < 0 || pwrite(pcap_fd, data, size, 0) != (ssize_t)size)
+		abort();
+
+	const uint16_t ports[] = {65432, 7342};
+	rp_load_config cfg = {.ports = ports,
+			      .n_ports = 2,
+			      .raw = size & 1,
+			      .max_content = 4096,
+			      .memcap = 1 << 20};
+	rp_capture c;
+	char err[256] = "";
+	if (rp_load_pcap(&c, pcap_path, &cfg, err, sizeof err) < 0) {
+		if (!err[0])
+			abort(); /* a refusal names its reason */
+		rp_capture_free(&c); /* as jmsg replay does */
+		return 0;
+	}
+	for (size_t i = 0; i < c.n; i++) {
+		const rp_stream *s = &c.s[i];
+		char line[256];
+		rp_stream_describe_cut(s, line, sizeof line);
+		(void)rp_stream_requests(s);
+		(void)rp_stream_known_responses(s);
+		(void)rp_stream_incomplete(s);
+		for (int dir = RP_REQ; dir <= RP_RESP; dir++)
+			for (size_t k = 0; k < s->n[dir]; k++)
+				check_message(&s->msg[dir][k]);
+	}
+	rp_capture_free(&c);
+	return 0;
+}
