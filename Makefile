@@ -286,7 +286,7 @@ fuzz-lib:
 	  EXTRA_CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" EXTRA_LDFLAGS="$(FUZZ_SAN)" \
 	  $(BUILD)/fuzzlib/libjmsg.a
 
-$(BUILD)/fuzz/fuzz_packets $(BUILD)/fuzz/fuzz_pcap $(BUILD)/fuzz/fuzz_server $(BUILD)/fuzz/fuzz_replay: $(BUILD)/fuzz/%: fuzz/%.c fuzz-lib
+$(BUILD)/fuzz/fuzz_packets $(BUILD)/fuzz/fuzz_pcap $(BUILD)/fuzz/fuzz_server $(BUILD)/fuzz/fuzz_replay: $(BUILD)/fuzz/%: fuzz/%.c fuzz/messages.h fuzz-lib
 	@mkdir -p $(@D)
 	clang $(CSTD) -O1 -g $(WARN) -I$(BUILD)/fuzzlib/gen -Iproto -I. $(PKG_CFLAGS) \
 	  -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(BUILD)/fuzzlib/libjmsg.a $(PKG_LIBS) -lm -pthread

@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz/messages.h"
 #include "replay/conv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -27,29 +28,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int pcap_fd = -1;
 static char pcap_path[64];
 
-static int on_event(void *user, const jm_event *ev)
-{
-	if (ev->type == JM_EV_ERROR && !ev->can_continue) {
-		fprintf(stderr, "replay kept a message the codec refuses: %s: %s\n",
-			jm_error_id(ev->error), ev->detail);
-		abort();
-	}
-	if (ev->type == JM_EV_MESSAGE)
-		++*(size_t *)user;
-	return JM_CB_OK;
-}
-
 static void check_message(const rp_msg *m)
 {
-	jm_decoder d;
-	jm_decoder_config dc = {0};
-	size_t n = 0;
-	jm_decoder_init(&d, &dc, on_event, &n);
-	jm_decoder_feed(&d, m->bytes, m->len);
-	bool whole = jm_decoder_finish(&d);
-	jm_decoder_free(&d);
-	if (!whole || n != 1) {
-		fprintf(stderr, "replay kept %zu bytes that are %zu whole messages, not one\n", m->len, n);
+	fz_messages r = fz_decode(m->bytes, m->len);
+	if (r.errors || !r.whole || r.messages != 1) {
+		fprintf(stderr, "replay kept %zu bytes that are %zu whole messages, not one%s%s\n", m->len,
+			r.messages, r.first[0] ? ": " : "", r.first);
 		abort();
 	}
 }

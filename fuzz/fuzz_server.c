@@ -30,6 +30,8 @@
 
 #include "server/server.c"
 
+#include "fuzz/messages.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static srv S;
@@ -94,29 +96,13 @@ static void server_round(void)
 	before_sleep(&S.loop, &S);
 }
 
-static int count_errors(void *user, const jm_event *ev)
-{
-	if (ev->type == JM_EV_ERROR) {
-		fprintf(stderr, "the server sent a message the codec refuses: %s: %s\n",
-			jm_error_id(ev->error), ev->detail);
-		++*(int *)user;
-	}
-	return JM_CB_OK;
-}
-
 /* Every byte the server sent is part of a whole, well-formed message. */
 static void check_answers(const jm_buf *got)
 {
-	jm_decoder d;
-	jm_decoder_config dc = {0};
-	int errors = 0;
-	jm_decoder_init(&d, &dc, count_errors, &errors);
-	jm_decoder_feed(&d, jm_buf_head(got), jm_buf_pending(got));
-	bool whole = jm_decoder_finish(&d);
-	jm_decoder_free(&d);
-	if (errors || !whole) {
-		fprintf(stderr, "the server sent %zu bytes that are not whole jmsg messages\n",
-			jm_buf_pending(got));
+	fz_messages r = fz_decode(jm_buf_head(got), jm_buf_pending(got));
+	if (r.errors || r.warnings || !r.whole) {
+		fprintf(stderr, "the server sent %zu bytes that are not whole jmsg messages%s%s\n",
+			jm_buf_pending(got), r.first[0] ? ": " : "", r.first);
 		abort();
 	}
 }
