@@ -9,7 +9,7 @@
 #   make coverage   unit and end-to-end tests on a gcc --coverage tree, line and
 #                   branch coverage per folder (gcovr), fails below the targets
 #   make deps       install the Debian packages a fresh machine needs
-#   make fuzz FUZZ_SECONDS=N
+#   make fuzz FUZZ_SECONDS=N [FUZZ_RUNS=N] [FUZZ_FLAGS=...]   every libFuzzer target
 #   make soak SOAK_SECONDS=60 SOAK_RATE=2000   server, client and live analyzer
 #                   on lo (root): counts exact, no drops, RSS flat
 #   make bench      benchmarks, results in bench/RESULTS.md
@@ -25,6 +25,10 @@ BUILD    ?= build
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 FUZZ_SECONDS ?= 60
+# make fuzz: also stop a target after FUZZ_RUNS executions (-1: no limit);
+# FUZZ_FLAGS, more libFuzzer flags (e.g. -fork=1 -ignore_crashes=1).
+FUZZ_RUNS ?= -1
+FUZZ_FLAGS ?=
 FUZZ_SMOKE_SECONDS ?= 7
 SOAK_SECONDS ?= 60
 SOAK_RATE ?= 2000
@@ -298,15 +302,16 @@ $(BUILD)/fuzz/fuzz_spec: fuzz/fuzz_spec.c spec/gen/model.c spec/gen/model.h fuzz
 	  -fsanitize=fuzzer $(FUZZ_SAN) -o $@ fuzz/fuzz_spec.c spec/gen/model.c \
 	  $(BUILD)/fuzzlib/libjmsg.a $(PKG_LIBS) -lm -pthread
 
-# fuzz_target NAME SECONDS ARTIFACTS LOG: one target, its log kept; a
-# crashing input goes to ARTIFACTS (crash-*, leak-*, timeout-*).
+# fuzz_run TARGET SECONDS LOG [FLAGS]: one target of FUZZ_TARGETS for
+# SECONDS, its log kept in $(BUILD)/fuzz/LOG-NAME.log; a failing input goes
+# to $(BUILD)/fuzz/ (crash-*, leak-*, timeout-*).
 # -close_fd_mask=3: the program's own output and error lines are not
 # libFuzzer's log.  A finding exits 1 (libFuzzer's own 77 would read as
 # "skipped" to the test scripts).
 fuzz_run = name=$$(echo $(1) | cut -d: -f1); seeds=$$(echo $(1) | cut -d: -f2); \
 	  max=$$(echo $(1) | cut -d: -f3); mkdir -p $(BUILD)/fuzz/corpus-$$name; \
 	  echo "== fuzz_$$name for $(2)s (log: $(BUILD)/fuzz/$(3)-$$name.log)"; \
-	  rc=0; $(BUILD)/fuzz/fuzz_$$name -max_total_time=$(2) -max_len=$$max -close_fd_mask=3 \
+	  rc=0; $(BUILD)/fuzz/fuzz_$$name -max_total_time=$(2) -max_len=$$max -close_fd_mask=3 $(4) \
 	    -print_final_stats=1 -error_exitcode=1 -timeout_exitcode=1 -artifact_prefix=$(BUILD)/fuzz/ \
 	    $(BUILD)/fuzz/corpus-$$name $$seeds >$(BUILD)/fuzz/$(3)-$$name.log 2>&1 || rc=$$?; \
 	  if [ $$rc -eq 0 ]; then grep -E '^(Done|stat::number_of_executed_units|\#[0-9]+.*DONE)' \
@@ -341,7 +346,7 @@ $(BUILD)/fuzz/seeds-pcap/.done: $(BUILD)/tools/pcapgen $(wildcard tests/fixtures
 FUZZ_SEEDS := $(BUILD)/fuzz/seeds-packets/.done $(BUILD)/fuzz/seeds-spec/.done $(BUILD)/fuzz/seeds-pcap/.done
 
 fuzz: $(FUZZ_BINS) $(FUZZ_SEEDS)
-	@set -e; for t in $(FUZZ_TARGETS); do $(call fuzz_run,$$t,$(FUZZ_SECONDS),run); done
+	@set -e; for t in $(FUZZ_TARGETS); do $(call fuzz_run,$$t,$(FUZZ_SECONDS),run,-runs=$(FUZZ_RUNS) $(FUZZ_FLAGS)); done
 
 # make test: each target briefly; the make status is the first failing one's.
 fuzz-smoke: $(FUZZ_BINS) $(FUZZ_SEEDS)
