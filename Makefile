@@ -253,7 +253,8 @@ coverage:
 FUZZ_TARGETS := decoder_fast:fuzz/seeds:4096 decoder:fuzz/seeds:4096 \
                 framings:fuzz/framings-seeds:4096 packets:$(BUILD)/fuzz/seeds-packets:262144 \
                 pcap:$(BUILD)/fuzz/seeds-pcap:262144 spec:$(BUILD)/fuzz/seeds-spec:65536 \
-                server:fuzz/server-seeds:65536 replay:$(BUILD)/fuzz/seeds-pcap:262144
+                server:fuzz/server-seeds:65536 replay:$(BUILD)/fuzz/seeds-pcap:262144 \
+                client:fuzz/client-seeds:65536
 FUZZ_BINS := $(foreach t,$(FUZZ_TARGETS),$(BUILD)/fuzz/fuzz_$(firstword $(subst :, ,$(t))))
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
@@ -290,7 +291,8 @@ fuzz-lib:
 	  EXTRA_CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" EXTRA_LDFLAGS="$(FUZZ_SAN)" \
 	  $(BUILD)/fuzzlib/libjmsg.a
 
-$(BUILD)/fuzz/fuzz_packets $(BUILD)/fuzz/fuzz_pcap $(BUILD)/fuzz/fuzz_server $(BUILD)/fuzz/fuzz_replay: $(BUILD)/fuzz/%: fuzz/%.c fuzz/messages.h fuzz-lib
+$(BUILD)/fuzz/fuzz_packets $(BUILD)/fuzz/fuzz_pcap $(BUILD)/fuzz/fuzz_server $(BUILD)/fuzz/fuzz_replay \
+		$(BUILD)/fuzz/fuzz_client: $(BUILD)/fuzz/%: fuzz/%.c fuzz/messages.h fuzz-lib
 	@mkdir -p $(@D)
 	clang $(CSTD) -O1 -g $(WARN) -I$(BUILD)/fuzzlib/gen -Iproto -I. $(PKG_CFLAGS) \
 	  -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(BUILD)/fuzzlib/libjmsg.a $(PKG_LIBS) -lm -pthread
