@@ -313,9 +313,9 @@ $(BUILD)/fuzz/fuzz_spec: fuzz/fuzz_spec.c spec/gen/model.c spec/gen/model.h fuzz
 fuzz_run = name=$$(echo $(1) | cut -d: -f1); seeds=$$(echo $(1) | cut -d: -f2); \
 	  max=$$(echo $(1) | cut -d: -f3); mkdir -p $(BUILD)/fuzz/corpus-$$name; \
 	  echo "== fuzz_$$name for $(2)s (log: $(BUILD)/fuzz/$(3)-$$name.log)"; \
-	  rc=0; $(BUILD)/fuzz/fuzz_$$name -max_total_time=$(2) -max_len=$$max -close_fd_mask=3 $(4) \
+	  rc=0; $(BUILD)/fuzz/fuzz_$$name -max_total_time=$(2) -max_len=$$max -close_fd_mask=3 \
 	    -print_final_stats=1 -error_exitcode=1 -timeout_exitcode=1 -artifact_prefix=$(BUILD)/fuzz/ \
-	    $(BUILD)/fuzz/corpus-$$name $$seeds >$(BUILD)/fuzz/$(3)-$$name.log 2>&1 || rc=$$?; \
+	    $(4) $(BUILD)/fuzz/corpus-$$name $$seeds >$(BUILD)/fuzz/$(3)-$$name.log 2>&1 || rc=$$?; \
 	  if [ $$rc -eq 0 ]; then grep -E '^(Done|stat::number_of_executed_units|\#[0-9]+.*DONE)' \
 	    $(BUILD)/fuzz/$(3)-$$name.log | tail -n 2; else tail -n 40 $(BUILD)/fuzz/$(3)-$$name.log; \
 	    echo "fuzz_$$name exited $$rc (log: $(BUILD)/fuzz/$(3)-$$name.log, input: $(BUILD)/fuzz/crash-*, leak-* or timeout-*)"; \
@@ -342,7 +342,7 @@ $(BUILD)/fuzz/seeds-pcap/.done: $(BUILD)/tools/pcapgen $(wildcard tests/fixtures
 		$(FUZZ_PCAP_SCRIPTS)
 	@rm -rf $(@D) && mkdir -p $(@D)
 	@cp $(filter %.pcap %.pcapng,$^) $(@D)/
-	@for s in $(FUZZ_PCAP_SCRIPTS); do $(BUILD)/tools/pcapgen -o $(@D)/$$(basename $$s .script).pcap $$s >/dev/null; done
+	@for s in $(FUZZ_PCAP_SCRIPTS); do $(BUILD)/tools/pcapgen -o $(@D)/$$(basename $$s .script).pcap $$s >/dev/null || exit 1; done
 	@touch $@
 
 FUZZ_SEEDS := $(BUILD)/fuzz/seeds-packets/.done $(BUILD)/fuzz/seeds-spec/.done $(BUILD)/fuzz/seeds-pcap/.done

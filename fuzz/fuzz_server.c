@@ -7,16 +7,20 @@
  * The connection is one end of a socketpair; the target plays the epoll
  * loop (poll() on the interest the server set) and the client: it sends
  * the input in pieces, reads all the server sends, and shuts its write
- * side when the input is sent.
+ * side when the input is sent.  The search table is the tutorial's and
+ * "big", a 100,000-byte result, so a few pipelined requests for it fill
+ * the output queue past SRV_OUT_HIGH.
  *
  * Input: one configuration byte, then the client's bytes.
  *     bits 0-1  verbosity: 0 quiet, 1 a line per event, 2 (and 3) the
  *               bytes too; stdout is /dev/null while the server runs
  *     bit  2    --max-content 64 (otherwise the server's default)
  *     bit  3    the connection is one beyond --max-conns (told so)
- *     bits 4-7  the client sends pieces of 1 << bits bytes: 1 to 32768
- *               (the codec's own target tries every split; this one
- *               the server's handling of what one read brings)
+ *     bits 4-6  the client sends pieces of 1 << (2 * bits) bytes: 1 to
+ *               16384 (the codec's own target tries every split; this
+ *               one the server's handling of what one read brings)
+ *     bit  7    the client reads nothing until it has sent everything
+ *               (pipelining without reading: the server pauses)
  * Checks beyond the sanitizers: the server's bytes are whole jmsg
  * messages that decode with no error (an error answer is a well-formed
  * message too); the connection is finished, closed by the server, once
@@ -48,6 +52,10 @@ static void setup(void)
 	null_fd = open("/dev/null", O_WRONLY);
 	S.tok = json_tokener_new_ex(JM_SPEC_MAX_JSON_DEPTH + 1);
 	if (null_fd < 0 || !S.tok || app_table_default(&S.table) < 0 || el_init(&S.loop, &none) < 0)
+		abort();
+	static char big[100001];
+	memset(big, 'b', sizeof big - 1);
+	if (json_object_object_add(S.table.obj, "big", json_object_new_string(big)) < 0)
 		abort();
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -90,7 +98,9 @@ static void server_round(void)
 				mask |= EL_READ;
 			if (p.revents & (POLLOUT | POLLERR))
 				mask |= EL_WRITE;
-			conn_io(&S.loop, &c->w, mask);
+			mask &= c->w.mask; /* as the event loop does */
+			if (mask)
+				conn_io(&S.loop, &c->w, mask);
 		}
 	}
 	before_sleep(&S.loop, &S);
@@ -120,7 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			   .max_content = (c0 & 4) ? 64 : SRV_DEFAULT_MAX_CONTENT,
 			   .max_conns = (c0 & 8) ? 0 : SRV_DEFAULT_MAX_CONNS,
 			   .verbosity = (c0 & 3) > 2 ? 2 : c0 & 3};
-	size_t piece = (size_t)1 << (c0 >> 4);
+	size_t piece = (size_t)1 << (2 * ((c0 >> 4) & 7));
+	bool hold_reads = c0 & 0x80;
 	if (srv_cache_init(&S.cache) < 0)
 		abort();
 	int sv[2];
@@ -141,12 +152,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t round = 0; round < max_rounds && !(closed && !S.conns); round++) {
 		if (sending && at < size)
 			sending = client_send(sv[1], data, size, &at, piece);
-		else if (sending) {
-			shutdown(sv[1], SHUT_WR);
+		else
 			sending = false;
-		}
+		if (!sending)
+			shutdown(sv[1], SHUT_WR);
 		server_round();
-		closed = client_read(sv[1], &got) || closed;
+		if (!hold_reads || !sending)
+			closed = client_read(sv[1], &got) || closed;
 	}
 	bool finished = !S.conns;
 
