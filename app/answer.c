@@ -305,8 +305,9 @@ int app_answer_binary(jm_buf *out, const uint8_t *first, size_t n, const char *e
 int app_bytes_repr(jm_buf *out, const uint8_t *p, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	/* Python picks " only when the bytes hold ' and no ". */
-	char q = (memchr(p, '\'', n) && !memchr(p, '"', n)) ? '"' : '\'';
+	/* Python picks " only when the bytes hold ' and no ".  (No bytes
+	 * may come with p NULL, which memchr must not be given.) */
+	char q = (n && memchr(p, '\'', n) && !memchr(p, '"', n)) ? '"' : '\'';
 	char pre[2] = {'b', q};
 	if (jm_buf_append(out, pre, 2) < 0)
 		return -1;

@@ -177,6 +177,7 @@ static void test_bytes_repr(void **state)
 		{"it's", 4, "b\"it's\""},
 		{"'\"", 2, "b'\\'\"'"},
 		{"\t\n\r\\\x7f\xf0", 6, "b'\\t\\n\\r\\\\\\x7f\\xf0'"},
+		{NULL, 0, "b''"}, /* an empty content: no bytes, no buffer */
 	};
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		out.len = out.off = 0;
