@@ -129,4 +129,30 @@ static int replay_dir(const char *sub, fuzz_entry entry, const char *const *ext)
 	return n;
 }
 
+/* For targets whose first input byte is a configuration: every file of
+ * ROOT/sub under each of the 256 configuration bytes. */
+static fuzz_entry replay_config_target;
+
+static inline int replay_each_config(const uint8_t *data, size_t size)
+{
+	if (size < 1)
+		return 0;
+	uint8_t *in = malloc(size);
+	if (!in)
+		abort();
+	memcpy(in, data, size);
+	for (int c = 0; c < 256; c++) {
+		in[0] = (uint8_t)c;
+		replay_config_target(in, size);
+	}
+	free(in);
+	return 0;
+}
+
+static inline int replay_dir_every_config(const char *sub, fuzz_entry entry)
+{
+	replay_config_target = entry;
+	return replay_dir(sub, replay_each_config, NULL);
+}
+
 #endif

@@ -24,25 +24,9 @@ static void test_regressions(void **state)
 	assert_true(n >= 0);
 }
 
-/* A seed with its configuration byte replaced by each of the 256. */
-static int every_config(const uint8_t *data, size_t size)
-{
-	if (size < 1)
-		return 0;
-	uint8_t *in = malloc(size);
-	assert_non_null(in);
-	memcpy(in, data, size);
-	for (int c = 0; c < 256; c++) {
-		in[0] = (uint8_t)c;
-		fuzz_server_one(in, size);
-	}
-	free(in);
-	return 0;
-}
-
 static void test_seeds(void **state)
 {
-	int n = replay_dir("fuzz/server-seeds", every_config, NULL);
+	int n = replay_dir_every_config("fuzz/server-seeds", fuzz_server_one);
 	assert_true(n >= 10);
 }
 
