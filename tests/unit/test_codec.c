@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "codec_check.h"
+#include "fuzz_replay.h"
 
 /* ---------------------------------------------------------------- corpus */
 
@@ -865,57 +866,28 @@ static void test_spec_tables(void **state)
 	assert_false(jm_field_specs[JM_FIELD_CONNECTION].required);
 }
 
-/* Is `root` this source tree: does it hold this file and fuzz/regressions? */
-static bool source_root(const char *root, char *dir, size_t cap)
+/* One input the fuzzer crashed on, in its format (two bytes of
+ * configuration first): the same events whole and byte by byte. */
+static int codec_regression(const uint8_t *data, size_t len)
 {
-	char probe[4096];
-	int n = snprintf(probe, sizeof probe, "%s/tests/unit/test_codec.c", root);
-	if (n < 0 || (size_t)n >= sizeof probe || access(probe, R_OK) != 0)
-		return false;
-	n = snprintf(dir, cap, "%s/fuzz/regressions", root);
-	return n > 0 && (size_t)n < cap;
-}
-
-/* The tree above `start` (a directory, or a file in one) that is the
- * source tree. */
-static bool find_up(const char *start, char *dir, size_t cap)
-{
-	char p[4096];
-	if (!realpath(start, p))
-		return false;
-	for (;;) {
-		if (source_root(p, dir, cap))
-			return true;
-		char *slash = strrchr(p, '/');
-		if (!slash || slash == p)
-			return false;
-		*slash = 0;
-	}
-}
-
-/* Where fuzz/regressions is: $JMSG_FUZZ_REGRESSIONS if set; else found
- * from this file's compile-time path (relative to where make ran), the
- * working directory or the test binary's own path, whichever is inside
- * the source tree.  False if none is. */
-static bool regressions_dir(char *dir, size_t cap)
-{
-	const char *env = getenv("JMSG_FUZZ_REGRESSIONS");
-	if (env && *env) {
-		snprintf(dir, cap, "%s", env);
-		return true;
-	}
-	char here[4096];
-	snprintf(here, sizeof here, "%s", __FILE__);
-	char *slash = strrchr(here, '/');
-	if (slash) {
-		*slash = 0;
-		strncat(here, "/../..", sizeof here - strlen(here) - 1);
-		if (find_up(here, dir, cap))
-			return true;
-	}
-	if (find_up(".", dir, cap))
-		return true;
-	return find_up("/proc/self/exe", dir, cap);
+	if (len < 2)
+		return 0;
+	size_t *cuts = malloc((len - 2 + 1) * sizeof *cuts);
+	assert_non_null(cuts);
+	for (size_t i = 0; i < len - 2; i++)
+		cuts[i] = i;
+	jm_decoder_config cfg = {.stream_content = data[1] & 1,
+				 .max_content = (data[1] & 2) ? 64 : 0,
+				 .no_content_check = (data[1] & 4) != 0};
+	struct evlog l = {0};
+	char *a = evlog_run(data + 2, len - 2, NULL, 0, &cfg, NULL);
+	char *b = evlog_run(data + 2, len - 2, cuts, len - 2, &cfg, &l);
+	assert_string_equal(a, b);
+	assert_int_equal(l.n_bugs, 0);
+	free(a);
+	free(b);
+	free(cuts);
+	return 0;
 }
 
 /* Every input the fuzzer ever crashed on is kept in fuzz/regressions/ and
@@ -923,48 +895,10 @@ static bool regressions_dir(char *dir, size_t cap)
  * failure, not a pass: the test would prove nothing. */
 static void test_fuzz_regressions(void **state)
 {
-	char dir[4096];
-	if (!regressions_dir(dir, sizeof dir))
-		fail_msg("fuzz/regressions not found from %s, the working directory or the test "
-			 "binary; set JMSG_FUZZ_REGRESSIONS", __FILE__);
-	DIR *dp = opendir(dir);
-	if (!dp)
-		fail_msg("cannot open %s: %s", dir, strerror(errno));
-	struct dirent *de;
-	int n = 0;
-	while ((de = readdir(dp))) {
-		if (de->d_name[0] == '.')
-			continue;
-		char path[8192];
-		int pl = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		assert_true(pl > 0 && (size_t)pl < sizeof path);
-		FILE *f = fopen(path, "rb");
-		assert_non_null(f);
-		uint8_t data[8192];
-		size_t len = fread(data, 1, sizeof data, f);
-		fclose(f);
-		size_t cuts[sizeof data];
-		for (size_t i = 0; i < len; i++)
-			cuts[i] = i;
-		/* The fuzzer's input format: two bytes of configuration first. */
-		if (len < 2)
-			continue;
-		jm_decoder_config cfg = {.stream_content = data[1] & 1,
-					 .max_content = (data[1] & 2) ? 64 : 0,
-					 .no_content_check = (data[1] & 4) != 0};
-		struct evlog l = {0};
-		char *a = evlog_run(data + 2, len - 2, NULL, 0, &cfg, NULL);
-		char *b = evlog_run(data + 2, len - 2, cuts, len - 2, &cfg, &l);
-		assert_string_equal(a, b);
-		assert_int_equal(l.n_bugs, 0);
-		free(a);
-		free(b);
-		n++;
-	}
-	closedir(dp);
-	print_message("  %d regression input(s) in %s\n", n, dir);
-	if (n == 0)
-		fail_msg("%s holds no regression inputs", dir);
+	int n = replay_dir("fuzz/regressions", codec_regression, NULL);
+	print_message("  %d regression input(s) in fuzz/regressions\n", n);
+	if (n <= 0)
+		fail_msg("fuzz/regressions holds no regression inputs, or was not found");
 }
 
 int main(void)
